@@ -1,0 +1,2 @@
+// Package bootmenu parses, edits and prints pxelinux menus.
+package bootmenu

@@ -1,0 +1,12 @@
+module github.com/pxekit/pxekit
+
+go 1.26.0
+
+require golang.org/x/sys v0.49.0
+
+require (
+	github.com/google/go-cmp v0.7.0 // indirect
+	github.com/insomniacslk/dhcp v0.0.0-20260901064844-234b97448fae // indirect
+	github.com/pin/tftp/v3 v3.2.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
+)

@@ -1,0 +1,2 @@
+// Package isofs reads ISO 9660 images as an [io/fs.FS].
+package isofs
