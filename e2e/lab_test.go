@@ -1,0 +1,376 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pxekit/pxekit/internal/testenv"
+)
+
+// Addresses inside every lab namespace. Each test has its own namespace, so
+// they never clash between tests running in parallel.
+const (
+	labBridge   = "br0"
+	labTap      = "tap0"
+	labServerIP = "10.99.0.1"
+	labPrefix   = "/24"
+	labFirst    = "10.99.0.100"
+	labLast     = "10.99.0.150"
+	labMAC      = "52:54:00:12:34:56"
+)
+
+// debianKernel is the amd64 Linux kernel from Debian's
+// debian-installer-12-netboot-amd64 package.
+const debianKernel = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/linux"
+
+// lab is one network namespace with a bridge that holds the server address
+// and a tap device for QEMU, plus a scratch directory.
+type lab struct {
+	t      *testing.T
+	ns     *testenv.NetNS
+	dir    string
+	marker string
+}
+
+// newLab makes the namespace, bridge and tap device, and a boot tree in
+// l.dir/tftp with the Debian kernel and a fresh marker initrd.
+func newLab(t *testing.T) *lab {
+	t.Helper()
+	testenv.NeedCommand(t, "ip")
+	l := &lab{t: t, ns: testenv.NewNetNS(t), dir: t.TempDir(), marker: newMarker()}
+	l.ns.MustRun(t, "ip", "link", "add", labBridge, "type", "bridge")
+	l.ns.MustRun(t, "ip", "addr", "add", labServerIP+labPrefix, "dev", labBridge)
+	l.ns.MustRun(t, "ip", "link", "set", labBridge, "up")
+	l.ns.MustRun(t, "ip", "tuntap", "add", labTap, "mode", "tap")
+	l.ns.MustRun(t, "ip", "link", "set", labTap, "master", labBridge)
+	l.ns.MustRun(t, "ip", "link", "set", labTap, "up")
+	return l
+}
+
+// tree makes l.dir/<name> and returns its path.
+func (l *lab) mkdir(name string) string {
+	p := filepath.Join(l.dir, name)
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		l.t.Fatal(err)
+	}
+	return p
+}
+
+// copyFile copies src to dst, making dst's directory.
+func copyFile(t testing.TB, src, dst string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if os.IsNotExist(err) {
+		testenv.Unavailable(t, "%s is missing (Debian package not installed?)", src)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t testing.TB, p, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Boot programs from Debian packages.
+const (
+	debPxelinux   = "/usr/lib/PXELINUX/pxelinux.0"
+	debLdlinux    = "/usr/lib/syslinux/modules/bios/ldlinux.c32"
+	debUndionly   = "/usr/lib/ipxe/undionly.kpxe"
+	debIPXEEFI    = "/usr/lib/ipxe/ipxe.efi"
+	debSnponly    = "/usr/lib/ipxe/snponly.efi"
+	debDIGrubx64  = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/grubx64.efi"
+	debDIBootx64  = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/bootnetx64.efi"
+	kernelCmdline = "console=ttyS0"
+)
+
+// pxelinuxMenu is the pxelinux configuration of every BIOS path: one entry
+// that boots the kernel and the marker initrd at once.
+const pxelinuxMenu = `# written by the pxekit e2e test
+DEFAULT marker
+PROMPT 0
+TIMEOUT 1
+LABEL marker
+  MENU LABEL boot the marker initrd
+  KERNEL linux
+  INITRD initrd.gz
+  APPEND ` + kernelCmdline + `
+`
+
+// pxelinuxTree fills dir with pxelinux.0, ldlinux.c32, the kernel, the
+// marker initrd and, when withConfig is set, pxelinux.cfg/default.
+func (l *lab) pxelinuxTree(dir string, withConfig bool) {
+	t := l.t
+	copyFile(t, debPxelinux, filepath.Join(dir, "pxelinux.0"))
+	copyFile(t, debLdlinux, filepath.Join(dir, "ldlinux.c32"))
+	l.kernelAndInitrd(dir)
+	if withConfig {
+		writeFile(t, filepath.Join(dir, "pxelinux.cfg", "default"), pxelinuxMenu)
+	}
+}
+
+// kernelAndInitrd puts linux and initrd.gz into dir.
+func (l *lab) kernelAndInitrd(dir string) {
+	copyFile(l.t, debianKernel, filepath.Join(dir, "linux"))
+	buildInitrd(l.t, dir, l.marker)
+}
+
+// daemon is a program running in the lab namespace whose output is kept for
+// the failure message.
+type daemon struct {
+	name string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs a program in the lab namespace until the test ends (or until
+// stop is called). Its output goes into the test log when the test fails.
+func (l *lab) start(name string, args ...string) *daemon {
+	return l.startIn(l.ns, name, args...)
+}
+
+func (l *lab) startIn(ns *testenv.NetNS, name string, args ...string) *daemon {
+	t := l.t
+	t.Helper()
+	d := &daemon{name: filepath.Base(name), out: &syncBuffer{}, done: make(chan struct{})}
+	d.cmd = ns.Command(context.Background(), name, args...)
+	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
+	if err := d.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { _ = d.cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() {
+		d.stop()
+		if t.Failed() {
+			t.Logf("--- output of %s %s:\n%s", name, strings.Join(args, " "), d.out.String())
+		}
+	})
+	return d
+}
+
+// stop sends SIGTERM and waits up to 10 s, then kills. It returns whether
+// the program had exited by itself before stop was called.
+func (d *daemon) stop() {
+	select {
+	case <-d.done:
+		return
+	default:
+	}
+	_ = d.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-d.done:
+	case <-time.After(10 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-d.done
+	}
+}
+
+// exited reports whether the program has ended.
+func (d *daemon) exited() bool {
+	select {
+	case <-d.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitOutput waits until the daemon's output contains s.
+func (d *daemon) waitOutput(t testing.TB, s string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(d.out.String(), s) {
+		if d.exited() {
+			t.Fatalf("%s exited before printing %q:\n%s", d.name, s, d.out.String())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not print %q within %v:\n%s", d.name, s, timeout, d.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// dnsmasq runs dnsmasq as full DHCP server and TFTP server on the bridge,
+// handing out bootFile (the reference server of bench/boot.sh and the
+// address-only DHCP server of the proxyDHCP path when bootFile is "").
+func (l *lab) dnsmasq(ns *testenv.NetNS, iface, tftpRoot, bootFile string) *daemon {
+	t := l.t
+	bin := testenv.NeedCommand(t, "dnsmasq")[0]
+	args := []string{
+		"--no-daemon", "--conf-file=/dev/null", "--port=0", "--user=root", "--group=root",
+		"--interface=" + iface, "--bind-interfaces", "--pid-file=",
+		"--dhcp-range=" + labFirst + "," + labLast + ",255.255.255.0,1h",
+		"--dhcp-leasefile=" + filepath.Join(l.dir, "dnsmasq.leases"),
+		"--no-ping", "--log-dhcp", "--log-facility=-",
+	}
+	if tftpRoot != "" {
+		args = append(args, "--enable-tftp", "--tftp-root="+tftpRoot)
+	}
+	if bootFile != "" {
+		args = append(args, "--dhcp-boot="+bootFile)
+	}
+	d := l.startIn(ns, bin, args...)
+	d.waitOutput(t, "started", 10*time.Second)
+	return d
+}
+
+// firmware names how the virtual machine boots.
+type firmware int
+
+const (
+	biosIPXE firmware = iota // SeaBIOS with QEMU's iPXE option ROM
+	uefiOVMF                 // OVMF, PXE first
+	uefiHTTP                 // OVMF with PXE off, so HTTP boot at once
+)
+
+func (f firmware) String() string {
+	return [...]string{"BIOS iPXE", "UEFI OVMF", "UEFI HTTP boot"}[f]
+}
+
+// qemuResult is what a boot produced.
+type qemuResult struct {
+	elapsed time.Duration // from QEMU start to the marker on the console
+	serial  string
+}
+
+// boot starts QEMU in the lab namespace with its NIC on the tap device and
+// waits until the marker appears on its serial console. It fails the test
+// when it does not appear within timeout.
+func (l *lab) boot(fw firmware, timeout time.Duration) qemuResult {
+	t := l.t
+	t.Helper()
+	r, err := l.tryBoot(fw, timeout)
+	if err != nil {
+		t.Fatalf("%v boot: %v\n--- serial console (last 4000 bytes):\n%s", fw, err, tail(r.serial, 4000))
+	}
+	t.Logf("%v boot: marker after %.1fs", fw, r.elapsed.Seconds())
+	return r
+}
+
+func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
+	t := l.t
+	qemu := testenv.NeedCommand(t, "qemu-system-x86_64")[0]
+	serial := filepath.Join(l.dir, fmt.Sprintf("serial-%d.log", time.Now().UnixNano()))
+	args := []string{
+		"-accel", "tcg", "-m", "512", "-smp", "1",
+		"-display", "none", "-monitor", "none", "-no-reboot",
+		"-serial", "file:" + serial,
+		"-netdev", "tap,id=n0,ifname=" + labTap + ",script=no,downscript=no",
+		"-device", "virtio-net-pci,netdev=n0,mac=" + labMAC,
+		"-boot", "n",
+	}
+	switch fw {
+	case uefiOVMF, uefiHTTP:
+		code := "/usr/share/OVMF/OVMF_CODE_4M.fd"
+		vars := "/usr/share/OVMF/OVMF_VARS_4M.fd"
+		ourVars := filepath.Join(l.dir, "OVMF_VARS.fd")
+		copyFile(t, vars, ourVars)
+		if _, err := os.Stat(code); err != nil {
+			testenv.Unavailable(t, "%s is missing (install ovmf)", code)
+		}
+		args = append(args,
+			"-machine", "q35",
+			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+code,
+			"-drive", "if=pflash,format=raw,unit=1,file="+ourVars)
+		if fw == uefiHTTP {
+			args = append(args,
+				"-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=no",
+				"-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=no")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := l.ns.Command(ctx, qemu, args...)
+	var qout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &qout, &qout
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start qemu: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	defer func() {
+		_ = cmd.Process.Kill()
+		<-done
+	}()
+	var res qemuResult
+	for {
+		data, _ := os.ReadFile(serial)
+		res.serial = string(data)
+		if strings.Contains(res.serial, l.marker) {
+			res.elapsed = time.Since(start)
+			return res, nil
+		}
+		select {
+		case <-done:
+			data, _ := os.ReadFile(serial)
+			res.serial = string(data)
+			if strings.Contains(res.serial, l.marker) {
+				res.elapsed = time.Since(start)
+				return res, nil
+			}
+			return res, fmt.Errorf("qemu exited without the marker: %v\n%s", cmd.ProcessState, qout.String())
+		case <-ctx.Done():
+			return res, fmt.Errorf("no marker within %v", timeout)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		s = s[len(s)-n:]
+	}
+	return s
+}
+
+// lines returns the lines of s that contain sub.
+func lines(s, sub string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), sub) {
+			out = append(out, sc.Text())
+		}
+	}
+	return out
+}
