@@ -1,0 +1,177 @@
+package bootmenu
+
+import "strings"
+
+// Pos is the position of a node in its source: 1-based line and 1-based
+// byte column of the first non-blank character. The zero Pos means the node
+// was built by code, not parsed.
+type Pos struct {
+	Line int
+	Col  int
+}
+
+// IsValid reports whether p is a parsed position.
+func (p Pos) IsValid() bool { return p.Line > 0 }
+
+// Node is one element of a [Config]: a [*Comment], [*Blank], [*Directive],
+// [*Raw], [*Text] or [*Label]. The interface is sealed; no other type
+// implements it.
+type Node interface {
+	// Pos is where the node starts in the parsed source.
+	Pos() Pos
+	node()
+}
+
+// layout keeps the spelling of a line that the tree does not model: the
+// indentation, the keyword as written, the blanks around the value and the
+// line ending. The zero layout prints canonically.
+type layout struct {
+	set    bool   // the layout came from the parser
+	indent string // leading blanks
+	kw     string // keyword as written, e.g. "menu\tlabel"; "" = canonical
+	sep    string // blanks between keyword and value
+	trail  string // blanks after the value
+	eol    string // "\n", "\r\n"; at the end of the file also "\r" or ""
+}
+
+// Config is a parsed configuration file: its lines as nodes, in order.
+// LABEL blocks are [*Label] nodes holding the lines that belong to them.
+//
+// A Config is not safe for concurrent modification.
+type Config struct {
+	Nodes []Node
+}
+
+// Comment is a line whose first non-blank character is '#'.
+type Comment struct {
+	Position Pos
+	Text     string // everything after the '#', blanks included
+	layout
+}
+
+// Blank is an empty line or a line of blanks only.
+type Blank struct {
+	Position Pos
+	layout   // indent holds the blanks
+}
+
+// Directive is one known keyword line such as "TIMEOUT 50", "MENU TITLE
+// Boot menu" or "APPEND initrd=x quiet".
+type Directive struct {
+	Position Pos
+	Keyword  Keyword
+	// Value is the text after the keyword, without surrounding blanks. It
+	// must not contain a newline.
+	Value string
+	layout
+}
+
+// Raw is a line that is not a known directive. Syslinux ignores such lines;
+// the parser keeps them verbatim.
+type Raw struct {
+	Position Pos
+	Text     string // the line without its indentation and line ending
+	layout
+}
+
+// Text is a TEXT block: the TEXT line, the lines up to ENDTEXT verbatim, and
+// the ENDTEXT line. TEXT HELP is the help text of the enclosing label.
+type Text struct {
+	Position Pos
+	// Kind is the word after TEXT, upper-cased ("HELP"); syslinux only uses
+	// TEXT HELP and skips other blocks.
+	Kind string
+	// Body is the text between the TEXT and ENDTEXT lines, exactly as in
+	// the file, each line with its line ending. No line of Body may start
+	// with the word ENDTEXT.
+	Body string
+	layout
+	kindRaw string // the text after TEXT as written
+	endLine string // the ENDTEXT line as written, without its line ending
+	endEOL  string
+}
+
+// Label is a LABEL line and the lines that belong to the entry it starts.
+//
+// The parser puts into Body the lines from the LABEL line up to the last
+// label-scoped directive (KERNEL and its type-specific forms, INITRD,
+// APPEND, IPAPPEND, SYSAPPEND, LOCALBOOT, TEXT, and the per-entry MENU
+// directives) before the next LABEL, MENU BEGIN, MENU END, MENU SEPARATOR,
+// INCLUDE, MENU INCLUDE or end of file. Lines after that belong to the
+// enclosing level, so removing a label leaves its neighbours' comments and
+// global directives in place.
+type Label struct {
+	Position Pos
+	Name     string // the text after LABEL
+	Body     []Node
+	layout
+}
+
+func (n *Comment) Pos() Pos   { return n.Position }
+func (n *Blank) Pos() Pos     { return n.Position }
+func (n *Directive) Pos() Pos { return n.Position }
+func (n *Raw) Pos() Pos       { return n.Position }
+func (n *Text) Pos() Pos      { return n.Position }
+func (n *Label) Pos() Pos     { return n.Position }
+
+func (*Comment) node()   {}
+func (*Blank) node()     {}
+func (*Directive) node() {}
+func (*Raw) node()       {}
+func (*Text) node()      {}
+func (*Label) node()     {}
+
+// HelpLines returns the lines of a TEXT block without line endings.
+func (t *Text) HelpLines() []string {
+	if t.Body == "" {
+		return nil
+	}
+	s := strings.ReplaceAll(t.Body, "\r\n", "\n")
+	s = strings.TrimSuffix(s, "\n")
+	return strings.Split(s, "\n")
+}
+
+// Word returns the i-th blank-separated word of the directive's value, or
+// "" if there are fewer words.
+func (d *Directive) Word(i int) string {
+	f := fields(d.Value)
+	if i < len(f) {
+		return f[i]
+	}
+	return ""
+}
+
+// isBlank is syslinux's notion of white space: every byte up to ' '.
+func isBlank(c byte) bool { return c <= ' ' }
+
+// fields splits s at runs of blanks (syslinux's definition).
+func fields(s string) []string {
+	var out []string
+	i := 0
+	for i < len(s) {
+		for i < len(s) && isBlank(s[i]) {
+			i++
+		}
+		j := i
+		for j < len(s) && !isBlank(s[j]) {
+			j++
+		}
+		if j > i {
+			out = append(out, s[i:j])
+		}
+		i = j
+	}
+	return out
+}
+
+// trimBlanks trims syslinux blanks from both ends of s.
+func trimBlanks(s string) string {
+	i, j := 0, len(s)
+	for i < j && isBlank(s[i]) {
+		i++
+	}
+	for j > i && isBlank(s[j-1]) {
+		j--
+	}
+	return s[i:j]
+}
