@@ -1,0 +1,462 @@
+package isofs
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// node is one directory entry: a file, directory, symbolic link or special
+// file. Nodes live in the slices of cached directories and are never changed
+// after the directory is cached, so they are shared without locks.
+type node struct {
+	name  string
+	mode  fs.FileMode
+	size  int64 // bytes of data; for a directory, of its extent
+	off   int64 // byte offset of the data (first extent) or directory extent
+	mtime time.Time
+	ext   []extent // all extents of a multi-extent file, else nil
+	link  string   // symbolic link target
+	flags uint8
+	stat  *Stat // Rock Ridge attributes, nil without Rock Ridge
+}
+
+const (
+	nodeInterleaved uint8 = 1 << iota // file unit size not zero: unsupported
+	nodeZisofs                        // Rock Ridge ZF: zisofs-compressed data
+)
+
+// extent is one piece of a multi-extent file (ECMA-119 §6.5.1).
+type extent struct {
+	pos  int64 // offset in the file
+	off  int64 // offset in the image
+	size int64
+}
+
+// Stat is what [fs.FileInfo.Sys] returns for a file of an image with Rock
+// Ridge: the POSIX attributes of its PX and TF entries (RRIP §4.1.1,
+// §4.1.6). Without Rock Ridge Sys returns nil.
+type Stat struct {
+	Mode  uint32 // st_mode as recorded, file type bits included
+	Nlink uint32
+	UID   uint32
+	GID   uint32
+	Ino   uint32 // file serial number (RRIP 1.12), 0 if absent
+	Atime time.Time
+	Ctime time.Time // attribute change time
+}
+
+func (n *node) Name() string               { return n.name }
+func (n *node) Size() int64                { return n.size }
+func (n *node) Mode() fs.FileMode          { return n.mode }
+func (n *node) ModTime() time.Time         { return n.mtime }
+func (n *node) IsDir() bool                { return n.mode.IsDir() }
+func (n *node) Type() fs.FileMode          { return n.mode.Type() }
+func (n *node) Info() (fs.FileInfo, error) { return n, nil }
+func (n *node) String() string             { return fs.FormatDirEntry(n) }
+
+// Sys returns a *[Stat] (a copy) for an image with Rock Ridge, else nil.
+func (n *node) Sys() any {
+	if n.stat == nil {
+		return nil
+	}
+	s := *n.stat
+	return &s
+}
+
+// dirData is a decoded directory.
+type dirData struct {
+	entries []node // sorted by name, names unique
+	owner   int64  // byte offset of the parent directory that lists it, -1 until known; guarded by FS.mu
+}
+
+func (d *dirData) find(name string) *node {
+	i, ok := slices.BinarySearchFunc(d.entries, name, func(n node, name string) int {
+		return strings.Compare(n.name, name)
+	})
+	if !ok {
+		return nil
+	}
+	return &d.entries[i]
+}
+
+// rootNode makes the node of a root directory record found in a volume
+// descriptor at byte offset at.
+func (f *FS) rootNode(rec string, at int64) (*node, error) {
+	r := dirRecord(rec)
+	if r.length() < minRecordLen {
+		return nil, corrupt(at, "root directory record")
+	}
+	n := &node{
+		name:  ".",
+		mode:  fs.ModeDir | 0o555,
+		size:  int64(r.dataLength()),
+		off:   int64(r.extent()) * f.bs,
+		mtime: r.recorded(),
+	}
+	if err := f.checkDirExtent(n, at); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func (f *FS) checkDirExtent(n *node, at int64) error {
+	if n.size <= 0 || n.size > maxDirSize {
+		return corrupt(at, "directory size")
+	}
+	if n.off < (firstVD+1)*sectorSize || n.off+n.size > f.limit {
+		return corrupt(at, "directory extent outside the volume")
+	}
+	return nil
+}
+
+// rootSUSP decodes the SUSP entries of the "." record of the root directory.
+func (f *FS) rootSUSP(root *node) (rrInfo, error) {
+	var info rrInfo
+	buf := make([]byte, min(f.bs, root.size))
+	if _, err := f.r.ReadAt(buf, root.off); err != nil {
+		return info, truncated(root.off, "root directory")
+	}
+	r := dirRecord(buf)
+	if r.length() < minRecordLen || r.length() > len(r) {
+		return info, corrupt(root.off, "root directory record")
+	}
+	_, su, ok := r[:r.length()].split()
+	if !ok {
+		return info, corrupt(root.off, "root directory record")
+	}
+	if len(su) >= 7 && su[:2] == "SP" {
+		err := f.parseSUSP(su, 0, root.off, &info)
+		return info, err
+	}
+	return info, nil
+}
+
+// applyRR sets the attributes that Rock Ridge entries give a node.
+func (n *node) applyRR(info *rrInfo) {
+	if info.hasMtime {
+		n.mtime = info.mtime
+	}
+	if !info.hasMode {
+		return
+	}
+	n.stat = &Stat{Mode: info.mode, Nlink: info.nlink, UID: info.uid, GID: info.gid,
+		Ino: info.ino, Atime: info.atime, Ctime: info.ctime}
+	perm := fs.FileMode(info.mode & 0o777)
+	if info.mode&0o4000 != 0 {
+		perm |= fs.ModeSetuid
+	}
+	if info.mode&0o2000 != 0 {
+		perm |= fs.ModeSetgid
+	}
+	if info.mode&0o1000 != 0 {
+		perm |= fs.ModeSticky
+	}
+	n.mode = n.mode.Type() | perm
+}
+
+// loadDir returns the decoded directory n, from the cache or decoded now.
+func (f *FS) loadDir(n *node) (*dirData, error) {
+	f.mu.Lock()
+	d := f.dirs[n.off]
+	f.mu.Unlock()
+	if d != nil {
+		return d, nil
+	}
+	d, err := f.parseDir(n)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	if d2 := f.dirs[n.off]; d2 != nil {
+		d = d2
+	} else {
+		f.dirs[n.off] = d
+	}
+	f.mu.Unlock()
+	return d, nil
+}
+
+// parseDir decodes the directory extent of n (ECMA-119 §6.8.1).
+func (f *FS) parseDir(dn *node) (*dirData, error) {
+	buf := make([]byte, dn.size)
+	if _, err := f.r.ReadAt(buf, dn.off); err != nil {
+		return nil, truncated(dn.off, "directory")
+	}
+	data := string(buf)
+	d := &dirData{owner: -1, entries: make([]node, 0, len(data)/64)}
+	var info rrInfo
+	var multi *node // the multi-extent file being assembled
+	var multiID string
+	sorted := true
+	for pos := 0; pos < len(data); {
+		l := int(data[pos])
+		if l == 0 { // rest of the block is padding (§6.8.1.1)
+			pos = (pos/int(f.bs) + 1) * int(f.bs)
+			continue
+		}
+		at := dn.off + int64(pos)
+		if l < minRecordLen || pos+l > len(data) {
+			return nil, corrupt(at, "directory record length")
+		}
+		r := dirRecord(data[pos : pos+l])
+		pos += l
+		id, su, ok := r.split()
+		if !ok {
+			return nil, corrupt(at, "directory record identifier length")
+		}
+		info = rrInfo{link: info.link[:0]}
+		if f.rr {
+			if err := f.parseSUSP(su, f.skip, at, &info); err != nil {
+				return nil, err
+			}
+		}
+		if id == "\x00" {
+			continue // "." (the parent's record describes this directory)
+		}
+		if id == "\x01" {
+			continue // ".."
+		}
+		// A multi-extent file continues with records of the same name.
+		if multi != nil {
+			if id != multiID || r.flags()&flagDirectory != 0 {
+				return nil, corrupt(at, "multi-extent file record")
+			}
+			last := multi.ext[len(multi.ext)-1]
+			e := extent{pos: last.pos + last.size, off: int64(r.extent()+r.earLength()) * f.bs, size: int64(r.dataLength())}
+			if err := f.checkExtent(e, at); err != nil {
+				return nil, err
+			}
+			multi.ext = append(multi.ext, e)
+			multi.size += e.size
+			if r.flags()&flagMultiExtent == 0 {
+				multi = nil
+			}
+			continue
+		}
+
+		n := node{mtime: r.recorded(), size: int64(r.dataLength()), off: int64(r.extent()+r.earLength()) * f.bs}
+		switch {
+		case f.rr && info.hasName:
+			n.name = info.name
+		case f.vol.Names == NamesJoliet:
+			n.name = jolietName(id)
+		default:
+			n.name = plainName(id)
+		}
+		if f.rr && info.relocated {
+			continue // shown where its CL record is (RRIP §4.1.5.2)
+		}
+		switch {
+		case r.flags()&flagDirectory != 0:
+			n.mode = fs.ModeDir | 0o555
+			n.off = int64(r.extent()) * f.bs
+			if err := f.checkDirExtent(&n, at); err != nil {
+				return nil, err
+			}
+		case f.rr && info.hasChild:
+			n.mode = fs.ModeDir | 0o555
+			n.off = int64(info.child) * f.bs
+			size, err := f.relocatedSize(n.off, at)
+			if err != nil {
+				return nil, err
+			}
+			n.size = size
+		case f.rr && info.hasLink && (!info.hasMode || info.mode&sIFMT == sIFLNK):
+			n.mode = fs.ModeSymlink | 0o777
+			n.link = string(info.link)
+			n.size = int64(len(n.link))
+			n.off = 0
+		default:
+			n.mode = 0o444
+			if f.rr && info.hasMode {
+				switch info.mode & sIFMT {
+				case sIFIFO:
+					n.mode |= fs.ModeNamedPipe
+				case sIFCHR:
+					n.mode |= fs.ModeDevice | fs.ModeCharDevice
+				case sIFBLK:
+					n.mode |= fs.ModeDevice
+				case sIFSOCK:
+					n.mode |= fs.ModeSocket
+				}
+			}
+			if r.unitSize() != 0 || r.interleaveGap() != 0 {
+				n.flags |= nodeInterleaved
+			}
+			if info.zf {
+				n.flags |= nodeZisofs
+			}
+			if r.flags()&flagMultiExtent != 0 {
+				n.ext = []extent{{off: n.off, size: n.size}}
+				if err := f.checkExtent(n.ext[0], at); err != nil {
+					return nil, err
+				}
+			} else if err := f.checkExtent(extent{off: n.off, size: n.size}, at); err != nil {
+				return nil, err
+			}
+		}
+		if f.rr {
+			n.applyRR(&info)
+		}
+		if !validName(n.name) {
+			continue
+		}
+		if k := len(d.entries); k > 0 && d.entries[k-1].name >= n.name {
+			sorted = false
+		}
+		d.entries = append(d.entries, n)
+		if n.ext != nil {
+			multi, multiID = &d.entries[len(d.entries)-1], id
+		}
+	}
+	if multi != nil {
+		return nil, corrupt(dn.off, "multi-extent file without its last extent")
+	}
+	if !sorted {
+		slices.SortStableFunc(d.entries, func(a, b node) int { return strings.Compare(a.name, b.name) })
+		d.entries = slices.CompactFunc(d.entries, func(a, b node) bool { return a.name == b.name })
+	}
+	// Two entries of one directory must not be the same directory: that
+	// would let a small image describe an exponentially large tree.
+	var subdirs []int64
+	for i := range d.entries {
+		if d.entries[i].mode.IsDir() {
+			subdirs = append(subdirs, d.entries[i].off)
+		}
+	}
+	if len(subdirs) > 1 {
+		slices.Sort(subdirs)
+		for i := 1; i < len(subdirs); i++ {
+			if subdirs[i] == subdirs[i-1] {
+				return nil, corrupt(subdirs[i], "directory listed twice in its parent")
+			}
+		}
+	}
+	return d, nil
+}
+
+// checkExtent checks that a file's data lies inside the volume.
+func (f *FS) checkExtent(e extent, at int64) error {
+	if e.size == 0 {
+		return nil
+	}
+	if e.off < 0 || e.off+e.size > f.limit {
+		return corrupt(at, "file extent outside the volume")
+	}
+	return nil
+}
+
+// relocatedSize reads the "." record of a directory moved by Rock Ridge
+// (RRIP §4.1.5.1) to learn the size of its extent.
+func (f *FS) relocatedSize(off, at int64) (int64, error) {
+	var buf [minRecordLen]byte
+	if off < (firstVD+1)*sectorSize || off+int64(len(buf)) > f.limit {
+		return 0, corrupt(at, "Rock Ridge CL location")
+	}
+	if _, err := f.r.ReadAt(buf[:], off); err != nil {
+		return 0, truncated(off, "relocated directory")
+	}
+	r := dirRecord(buf[:])
+	n := &node{off: off, size: int64(r.dataLength())}
+	if r.length() < minRecordLen || r.idLength() != 1 || buf[33] != 0 || int64(r.extent())*f.bs != off {
+		return 0, corrupt(off, "relocated directory \".\" record")
+	}
+	if err := f.checkDirExtent(n, off); err != nil {
+		return 0, err
+	}
+	return n.size, nil
+}
+
+func validName(name string) bool {
+	if name == "" || name == "." || name == ".." {
+		return false
+	}
+	return strings.IndexByte(name, '/') < 0 && strings.IndexByte(name, 0) < 0
+}
+
+// dirOf returns the decoded directory n, reached from the directory at byte
+// offset parent. The first parent that reaches a directory owns it; any
+// other parent listing it is an error. So every directory has one place in
+// the tree, and a hostile image can neither loop nor describe a tree
+// exponentially larger than itself. (The ".." records cannot serve for
+// this: xorriso's Joliet trees and genisoimage's over-deep directories
+// point them at the directory itself.)
+func (f *FS) dirOf(n *node, parent int64) (*dirData, error) {
+	d, err := f.loadDir(n)
+	if err != nil {
+		return nil, err
+	}
+	if n == f.root {
+		return d, nil
+	}
+	if n.off == f.root.off {
+		return nil, corrupt(n.off, "directory that is the root directory (a loop)")
+	}
+	f.mu.Lock()
+	if d.owner < 0 {
+		d.owner = parent
+	}
+	owner := d.owner
+	f.mu.Unlock()
+	if owner != parent {
+		return nil, corrupt(n.off, fmt.Sprintf("directory listed in the directories at byte %d and %d (a loop or a shared directory)", owner, parent))
+	}
+	return d, nil
+}
+
+// resolve finds the node of a valid path. Symbolic links in the middle of
+// the path are followed, and so is the last element when follow is set.
+// Link targets are resolved inside the image: an absolute target starts at
+// the image's root and ".." never climbs above it.
+func (f *FS) resolve(name string, follow bool) (n *node, parentOff int64, err error) {
+	if !fs.ValidPath(name) {
+		return nil, 0, fs.ErrInvalid
+	}
+	cur, parent := f.root, f.root.off
+	curPath := ""
+	rest := name
+	if rest == "." {
+		rest = ""
+	}
+	links := 0
+	for rest != "" {
+		var elem string
+		elem, rest, _ = strings.Cut(rest, "/")
+		if !cur.mode.IsDir() {
+			return nil, 0, fs.ErrNotExist
+		}
+		d, err := f.dirOf(cur, parent)
+		if err != nil {
+			return nil, 0, err
+		}
+		child := d.find(elem)
+		if child == nil {
+			return nil, 0, fs.ErrNotExist
+		}
+		if child.mode&fs.ModeSymlink != 0 && (rest != "" || follow) {
+			links++
+			if links > maxLinkFollow {
+				return nil, 0, ErrLinkLoop
+			}
+			target := child.link
+			if !strings.HasPrefix(target, "/") {
+				target = curPath + "/" + target
+			}
+			target = strings.TrimPrefix(path.Clean("/"+target+"/"+rest), "/")
+			cur, parent, curPath, rest = f.root, f.root.off, "", target
+			continue
+		}
+		parent = cur.off
+		cur = child
+		if curPath == "" {
+			curPath = elem
+		} else {
+			curPath += "/" + elem
+		}
+	}
+	return cur, parent, nil
+}

@@ -1,0 +1,352 @@
+package isofs
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"path"
+	"sync"
+	"sync/atomic"
+)
+
+func pathErr(op, name string, err error) error {
+	return &fs.PathError{Op: op, Path: name, Err: err}
+}
+
+// named returns n, or a copy of it called by the last element of name when
+// n was reached through a symbolic link (so Stat("link").Name() is "link",
+// as with [os.Stat]).
+func named(n *node, name string) *node {
+	base := path.Base(name)
+	if name == "." || n.name == base {
+		return n
+	}
+	c := *n
+	c.name = base
+	return &c
+}
+
+// Open opens the named file, following symbolic links. A regular file is
+// returned as a [*File]; a directory as an [fs.ReadDirFile].
+func (f *FS) Open(name string) (fs.File, error) {
+	n, parent, err := f.lookup(name, true)
+	if err != nil {
+		return nil, pathErr("open", name, err)
+	}
+	if n.mode.IsDir() {
+		d, err := f.dirFor(n, parent)
+		if err != nil {
+			return nil, pathErr("open", name, err)
+		}
+		return &dirFile{n: named(n, name), d: d}, nil
+	}
+	file, err := f.openNode(named(n, name))
+	if err != nil {
+		return nil, pathErr("open", name, err)
+	}
+	return file, nil
+}
+
+// lookup is resolve, plus the synthetic boot directory.
+func (f *FS) lookup(name string, follow bool) (*node, int64, error) {
+	if f.bootDir != "" {
+		if n, ok, err := f.bootLookup(name); ok {
+			return n, f.root.off, err
+		}
+	}
+	return f.resolve(name, follow)
+}
+
+// dirFor returns the decoded directory of n, which lookup found in the
+// directory at byte offset parent.
+func (f *FS) dirFor(n *node, parent int64) (*dirData, error) {
+	if f.bootDir != "" && n.off == -1 {
+		return f.bootData(), nil
+	}
+	d, err := f.dirOf(n, parent)
+	if err != nil {
+		return nil, err
+	}
+	if n == f.root && f.bootDir != "" && f.vol.ElTorito {
+		return f.withBoot(d), nil
+	}
+	return d, nil
+}
+
+func (f *FS) openNode(n *node) (*File, error) {
+	if n.flags&nodeInterleaved != 0 {
+		return nil, ErrUnsupported
+	}
+	size := n.size
+	if !n.mode.IsRegular() {
+		size = 0
+	}
+	var sr *io.SectionReader
+	if n.ext != nil {
+		sr = io.NewSectionReader(&multiExtent{r: f.r, ext: n.ext}, 0, size)
+	} else {
+		sr = io.NewSectionReader(f.r, n.off, size)
+	}
+	return &File{n: n, sr: sr}, nil
+}
+
+// Stat returns the [fs.FileInfo] of the named file, following symbolic
+// links.
+func (f *FS) Stat(name string) (fs.FileInfo, error) {
+	n, _, err := f.lookup(name, true)
+	if err != nil {
+		return nil, pathErr("stat", name, err)
+	}
+	return named(n, name), nil
+}
+
+// Lstat returns the [fs.FileInfo] of the named file without following a
+// symbolic link in its last element.
+func (f *FS) Lstat(name string) (fs.FileInfo, error) {
+	n, _, err := f.lookup(name, false)
+	if err != nil {
+		return nil, pathErr("lstat", name, err)
+	}
+	return n, nil
+}
+
+// ReadLink returns the target of the named symbolic link as recorded by
+// Rock Ridge SL entries (RRIP §4.1.3).
+func (f *FS) ReadLink(name string) (string, error) {
+	n, _, err := f.lookup(name, false)
+	if err != nil {
+		return "", pathErr("readlink", name, err)
+	}
+	if n.mode&fs.ModeSymlink == 0 {
+		return "", pathErr("readlink", name, fs.ErrInvalid)
+	}
+	return n.link, nil
+}
+
+// ReadDir returns the entries of the named directory sorted by name. The
+// entries' Info methods do not fail or do I/O.
+func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
+	n, parent, err := f.lookup(name, true)
+	if err != nil {
+		return nil, pathErr("readdir", name, err)
+	}
+	if !n.mode.IsDir() {
+		return nil, pathErr("readdir", name, errNotDir)
+	}
+	d, err := f.dirFor(n, parent)
+	if err != nil {
+		return nil, pathErr("readdir", name, err)
+	}
+	list := make([]fs.DirEntry, len(d.entries))
+	for i := range d.entries {
+		list[i] = &d.entries[i]
+	}
+	return list, nil
+}
+
+var errNotDir = errors.New("not a directory")
+
+// ReadFile returns the contents of the named file, read with one ReadAt
+// per extent into a buffer of exactly the file's size (which lies inside
+// the volume, so a hostile image cannot make it large beyond the image).
+func (f *FS) ReadFile(name string) ([]byte, error) {
+	file, err := f.Open(name)
+	if err != nil {
+		return nil, pathErr("readfile", name, errors.Unwrap(err))
+	}
+	defer file.Close()
+	ff, ok := file.(*File)
+	if !ok {
+		return nil, pathErr("readfile", name, errIsDir)
+	}
+	b := make([]byte, ff.sr.Size())
+	if _, err := ff.sr.ReadAt(b, 0); err != nil && !(err == io.EOF && len(b) == 0) {
+		return nil, pathErr("readfile", name, truncatedErr(err))
+	}
+	return b, nil
+}
+
+var errIsDir = errors.New("is a directory")
+
+func truncatedErr(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return ErrTruncated
+	}
+	return err
+}
+
+// File is an open regular file (or special file, read as empty) of an
+// [FS]. Its contents are read from the image on demand through an
+// [io.SectionReader], never buffered whole.
+//
+// ReadAt, Stat and Size may be called concurrently, from any number of
+// goroutines, also with Read and Seek. Read, Seek and WriteTo share the file
+// offset and, like those of [os.File], are not meant for concurrent use.
+type File struct {
+	n      *node
+	sr     *io.SectionReader
+	closed atomic.Bool
+}
+
+var (
+	_ io.ReaderAt   = (*File)(nil)
+	_ io.ReadSeeker = (*File)(nil)
+	_ io.WriterTo   = (*File)(nil)
+)
+
+// Stat returns the file's [fs.FileInfo].
+func (f *File) Stat() (fs.FileInfo, error) { return f.n, nil }
+
+// Size returns the file's size in bytes.
+func (f *File) Size() int64 { return f.sr.Size() }
+
+// Read reads from the current offset.
+func (f *File) Read(p []byte) (int, error) {
+	if f.closed.Load() {
+		return 0, pathErr("read", f.n.name, fs.ErrClosed)
+	}
+	return f.sr.Read(p)
+}
+
+// ReadAt reads len(p) bytes at offset off, independent of the file offset.
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	if f.closed.Load() {
+		return 0, pathErr("read", f.n.name, fs.ErrClosed)
+	}
+	return f.sr.ReadAt(p, off)
+}
+
+// Seek sets the offset for the next Read, as [io.Seeker] says.
+func (f *File) Seek(offset int64, whence int) (int64, error) {
+	if f.closed.Load() {
+		return 0, pathErr("seek", f.n.name, fs.ErrClosed)
+	}
+	return f.sr.Seek(offset, whence)
+}
+
+// copyBufs holds the buffers WriteTo copies through: larger than io.Copy's
+// 32 KiB so that a sequential read costs few system calls.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// WriteTo writes the rest of the file from the current offset to w, so
+// that [io.Copy] reads in large blocks.
+func (f *File) WriteTo(w io.Writer) (int64, error) {
+	if f.closed.Load() {
+		return 0, pathErr("read", f.n.name, fs.ErrClosed)
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	var total int64
+	for {
+		n, err := f.sr.Read(buf)
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+			if m < n {
+				return total, io.ErrShortWrite
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// Close marks the file closed; later reads fail with [fs.ErrClosed].
+func (f *File) Close() error {
+	if f.closed.Swap(true) {
+		return pathErr("close", f.n.name, fs.ErrClosed)
+	}
+	return nil
+}
+
+// multiExtent reads a file stored in several extents as one.
+type multiExtent struct {
+	r   io.ReaderAt
+	ext []extent
+}
+
+func (m *multiExtent) ReadAt(p []byte, off int64) (int, error) {
+	// Find the first extent that ends after off.
+	lo, hi := 0, len(m.ext)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if m.ext[mid].pos+m.ext[mid].size <= off {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	total := 0
+	for i := lo; i < len(m.ext) && len(p) > 0; i++ {
+		e := m.ext[i]
+		rel := off - e.pos
+		if rel < 0 || rel >= e.size {
+			continue
+		}
+		k := min(int64(len(p)), e.size-rel)
+		n, err := m.r.ReadAt(p[:k], e.off+rel)
+		total += n
+		if err != nil && !(err == io.EOF && int64(n) == k) {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return total, err
+		}
+		p = p[k:]
+		off += k
+	}
+	if len(p) > 0 {
+		return total, io.EOF
+	}
+	return total, nil
+}
+
+// dirFile is an open directory.
+type dirFile struct {
+	n      *node
+	d      *dirData
+	pos    int
+	closed bool
+}
+
+func (d *dirFile) Stat() (fs.FileInfo, error) { return d.n, nil }
+
+func (d *dirFile) Read([]byte) (int, error) {
+	return 0, pathErr("read", d.n.name, errIsDir)
+}
+
+func (d *dirFile) Close() error {
+	if d.closed {
+		return pathErr("close", d.n.name, fs.ErrClosed)
+	}
+	d.closed = true
+	return nil
+}
+
+// ReadDir returns the next entries, as [fs.ReadDirFile] says.
+func (d *dirFile) ReadDir(count int) ([]fs.DirEntry, error) {
+	if d.closed {
+		return nil, pathErr("readdir", d.n.name, fs.ErrClosed)
+	}
+	rest := len(d.d.entries) - d.pos
+	if count > 0 && rest == 0 {
+		return nil, io.EOF
+	}
+	if count > 0 && count < rest {
+		rest = count
+	}
+	list := make([]fs.DirEntry, rest)
+	for i := range list {
+		list[i] = &d.d.entries[d.pos+i]
+	}
+	d.pos += rest
+	return list, nil
+}
