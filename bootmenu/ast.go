@@ -105,6 +105,7 @@ type Label struct {
 	Name     string // the text after LABEL
 	Body     []Node
 	layout
+	bodyIndent string // indentation for new body lines of a new label
 }
 
 func (n *Comment) Pos() Pos   { return n.Position }

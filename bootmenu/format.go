@@ -229,7 +229,7 @@ func (p *printer) text(t *Text, inBody bool) error {
 		p.buf = append(p.buf, t.Body...)
 	}
 	p.begin()
-	if t.set {
+	if t.set && t.endLine != "" {
 		p.buf = append(p.buf, t.endLine...)
 		p.end(t.endEOL, true)
 		return nil
