@@ -1,0 +1,304 @@
+package dhcp
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+)
+
+// handle returns the reply to req, or nil to stay silent.
+func (s *Server) handle(ctx context.Context, req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
+	if s.Pool != nil {
+		return s.handleFull(ctx, req, in, srv)
+	}
+	return s.handleProxy(ctx, req, in, srv)
+}
+
+// boot returns the boot decision for req: from the Decider for a boot
+// client, remembered by MAC for a client that came back without its PXE
+// options, or ErrNoBoot.
+func (s *Server) boot(ctx context.Context, req *dhcpv4.DHCPv4) (*Boot, error) {
+	mac := req.ClientHWAddr
+	if isBootClient(req) {
+		if s.Decider == nil {
+			return nil, ErrNoBoot
+		}
+		b, err := s.Decider.Decide(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		if ttl := s.rememberFor(); ttl > 0 {
+			s.memo.put(mac, b, time.Now().Add(ttl))
+		}
+		return &b, nil
+	}
+	if s.rememberFor() > 0 {
+		if b, ok := s.memo.get(mac, time.Now()); ok {
+			return &b, nil
+		}
+	}
+	return nil, ErrNoBoot
+}
+
+func (s *Server) rememberFor() time.Duration {
+	if s.RememberFor == 0 {
+		return 5 * time.Minute
+	}
+	return s.RememberFor
+}
+
+// handleProxy answers as proxyDHCP: OFFERs without address to boot
+// clients' DISCOVERs, ACKs to their REQUESTs on port 4011 or to this
+// server; silence to everything else.
+func (s *Server) handleProxy(ctx context.Context, req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
+	var mt dhcpv4.MessageType
+	switch req.MessageType() {
+	case dhcpv4.MessageTypeDiscover:
+		if in.port == PXEPort {
+			return nil, nil
+		}
+		mt = dhcpv4.MessageTypeOffer
+	case dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeInform:
+		sid, _ := netip.AddrFromSlice(req.ServerIdentifier().To4())
+		if in.port != PXEPort && (!sid.IsValid() || sid != srv) {
+			return nil, nil // a REQUEST for the DHCP server that hands out addresses
+		}
+		mt = dhcpv4.MessageTypeAck
+	default:
+		return nil, nil
+	}
+	b, err := s.boot(ctx, req)
+	if errors.Is(err, ErrNoBoot) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r, err := NewReply(req, mt, srv, b, true)
+	if err != nil {
+		return nil, err
+	}
+	if mt == dhcpv4.MessageTypeAck {
+		r.ClientIPAddr = ip4(req.ClientIPAddr)
+	}
+	return r, nil
+}
+
+// handleFull answers as a full DHCP server (RFC 2131 §4.3).
+func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
+	p := s.Pool
+	sub := p.subnet()
+	if gi, ok := netip.AddrFromSlice(req.GatewayIPAddr.To4()); ok && !gi.IsUnspecified() {
+		if !sub.Contains(gi) {
+			return nil, nil // relayed from a segment this pool does not serve
+		}
+	} else if !srv.IsValid() || !sub.Contains(srv) {
+		return nil, nil // arrived on an interface outside the pool's subnet
+	}
+	mac := string(req.ClientHWAddr)
+	now := p.now()
+	mt := req.MessageType()
+
+	var b *Boot
+	if mt == dhcpv4.MessageTypeDiscover || mt == dhcpv4.MessageTypeRequest || mt == dhcpv4.MessageTypeInform {
+		var err error
+		b, err = s.boot(ctx, req)
+		if err != nil && !errors.Is(err, ErrNoBoot) {
+			return nil, err
+		}
+	}
+	requested, _ := netip.AddrFromSlice(req.RequestedIPAddress().To4())
+	ciaddr, _ := netip.AddrFromSlice(req.ClientIPAddr.To4())
+	if ciaddr.IsUnspecified() {
+		ciaddr = netip.Addr{}
+	}
+	host := string(req.Options.Get(dhcpv4.OptionHostName))
+	if len(host) > 64 {
+		host = host[:64]
+	}
+
+	switch mt {
+	case dhcpv4.MessageTypeDiscover:
+		a, err := p.offer(mac, requested, now)
+		if err != nil {
+			return nil, err
+		}
+		r, err := NewReply(req, dhcpv4.MessageTypeOffer, srv, b, false)
+		if err != nil {
+			return nil, err
+		}
+		p.addLeaseOptions(r, a, true)
+		return r, nil
+
+	case dhcpv4.MessageTypeRequest:
+		sid, _ := netip.AddrFromSlice(req.ServerIdentifier().To4())
+		var a netip.Addr
+		needRecord := true
+		switch {
+		case sid.IsValid(): // SELECTING
+			if sid != srv {
+				p.forgetOffer(mac)
+				return nil, nil
+			}
+			if !requested.IsValid() {
+				return nil, nil
+			}
+			a, needRecord = requested, false
+		case requested.IsValid(): // INIT-REBOOT
+			if !sub.Contains(requested) {
+				return nak(req, srv)
+			}
+			a = requested
+		case ciaddr.IsValid(): // RENEWING or REBINDING
+			a = ciaddr
+		default:
+			return nil, nil
+		}
+		if needRecord {
+			mine, other := p.known(a, mac)
+			if other {
+				return nak(req, srv)
+			}
+			if !mine {
+				return nil, nil // RFC 2131 §4.3.2: no record of this client
+			}
+		}
+		l, ok, err := p.commit(ctx, a, mac, host, now, needRecord)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nak(req, srv)
+		}
+		r, err := NewReply(req, dhcpv4.MessageTypeAck, srv, b, false)
+		if err != nil {
+			return nil, err
+		}
+		r.ClientIPAddr = ip4(req.ClientIPAddr)
+		p.addLeaseOptions(r, l.Addr, true)
+		return r, nil
+
+	case dhcpv4.MessageTypeDecline:
+		if requested.IsValid() {
+			return nil, p.release(ctx, requested, mac, true, now)
+		}
+		return nil, nil
+
+	case dhcpv4.MessageTypeRelease:
+		if ciaddr.IsValid() {
+			return nil, p.release(ctx, ciaddr, mac, false, now)
+		}
+		return nil, nil
+
+	case dhcpv4.MessageTypeInform:
+		r, err := NewReply(req, dhcpv4.MessageTypeAck, srv, b, false)
+		if err != nil {
+			return nil, err
+		}
+		r.ClientIPAddr = ip4(req.ClientIPAddr)
+		p.addLeaseOptions(r, netip.Addr{}, false)
+		return r, nil
+	}
+	return nil, nil
+}
+
+func nak(req *dhcpv4.DHCPv4, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
+	r, err := NewReply(req, dhcpv4.MessageTypeNak, srv, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	if !req.GatewayIPAddr.IsUnspecified() && req.GatewayIPAddr.To4() != nil {
+		r.SetBroadcast() // RFC 2131 §4.1: NAK through a relay is broadcast
+	}
+	return r, nil
+}
+
+// addLeaseOptions sets yiaddr (when a is valid) and the options of a lease:
+// subnet mask, routers, DNS and, with times, lease, renewal and rebinding
+// times (RFC 2131 §4.4.5: T1 = 0.5, T2 = 0.875 of the lease).
+func (p *Pool) addLeaseOptions(r *dhcpv4.DHCPv4, a netip.Addr, times bool) {
+	if a.Is4() {
+		r.YourIPAddr = a.AsSlice()
+	}
+	r.Options[dhcpv4.OptionSubnetMask.Code()] = net.CIDRMask(p.subnet().Bits(), 32)
+	if len(p.Routers) > 0 {
+		r.Options[dhcpv4.OptionRouter.Code()] = addrList(p.Routers)
+	}
+	if len(p.DNS) > 0 {
+		r.Options[dhcpv4.OptionDomainNameServer.Code()] = addrList(p.DNS)
+	}
+	if times {
+		lt := uint32(p.leaseTime() / time.Second)
+		r.Options[dhcpv4.OptionIPAddressLeaseTime.Code()] = be32(lt)
+		r.Options[dhcpv4.OptionRenewTimeValue.Code()] = be32(lt / 2)
+		r.Options[dhcpv4.OptionRebindingTimeValue.Code()] = be32(uint32(uint64(lt) * 7 / 8))
+	}
+}
+
+func addrList(as []netip.Addr) []byte {
+	b := make([]byte, 0, 4*len(as))
+	for _, a := range as {
+		if a.Is4() {
+			v := a.As4()
+			b = append(b, v[:]...)
+		}
+	}
+	return b
+}
+
+func be32(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
+
+// memo remembers boot decisions by MAC, bounded in size.
+type memo struct {
+	mu sync.Mutex
+	m  map[string]memoEntry
+}
+
+type memoEntry struct {
+	boot    Boot
+	expires time.Time
+}
+
+const memoMax = 1 << 16
+
+func (m *memo) put(mac net.HardwareAddr, b Boot, expires time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = make(map[string]memoEntry)
+	}
+	if _, ok := m.m[string(mac)]; ok {
+		m.m[string(mac)] = memoEntry{b, expires}
+		return
+	}
+	if len(m.m) >= memoMax {
+		now := time.Now()
+		for k, e := range m.m {
+			if e.expires.Before(now) {
+				delete(m.m, k)
+			}
+		}
+		for k := range m.m {
+			if len(m.m) < memoMax {
+				break
+			}
+			delete(m.m, k)
+		}
+	}
+	m.m[string(mac)] = memoEntry{b, expires}
+}
+
+func (m *memo) get(mac net.HardwareAddr, now time.Time) (Boot, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.m[string(mac)]
+	if !ok || e.expires.Before(now) {
+		return Boot{}, false
+	}
+	return e.boot, true
+}

@@ -1,0 +1,375 @@
+package dhcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// ErrPoolExhausted is logged when a full DHCP server has no free address
+// for a client; the client gets no offer.
+var ErrPoolExhausted = errors.New("dhcp: address pool exhausted")
+
+// Lease is an address bound to a client's hardware address until Expiry.
+type Lease struct {
+	Addr     netip.Addr
+	MAC      net.HardwareAddr
+	Expiry   time.Time
+	Hostname string // option 12 of the client's last request, if any
+}
+
+// LeaseStore keeps the leases of a [Pool] across restarts. Save must make
+// the lease durable before it returns, because the server sends its ACK
+// only afterwards: that is what guarantees that a crash never makes it give
+// one address to two machines. Implementations must be safe for concurrent
+// use; concurrent Saves are where an implementation can batch its writes.
+type LeaseStore interface {
+	// Load returns every lease saved and not deleted since.
+	Load(ctx context.Context) ([]Lease, error)
+	// Save adds l, replacing any lease for the same address.
+	Save(ctx context.Context, l Lease) error
+	// Delete removes the lease for addr, if any.
+	Delete(ctx context.Context, addr netip.Addr) error
+}
+
+// Pool is the address pool of a full DHCP server: a range of addresses,
+// static reservations by MAC, the options handed out with a lease, and the
+// lease store. Set its fields before the server starts and do not change
+// them afterwards; its state is safe for concurrent use.
+//
+// A client is identified by its hardware address (chaddr); option 61 is
+// echoed but not used for identity. Offers are held for a minute without
+// being stored; a lease is stored before its ACK is sent. Expired leases
+// stay associated with their client, which gets the same address back,
+// until another client needs the address.
+type Pool struct {
+	// First and Last delimit the dynamic range, both included.
+	First, Last netip.Addr
+
+	// Subnet is the client's subnet (option 1); the zero value means the
+	// /24 around First. Requests arriving on an interface (or through a
+	// relay) without an address in Subnet are not answered.
+	Subnet netip.Prefix
+
+	// Routers and DNS are sent as options 3 and 6 when non-empty.
+	Routers []netip.Addr
+	DNS     []netip.Addr
+
+	// LeaseTime is the lease duration (option 51); zero means one hour.
+	LeaseTime time.Duration
+
+	// Reservations maps MAC addresses, in net.HardwareAddr.String form
+	// ("52:54:00:12:34:56"), to fixed addresses in Subnet, inside or
+	// outside the range.
+	Reservations map[string]netip.Addr
+
+	// Store persists leases; nil keeps them in memory only.
+	Store LeaseStore
+
+	once    sync.Once
+	initErr error
+	mu      sync.Mutex
+	byAddr  map[netip.Addr]*binding
+	byMAC   map[string]*binding
+	resv    map[netip.Addr]string // reserved address → MAC key
+	first   uint32
+	size    uint32
+	cursor  uint32
+	now     func() time.Time
+}
+
+type bindState uint8
+
+const (
+	stateOffered bindState = iota
+	stateBound
+	stateDeclined
+	stateReleased
+)
+
+type binding struct {
+	addr     netip.Addr
+	mac      string // string(hardware address bytes)
+	state    bindState
+	expiry   time.Time // lease end, offer hold end, or decline hold end
+	hostname string
+}
+
+const (
+	offerHold   = time.Minute
+	declineHold = 10 * time.Minute
+)
+
+func (p *Pool) subnet() netip.Prefix {
+	if p.Subnet.IsValid() {
+		return p.Subnet.Masked()
+	}
+	pfx, _ := p.First.Prefix(24)
+	return pfx
+}
+
+func (p *Pool) leaseTime() time.Duration {
+	if p.LeaseTime > 0 {
+		return p.LeaseTime
+	}
+	return time.Hour
+}
+
+// init checks the configuration and loads the stored leases, once.
+func (p *Pool) init(ctx context.Context) error {
+	p.once.Do(func() { p.initErr = p.load(ctx) })
+	return p.initErr
+}
+
+func (p *Pool) load(ctx context.Context) error {
+	if !p.First.Is4() || !p.Last.Is4() || p.Last.Less(p.First) {
+		return fmt.Errorf("dhcp: pool range %v-%v is not an IPv4 range", p.First, p.Last)
+	}
+	sub := p.subnet()
+	if !sub.Contains(p.First) || !sub.Contains(p.Last) {
+		return fmt.Errorf("dhcp: pool range %v-%v outside subnet %v", p.First, p.Last, sub)
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	p.first = u32(p.First)
+	p.size = u32(p.Last) - p.first + 1
+	p.byAddr = make(map[netip.Addr]*binding)
+	p.byMAC = make(map[string]*binding)
+	p.resv = make(map[netip.Addr]string)
+	for m, a := range p.Reservations {
+		hw, err := net.ParseMAC(m)
+		if err != nil {
+			return fmt.Errorf("dhcp: reservation %q: %w", m, err)
+		}
+		if !sub.Contains(a) {
+			return fmt.Errorf("dhcp: reservation %s → %v outside subnet %v", m, a, sub)
+		}
+		if other, dup := p.resv[a]; dup && other != string(hw) {
+			return fmt.Errorf("dhcp: address %v reserved twice", a)
+		}
+		p.resv[a] = string(hw)
+	}
+	if p.Store == nil {
+		return nil
+	}
+	leases, err := p.Store.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("dhcp: loading leases: %w", err)
+	}
+	for _, l := range leases {
+		if !l.Addr.Is4() || len(l.MAC) == 0 {
+			continue
+		}
+		b := &binding{addr: l.Addr, mac: string(l.MAC), state: stateBound, expiry: l.Expiry, hostname: l.Hostname}
+		if old := p.byMAC[b.mac]; old != nil && old.expiry.After(b.expiry) {
+			p.byAddr[b.addr] = b // keep the address taken, the newer lease wins the MAC
+			continue
+		}
+		p.byAddr[b.addr] = b
+		p.byMAC[b.mac] = b
+	}
+	return nil
+}
+
+// Leases returns a snapshot of the bound, unexpired leases.
+func (p *Pool) Leases() []Lease {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Lease
+	now := time.Now()
+	if p.now != nil {
+		now = p.now()
+	}
+	for _, b := range p.byAddr {
+		if b.state == stateBound && b.expiry.After(now) {
+			out = append(out, Lease{Addr: b.addr, MAC: net.HardwareAddr(b.mac), Expiry: b.expiry, Hostname: b.hostname})
+		}
+	}
+	return out
+}
+
+func u32(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+func addrOf(v uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+func (p *Pool) inRange(a netip.Addr) bool {
+	if !a.Is4() {
+		return false
+	}
+	v := u32(a) - p.first
+	return v < p.size
+}
+
+// free reports whether b (possibly nil) no longer holds its address
+// against other clients. p.mu is held.
+func (b *binding) free(now time.Time) bool {
+	return b == nil || b.state == stateReleased || !b.expiry.After(now)
+}
+
+// assignable reports whether a may be given to mac. p.mu is held.
+func (p *Pool) assignable(a netip.Addr, mac string, now time.Time) bool {
+	if r, ok := p.resv[a]; ok {
+		return r == mac
+	}
+	if !p.inRange(a) {
+		return false
+	}
+	b := p.byAddr[a]
+	return b == nil || b.mac == mac && b.state != stateDeclined || b.free(now)
+}
+
+// offer picks an address for mac (RFC 2131 §4.3.1) and holds it.
+func (p *Pool) offer(mac string, requested netip.Addr, now time.Time) (netip.Addr, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pick := netip.Addr{}
+	for a, m := range p.resv {
+		if m == mac {
+			pick = a
+			break
+		}
+	}
+	if pick.IsValid() {
+		if b := p.byAddr[pick]; b != nil && b.mac != mac && !b.free(now) {
+			return netip.Addr{}, fmt.Errorf("dhcp: reserved address %v is leased to %v", pick, net.HardwareAddr(b.mac))
+		}
+	} else if b := p.byMAC[mac]; b != nil && p.byAddr[b.addr] == b && b.state != stateDeclined && p.assignable(b.addr, mac, now) {
+		pick = b.addr
+	} else if requested.IsValid() && p.assignable(requested, mac, now) {
+		pick = requested
+	} else {
+		for i := uint32(0); i < p.size; i++ {
+			a := addrOf(p.first + (p.cursor+i)%p.size)
+			if p.assignable(a, mac, now) {
+				pick = a
+				p.cursor = (p.cursor + i + 1) % p.size
+				break
+			}
+		}
+		if !pick.IsValid() {
+			return netip.Addr{}, ErrPoolExhausted
+		}
+	}
+	b := p.byAddr[pick]
+	if b != nil && b.mac == mac && b.state == stateBound && b.expiry.After(now) {
+		return pick, nil // already bound: keep the lease, offer it again
+	}
+	p.bind(pick, mac, stateOffered, now.Add(offerHold), "")
+	return pick, nil
+}
+
+// bind records that a belongs to mac. p.mu is held. It returns the
+// address mac held before, if different and still recorded.
+func (p *Pool) bind(a netip.Addr, mac string, st bindState, expiry time.Time, host string) (prev netip.Addr) {
+	if old := p.byMAC[mac]; old != nil && old.addr != a && p.byAddr[old.addr] == old {
+		delete(p.byAddr, old.addr)
+		if old.state == stateBound {
+			prev = old.addr
+		}
+	}
+	b := p.byAddr[a]
+	if b == nil || b.mac != mac {
+		if b != nil && p.byMAC[b.mac] == b {
+			delete(p.byMAC, b.mac)
+		}
+		b = &binding{addr: a, mac: mac}
+		p.byAddr[a] = b
+	}
+	b.state, b.expiry = st, expiry
+	if host != "" {
+		b.hostname = host
+	}
+	p.byMAC[mac] = b
+	return prev
+}
+
+// commit binds a to mac for a lease time and stores the lease. ok is
+// false when a cannot be given to mac (the caller NAKs).
+func (p *Pool) commit(ctx context.Context, a netip.Addr, mac string, host string, now time.Time, needRecord bool) (l Lease, ok bool, err error) {
+	p.mu.Lock()
+	b := p.byAddr[a]
+	if needRecord && (b == nil || b.mac != mac) {
+		p.mu.Unlock()
+		return Lease{}, false, nil
+	}
+	if !p.assignable(a, mac, now) || b != nil && b.mac == mac && b.state == stateDeclined {
+		p.mu.Unlock()
+		return Lease{}, false, nil
+	}
+	expiry := now.Add(p.leaseTime())
+	prev := p.bind(a, mac, stateBound, expiry, host)
+	l = Lease{Addr: a, MAC: net.HardwareAddr(mac), Expiry: expiry, Hostname: p.byAddr[a].hostname}
+	p.mu.Unlock()
+	if p.Store != nil {
+		if prev.IsValid() {
+			if err := p.Store.Delete(ctx, prev); err != nil {
+				return Lease{}, false, err
+			}
+		}
+		if err := p.Store.Save(ctx, l); err != nil {
+			return Lease{}, false, err
+		}
+	}
+	return l, true, nil
+}
+
+// known reports whether mac holds a binding for a (any state but declined).
+func (p *Pool) known(a netip.Addr, mac string) (mine, other bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.byAddr[a]
+	if b == nil {
+		return false, false
+	}
+	if b.mac == mac {
+		return b.state != stateDeclined, false
+	}
+	return false, !b.free(p.now())
+}
+
+// forgetOffer drops an offer made to mac that the client turned down.
+func (p *Pool) forgetOffer(mac string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b := p.byMAC[mac]; b != nil && b.state == stateOffered {
+		delete(p.byMAC, mac)
+		if p.byAddr[b.addr] == b {
+			delete(p.byAddr, b.addr)
+		}
+	}
+}
+
+// release ends the lease of mac on a (DHCPRELEASE) or, with decline, marks
+// a unusable for a while (DHCPDECLINE).
+func (p *Pool) release(ctx context.Context, a netip.Addr, mac string, decline bool, now time.Time) error {
+	p.mu.Lock()
+	b := p.byAddr[a]
+	if b == nil || b.mac != mac {
+		p.mu.Unlock()
+		return nil
+	}
+	if decline {
+		b.state, b.expiry = stateDeclined, now.Add(declineHold)
+		b.mac = "" // the address belongs to nobody (RFC 2131 §4.3.3)
+		if p.byMAC[mac] == b {
+			delete(p.byMAC, mac)
+		}
+	} else {
+		b.state, b.expiry = stateReleased, now
+	}
+	p.mu.Unlock()
+	if p.Store != nil {
+		return p.Store.Delete(ctx, a)
+	}
+	return nil
+}

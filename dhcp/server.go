@@ -1,0 +1,548 @@
+package dhcp
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+)
+
+// ErrServerClosed is returned by [Server.Serve] and
+// [Server.ListenAndServe] after [Server.Shutdown] or [Server.Close].
+var ErrServerClosed = errors.New("dhcp: server closed")
+
+// Well-known ports: DHCP server and client (RFC 2131 §4.1) and the PXE
+// boot server port of proxyDHCP (PXE 2.1 §2.2.4).
+const (
+	ServerPort = 67
+	ClientPort = 68
+	PXEPort    = 4011
+)
+
+// Server answers DHCP requests as a proxyDHCP server (Pool nil) or a full
+// DHCP server (Pool set), handing boot decisions from Decider to PXE and
+// UEFI HTTP boot clients.
+//
+// As proxyDHCP it answers only boot clients: a DISCOVER on port 67 with an
+// OFFER that carries no address, and a REQUEST on port 4011 (or naming this
+// server in option 54) with an ACK. It stays silent to every other client,
+// so it runs beside the DHCP server that hands out addresses, and several
+// replicas can serve one segment.
+//
+// As full DHCP server it implements RFC 2131 DISCOVER, REQUEST (selecting,
+// init-reboot, renewing, rebinding), DECLINE, RELEASE and INFORM with NAKs
+// where §4.3.2 asks for them, and adds boot options for boot clients.
+//
+// The server learns each datagram's arrival interface and destination
+// from IP_PKTINFO control messages, answers from its address on that
+// interface (which also becomes siaddr and option 54), and sends broadcast
+// replies out of that interface only. Replies go where RFC 2131 §4.1 says:
+// to the relay in giaddr (port 67), to ciaddr, or broadcast (always for a
+// NAK or when the client set the broadcast flag; also instead of unicast
+// to an address the client does not have yet, which the RFC allows).
+//
+// Hostile or malformed datagrams are dropped, counted in [Stats] and
+// logged at debug level. The zero value is a proxyDHCP server that boots
+// nobody; set Decider. Fields must not change once serving; the methods
+// are safe for concurrent use.
+type Server struct {
+	// Decider makes the boot decision for boot clients; nil boots no one.
+	Decider Decider
+
+	// Pool makes this a full DHCP server; nil means proxyDHCP.
+	Pool *Pool
+
+	// Interface, when set, restricts the server to datagrams that arrive
+	// on the interface of this name; ListenAndServe also binds its
+	// sockets to it (SO_BINDTODEVICE).
+	Interface string
+
+	// ServerAddr, when valid, is used as server identifier and next-server
+	// instead of the address of the arrival interface.
+	ServerAddr netip.Addr
+
+	// RememberFor is how long the boot decision for a client's MAC is
+	// remembered, to answer a later exchange that lacks the PXE options
+	// (syslinux.efi's second DHCP). Zero means five minutes; negative
+	// disables it.
+	RememberFor time.Duration
+
+	// Workers is the number of datagrams handled at once per connection;
+	// zero means 64. Full DHCP needs several so that lease writes batch.
+	Workers int
+
+	// Logger receives one debug line per dropped datagram and info lines
+	// for replies; nil discards.
+	Logger *slog.Logger
+
+	mu        sync.Mutex
+	conns     map[net.PacketConn]struct{}
+	closed    bool
+	wg        sync.WaitGroup
+	baseCtx   context.Context
+	cancel    context.CancelFunc
+	memo      memo
+	ifaces    ifaceCache
+	stats     counters
+	bindIndex atomic.Int64 // index of Interface, 0 unknown
+}
+
+// Stats counts what a server has done since it started.
+type Stats struct {
+	Received  uint64 // datagrams read
+	Malformed uint64 // dropped: not a well-formed request
+	Ignored   uint64 // well-formed, deliberately not answered
+	Replied   uint64 // replies sent
+	Errors    uint64 // replies that could not be built, stored or sent
+}
+
+type counters struct {
+	received, malformed, ignored, replied, errors atomic.Uint64
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Received:  s.stats.received.Load(),
+		Malformed: s.stats.malformed.Load(),
+		Ignored:   s.stats.ignored.Load(),
+		Replied:   s.stats.replied.Load(),
+		Errors:    s.stats.errors.Load(),
+	}
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (s *Server) start() (context.Context, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrServerClosed
+	}
+	if s.baseCtx == nil {
+		s.baseCtx, s.cancel = context.WithCancel(context.Background())
+		s.conns = make(map[net.PacketConn]struct{})
+	}
+	return s.baseCtx, nil
+}
+
+// ListenAndServe listens on the UDP address addr (":67" when empty) and
+// serves it. A proxyDHCP server listening on port 67 also listens on port
+// 4011 of the same host. It returns when a socket fails or with
+// [ErrServerClosed] after Shutdown or Close.
+func (s *Server) ListenAndServe(addr string) error {
+	if addr == "" {
+		addr = ":" + strconv.Itoa(ServerPort)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	addrs := []string{addr}
+	if s.Pool == nil && port == strconv.Itoa(ServerPort) {
+		addrs = append(addrs, net.JoinHostPort(host, strconv.Itoa(PXEPort)))
+	}
+	var conns []net.PacketConn
+	for _, a := range addrs {
+		c, err := s.listen(a)
+		if err != nil {
+			for _, c := range conns {
+				c.Close()
+			}
+			return err
+		}
+		conns = append(conns, c)
+	}
+	errc := make(chan error, len(conns))
+	for _, c := range conns {
+		go func() { errc <- s.Serve(c) }()
+	}
+	first := <-errc
+	if !errors.Is(first, ErrServerClosed) {
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	for range len(conns) - 1 {
+		<-errc
+	}
+	return first
+}
+
+// listen opens a UDP socket fit for DHCP: address reuse, broadcast
+// allowed, bound to Interface when set.
+func (s *Server) listen(addr string) (net.PacketConn, error) {
+	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); serr != nil {
+				return
+			}
+			if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1); serr != nil {
+				return
+			}
+			if s.Interface != "" {
+				serr = unix.BindToDevice(int(fd), s.Interface)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	return lc.ListenPacket(context.Background(), "udp4", addr)
+}
+
+// Serve answers the requests that arrive on conn until conn fails or the
+// server is shut down, then returns the error (ErrServerClosed after
+// Shutdown or Close). With a *net.UDPConn it uses IP_PKTINFO to learn each
+// datagram's interface and destination and to send replies out of that
+// interface; with another PacketConn it answers from conn's address and
+// sends every reply to the address it would use, without interface
+// control. Serve enables SO_BROADCAST on UDP sockets.
+func (s *Server) Serve(conn net.PacketConn) error {
+	ctx, err := s.start()
+	if err != nil {
+		return err
+	}
+	if s.Pool != nil {
+		if err := s.Pool.init(ctx); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.conns[conn] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, conn)
+		s.mu.Unlock()
+	}()
+
+	if s.Interface != "" {
+		if ifi, err := net.InterfaceByName(s.Interface); err == nil {
+			s.bindIndex.Store(int64(ifi.Index))
+		}
+	}
+	sc := &serverConn{conn: conn}
+	if uc, ok := conn.(*net.UDPConn); ok {
+		if rc, err := uc.SyscallConn(); err == nil {
+			_ = rc.Control(func(fd uintptr) {
+				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1)
+			})
+		}
+		p := ipv4.NewPacketConn(uc)
+		if err := p.SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true); err == nil {
+			sc.p = p
+		}
+	}
+	if la, ok := conn.LocalAddr().(*net.UDPAddr); ok {
+		sc.localPort = la.Port
+		if a, ok := netip.AddrFromSlice(la.IP); ok {
+			sc.localAddr = a.Unmap()
+		}
+	}
+
+	workers := s.Workers
+	if workers <= 0 {
+		workers = 64
+	}
+	errc := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errc <- s.loop(ctx, sc)
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return ErrServerClosed
+	}
+	for err := range errc {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type serverConn struct {
+	conn      net.PacketConn
+	p         *ipv4.PacketConn // nil without control messages
+	localAddr netip.Addr
+	localPort int
+}
+
+// inbound describes where a datagram came from and arrived.
+type inbound struct {
+	src     netip.AddrPort
+	dst     netip.Addr // destination address, when known
+	ifIndex int        // arrival interface, when known
+	port    int        // local port it arrived on
+}
+
+func (s *Server) loop(ctx context.Context, sc *serverConn) error {
+	buf := make([]byte, MaxRequestSize+1)
+	out := make([]byte, 0, 1500)
+	defer runtime.KeepAlive(buf)
+	for {
+		var (
+			n   int
+			src net.Addr
+			err error
+			in  = inbound{port: sc.localPort}
+		)
+		if sc.p != nil {
+			var cm *ipv4.ControlMessage
+			n, cm, src, err = sc.p.ReadFrom(buf)
+			if cm != nil {
+				in.ifIndex = cm.IfIndex
+				if a, ok := netip.AddrFromSlice(cm.Dst); ok {
+					in.dst = a.Unmap()
+				}
+			}
+		} else {
+			n, src, err = sc.conn.ReadFrom(buf)
+		}
+		if err != nil {
+			// A closed conn ends the loop; so does any other read error
+			// that is not a timeout, after closing conn for the others.
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			sc.conn.Close()
+			return err
+		}
+		if ua, ok := src.(*net.UDPAddr); ok {
+			in.src = ua.AddrPort()
+			in.src = netip.AddrPortFrom(in.src.Addr().Unmap(), in.src.Port())
+		}
+		s.stats.received.Add(1)
+		out = s.serveDatagram(ctx, sc, buf[:n], in, out[:0])
+	}
+}
+
+// serveDatagram handles one datagram and sends the reply, if any. It
+// returns the reply buffer for reuse.
+func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in inbound, out []byte) []byte {
+	log := s.logger()
+	if bi := s.bindIndex.Load(); bi != 0 && in.ifIndex != 0 && int64(in.ifIndex) != bi {
+		s.stats.ignored.Add(1)
+		return out
+	}
+	req, err := ParseRequest(b)
+	if err != nil {
+		s.stats.malformed.Add(1)
+		log.Debug("dhcp: dropped datagram", "peer", in.src, "len", len(b), "err", err)
+		return out
+	}
+	srvAddr := s.serverAddr(sc, in, req)
+	reply, err := s.handle(ctx, req, in, srvAddr)
+	if errors.Is(err, ErrPoolExhausted) {
+		s.stats.errors.Add(1)
+		log.Warn("dhcp: no address for client", "mac", req.ClientHWAddr, "err", err)
+		return out
+	}
+	if err != nil {
+		s.stats.errors.Add(1)
+		log.Debug("dhcp: no reply", "mac", req.ClientHWAddr, "type", req.MessageType(), "err", err)
+		return out
+	}
+	if reply == nil {
+		s.stats.ignored.Add(1)
+		return out
+	}
+	out, err = AppendMessage(out, reply, maxReplySize(req))
+	if err != nil {
+		s.stats.errors.Add(1)
+		log.Debug("dhcp: cannot encode reply", "mac", req.ClientHWAddr, "err", err)
+		return out[:0]
+	}
+	dst := replyDest(req, reply, in)
+	if err := sc.send(out, dst, in.ifIndex, srvAddr); err != nil {
+		s.stats.errors.Add(1)
+		log.Debug("dhcp: send failed", "mac", req.ClientHWAddr, "to", dst, "err", err)
+		return out
+	}
+	s.stats.replied.Add(1)
+	if log.Enabled(ctx, slog.LevelDebug) {
+		log.Debug("dhcp: reply", "type", reply.MessageType(), "mac", req.ClientHWAddr, "yiaddr", reply.YourIPAddr, "file", reply.BootFileName, "to", dst, "ifindex", in.ifIndex)
+	}
+	return out
+}
+
+func (sc *serverConn) send(b []byte, dst netip.AddrPort, ifIndex int, src netip.Addr) error {
+	ua := net.UDPAddrFromAddrPort(dst)
+	if sc.p != nil && ifIndex != 0 {
+		cm := &ipv4.ControlMessage{IfIndex: ifIndex}
+		if src.Is4() && (!sc.localAddr.IsValid() || sc.localAddr.IsUnspecified()) {
+			cm.Src = src.AsSlice()
+		}
+		_, err := sc.p.WriteTo(b, cm, ua)
+		return err
+	}
+	_, err := sc.conn.WriteTo(b, ua)
+	return err
+}
+
+// replyDest returns where a reply goes (RFC 2131 §4.1).
+func replyDest(req, reply *dhcpv4.DHCPv4, in inbound) netip.AddrPort {
+	bcast := netip.AddrPortFrom(netip.AddrFrom4([4]byte{255, 255, 255, 255}), ClientPort)
+	if gi, ok := netip.AddrFromSlice(req.GatewayIPAddr.To4()); ok && !gi.IsUnspecified() {
+		return netip.AddrPortFrom(gi, ServerPort)
+	}
+	if reply.MessageType() == dhcpv4.MessageTypeNak {
+		return bcast
+	}
+	if ci, ok := netip.AddrFromSlice(req.ClientIPAddr.To4()); ok && !ci.IsUnspecified() {
+		if in.src.Addr() == ci && in.src.Port() != 0 {
+			return in.src
+		}
+		return netip.AddrPortFrom(ci, ClientPort)
+	}
+	return bcast
+}
+
+// serverAddr picks the address the server answers from.
+func (s *Server) serverAddr(sc *serverConn, in inbound, req *dhcpv4.DHCPv4) netip.Addr {
+	if s.ServerAddr.IsValid() {
+		return s.ServerAddr
+	}
+	if in.dst.Is4() && !in.dst.IsUnspecified() && in.dst != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && !in.dst.IsMulticast() {
+		if s.Pool == nil || s.Pool.subnet().Contains(in.dst) || in.ifIndex == 0 {
+			return in.dst
+		}
+	}
+	if in.ifIndex != 0 {
+		var want netip.Prefix
+		if s.Pool != nil {
+			want = s.Pool.subnet()
+		}
+		if a := s.ifaces.addr(in.ifIndex, want); a.IsValid() {
+			return a
+		}
+	}
+	if sc.localAddr.Is4() && !sc.localAddr.IsUnspecified() {
+		return sc.localAddr
+	}
+	return netip.Addr{}
+}
+
+// Shutdown stops the server: it closes the sockets, so no new request is
+// read, then waits for the requests in progress to be answered or ctx to
+// end. Serve returns ErrServerClosed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeConns()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		s.cancelCtx()
+		return nil
+	case <-ctx.Done():
+		s.cancelCtx()
+		return ctx.Err()
+	}
+}
+
+// Close stops the server at once: sockets are closed and the context of
+// requests in progress is cancelled. Serve returns ErrServerClosed.
+func (s *Server) Close() error {
+	s.closeConns()
+	s.cancelCtx()
+	return nil
+}
+
+func (s *Server) closeConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+}
+
+func (s *Server) cancelCtx() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancel != nil {
+		s.cancel()
+	}
+}
+
+// ifaceCache maps interface indexes to their IPv4 addresses, refreshed
+// every few seconds.
+type ifaceCache struct {
+	mu sync.Mutex
+	m  map[int]ifaceEntry
+}
+
+type ifaceEntry struct {
+	addrs []netip.Prefix
+	at    time.Time
+}
+
+func (c *ifaceCache) addr(index int, want netip.Prefix) netip.Addr {
+	c.mu.Lock()
+	e, ok := c.m[index]
+	c.mu.Unlock()
+	if !ok || time.Since(e.at) > 5*time.Second {
+		e = ifaceEntry{at: time.Now()}
+		if ifi, err := net.InterfaceByIndex(index); err == nil {
+			if as, err := ifi.Addrs(); err == nil {
+				for _, a := range as {
+					if ipn, ok := a.(*net.IPNet); ok {
+						if ip, ok := netip.AddrFromSlice(ipn.IP.To4()); ok {
+							ones, _ := ipn.Mask.Size()
+							e.addrs = append(e.addrs, netip.PrefixFrom(ip, ones))
+						}
+					}
+				}
+			}
+		}
+		c.mu.Lock()
+		if c.m == nil {
+			c.m = make(map[int]ifaceEntry)
+		}
+		c.m[index] = e
+		c.mu.Unlock()
+	}
+	for _, p := range e.addrs {
+		if !want.IsValid() || want.Contains(p.Addr()) {
+			return p.Addr()
+		}
+	}
+	return netip.Addr{}
+}
