@@ -1,2 +1,80 @@
-// Package tftp is a read-only TFTP server over an [io/fs.FS].
+// Package tftp is a read-only TFTP server over an [io/fs.FS]: a directory,
+// an ISO image opened with pxekit's isofs, or files generated per client.
+// It is built for PXE firmware and boot loaders (BIOS PXE ROMs, UEFI
+// PXE, iPXE, pxelinux, GRUB) and for boot storms of many clients.
+//
+// The server takes the [net/http.Server] shape:
+//
+//	srv := &tftp.Server{FS: os.DirFS("/srv/tftp"), Logger: logger}
+//	go srv.ListenAndServe(":69")
+//	...
+//	srv.Shutdown(ctx)
+//
+// # Protocol
+//
+// Read requests (RFC 1350) in octet and netascii mode. Write requests are
+// refused with TFTP error 2 (the server is read-only), mail mode with
+// error 4.
+//
+// Options (RFC 2347) are answered only when the client asked for them, in
+// its order, and the OACK carries nothing else: an unsolicited tsize makes
+// some EFI clients fail. Supported: blksize (RFC 2348, capped by
+// [Server.MaxBlockSize]), tsize (RFC 2349, from the file's Stat, also for
+// generated files; not offered in netascii mode, where the size on the wire
+// differs), timeout (RFC 2349, used as the ceiling of the retransmission
+// interval), windowsize (RFC 7440, capped by [Server.MaxWindowSize] and
+// [Server.MaxWindowBytes]) and the de-facto rollover option (0 or 1).
+// Block numbers roll over past 65535 to 0, or to 1 with
+// [Server.RolloverToOne].
+//
+// Retransmission is driven by a timer that follows the measured round-trip
+// time (RFC 6298's estimator, Karn's rule, 10 ms to 1 s, doubling on each
+// timeout), so a lost packet on a LAN costs milliseconds, not seconds.
+// Duplicate ACKs are never answered (the Sorcerer's Apprentice bug, RFC 1123
+// §4.2.3.1). A repeated RRQ from the same client port is answered once
+// while the first packet is unacknowledged, and ignored later; a client
+// that aborts a transfer with an error packet, as PXE ROMs do after a
+// tsize-only probe, releases it at once (logged at Debug level), and a new
+// request from the same port is served on the same socket.
+//
+// # Paths
+//
+// Requested names pass through [CleanPath]: the pxelinux "::" prefix,
+// backslashes and leading slashes are accepted; "..", NUL bytes and
+// symbolic links that leave the root (for file systems that implement
+// [io/fs.ReadLinkFS], as [os.DirFS] does) are refused with TFTP error 2
+// and a log line naming the client. [Server.CaseInsensitive] adds a
+// case-folding lookup. Generated files come from [Server.Files] (see
+// [FileSource] and [Server.FSFirst] for which source wins).
+//
+// # Why not pin/tftp's server
+//
+// pxekit's design names github.com/pin/tftp/v3 as the protocol engine. Its
+// server (v3.2.0) was read closely and is not used for read requests: it
+// negotiates neither windowsize nor the timeout option, retransmits on a
+// fixed timeout, allocates 64 KiB receive and send buffers per transfer and
+// a buffer per request read, owns its sockets through setters rather than
+// configuration fields, and has no context-bounded Shutdown or per-client
+// limits. Every goal of this package (RFC 7440 windows, adaptive
+// retransmission, no allocation per block, bounded memory, graceful
+// shutdown) lands in its sender, so wrapping it would have meant replacing
+// the part that matters. This package therefore runs its own sender and
+// uses pin/tftp for netascii conversion (its netascii package), and the
+// tests use pin/tftp's client as one more independent peer. No pin/tftp
+// type appears in the API.
+//
+// # Resources
+//
+// Each transfer has one goroutine and, except in [Server.SinglePort] mode,
+// its own connected UDP socket. Memory per transfer is a packet buffer of
+// blksize+4 bytes plus, for files that implement [io.ReaderAt] (os.File,
+// isofs files, [BytesFile]), a 32 KiB read chunk; windows are re-read
+// rather than buffered. Other files buffer one window (windowsize ×
+// blksize). Buffers are pooled. After setup, sending a block does not
+// allocate. [Server.MaxTransfers], [Server.MaxClientTransfers],
+// [Server.TransferTimeout] and [Server.Timeout] bound the rest.
+//
+// Not covered: write requests, multicast TFTP (RFC 2090), IPv6-specific
+// behaviour beyond what the socket does, and MTU discovery (a client that
+// asks for a blksize above its path MTU gets IP fragments).
 package tftp

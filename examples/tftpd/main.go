@@ -1,0 +1,68 @@
+// Command tftpd serves a directory read-only over TFTP with pxekit's tftp
+// package. It is the program that bench/tftp/compare.sh measures.
+//
+//	tftpd -root /srv/tftp -addr :69
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/pxekit/pxekit/tftp"
+)
+
+func main() {
+	addr := flag.String("addr", ":69", "UDP `address` to listen on")
+	root := flag.String("root", ".", "`directory` to serve")
+	single := flag.Bool("single-port", false, "answer every transfer from the listening port")
+	maxBlk := flag.Int("max-blksize", 0, "cap on the negotiated block size (0: 65464)")
+	maxWin := flag.Int("max-windowsize", 0, "cap on the negotiated window size (0: default 64, 1: off)")
+	verbose := flag.Bool("v", false, "log every transfer")
+	flag.Parse()
+
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	if st, err := os.Stat(*root); err != nil || !st.IsDir() {
+		fmt.Fprintf(os.Stderr, "tftpd: -root %s is not a directory\n", *root)
+		os.Exit(2)
+	}
+	srv := &tftp.Server{
+		FS:            os.DirFS(*root),
+		Logger:        logger,
+		SinglePort:    *single,
+		MaxBlockSize:  *maxBlk,
+		MaxWindowSize: *maxWin,
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe(*addr) }()
+	fmt.Fprintf(os.Stderr, "tftpd: serving %s on udp %s\n", *root, *addr)
+
+	select {
+	case err := <-errc:
+		fmt.Fprintln(os.Stderr, "tftpd:", err)
+		os.Exit(1)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("shutdown", "err", err)
+	}
+	if err := <-errc; !errors.Is(err, tftp.ErrServerClosed) {
+		fmt.Fprintln(os.Stderr, "tftpd:", err)
+	}
+}

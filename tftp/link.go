@@ -1,0 +1,133 @@
+package tftp
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"sync/atomic"
+	"time"
+)
+
+// errWait is returned by link.read when the deadline passed or the
+// transfer was kicked; the caller tells the two apart by the clock and its
+// flags.
+var errWait = errors.New("tftp: wait ended")
+
+// A link carries one transfer's packets: its own connected socket, or, in
+// single-port mode, the listening socket demultiplexed by client address.
+type link interface {
+	write(b []byte) error
+	// read waits until deadline for a packet and copies it into b. It
+	// returns errWait without waiting when *flags is not zero.
+	read(b []byte, deadline time.Time, flags *atomic.Uint32) (int, error)
+	// wake makes a blocked read return errWait; safe from any goroutine.
+	wake()
+	// forget drops a cached deadline after a wake.
+	forget()
+	close() error
+}
+
+// sockLink is a connected UDP socket of the transfer's own.
+type sockLink struct {
+	conn     *net.UDPConn
+	deadline time.Time // last deadline set on conn
+}
+
+func (l *sockLink) write(b []byte) error {
+	_, err := l.conn.Write(b)
+	return err
+}
+
+func (l *sockLink) read(b []byte, deadline time.Time, flags *atomic.Uint32) (int, error) {
+	if !deadline.Equal(l.deadline) {
+		l.conn.SetReadDeadline(deadline)
+		l.deadline = deadline
+	}
+	// Checked after setting the deadline: a wake-up between the two
+	// resets the deadline to the past after our flag was set.
+	if flags.Load() != 0 {
+		return 0, errWait
+	}
+	n, err := l.conn.Read(b)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return 0, errWait
+	}
+	return n, err
+}
+
+func (l *sockLink) wake()        { l.conn.SetReadDeadline(time.Unix(1, 0)) }
+func (l *sockLink) forget()      { l.deadline = time.Time{} }
+func (l *sockLink) close() error { return l.conn.Close() }
+
+// maxCtlPacket is the largest packet a client sends during a read transfer
+// that we look at: ACKs are 4 bytes, error messages are cut here.
+const maxCtlPacket = 512
+
+type ctlPacket struct {
+	n int
+	b [maxCtlPacket]byte
+}
+
+// chanLink is a transfer's view of a single-port listener.
+type chanLink struct {
+	l     *listener
+	peer  netip.AddrPort
+	in    chan ctlPacket
+	wakeC chan struct{}
+	timer *time.Timer
+}
+
+func newChanLink(l *listener, peer netip.AddrPort) *chanLink {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &chanLink{l: l, peer: peer, in: make(chan ctlPacket, 8), wakeC: make(chan struct{}, 1), timer: t}
+}
+
+// deliver hands a packet from the read loop to the transfer; it drops the
+// packet if the transfer is behind, as a full socket buffer would.
+func (c *chanLink) deliver(b []byte) {
+	var p ctlPacket
+	p.n = copy(p.b[:], b)
+	select {
+	case c.in <- p:
+	default:
+	}
+}
+
+func (c *chanLink) write(b []byte) error { return c.l.writeTo(b, c.peer) }
+
+func (c *chanLink) read(b []byte, deadline time.Time, flags *atomic.Uint32) (int, error) {
+	if flags.Load() != 0 {
+		return 0, errWait
+	}
+	select {
+	case p := <-c.in:
+		return copy(b, p.b[:p.n]), nil
+	default:
+	}
+	d := time.Until(deadline)
+	if d <= 0 {
+		return 0, errWait
+	}
+	c.timer.Reset(d)
+	defer c.timer.Stop()
+	select {
+	case p := <-c.in:
+		return copy(b, p.b[:p.n]), nil
+	case <-c.timer.C:
+		return 0, errWait
+	case <-c.wakeC:
+		return 0, errWait
+	}
+}
+
+func (c *chanLink) wake() {
+	select {
+	case c.wakeC <- struct{}{}:
+	default:
+	}
+}
+
+func (c *chanLink) forget()      {}
+func (c *chanLink) close() error { return nil }

@@ -1,0 +1,483 @@
+package tftp
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// ErrServerClosed is returned by [Server.Serve] and [Server.ListenAndServe]
+// after [Server.Shutdown] or [Server.Close].
+var ErrServerClosed = errors.New("tftp: server closed")
+
+// Defaults for the zero values of [Server] fields.
+const (
+	DefaultMaxTransfers       = 1024
+	DefaultMaxClientTransfers = 16
+	DefaultTimeout            = 10 * time.Second
+	DefaultMaxWindowSize      = 64
+	// DefaultMaxWindowBytes bounds windowsize × blksize. A larger window is
+	// negotiated down (RFC 7440 §3 lets the server answer a smaller
+	// value): bursting more than a default Linux socket buffer (208 KiB)
+	// at a receiver loses packets even on loopback.
+	DefaultMaxWindowBytes = 128 << 10
+)
+
+// Server is a read-only TFTP server. Its zero value serves nothing (every
+// name is "file not found"); set FS and/or Files. Fields must not be
+// changed after Serve is called. A Server is safe for concurrent use;
+// Serve may be called on several connections at once.
+type Server struct {
+	// FS holds the files served. Names are cleaned by [CleanPath] first.
+	// When FS implements [io/fs.ReadLinkFS] (as [os.DirFS] does), symbolic
+	// links are resolved by the server and one that leaves the root is an
+	// access violation. Directories are not served.
+	FS fs.FS
+
+	// Files, if set, generates files per request (see [FileSource]). By
+	// default Files is asked first and FS serves the names it declines;
+	// with FSFirst, FS is asked first and Files only sees names that FS
+	// does not have.
+	Files   FileSource
+	FSFirst bool
+
+	// CaseInsensitive makes a name that FS does not have match a file whose
+	// name differs only in case (menus written for Windows servers). The
+	// exact name always wins. Files sees the name as the client sent it
+	// (cleaned).
+	CaseInsensitive bool
+
+	// Logger receives one line per transfer and per refused request; nil
+	// discards. Size probes aborted by the client log at Debug, not-found
+	// at Info, access violations and timeouts at Warn.
+	Logger *slog.Logger
+
+	// Hook, if set, is told about every transfer when it ends.
+	Hook Hook
+
+	// MaxTransfers bounds concurrent transfers (default
+	// DefaultMaxTransfers), and MaxClientTransfers those from one client
+	// IP address (default DefaultMaxClientTransfers). A request over a
+	// limit is dropped silently, so that the client retries it later.
+	MaxTransfers       int
+	MaxClientTransfers int
+
+	// TransferTimeout ends a transfer that runs longer than this; zero
+	// means no limit.
+	TransferTimeout time.Duration
+
+	// Timeout ends a transfer when the client acknowledges nothing new for
+	// this long (default DefaultTimeout). Retransmission itself is adaptive:
+	// it follows the measured round-trip time (RFC 6298 style, 10 ms to 1 s,
+	// doubling on each timeout), or a client's RFC 2349 timeout option.
+	Timeout time.Duration
+
+	// MaxBlockSize caps the blksize option (RFC 2348); zero means the RFC's
+	// 65464. Values below 8 are taken as 8.
+	MaxBlockSize int
+
+	// MaxWindowSize caps the windowsize option (RFC 7440): default
+	// DefaultMaxWindowSize; 1 turns windowed transfers off.
+	// MaxWindowBytes caps windowsize × blksize (default
+	// DefaultMaxWindowBytes).
+	MaxWindowSize  int
+	MaxWindowBytes int
+
+	// RolloverToOne makes block numbers wrap from 65535 to 1 instead of 0,
+	// for transfers of more than 65535 blocks. Clients differ: most accept
+	// 0 (tftp-hpa, iPXE, curl, atftp); a client that sends the "rollover"
+	// option gets the value it asks for.
+	RolloverToOne bool
+
+	// SinglePort answers every transfer from the port the request came to
+	// (69), instead of a new port per transfer (RFC 1350 §4), for NAT and
+	// containers. Serve also works this way when its connection is not a
+	// *net.UDPConn.
+	SinglePort bool
+
+	mu         sync.Mutex
+	listeners  map[*listener]struct{}
+	transfers  map[*transfer]struct{}
+	perClient  map[netip.Addr]int
+	inShutdown atomic.Bool
+	wg         sync.WaitGroup
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return discard
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+func (s *Server) maxTransfers() int {
+	if s.MaxTransfers > 0 {
+		return s.MaxTransfers
+	}
+	return DefaultMaxTransfers
+}
+
+func (s *Server) maxClientTransfers() int {
+	if s.MaxClientTransfers > 0 {
+		return s.MaxClientTransfers
+	}
+	return DefaultMaxClientTransfers
+}
+
+func (s *Server) timeout() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return DefaultTimeout
+}
+
+// ListenAndServe listens on the UDP address addr (":69" if empty) and calls
+// [Server.Serve].
+func (s *Server) ListenAndServe(addr string) error {
+	if s.inShutdown.Load() {
+		return ErrServerClosed
+	}
+	if addr == "" {
+		addr = ":69"
+	}
+	conn, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(conn)
+}
+
+// Serve answers requests arriving on conn until [Server.Shutdown] or
+// [Server.Close], then returns [ErrServerClosed]; it closes conn. Each
+// transfer's socket is created on the goroutine that called Serve, bound
+// to the address the request came to, so a Serve running inside a network
+// namespace keeps its transfers there.
+func (s *Server) Serve(conn net.PacketConn) error {
+	l := &listener{s: s, conn: conn, active: make(map[netip.AddrPort]*transfer)}
+	l.udp, _ = conn.(*net.UDPConn)
+	l.single = s.SinglePort || l.udp == nil
+	if l.udp != nil && !l.single {
+		if a, ok := l.udp.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() != nil {
+			l.p4 = ipv4.NewPacketConn(l.udp)
+			if l.p4.SetControlMessage(ipv4.FlagDst, true) != nil {
+				l.p4 = nil
+			}
+		} else {
+			l.p6 = ipv6.NewPacketConn(l.udp)
+			if l.p6.SetControlMessage(ipv6.FlagDst, true) != nil {
+				l.p6 = nil
+			}
+		}
+	}
+	s.mu.Lock()
+	if s.inShutdown.Load() {
+		s.mu.Unlock()
+		conn.Close()
+		return ErrServerClosed
+	}
+	if s.listeners == nil {
+		s.listeners = make(map[*listener]struct{})
+		s.transfers = make(map[*transfer]struct{})
+		s.perClient = make(map[netip.Addr]int)
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+		conn.Close()
+	}()
+	return l.serve()
+}
+
+// Shutdown stops accepting requests, waits for running transfers to end
+// until ctx is done, then ends the rest (their clients get an error
+// packet) and returns ctx's error. Serve returns [ErrServerClosed] at
+// once, except in single-port mode, where it returns when its last
+// transfer ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.inShutdown.Store(true)
+	s.mu.Lock()
+	for l := range s.listeners {
+		l.stop()
+	}
+	s.mu.Unlock()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		n := len(s.transfers)
+		s.mu.Unlock()
+		if n == 0 {
+			s.wg.Wait()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			s.cancelAll()
+			s.wg.Wait()
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// Close stops accepting requests and ends all transfers at once. It waits
+// for their goroutines to exit, which takes no longer than a read of a
+// block from FS.
+func (s *Server) Close() error {
+	s.inShutdown.Store(true)
+	s.mu.Lock()
+	for l := range s.listeners {
+		l.conn.Close()
+	}
+	s.mu.Unlock()
+	s.cancelAll()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) cancelAll() {
+	s.mu.Lock()
+	for t := range s.transfers {
+		t.kick(flagCancel)
+	}
+	s.mu.Unlock()
+}
+
+// A listener is one connection given to Serve.
+type listener struct {
+	s      *Server
+	conn   net.PacketConn
+	udp    *net.UDPConn                 // conn, if it is one
+	p4     *ipv4.PacketConn             // for the destination address of requests
+	p6     *ipv6.PacketConn             //
+	single bool                         // transfers use conn (demultiplexed by peer)
+	active map[netip.AddrPort]*transfer // guarded by s.mu
+}
+
+// stop makes the read loop return: at once in normal mode, after the last
+// transfer in single-port mode. Called with s.mu held.
+func (l *listener) stop() {
+	if !l.single {
+		l.conn.Close()
+		return
+	}
+	l.conn.SetReadDeadline(time.Now())
+}
+
+func (l *listener) serve() error {
+	s := l.s
+	buf := make([]byte, 64<<10)
+	var backoff time.Duration
+	for {
+		if l.single && s.inShutdown.Load() {
+			s.mu.Lock()
+			n := len(l.active)
+			s.mu.Unlock()
+			if n == 0 {
+				return ErrServerClosed
+			}
+			l.conn.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		}
+		n, peer, dst, err := l.read(buf)
+		if err != nil {
+			if s.inShutdown.Load() {
+				if l.single && errors.Is(err, os.ErrDeadlineExceeded) {
+					continue
+				}
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			// Transient errors (ICMP reports on an unconnected socket,
+			// ENOBUFS): back off a little, like net/http's accept loop.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		l.handle(buf[:n], peer, dst)
+	}
+}
+
+// read reads one packet, with the destination address when the socket can
+// report it.
+func (l *listener) read(buf []byte) (int, netip.AddrPort, netip.Addr, error) {
+	switch {
+	case l.p4 != nil:
+		n, cm, src, err := l.p4.ReadFrom(buf)
+		if err != nil {
+			return 0, netip.AddrPort{}, netip.Addr{}, err
+		}
+		var dst netip.Addr
+		if cm != nil {
+			dst, _ = netip.AddrFromSlice(cm.Dst)
+		}
+		return n, udpAddrPort(src), dst.Unmap(), nil
+	case l.p6 != nil:
+		n, cm, src, err := l.p6.ReadFrom(buf)
+		if err != nil {
+			return 0, netip.AddrPort{}, netip.Addr{}, err
+		}
+		var dst netip.Addr
+		if cm != nil {
+			dst, _ = netip.AddrFromSlice(cm.Dst)
+		}
+		return n, udpAddrPort(src), dst.Unmap(), nil
+	case l.udp != nil:
+		n, src, err := l.udp.ReadFromUDPAddrPort(buf)
+		return n, netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), netip.Addr{}, err
+	default:
+		n, src, err := l.conn.ReadFrom(buf)
+		if err != nil {
+			return 0, netip.AddrPort{}, netip.Addr{}, err
+		}
+		return n, udpAddrPort(src), netip.Addr{}, nil
+	}
+}
+
+func udpAddrPort(a net.Addr) netip.AddrPort {
+	if u, ok := a.(*net.UDPAddr); ok {
+		ap := u.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}
+
+// writeTo sends b to peer from conn (errors to requests, single-port data).
+func (l *listener) writeTo(b []byte, peer netip.AddrPort) error {
+	if l.udp != nil {
+		_, err := l.udp.WriteToUDPAddrPort(b, peer)
+		return err
+	}
+	_, err := l.conn.WriteTo(b, net.UDPAddrFromAddrPort(peer))
+	return err
+}
+
+// handle processes one packet from the listening socket.
+func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
+	s := l.s
+	if len(b) < 2 || !peer.IsValid() {
+		return
+	}
+	op := int(b[0])<<8 | int(b[1])
+	if op != opRRQ && op != opWRQ {
+		if l.single {
+			s.mu.Lock()
+			t := l.active[peer]
+			s.mu.Unlock()
+			if t != nil {
+				t.link.(*chanLink).deliver(b)
+			}
+		}
+		return
+	}
+	req, err := parseRequest(b)
+	if err != nil {
+		s.logger().Debug("tftp: malformed request", "peer", peer, "err", err)
+		l.writeTo(appendError(nil, errIllegalOperation, "malformed request"), peer)
+		return
+	}
+	if req.op == opWRQ {
+		s.logger().Info("tftp: write request refused", "peer", peer, "file", req.name)
+		l.writeTo(appendError(nil, errAccessViolation, "read-only server: write requests are refused"), peer)
+		return
+	}
+	if req.mode == "mail" {
+		l.writeTo(appendError(nil, errIllegalOperation, "mail mode is not supported"), peer)
+		return
+	}
+	if s.inShutdown.Load() {
+		return
+	}
+	s.mu.Lock()
+	if t := l.active[peer]; t != nil {
+		// A request from a client port that has a transfer running: a
+		// retransmitted RRQ, or the client starting over (a ROM that
+		// probed the size and aborted). The transfer decides.
+		t.pending = req
+		s.mu.Unlock()
+		t.kick(flagRequest)
+		return
+	}
+	if len(s.transfers) >= s.maxTransfers() || s.perClient[peer.Addr()] >= s.maxClientTransfers() {
+		s.mu.Unlock()
+		s.logger().Warn("tftp: request dropped: transfer limit reached", "peer", peer, "file", req.name)
+		return
+	}
+	s.mu.Unlock()
+
+	var lk link
+	if l.single {
+		lk = newChanLink(l, peer)
+	} else {
+		c, err := dialTransfer(dst, peer)
+		if err != nil {
+			s.logger().Warn("tftp: cannot open transfer socket", "peer", peer, "err", err)
+			return
+		}
+		lk = &sockLink{conn: c}
+	}
+	t := newTransfer(s, l, lk, peer, req)
+	s.mu.Lock()
+	if s.inShutdown.Load() {
+		s.mu.Unlock()
+		lk.close()
+		return
+	}
+	l.active[peer] = t
+	s.transfers[t] = struct{}{}
+	s.perClient[peer.Addr()]++
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go t.run()
+}
+
+// release forgets t; it is called with s.mu held.
+func (l *listener) release(t *transfer) {
+	s := l.s
+	if l.active[t.peer] == t {
+		delete(l.active, t.peer)
+	}
+	delete(s.transfers, t)
+	a := t.peer.Addr()
+	if s.perClient[a]--; s.perClient[a] <= 0 {
+		delete(s.perClient, a)
+	}
+}
+
+// dialTransfer opens the transfer's own UDP socket (a new TID, RFC 1350
+// §4), connected to the client and bound to the address the request came
+// to, so that replies leave from the address the client talked to.
+func dialTransfer(local netip.Addr, peer netip.AddrPort) (*net.UDPConn, error) {
+	raddr := net.UDPAddrFromAddrPort(peer)
+	if local.IsValid() && !local.IsMulticast() && !local.IsUnspecified() && local != netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		c, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, 0)), raddr)
+		if err == nil {
+			return c, nil
+		}
+		// A subnet broadcast address cannot be bound; let the kernel
+		// choose.
+	}
+	return net.DialUDP("udp", nil, raddr)
+}

@@ -1,0 +1,592 @@
+package tftp
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math/bits"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pin/tftp/v3/netascii"
+)
+
+// Transfer flags, set by other goroutines to wake a transfer.
+const (
+	flagCancel  = 1 << iota // end now (Close, Shutdown deadline)
+	flagRequest             // a new RRQ from the same client port is pending
+)
+
+// Retransmission timer bounds (see Server.Timeout).
+const (
+	initialRTO = 250 * time.Millisecond
+	minRTO     = 10 * time.Millisecond
+	maxRTO     = time.Second
+	// drainTime is how long a transfer keeps reading its socket before it
+	// acts on a repeated RRQ, so that an error packet the client sent just
+	// before it (a size probe's abort) is seen first.
+	drainTime = 2 * time.Millisecond
+)
+
+// transfer is one client port's read transfer; one goroutine runs it. A
+// client that sends a new RRQ from the same port while a transfer runs is
+// served by the same transfer (see serveOne).
+type transfer struct {
+	s     *Server
+	l     *listener
+	link  link
+	peer  netip.AddrPort
+	first *request
+
+	pending *request // guarded by s.mu
+	flags   atomic.Uint32
+
+	// Retransmission timer state (RFC 6298 §2 with Karn's rule).
+	srtt, rttvar, rto, maxRTO time.Duration
+
+	rbuf [maxCtlPacket]byte
+}
+
+func newTransfer(s *Server, l *listener, lk link, peer netip.AddrPort, req *request) *transfer {
+	return &transfer{s: s, l: l, link: lk, peer: peer, first: req}
+}
+
+// kick sets a flag and wakes the transfer's goroutine. The flag is stored
+// before the wake-up so that a read that begins afterwards sees it.
+func (t *transfer) kick(flag uint32) {
+	t.flags.Or(flag)
+	t.link.wake()
+}
+
+func (t *transfer) run() {
+	defer t.s.wg.Done()
+	defer t.link.close()
+	for req := t.first; req != nil; req = t.next() {
+		t.serveOne(req)
+	}
+}
+
+// next returns a request that arrived from the same client port while the
+// last one ran, or releases the transfer.
+func (t *transfer) next() *request {
+	s := t.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := t.pending; p != nil && t.flags.Load()&flagCancel == 0 && !s.inShutdown.Load() {
+		t.pending = nil
+		t.flags.And(^uint32(flagRequest))
+		return p
+	}
+	t.l.release(t)
+	return nil
+}
+
+// serveOne runs one request to its end and reports it.
+func (t *transfer) serveOne(req *request) {
+	ctx, cancel := context.WithCancel(context.Background())
+	info := Transfer{Client: t.peer, File: req.name, Size: -1, BlockSize: defaultBlockSize, WindowSize: 1, Start: time.Now()}
+	probe, err := t.send(ctx, req, &info)
+	cancel()
+	info.Duration = time.Since(info.Start)
+	info.Err = err
+	t.report(&info, probe)
+}
+
+func (t *transfer) report(info *Transfer, probe bool) {
+	log := t.s.logger()
+	level := slog.LevelInfo
+	msg := "tftp: transfer done"
+	switch info.Outcome {
+	case OutcomeAborted:
+		msg = "tftp: transfer aborted by client"
+		if probe {
+			level, msg = slog.LevelDebug, "tftp: client aborted after option negotiation (size probe)"
+		}
+	case OutcomeNotFound:
+		msg = "tftp: file not found"
+	case OutcomeAccessViolation:
+		level, msg = slog.LevelWarn, "tftp: access violation"
+	case OutcomeTimeout:
+		level, msg = slog.LevelWarn, "tftp: transfer timed out"
+	case OutcomeError:
+		level, msg = slog.LevelWarn, "tftp: transfer failed"
+	case OutcomeCanceled:
+		msg = "tftp: transfer canceled"
+	}
+	if log.Enabled(context.Background(), level) {
+		attrs := []slog.Attr{
+			slog.String("peer", info.Client.String()),
+			slog.String("file", info.File),
+			slog.Int64("size", info.Size),
+			slog.Int("blksize", info.BlockSize),
+			slog.Int("windowsize", info.WindowSize),
+			slog.Int64("bytes", info.Bytes),
+			slog.Int64("sent", info.Sent),
+			slog.Duration("duration", info.Duration),
+			slog.String("outcome", info.Outcome.String()),
+		}
+		if info.Err != nil {
+			attrs = append(attrs, slog.String("err", info.Err.Error()))
+		}
+		log.LogAttrs(context.Background(), level, msg, attrs...)
+	}
+	if t.s.Hook != nil {
+		t.s.Hook.TransferDone(info)
+	}
+}
+
+// sendError sends an error packet, best effort.
+func (t *transfer) sendError(code int, msg string) {
+	var b [128]byte
+	if len(msg) > 100 {
+		msg = msg[:100]
+	}
+	t.link.write(appendError(b[:0], code, msg))
+}
+
+// ClientError is the error of an [OutcomeAborted] transfer: the error
+// packet the client sent (RFC 1350 §5).
+type ClientError struct {
+	Code    int
+	Message string
+}
+
+func (e *ClientError) Error() string {
+	return fmt.Sprintf("tftp: client sent error %d: %q", e.Code, e.Message)
+}
+
+// open finds name for client, in Files and FS in the order FSFirst says.
+func (s *Server) open(ctx context.Context, client netip.AddrPort, name string) (fs.File, error) {
+	notFound := &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	if s.Files != nil && !s.FSFirst {
+		f, err := s.Files.Open(ctx, client, name)
+		if err == nil && f != nil {
+			return f, nil
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	if s.FS != nil {
+		f, err := s.openFS(name)
+		if err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return f, err
+		}
+	}
+	if s.Files != nil && s.FSFirst {
+		f, err := s.Files.Open(ctx, client, name)
+		if err == nil && f != nil {
+			return f, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return nil, notFound
+}
+
+func (s *Server) openFS(name string) (fs.File, error) {
+	f, err := openResolved(s.FS, name)
+	if err != nil && errors.Is(err, fs.ErrNotExist) && s.CaseInsensitive {
+		if alt, ok := foldPath(s.FS, name); ok && alt != name {
+			return openResolved(s.FS, alt)
+		}
+	}
+	return f, err
+}
+
+func openResolved(fsys fs.FS, name string) (fs.File, error) {
+	real, err := resolveLinks(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	return fsys.Open(real)
+}
+
+// send serves one request. probe reports a client that aborted right after
+// the OACK, before any data.
+func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (probe bool, err error) {
+	s := t.s
+	name, err := CleanPath(req.name)
+	if err != nil {
+		info.Outcome = OutcomeAccessViolation
+		t.sendError(errAccessViolation, "access violation")
+		return false, err
+	}
+	info.File = name
+	f, err := s.open(ctx, t.peer, name)
+	if err != nil {
+		switch {
+		case errors.Is(err, ErrAccessViolation) || errors.Is(err, fs.ErrPermission):
+			info.Outcome = OutcomeAccessViolation
+			t.sendError(errAccessViolation, "access violation")
+		case errors.Is(err, fs.ErrNotExist):
+			info.Outcome = OutcomeNotFound
+			t.sendError(errFileNotFound, "file not found")
+		default:
+			info.Outcome = OutcomeError
+			t.sendError(errNotDefined, "cannot open file")
+		}
+		return false, err
+	}
+	defer f.Close()
+	size := int64(-1)
+	if fi, err := f.Stat(); err == nil {
+		if fi.IsDir() {
+			info.Outcome = OutcomeNotFound
+			t.sendError(errFileNotFound, "not a regular file")
+			return false, fmt.Errorf("tftp: %s is a directory", name)
+		}
+		if fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+	}
+	info.Size = size
+	netasc := req.mode == "netascii"
+
+	// Option negotiation (RFC 2347): answer only what the client asked for,
+	// in its order.
+	bs, w := defaultBlockSize, 1
+	if req.blksize > 0 {
+		bs = min(req.blksize, s.maxBlockSize())
+	}
+	if req.window > 0 {
+		w = min(req.window, s.maxWindowSize(), max(1, s.maxWindowBytes()/bs))
+	}
+	rollover1 := s.RolloverToOne
+	t.maxRTO = maxRTO
+	oack := binary.BigEndian.AppendUint16(make([]byte, 0, 64), opOACK)
+	for _, k := range req.order {
+		switch k {
+		case "blksize":
+			oack = appendOption(oack, k, int64(bs))
+		case "tsize":
+			if size >= 0 && !netasc {
+				oack = appendOption(oack, k, size)
+			}
+		case "timeout":
+			t.maxRTO = time.Duration(req.timeout) * time.Second
+			oack = appendOption(oack, k, int64(req.timeout))
+		case "windowsize":
+			oack = appendOption(oack, k, int64(w))
+		case "rollover":
+			rollover1 = req.rollover == 1
+			oack = appendOption(oack, k, int64(req.rollover))
+		}
+	}
+	if len(oack) == 2 {
+		oack = nil
+	}
+	info.BlockSize, info.WindowSize = bs, w
+
+	// Sources: re-read windows from an io.ReaderAt, else buffer one window.
+	var src source
+	var chunk, pkt *poolBuf
+	pkt = getBuf(4 + bs)
+	defer putBuf(pkt)
+	last := int64(0) // last block number, 0 while unknown
+	switch ra, ok := f.(io.ReaderAt); {
+	case ok && !netasc && size >= 0:
+		if 2*bs <= chunkSize {
+			chunk = getBuf(chunkSize)
+			defer putBuf(chunk)
+			src = newAtSource(ra, bs, chunk.b)
+		} else {
+			src = newAtSource(ra, bs, nil)
+		}
+		last = size/int64(bs) + 1
+	case netasc:
+		src = newSeqSource(netascii.ToReader(f), bs, w)
+	default:
+		src = newSeqSource(f, bs, w)
+	}
+
+	t.srtt, t.rttvar, t.rto = 0, 0, min(initialRTO, t.maxRTO)
+	giveUp := max(s.timeout(), 3*t.maxRTO)
+	var hardDeadline time.Time
+	if s.TransferTimeout > 0 {
+		hardDeadline = info.Start.Add(s.TransferTimeout)
+	}
+	firstBase := int64(1)
+	if oack != nil {
+		firstBase = 0
+	}
+	base := firstBase
+	highest := int64(-1) // highest block sent so far
+	lastLen := 0
+	lastProgress := time.Now()
+	buf := pkt.b[:4+bs]
+	buf[0], buf[1] = 0, opDATA
+	rbuf := t.rbuf[:]
+
+	for {
+		// Send the window [base, end] (RFC 7440 §4); block 0 is the OACK.
+		end := base + int64(w) - 1
+		if base == 0 {
+			end = 0
+		}
+		if last > 0 && end > last {
+			end = last
+		}
+		retrans := base <= highest
+		for k := base; k <= end; k++ {
+			var werr error
+			if k == 0 {
+				werr = t.link.write(oack)
+			} else {
+				n, err := src.block(k, buf[4:])
+				if err != nil {
+					info.Outcome = OutcomeError
+					t.sendError(errNotDefined, "read error")
+					return false, err
+				}
+				if n < bs && (last == 0 || k < last) {
+					last = k
+				}
+				if k == last {
+					lastLen = n
+				}
+				binary.BigEndian.PutUint16(buf[2:], wireBlock(k, rollover1))
+				werr = t.link.write(buf[:4+n])
+				info.Sent++
+			}
+			if werr != nil {
+				info.Outcome = OutcomeAborted
+				return false, fmt.Errorf("tftp: sending to client: %w", werr)
+			}
+			if last > 0 && k >= last {
+				end = k
+				break
+			}
+		}
+		highest = max(highest, end)
+		sentAt := time.Now()
+		deadline := sentAt.Add(t.rto)
+		if !hardDeadline.IsZero() && hardDeadline.Before(deadline) {
+			deadline = hardDeadline
+		}
+		var drainUntil time.Time
+
+	wait:
+		for {
+			dl := deadline
+			if !drainUntil.IsZero() && drainUntil.Before(dl) {
+				dl = drainUntil
+			}
+			n, err := t.link.read(rbuf, dl, &t.flags)
+			if err == errWait {
+				t.link.forget()
+				if f := t.flags.Load(); f != 0 {
+					if f&flagCancel != 0 {
+						info.Outcome = OutcomeCanceled
+						t.sendError(errNotDefined, "server shutting down")
+						return false, ErrServerClosed
+					}
+					if f&flagRequest != 0 {
+						t.flags.And(^uint32(flagRequest))
+						drainUntil = time.Now().Add(drainTime)
+						continue
+					}
+				}
+				now := time.Now()
+				if !drainUntil.IsZero() && !now.Before(drainUntil) {
+					drainUntil = time.Time{}
+					switch t.takePending(req) {
+					case pendingNew:
+						info.Outcome = OutcomeCanceled
+						return false, errors.New("tftp: client restarted with a different request")
+					case pendingDup:
+						if base == firstBase {
+							// Our first packet was lost or is slow: answer
+							// the repeated request once.
+							break wait
+						}
+					}
+				}
+				if now.Before(deadline) {
+					continue
+				}
+				if !hardDeadline.IsZero() && !now.Before(hardDeadline) {
+					info.Outcome = OutcomeTimeout
+					t.sendError(errNotDefined, "transfer time limit reached")
+					return false, fmt.Errorf("tftp: transfer ran longer than %v", s.TransferTimeout)
+				}
+				if now.Sub(lastProgress) >= giveUp {
+					info.Outcome = OutcomeTimeout
+					t.sendError(errNotDefined, "timeout")
+					return false, fmt.Errorf("tftp: no acknowledgement for %v", now.Sub(lastProgress).Round(time.Millisecond))
+				}
+				t.rto = min(2*t.rto, t.maxRTO) // back off (RFC 6298 §5.5)
+				break wait
+			}
+			if err != nil {
+				info.Outcome = OutcomeAborted
+				return base == 0 && info.Sent == 0, fmt.Errorf("tftp: reading from client: %w", err)
+			}
+			if n < 4 {
+				continue
+			}
+			switch binary.BigEndian.Uint16(rbuf) {
+			case opACK:
+				k, ok := ackBlock(binary.BigEndian.Uint16(rbuf[2:]), base-1, highest, rollover1)
+				if !ok || k < base {
+					// A duplicate or stale ACK is never answered: only the
+					// timer retransmits (the Sorcerer's Apprentice bug, RFC
+					// 1123 §4.2.3.1).
+					continue
+				}
+				now := time.Now()
+				if !retrans && k == end {
+					t.sample(now.Sub(sentAt))
+				}
+				base, lastProgress = k+1, now
+				if k >= 1 {
+					info.Bytes = (k - 1) * int64(bs)
+					if k == last {
+						info.Bytes += int64(lastLen)
+					} else {
+						info.Bytes += int64(bs)
+					}
+				}
+				if last > 0 && k >= last {
+					info.Outcome = OutcomeOK
+					return false, nil
+				}
+				break wait
+			case opERROR:
+				code, msg, _ := parseError(rbuf[:n])
+				info.Outcome = OutcomeAborted
+				return base == 0 && info.Sent == 0, &ClientError{Code: code, Message: msg}
+			}
+		}
+	}
+}
+
+type pendingKind int
+
+const (
+	pendingNone pendingKind = iota
+	pendingDup              // the same request again: a retransmission
+	pendingNew              // a different request: the client started over
+)
+
+// takePending looks at a request that arrived from the client port while
+// cur runs. A repeated request is consumed; a different one is left for
+// next.
+func (t *transfer) takePending(cur *request) pendingKind {
+	s := t.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := t.pending
+	switch {
+	case p == nil:
+		return pendingNone
+	case p.equal(cur):
+		t.pending = nil
+		return pendingDup
+	default:
+		return pendingNew
+	}
+}
+
+// sample feeds a round-trip measurement to the retransmission timer.
+func (t *transfer) sample(r time.Duration) {
+	if t.srtt == 0 {
+		t.srtt, t.rttvar = r, r/2
+	} else {
+		d := t.srtt - r
+		if d < 0 {
+			d = -d
+		}
+		t.rttvar = (3*t.rttvar + d) / 4
+		t.srtt = (7*t.srtt + r) / 8
+	}
+	t.rto = min(max(t.srtt+max(4*t.rttvar, time.Millisecond), minRTO), t.maxRTO)
+}
+
+// wireBlock is block k's number on the wire: k modulo 65536, or, when
+// rolling over to 1, 65535 is followed by 1.
+func wireBlock(k int64, rollover1 bool) uint16 {
+	if !rollover1 || k == 0 {
+		return uint16(k)
+	}
+	return uint16((k-1)%65535 + 1)
+}
+
+// ackBlock maps an acknowledged block number from the wire to the block in
+// [lo, hi] it stands for.
+func ackBlock(a uint16, lo, hi int64, rollover1 bool) (int64, bool) {
+	if hi < 0 {
+		return 0, false
+	}
+	var k int64
+	switch {
+	case !rollover1:
+		k = hi - int64(uint16(wireBlock(hi, false)-a))
+	case a == 0:
+		k = 0
+	case hi == 0:
+		return 0, false
+	default:
+		d := (int64(wireBlock(hi, true)) - int64(a)) % 65535
+		if d < 0 {
+			d += 65535
+		}
+		k = hi - d
+	}
+	if k < max(lo, 0) || k > hi {
+		return 0, false
+	}
+	return k, true
+}
+
+func (s *Server) maxBlockSize() int {
+	if s.MaxBlockSize <= 0 {
+		return maxBlockSize
+	}
+	return min(max(s.MaxBlockSize, minBlockSize), maxBlockSize)
+}
+
+func (s *Server) maxWindowSize() int {
+	if s.MaxWindowSize <= 0 {
+		return DefaultMaxWindowSize
+	}
+	return min(s.MaxWindowSize, maxWindowSize)
+}
+
+func (s *Server) maxWindowBytes() int {
+	if s.MaxWindowBytes <= 0 {
+		return DefaultMaxWindowBytes
+	}
+	return s.MaxWindowBytes
+}
+
+// Buffers are pooled by power-of-two size so that a steady stream of
+// transfers does not allocate packet and chunk buffers.
+type poolBuf struct{ b []byte }
+
+var bufPools [17]sync.Pool // 1<<0 .. 1<<16 bytes
+
+func getBuf(n int) *poolBuf {
+	c := bits.Len(uint(n - 1))
+	if c >= len(bufPools) {
+		return &poolBuf{b: make([]byte, n)}
+	}
+	if p, ok := bufPools[c].Get().(*poolBuf); ok {
+		return p
+	}
+	return &poolBuf{b: make([]byte, 1<<c)}
+}
+
+func putBuf(p *poolBuf) {
+	c := bits.Len(uint(len(p.b) - 1))
+	if c < len(bufPools) && len(p.b) == 1<<c {
+		bufPools[c].Put(p)
+	}
+}
