@@ -1,0 +1,68 @@
+package bootmenu
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+)
+
+// Client identifies a PXE client for [SearchPath].
+type Client struct {
+	// ConfigFile is the file named by DHCP option 209 (pxelinux.configfile),
+	// tried first; "" if the server sent none.
+	ConfigFile string
+	// UUID is the client machine identifier, the 16 bytes of DHCP option 97
+	// after its type byte; nil or another length if the client sent none.
+	UUID []byte
+	// HardwareType is the ARP hardware type (DHCP htype); 0 means 1,
+	// Ethernet.
+	HardwareType uint8
+	// MAC is the client hardware address (chaddr).
+	MAC net.HardwareAddr
+	// IP is the client's IPv4 address (yiaddr); the zero Addr if unknown.
+	IP netip.Addr
+}
+
+// SearchPath returns the configuration file names pxelinux tries for c, in
+// order, relative to its path prefix, as pxelinux(1) documents them: the
+// option 209 file if any, then under "pxelinux.cfg/" the UUID in lower-case
+// 8-4-4-4-12 form, the ARP type and MAC address in lower-case hex with
+// dashes ("01-88-99-aa-bb-cc-dd"), the IPv4 address as eight upper-case hex
+// digits and then shortened one digit at a time ("C0A8025B", "C0A8025", …,
+// "C"), and finally "default".
+//
+// The UUID is printed byte by byte in the order received, as pxelinux
+// does, without the mixed-endian swap some tools apply.
+func SearchPath(c Client) []string {
+	const dir = "pxelinux.cfg/"
+	var out []string
+	if c.ConfigFile != "" {
+		out = append(out, c.ConfigFile)
+	}
+	if len(c.UUID) == 16 {
+		h := hex.EncodeToString(c.UUID)
+		out = append(out, dir+h[0:8]+"-"+h[8:12]+"-"+h[12:16]+"-"+h[16:20]+"-"+h[20:32])
+	}
+	if len(c.MAC) > 0 {
+		ht := c.HardwareType
+		if ht == 0 {
+			ht = 1
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s%02x", dir, ht)
+		for _, x := range c.MAC {
+			fmt.Fprintf(&b, "-%02x", x)
+		}
+		out = append(out, b.String())
+	}
+	if c.IP.Is4() || c.IP.Is4In6() {
+		a := c.IP.Unmap().As4()
+		h := strings.ToUpper(hex.EncodeToString(a[:]))
+		for n := len(h); n > 0; n-- {
+			out = append(out, dir+h[:n])
+		}
+	}
+	return append(out, dir+"default")
+}
