@@ -271,7 +271,7 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 			n.size = int64(len(n.link))
 			n.off = 0
 		default:
-			n.mode = 0o444
+			n.mode = 0o555 // as Linux and xorriso show files without Rock Ridge
 			if f.rr && info.hasMode {
 				switch info.mode & sIFMT {
 				case sIFIFO:

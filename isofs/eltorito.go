@@ -170,7 +170,7 @@ func (f *FS) bootSize(b BootImage) int64 {
 		size = 2880 << 10
 	case HardDiskEmul, NoEmulation:
 		var s [512]byte
-		if off <= 0 || off+512 > f.limit {
+		if off <= 0 {
 			break
 		}
 		if _, err := f.r.ReadAt(s[:], off); err != nil || s[510] != 0x55 || s[511] != 0xAA {
@@ -197,8 +197,13 @@ func (f *FS) bootSize(b BootImage) int64 {
 		}
 		size = max(size, total*bps)
 	}
+	// An image may lie past the volume, in a partition appended to it
+	// (xorriso -append_partition); it must still lie inside r.
 	if off+size > f.limit {
-		size = max(0, f.limit-off)
+		var probe [1]byte
+		if _, err := f.r.ReadAt(probe[:], off+size-1); err != nil {
+			size = max(0, f.limit-off)
+		}
 	}
 	return size
 }

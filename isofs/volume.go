@@ -52,9 +52,10 @@ type Options struct {
 	// of the file system holding the El Torito boot images as files named
 	// "<n>-<platform>.img" (for example "2-efi.img"), n counting catalog
 	// entries from 1. An EFI system partition image that the image hides
-	// from its directory tree can then be served like any other file. A
-	// conventional name is "[BOOT]"; it must be a single valid path
-	// element, and an existing root entry of the same name wins.
+	// from its directory tree can then be served like any other file. The
+	// name must be a single valid path element (7-Zip's "[BOOT]" works but
+	// is a pattern to [fs.Glob]; "eltorito" is not); an existing root
+	// entry of the same name wins.
 	BootDir string
 }
 
