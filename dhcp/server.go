@@ -2,11 +2,11 @@ package dhcp
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -154,6 +154,13 @@ func (s *Server) ListenAndServe(addr string) error {
 	if err != nil {
 		return err
 	}
+	if s.Interface != "" {
+		ifi, err := net.InterfaceByName(s.Interface)
+		if err != nil {
+			return err
+		}
+		s.bindIndex.Store(int64(ifi.Index))
+	}
 	addrs := []string{addr}
 	if s.Pool == nil && port == strconv.Itoa(ServerPort) {
 		addrs = append(addrs, net.JoinHostPort(host, strconv.Itoa(PXEPort)))
@@ -241,10 +248,12 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		s.mu.Unlock()
 	}()
 
-	if s.Interface != "" {
-		if ifi, err := net.InterfaceByName(s.Interface); err == nil {
-			s.bindIndex.Store(int64(ifi.Index))
+	if s.Interface != "" && s.bindIndex.Load() == 0 {
+		ifi, err := net.InterfaceByName(s.Interface)
+		if err != nil {
+			return err
 		}
+		s.bindIndex.Store(int64(ifi.Index))
 	}
 	sc := &serverConn{conn: conn}
 	if uc, ok := conn.(*net.UDPConn); ok {
@@ -253,9 +262,10 @@ func (s *Server) Serve(conn net.PacketConn) error {
 				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1)
 			})
 		}
-		p := ipv4.NewPacketConn(uc)
-		if err := p.SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true); err == nil {
-			sc.p = p
+		// ipv4.PacketConn turns IP_PKTINFO on; the datagrams are then read
+		// with ReadMsgUDPAddrPort, which also yields ipi_spec_dst.
+		if err := ipv4.NewPacketConn(uc).SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true); err == nil {
+			sc.udp = uc
 		}
 	}
 	if la, ok := conn.LocalAddr().(*net.UDPAddr); ok {
@@ -296,7 +306,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 
 type serverConn struct {
 	conn      net.PacketConn
-	p         *ipv4.PacketConn // nil without control messages
+	udp       *net.UDPConn // set when IP_PKTINFO is enabled
 	localAddr netip.Addr
 	localPort int
 }
@@ -304,33 +314,68 @@ type serverConn struct {
 // inbound describes where a datagram came from and arrived.
 type inbound struct {
 	src     netip.AddrPort
-	dst     netip.Addr // destination address, when known
+	dst     netip.Addr // destination address in the IP header, when known
+	local   netip.Addr // the kernel's address for replies on ifIndex (ipi_spec_dst)
 	ifIndex int        // arrival interface, when known
 	port    int        // local port it arrived on
 }
 
+// pktinfo is a worker's IP_PKTINFO control message buffer for sending.
+type pktinfo []byte
+
+func newPktinfo() pktinfo { return unix.PktInfo4(&unix.Inet4Pktinfo{}) }
+
+func (p pktinfo) set(ifIndex int, src netip.Addr) []byte {
+	d := p[unix.CmsgLen(0):]
+	binary.NativeEndian.PutUint32(d[0:4], uint32(int32(ifIndex)))
+	a := [4]byte{}
+	if src.Is4() {
+		a = src.As4()
+	}
+	copy(d[4:8], a[:])
+	clear(d[8:12])
+	return p
+}
+
+// parsePktinfo reads IP_PKTINFO from a received control message.
+func parsePktinfo(oob []byte, in *inbound) {
+	for len(oob) > 0 {
+		h, data, rest, err := unix.ParseOneSocketControlMessage(oob)
+		if err != nil {
+			return
+		}
+		if h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo {
+			in.ifIndex = int(int32(binary.NativeEndian.Uint32(data[0:4])))
+			in.local = netip.AddrFrom4([4]byte(data[4:8]))
+			in.dst = netip.AddrFrom4([4]byte(data[8:12]))
+		}
+		oob = rest
+	}
+}
+
 func (s *Server) loop(ctx context.Context, sc *serverConn) error {
 	buf := make([]byte, MaxRequestSize+1)
+	oob := make([]byte, 256)
 	out := make([]byte, 0, 1500)
-	defer runtime.KeepAlive(buf)
+	pi := newPktinfo()
 	for {
 		var (
 			n   int
-			src net.Addr
 			err error
 			in  = inbound{port: sc.localPort}
 		)
-		if sc.p != nil {
-			var cm *ipv4.ControlMessage
-			n, cm, src, err = sc.p.ReadFrom(buf)
-			if cm != nil {
-				in.ifIndex = cm.IfIndex
-				if a, ok := netip.AddrFromSlice(cm.Dst); ok {
-					in.dst = a.Unmap()
-				}
+		if sc.udp != nil {
+			var oobn int
+			n, oobn, _, in.src, err = sc.udp.ReadMsgUDPAddrPort(buf, oob)
+			if err == nil {
+				parsePktinfo(oob[:oobn], &in)
 			}
 		} else {
+			var src net.Addr
 			n, src, err = sc.conn.ReadFrom(buf)
+			if ua, ok := src.(*net.UDPAddr); ok {
+				in.src = ua.AddrPort()
+			}
 		}
 		if err != nil {
 			// A closed conn ends the loop; so does any other read error
@@ -342,18 +387,15 @@ func (s *Server) loop(ctx context.Context, sc *serverConn) error {
 			sc.conn.Close()
 			return err
 		}
-		if ua, ok := src.(*net.UDPAddr); ok {
-			in.src = ua.AddrPort()
-			in.src = netip.AddrPortFrom(in.src.Addr().Unmap(), in.src.Port())
-		}
+		in.src = netip.AddrPortFrom(in.src.Addr().Unmap(), in.src.Port())
 		s.stats.received.Add(1)
-		out = s.serveDatagram(ctx, sc, buf[:n], in, out[:0])
+		out = s.serveDatagram(ctx, sc, buf[:n], in, out[:0], pi)
 	}
 }
 
 // serveDatagram handles one datagram and sends the reply, if any. It
 // returns the reply buffer for reuse.
-func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in inbound, out []byte) []byte {
+func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in inbound, out []byte, pi pktinfo) []byte {
 	log := s.logger()
 	if bi := s.bindIndex.Load(); bi != 0 && in.ifIndex != 0 && int64(in.ifIndex) != bi {
 		s.stats.ignored.Add(1)
@@ -365,7 +407,7 @@ func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in
 		log.Debug("dhcp: dropped datagram", "peer", in.src, "len", len(b), "err", err)
 		return out
 	}
-	srvAddr := s.serverAddr(sc, in, req)
+	srvAddr := s.serverAddr(sc, in)
 	reply, err := s.handle(ctx, req, in, srvAddr)
 	if errors.Is(err, ErrPoolExhausted) {
 		s.stats.errors.Add(1)
@@ -388,7 +430,7 @@ func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in
 		return out[:0]
 	}
 	dst := replyDest(req, reply, in)
-	if err := sc.send(out, dst, in.ifIndex, srvAddr); err != nil {
+	if err := sc.send(out, dst, in.ifIndex, srvAddr, pi); err != nil {
 		s.stats.errors.Add(1)
 		log.Debug("dhcp: send failed", "mac", req.ClientHWAddr, "to", dst, "err", err)
 		return out
@@ -400,17 +442,18 @@ func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in
 	return out
 }
 
-func (sc *serverConn) send(b []byte, dst netip.AddrPort, ifIndex int, src netip.Addr) error {
-	ua := net.UDPAddrFromAddrPort(dst)
-	if sc.p != nil && ifIndex != 0 {
-		cm := &ipv4.ControlMessage{IfIndex: ifIndex}
-		if src.Is4() && (!sc.localAddr.IsValid() || sc.localAddr.IsUnspecified()) {
-			cm.Src = src.AsSlice()
+// send writes a reply; with IP_PKTINFO it leaves by interface ifIndex
+// from address src, which is what makes a broadcast reply go out on the
+// client's segment only.
+func (sc *serverConn) send(b []byte, dst netip.AddrPort, ifIndex int, src netip.Addr, pi pktinfo) error {
+	if sc.udp != nil && ifIndex != 0 {
+		if sc.localAddr.IsValid() && !sc.localAddr.IsUnspecified() {
+			src = netip.Addr{} // the socket's own address is the source
 		}
-		_, err := sc.p.WriteTo(b, cm, ua)
+		_, _, err := sc.udp.WriteMsgUDPAddrPort(b, pi.set(ifIndex, src), dst)
 		return err
 	}
-	_, err := sc.conn.WriteTo(b, ua)
+	_, err := sc.conn.WriteTo(b, net.UDPAddrFromAddrPort(dst))
 	return err
 }
 
@@ -432,24 +475,35 @@ func replyDest(req, reply *dhcpv4.DHCPv4, in inbound) netip.AddrPort {
 	return bcast
 }
 
-// serverAddr picks the address the server answers from.
-func (s *Server) serverAddr(sc *serverConn, in inbound, req *dhcpv4.DHCPv4) netip.Addr {
+// serverAddr picks the address the server answers from: ServerAddr, the
+// unicast destination of the request, the kernel's choice for the arrival
+// interface (IP_PKTINFO ipi_spec_dst), or for a full DHCP server an address
+// of that interface inside the pool's subnet.
+func (s *Server) serverAddr(sc *serverConn, in inbound) netip.Addr {
 	if s.ServerAddr.IsValid() {
 		return s.ServerAddr
 	}
-	if in.dst.Is4() && !in.dst.IsUnspecified() && in.dst != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && !in.dst.IsMulticast() {
-		if s.Pool == nil || s.Pool.subnet().Contains(in.dst) || in.ifIndex == 0 {
-			return in.dst
-		}
+	var want netip.Prefix
+	if s.Pool != nil {
+		want = s.Pool.subnet()
 	}
-	if in.ifIndex != 0 {
-		var want netip.Prefix
-		if s.Pool != nil {
-			want = s.Pool.subnet()
-		}
+	ok := func(a netip.Addr) bool {
+		return a.Is4() && !a.IsUnspecified() && !a.IsMulticast() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255}) &&
+			(!want.IsValid() || want.Contains(a))
+	}
+	switch {
+	case ok(in.dst):
+		return in.dst
+	case ok(in.local):
+		return in.local
+	}
+	if in.ifIndex != 0 && want.IsValid() {
 		if a := s.ifaces.addr(in.ifIndex, want); a.IsValid() {
 			return a
 		}
+	}
+	if in.local.Is4() && !in.local.IsUnspecified() {
+		return in.local
 	}
 	if sc.localAddr.Is4() && !sc.localAddr.IsUnspecified() {
 		return sc.localAddr

@@ -1,0 +1,335 @@
+package dhcp
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/pxekit/pxekit/internal/testenv"
+	"golang.org/x/sys/unix"
+)
+
+// listenIn opens a UDP socket in ns on addr with SO_REUSEADDR and
+// SO_BROADCAST, bound to device dev when set.
+func listenIn(t *testing.T, ns *testenv.NetNS, addr, dev string) *net.UDPConn {
+	t.Helper()
+	var c net.PacketConn
+	err := ns.Do(func() (err error) {
+		lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) {
+				serr = errors.Join(
+					unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1),
+					unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1))
+				if dev != "" && serr == nil {
+					serr = unix.BindToDevice(int(fd), dev)
+				}
+			})
+			return errors.Join(err, serr)
+		}}
+		c, err = lc.ListenPacket(context.Background(), "udp4", addr)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("listen %s in %s: %v", addr, ns.Name, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c.(*net.UDPConn)
+}
+
+// serveIn starts s in ns on addr (port 67, and 4011 for proxyDHCP).
+func serveIn(t *testing.T, ns *testenv.NetNS, s *Server, addrs ...string) {
+	t.Helper()
+	errc := make(chan error, len(addrs))
+	for _, a := range addrs {
+		c := listenIn(t, ns, a, "")
+		go func() { errc <- s.Serve(c) }()
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		for range addrs {
+			if err := <-errc; !errors.Is(err, ErrServerClosed) {
+				t.Errorf("Serve returned %v, want ErrServerClosed", err)
+			}
+		}
+	})
+}
+
+// collect reads DHCP replies with xid on c until d passes.
+func collect(t *testing.T, c *net.UDPConn, xid dhcpv4.TransactionID, d time.Duration) []*dhcpv4.DHCPv4 {
+	t.Helper()
+	var out []*dhcpv4.DHCPv4
+	buf := make([]byte, 2048)
+	deadline := time.Now().Add(d)
+	for {
+		c.SetReadDeadline(deadline)
+		n, _, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return out
+		}
+		m, err := parseMessage(buf[:n], dhcpv4.OpcodeBootReply)
+		if err != nil || m.TransactionID != xid {
+			continue
+		}
+		out = append(out, m)
+	}
+}
+
+func sendTo(t *testing.T, c *net.UDPConn, m *dhcpv4.DHCPv4, to string) {
+	t.Helper()
+	b, err := AppendMessage(nil, m, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WriteToUDPAddrPort(b, netip.MustParseAddrPort(to)); err != nil {
+		t.Fatalf("send to %s: %v", to, err)
+	}
+}
+
+// TestServerAnswersOnArrivalInterface puts the server in a namespace with
+// two segments and checks that each client's broadcast DISCOVER is
+// answered on its own segment only, from the server's address there; then
+// that Interface restricts the server to one segment.
+func TestServerAnswersOnArrivalInterface(t *testing.T) {
+	srv := testenv.NewNetNS(t)
+	c1, c2 := testenv.NewNetNS(t), testenv.NewNetNS(t)
+	_, if1 := testenv.Veth(t, srv, netip.MustParsePrefix("10.0.1.1/24"), c1, netip.MustParsePrefix("10.0.1.2/24"))
+	s1, if2 := testenv.Veth(t, srv, netip.MustParsePrefix("10.0.2.1/24"), c2, netip.MustParsePrefix("10.0.2.2/24"))
+	_ = s1
+
+	for _, tc := range []struct {
+		name   string
+		iface  string
+		answer [2]bool
+	}{
+		{"all interfaces", "", [2]bool{true, true}},
+		{"bound to segment 2", s1, [2]bool{false, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Server{Decider: StaticBoot(Boot{File: "ipxe.efi"}), Interface: tc.iface}
+			if tc.iface != "" {
+				// Resolve the index inside the namespace, as ListenAndServe does.
+				if err := srv.Do(func() error {
+					ifi, err := net.InterfaceByName(tc.iface)
+					if err == nil {
+						s.bindIndex.Store(int64(ifi.Index))
+					}
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			serveIn(t, srv, s, "0.0.0.0:67")
+			cl1 := listenIn(t, c1, "0.0.0.0:68", if1)
+			cl2 := listenIn(t, c2, "0.0.0.0:68", if2)
+			for i, c := range []*net.UDPConn{cl1, cl2} {
+				xid := dhcpv4.TransactionID{9, 9, 9, byte(i)}
+				req := pxeRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithTransactionID(xid), dhcpv4.WithBroadcast(true))
+				var mine []*dhcpv4.DHCPv4
+				for try := 0; try < 5 && len(mine) == 0; try++ { // the link may take a moment to come up
+					sendTo(t, c, req, "255.255.255.255:67")
+					mine = collect(t, c, xid, 300*time.Millisecond)
+				}
+				other := collect(t, []*net.UDPConn{cl2, cl1}[i], xid, 10*time.Millisecond)
+				if len(other) != 0 {
+					t.Errorf("client %d's OFFER also reached the other segment", i+1)
+				}
+				if !tc.answer[i] {
+					if len(mine) != 0 {
+						t.Errorf("client %d answered although the server is bound elsewhere", i+1)
+					}
+					continue
+				}
+				if len(mine) != 1 {
+					t.Fatalf("client %d got %d replies, want 1", i+1, len(mine))
+				}
+				want := []string{"10.0.1.1", "10.0.2.1"}[i]
+				if got := mine[0].ServerIdentifier().String(); got != want {
+					t.Errorf("client %d: server id %s, want %s", i+1, got, want)
+				}
+				if got := mine[0].ServerIPAddr.String(); got != want {
+					t.Errorf("client %d: siaddr %s, want %s", i+1, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestProxyBesideDnsmasq runs dnsmasq as the DHCP server that hands out
+// addresses and our proxyDHCP on another host of the same segment. A PXE
+// client (played by the test, with the broadcast flag as OVMF sets it)
+// gets both offers, completes its lease with dnsmasq while the proxy
+// stays silent, then asks the proxy on port 4011.
+func TestProxyBesideDnsmasq(t *testing.T) {
+	dnsmasq := testenv.NeedCommand(t, "dnsmasq")[0]
+	cl, prx, dm := testenv.NewNetNS(t), testenv.NewNetNS(t), testenv.NewNetNS(t)
+	cp, pc := testenv.Veth(t, cl, netip.MustParsePrefix("10.0.0.250/24"), prx, netip.MustParsePrefix("10.0.0.1/24"))
+	cd, _ := testenv.Veth(t, cl, netip.MustParsePrefix("10.0.0.251/24"), dm, netip.MustParsePrefix("10.0.0.2/24"))
+	_ = pc
+	cl.MustRun(t, "ip", "link", "add", "br0", "type", "bridge")
+	for _, l := range []string{cp, cd} {
+		cl.MustRun(t, "ip", "addr", "flush", "dev", l)
+		cl.MustRun(t, "ip", "link", "set", l, "master", "br0")
+	}
+	cl.MustRun(t, "ip", "link", "set", "br0", "up")
+
+	dir := t.TempDir()
+	cmd := dm.Command(t.Context(), dnsmasq, "--keep-in-foreground", "--port=0", "--no-ping", "--no-resolv",
+		"--dhcp-range=10.0.0.100,10.0.0.150,255.255.255.0,1h", "--dhcp-leasefile="+filepath.Join(dir, "dnsmasq.leases"),
+		"--pid-file="+filepath.Join(dir, "dnsmasq.pid"), "--log-dhcp", "--log-facility=-", "--user=root")
+	var log strings.Builder
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("dnsmasq log:\n%s", log.String())
+		}
+	})
+
+	s := &Server{Decider: StaticBoot(Boot{File: "ipxe.efi"})}
+	serveIn(t, prx, s, "0.0.0.0:67", "0.0.0.0:4011")
+	c := listenIn(t, cl, "0.0.0.0:68", "br0")
+
+	xid := dhcpv4.TransactionID{0xa7, 0x8a, 0x11, 0x65}
+	var offers []*dhcpv4.DHCPv4
+	for try := 0; try < 20 && len(offers) < 2; try++ { // dnsmasq needs a moment to start
+		sendTo(t, c, pxeRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithTransactionID(xid), dhcpv4.WithBroadcast(true)), "255.255.255.255:67")
+		offers = collect(t, c, xid, 500*time.Millisecond)
+	}
+	var lease, proxy *dhcpv4.DHCPv4
+	for _, o := range offers {
+		if o.ServerIdentifier().Equal(net.IPv4(10, 0, 0, 1)) {
+			proxy = o
+		} else {
+			lease = o
+		}
+	}
+	if lease == nil || proxy == nil {
+		t.Fatalf("offers %v: want one from dnsmasq and one from the proxy", offers)
+	}
+	if !proxy.YourIPAddr.IsUnspecified() || proxy.ClassIdentifier() != "PXEClient" || proxy.BootFileName != "ipxe.efi" || !proxy.IsBroadcast() {
+		t.Errorf("proxy offer: %v", proxy.Summary())
+	}
+	if lease.YourIPAddr.IsUnspecified() {
+		t.Fatalf("dnsmasq offer without address: %v", lease.Summary())
+	}
+	// REQUEST to dnsmasq: ACK from dnsmasq, silence from the proxy.
+	before := s.Stats()
+	req := pxeRequest(t, dhcpv4.MessageTypeRequest, dhcpv4.WithTransactionID(xid), dhcpv4.WithBroadcast(true),
+		dhcpv4.WithOption(dhcpv4.OptServerIdentifier(lease.ServerIdentifier())),
+		dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(lease.YourIPAddr)))
+	sendTo(t, c, req, "255.255.255.255:67")
+	acks := collect(t, c, xid, 700*time.Millisecond)
+	if len(acks) != 1 || acks[0].MessageType() != dhcpv4.MessageTypeAck || !acks[0].ServerIdentifier().Equal(net.IPv4(10, 0, 0, 2)) {
+		for _, a := range acks {
+			t.Logf("reply: %s", a.Summary())
+		}
+		t.Fatalf("REQUEST to dnsmasq: %d replies, want dnsmasq's ACK only", len(acks))
+	}
+	// The client takes its address and asks the proxy on port 4011.
+	ip := lease.YourIPAddr.String()
+	cl.MustRun(t, "ip", "addr", "add", ip+"/24", "dev", "br0")
+	c4011 := listenIn(t, cl, ip+":68", "")
+	req = pxeRequest(t, dhcpv4.MessageTypeRequest, dhcpv4.WithTransactionID(xid), dhcpv4.WithClientIP(lease.YourIPAddr))
+	sendTo(t, c4011, req, "10.0.0.1:4011")
+	got := collect(t, c4011, xid, 700*time.Millisecond)
+	if len(got) != 1 || got[0].MessageType() != dhcpv4.MessageTypeAck || got[0].BootFileName != "ipxe.efi" {
+		t.Fatalf("REQUEST on 4011: %v, want ACK with ipxe.efi", got)
+	}
+	if st := s.Stats(); st.Replied-before.Replied != 1 || st.Ignored-before.Ignored != 1 {
+		t.Errorf("proxy stats %+v, before the REQUEST %+v: want one reply (the 4011 ACK) and the REQUEST for dnsmasq ignored", st, before)
+	}
+}
+
+// TestUdhcpc runs busybox udhcpc against the full DHCP server: a lease is
+// obtained, renewed (SIGUSR1) and released on exit (-R).
+func TestUdhcpc(t *testing.T) {
+	busybox := testenv.NeedCommand(t, "busybox")[0]
+	srv, cl := testenv.NewNetNS(t), testenv.NewNetNS(t)
+	_, ifc := testenv.Veth(t, srv, netip.MustParsePrefix("10.0.0.1/24"), cl, netip.MustParsePrefix("10.0.0.2/24"))
+	cl.MustRun(t, "ip", "addr", "flush", "dev", ifc)
+
+	dir := t.TempDir()
+	pool := &Pool{First: netip.MustParseAddr("10.0.0.100"), Last: netip.MustParseAddr("10.0.0.110"),
+		Routers: []netip.Addr{netip.MustParseAddr("10.0.0.1")}, LeaseTime: time.Hour,
+		Store: &FileStore{Path: filepath.Join(dir, "leases")}}
+	s := &Server{Pool: pool}
+	serveIn(t, srv, s, "0.0.0.0:67")
+
+	logf := filepath.Join(dir, "events")
+	script := filepath.Join(dir, "script")
+	os.WriteFile(script, []byte(`#!/bin/sh
+echo "$1 ip=$ip mask=$mask router=$router lease=$lease serverid=$serverid" >> `+logf+`
+case "$1" in
+bound|renew) ip addr replace "$ip/$mask" dev "$interface" ;;
+deconfig) ip addr flush dev "$interface" ;;
+esac
+`), 0o755)
+	cmd := cl.Command(t.Context(), busybox, "udhcpc", "-i", ifc, "-f", "-R", "-s", script, "-t", "10", "-T", "1", "-A", "1")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("udhcpc output:\n%s", out.String())
+		}
+	})
+	waitFor := func(what string) string {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			b, _ := os.ReadFile(logf)
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(l, what+" ") {
+					return l
+				}
+			}
+		}
+		t.Fatalf("udhcpc: no %q event", what)
+		return ""
+	}
+	bound := waitFor("bound")
+	if !strings.Contains(bound, "ip=10.0.0.100 ") || !strings.Contains(bound, "router=10.0.0.1") || !strings.Contains(bound, "lease=3600") || !strings.Contains(bound, "serverid=10.0.0.1") {
+		t.Errorf("bound event: %s", bound)
+	}
+	if l := pool.Leases(); len(l) != 1 || l[0].Addr.String() != "10.0.0.100" {
+		t.Fatalf("leases after bound: %v", l)
+	}
+	before := pool.Leases()[0].Expiry
+	time.Sleep(1100 * time.Millisecond) // expiry has one-second resolution in the file
+	cmd.Process.Signal(syscall.SIGUSR1)
+	waitFor("renew")
+	if l := pool.Leases(); len(l) != 1 || !l[0].Expiry.After(before) {
+		t.Errorf("lease not extended by the renewal: %v (was %v)", l, before)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	for deadline := time.Now().Add(5 * time.Second); len(pool.Leases()) != 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if l := pool.Leases(); len(l) != 0 {
+		t.Errorf("leases after udhcpc -R exit: %v, want none (released)", l)
+	}
+	stored, err := (&FileStore{Path: filepath.Join(dir, "leases")}).Load(context.Background())
+	if err != nil || len(stored) != 0 {
+		t.Errorf("lease file after release: %v, %v", stored, err)
+	}
+}
