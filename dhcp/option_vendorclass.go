@@ -1,7 +1,7 @@
 package dhcp
 
 import (
-	"strings"
+	"bytes"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
@@ -68,41 +68,45 @@ func ParseVendorClass(b []byte) (VendorClass, error) {
 	if len(b) == 0 {
 		return VendorClass{}, optMalformed(code, 0, "empty value")
 	}
-	s := string(b)
-	class, rest, more := strings.Cut(s, ":")
-	if class != ClassPXEClient && class != ClassHTTPClient {
-		return VendorClass{Class: s}, nil
+	class, rest, more := bytes.Cut(b, []byte(":"))
+	var v VendorClass
+	switch string(class) { // no allocation: the conversion is only compared
+	case ClassPXEClient:
+		v.Class = ClassPXEClient
+	case ClassHTTPClient:
+		v.Class = ClassHTTPClient
+	default:
+		return VendorClass{Class: string(b)}, nil
 	}
-	v := VendorClass{Class: class}
-	if f, ok := strings.CutPrefix(rest, "Arch:"); ok && more {
-		var digits string
-		digits, rest, more = strings.Cut(f, ":")
+	if f, ok := bytes.CutPrefix(rest, []byte("Arch:")); ok && more {
+		var digits []byte
+		digits, rest, more = bytes.Cut(f, []byte(":"))
 		n, ok := vcDigits(digits, 5)
 		if !ok || n > 0xffff {
-			return VendorClass{}, optMalformed(code, 0, "Arch field %q in %q is not five decimal digits up to 65535", digits, s)
+			return VendorClass{}, optMalformed(code, 0, "Arch field %q in %q is not five decimal digits up to 65535", digits, b)
 		}
 		v.Arch, v.HasArch = iana.Arch(n), true
 	}
-	if f, ok := strings.CutPrefix(rest, "UNDI:"); ok && more {
-		var digits string
-		digits, rest, more = strings.Cut(f, ":")
+	if f, ok := bytes.CutPrefix(rest, []byte("UNDI:")); ok && more {
+		var digits []byte
+		digits, rest, more = bytes.Cut(f, []byte(":"))
 		n, ok := vcDigits(digits, 6)
 		if !ok {
-			return VendorClass{}, optMalformed(code, 0, "UNDI field %q in %q is not six decimal digits", digits, s)
+			return VendorClass{}, optMalformed(code, 0, "UNDI field %q in %q is not six decimal digits", digits, b)
 		}
 		v.UNDIMajor, v.UNDIMinor, v.HasUNDI = uint16(n/1000), uint16(n%1000), true
 	}
 	if more {
-		if rest == "" {
-			return VendorClass{}, optMalformed(code, 0, "trailing colon in %q", s)
+		if len(rest) == 0 {
+			return VendorClass{}, optMalformed(code, 0, "trailing colon in %q", b)
 		}
-		v.Rest = rest
+		v.Rest = string(rest)
 	}
 	return v, nil
 }
 
 // vcDigits parses exactly n decimal digits.
-func vcDigits(s string, n int) (int, bool) {
+func vcDigits(s []byte, n int) (int, bool) {
 	if len(s) != n {
 		return 0, false
 	}

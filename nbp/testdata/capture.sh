@@ -1,0 +1,106 @@
+#!/bin/sh
+# capture.sh: record the first DHCPDISCOVER that real firmware sends, as the
+# raw BOOTP message (the UDP payload), into captures/<name>.bin.
+#
+# Usage (as root, from anywhere):  nbp/testdata/capture.sh [name ...]
+# With no name it records every capture listed in case_cmd below.
+#
+# Each firmware runs in QEMU (TCG, no KVM needed) inside a network namespace
+# made for the purpose, attached to a tap device in that namespace; tcpdump
+# listens on the tap. Nothing answers the DISCOVER and no packet leaves the
+# namespace. The namespace is removed at exit. Needs: ip, tcpdump, go,
+# qemu-system-x86_64 with ipxe-qemu and ovmf, qemu-system-aarch64 with
+# qemu-efi-aarch64 (AAVMF).
+#
+# This is a manual tool: go test only reads the committed captures.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+out="$here/captures"
+ns="pxkcap$$"
+tmp=$(mktemp -d)
+mkdir -p "$out"
+
+cleanup() {
+	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+	ip netns del "$ns" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+ip netns add "$ns"
+ip netns exec "$ns" ip link set lo up
+ip netns exec "$ns" ip tuntap add dev tap0 mode tap
+ip netns exec "$ns" ip link set tap0 up
+
+(cd "$here" && go build -o "$tmp/pcap2bootp" ./pcap2bootp)
+
+# A fixed machine UUID (SMBIOS), so option 97 is known: firmware that copies
+# the SMBIOS bytes as stored sends the first three fields byte-swapped.
+uuid=12345678-9abc-def0-1122-334455667788
+tap="-netdev tap,id=n0,ifname=tap0,script=no,downscript=no"
+x86="qemu-system-x86_64 -accel tcg -m 256 -nographic -no-reboot -uuid $uuid"
+arm="qemu-system-aarch64 -M virt -cpu max -accel tcg -m 512 -nographic -no-reboot -uuid $uuid"
+ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd
+aavmf_code=/usr/share/AAVMF/AAVMF_CODE.fd
+nopxe="-fw_cfg name=opt/org.tianocore/IPv4PXESupport,string=no -fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=no"
+
+# case_cmd NAME prints the QEMU command line of capture NAME.
+case_cmd() {
+	case $1 in
+	ipxe-bios-e1000) # QEMU's iPXE option ROM for e1000 under SeaBIOS
+		echo "$x86 -boot n $tap -device e1000,netdev=n0,mac=52:54:00:00:00:01" ;;
+	ipxe-bios-virtio) # QEMU's iPXE option ROM for virtio-net under SeaBIOS
+		echo "$x86 -boot n $tap -device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:02" ;;
+	ovmf-ipxe-virtio) # OVMF running QEMU's iPXE EFI option ROM for virtio-net, which boots by itself
+		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$tmp/ovmf-ipxe.vars"
+		echo "$x86 -drive if=pflash,format=raw,readonly=on,file=$ovmf_code -drive if=pflash,format=raw,file=$tmp/ovmf-ipxe.vars $tap -device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:03" ;;
+	ovmf-pxe) # OVMF (EDK2) UEFI PXE, x86-64; romfile= keeps iPXE's ROM out so EDK2's own PXE runs
+		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$tmp/ovmf-pxe.vars"
+		echo "$x86 -drive if=pflash,format=raw,readonly=on,file=$ovmf_code -drive if=pflash,format=raw,file=$tmp/ovmf-pxe.vars $tap -device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:07,romfile=" ;;
+	ovmf-http) # OVMF (EDK2) UEFI HTTP boot: PXE turned off through fw_cfg, no iPXE ROM
+		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$tmp/ovmf-http.vars"
+		echo "$x86 -drive if=pflash,format=raw,readonly=on,file=$ovmf_code -drive if=pflash,format=raw,file=$tmp/ovmf-http.vars $nopxe $tap -device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:04,romfile=" ;;
+	aavmf-pxe) # AAVMF (EDK2) UEFI PXE, arm64
+		cp /usr/share/AAVMF/AAVMF_VARS.fd "$tmp/aavmf-pxe.vars"
+		echo "$arm -drive if=pflash,format=raw,readonly=on,file=$aavmf_code -drive if=pflash,format=raw,file=$tmp/aavmf-pxe.vars $tap -device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:05,romfile=" ;;
+	aavmf-http) # AAVMF UEFI HTTP boot, arm64
+		cp /usr/share/AAVMF/AAVMF_VARS.fd "$tmp/aavmf-http.vars"
+		echo "$arm -drive if=pflash,format=raw,readonly=on,file=$aavmf_code -drive if=pflash,format=raw,file=$tmp/aavmf-http.vars $nopxe $tap -device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:06,romfile=" ;;
+	*) echo "capture.sh: unknown capture $1" >&2; return 1 ;;
+	esac
+}
+
+capture() {
+	name=$1
+	cmd=$(case_cmd "$name")
+	echo "== $name: $cmd" >&2
+	rm -f "$tmp/$name.pcap"
+	ip netns exec "$ns" tcpdump -q -i tap0 -U -c 1 -w "$tmp/$name.pcap" 'udp and dst port 67' 2>"$tmp/$name.tcpdump" &
+	tpid=$!
+	sleep 2
+	# shellcheck disable=SC2086
+	ip netns exec "$ns" timeout 600 $cmd </dev/null >"$tmp/$name.console" 2>&1 &
+	qpid=$!
+	# tcpdump exits after the first DHCP packet; give up after 600 s.
+	n=0
+	while kill -0 "$tpid" 2>/dev/null && [ $n -lt 600 ]; do sleep 1; n=$((n + 1)); done
+	kill "$qpid" 2>/dev/null || true
+	kill "$tpid" 2>/dev/null || true
+	wait "$qpid" 2>/dev/null || true
+	wait "$tpid" 2>/dev/null || true
+	if "$tmp/pcap2bootp" <"$tmp/$name.pcap" >"$out/$name.bin"; then
+		echo "== $name: $(wc -c <"$out/$name.bin") bytes after ${n}s" >&2
+	else
+		rm -f "$out/$name.bin"
+		echo "== $name: no DHCP packet; console tail:" >&2
+		tail -c 2000 "$tmp/$name.console" >&2 || true
+	fi
+}
+
+if [ $# -eq 0 ]; then
+	set -- ipxe-bios-e1000 ipxe-bios-virtio ovmf-ipxe-virtio ovmf-pxe ovmf-http aavmf-pxe aavmf-http
+fi
+for name in "$@"; do
+	capture "$name"
+done
