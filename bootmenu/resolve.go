@@ -304,11 +304,12 @@ func newResolver(fsys fs.FS, opts *ResolveOptions) *resolver {
 
 // path maps a configuration file name to a name in fsys.
 func (r *resolver) path(name string) (string, bool) {
+	abs := strings.HasPrefix(name, "::")
 	name = strings.TrimPrefix(name, "::")
 	if strings.Contains(name, "://") {
 		return "", false
 	}
-	if strings.HasPrefix(name, "/") {
+	if abs || strings.HasPrefix(name, "/") {
 		name = strings.TrimLeft(name, "/")
 	} else {
 		name = path.Join(r.opts.Dir, name)

@@ -68,7 +68,7 @@ func menuConfig(c *Config, m *Menu, add func(*[]Node, Keyword, string)) {
 			continue
 		case ActionSubmenu:
 			add(&c.Nodes, KwMenuBegin, e.Submenu.Tag)
-			if e.MenuLabel != "" {
+			if e.MenuLabel != "" || e.Display != e.Submenu.Tag && e.Display != e.Submenu.Title {
 				add(&c.Nodes, KwMenuLabel, e.MenuLabel)
 			}
 			if e.Default {
@@ -82,7 +82,7 @@ func menuConfig(c *Config, m *Menu, add func(*[]Node, Keyword, string)) {
 			continue
 		}
 		l := &Label{Name: clean(e.Label)}
-		if e.MenuLabel != "" {
+		if e.MenuLabel != "" || e.Display != e.Label {
 			add(&l.Body, KwMenuLabel, e.MenuLabel)
 		}
 		switch e.Action {
