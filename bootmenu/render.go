@@ -312,13 +312,16 @@ func RenderGRUB(w io.Writer, r *Resolved, opts *GRUBOptions) error {
 	} else {
 		b.WriteString("set timeout=-1\n")
 	}
-	if path := grubDefault(r.Menu, r.timeoutEntry(), n); path != "" {
+	var body strings.Builder
+	shown := map[string]bool{}
+	grubMenu(&body, r.Menu, n, &o, "", shown)
+	if path := grubDefault(r.Menu, r.timeoutEntry(), n); path != "" && shown[path[strings.LastIndexByte(path, '>')+1:]] {
 		fmt.Fprintf(&b, "set default=%s\n", grubQuote(path))
 	}
 	if r.Menu.Title != "" {
 		fmt.Fprintf(&b, "# %s\n", strings.ReplaceAll(r.Menu.Title, "\n", " "))
 	}
-	grubMenu(&b, r.Menu, n, &o, "")
+	b.WriteString(body.String())
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -348,7 +351,10 @@ func grubDefault(root *Menu, def *Entry, n *numbering) string {
 	return find(root, "")
 }
 
-func grubMenu(b *strings.Builder, m *Menu, n *numbering, o *GRUBOptions, ind string) {
+// grubMenu writes the entries of m and returns how many menuentry and
+// submenu blocks it wrote; shown collects their ids.
+func grubMenu(b *strings.Builder, m *Menu, n *numbering, o *GRUBOptions, ind string, shown map[string]bool) int {
+	count := 0
 	for _, e := range m.Entries {
 		eid := n.entry[e]
 		title := grubQuote(strings.Map(func(r rune) rune {
@@ -362,12 +368,23 @@ func grubMenu(b *strings.Builder, m *Menu, n *numbering, o *GRUBOptions, ind str
 		}
 		switch {
 		case e.Submenu != nil:
-			fmt.Fprintf(b, "%ssubmenu %s --id %s {\n", ind, title, n.menu[e.Submenu])
-			grubMenu(b, e.Submenu, n, o, ind+"\t")
-			fmt.Fprintf(b, "%s}\n", ind)
+			// GRUB rejects an empty block: leave out submenus with
+			// nothing GRUB can boot.
+			var sub strings.Builder
+			if grubMenu(&sub, e.Submenu, n, o, ind+"\t", shown) == 0 {
+				fmt.Fprintf(b, "%s# %s: submenu %s has no entry GRUB can boot\n", ind, n.menu[e.Submenu], title)
+				continue
+			}
+			count++
+			shown[n.menu[e.Submenu]] = true
+			fmt.Fprintf(b, "%ssubmenu %s --id %s {\n%s%s}\n", ind, title, n.menu[e.Submenu], sub.String(), ind)
 		case e.Action == ActionBoot && e.Type == KwLocalBoot:
+			count++
+			shown[eid] = true
 			fmt.Fprintf(b, "%smenuentry %s --id %s {\n%s\texit\n%s}\n", ind, title, eid, ind, ind)
 		case e.Action == ActionBoot && e.Type == KwLinux:
+			count++
+			shown[eid] = true
 			fmt.Fprintf(b, "%smenuentry %s --id %s {\n", ind, title, eid)
 			fmt.Fprintf(b, "%s\tlinux %s", ind, grubPath(o.Prefix, e.Kernel))
 			if a := e.Args(); a != "" {
@@ -388,4 +405,5 @@ func grubMenu(b *strings.Builder, m *Menu, n *numbering, o *GRUBOptions, ind str
 			fmt.Fprintf(b, "%s# %s: MENU %s left out\n", ind, eid, strings.ToUpper(e.Action.String()))
 		}
 	}
+	return count
 }

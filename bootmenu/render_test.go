@@ -1,0 +1,173 @@
+package bootmenu
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/pxekit/pxekit/internal/testenv"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	file := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from %s:\n%s", name, file, firstDiff(got, want))
+	}
+}
+
+func TestRenderDebianGolden(t *testing.T) {
+	dir := debianTree(t, "text")
+	r := mustResolve(t, os.DirFS(dir), "pxelinux.cfg/default")
+	var ipxe, grub, pxe bytes.Buffer
+	if err := RenderIPXE(&ipxe, r, &IPXEOptions{BaseURL: "http://192.0.2.1/d-i/", InitrdArg: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := RenderGRUB(&grub, r, &GRUBOptions{Prefix: "(tftp)"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := RenderPXELinux(&pxe, r); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "debian-text.ipxe", ipxe.Bytes())
+	golden(t, "debian-text.grub.cfg", grub.Bytes())
+	golden(t, "debian-text.pxelinux.cfg", pxe.Bytes())
+	checkIPXE(t, ipxe.String())
+}
+
+var (
+	ipxeLabel = regexp.MustCompile(`(?m)^:(\S+)$`)
+	ipxeRef   = regexp.MustCompile(`(?m)(?:goto|--default) (\S+)|^item (\S+)`)
+)
+
+// checkIPXE checks that every label an iPXE script jumps to or offers as a
+// menu item exists, once.
+func checkIPXE(t *testing.T, script string) {
+	t.Helper()
+	if !strings.HasPrefix(script, "#!ipxe\n") {
+		t.Errorf("script lacks the #!ipxe signature")
+	}
+	defined := map[string]int{}
+	for _, m := range ipxeLabel.FindAllStringSubmatch(script, -1) {
+		defined[m[1]]++
+	}
+	for l, n := range defined {
+		if n != 1 {
+			t.Errorf("label %s defined %d times", l, n)
+		}
+	}
+	for _, m := range ipxeRef.FindAllStringSubmatch(script, -1) {
+		ref := m[1] + m[2]
+		if ref == "${selected}" || ref == "--gap" {
+			continue
+		}
+		if defined[ref] == 0 {
+			t.Errorf("reference to undefined label %q in %q", ref, m[0])
+		}
+	}
+}
+
+// TestRenderCorpus renders every real menu as iPXE and GRUB and has GRUB's
+// own parser check the GRUB scripts.
+func TestRenderCorpus(t *testing.T) {
+	check := testenv.NeedCommand(t, "grub-script-check")[0]
+	var all []*Resolved
+	var names []string
+	for _, cf := range corpus(t, "config") {
+		full := filepath.Join(corpusDir, cf.name)
+		r, err := Resolve(os.DirFS(filepath.Dir(full)), filepath.Base(full), nil)
+		if err != nil {
+			t.Fatalf("Resolve(%s): %v", cf.name, err)
+		}
+		all = append(all, r)
+		names = append(names, cf.name)
+	}
+	for _, fl := range []string{"text", "gtk"} {
+		all = append(all, mustResolve(t, os.DirFS(debianTree(t, fl)), "pxelinux.cfg/default"))
+		names = append(names, "debian "+fl)
+	}
+	tmp := t.TempDir()
+	for i, r := range all {
+		var ipxe, grub bytes.Buffer
+		if err := RenderIPXE(&ipxe, r, &IPXEOptions{BaseURL: "http://192.0.2.1/x"}); err != nil {
+			t.Fatalf("%s: RenderIPXE: %v", names[i], err)
+		}
+		t.Run(names[i], func(t *testing.T) { checkIPXE(t, ipxe.String()) })
+		if err := RenderGRUB(&grub, r, nil); err != nil {
+			t.Fatalf("%s: RenderGRUB: %v", names[i], err)
+		}
+		file := filepath.Join(tmp, "grub.cfg")
+		if err := os.WriteFile(file, grub.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(check, file).CombinedOutput(); err != nil {
+			t.Errorf("%s: grub-script-check: %v\n%s\n%s", names[i], err, out, grub.String())
+		}
+	}
+}
+
+func TestRenderDetails(t *testing.T) {
+	r := mustResolve(t, mapFS("a.cfg", `TIMEOUT 25
+LABEL it's
+  MENU LABEL It's ${danger} "quoted"
+  KERNEL /boot/vmlinuz
+  APPEND initrd=/boot/a.img,/boot/b.img root=LABEL=x ks="a b" $x
+LABEL hd
+  LOCALBOOT 0
+LABEL chain
+  KERNEL ::pxelinux.0
+LABEL url
+  LINUX http://example.invalid/k
+`), "a.cfg")
+	var ipxe, grub bytes.Buffer
+	if err := RenderIPXE(&ipxe, r, &IPXEOptions{BaseURL: "http://h/b/", InitrdArg: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"choose --timeout 2500 --default e1-its selected || exit\n",
+		"item e1-its It's $ {danger} \"quoted\"\n",
+		"kernel http://h/b/boot/vmlinuz initrd=a.img initrd=b.img root=LABEL=x ks=\"a b\" $x || goto menu0\n",
+		"initrd --name a.img http://h/b/boot/a.img || goto menu0\n",
+		"initrd --name b.img http://h/b/boot/b.img || goto menu0\n",
+		":e2-hd\nexit\n",
+		"chain http://h/b/pxelinux.0 || goto menu0\n",
+		"kernel http://example.invalid/k || goto menu0\n",
+	} {
+		if !strings.Contains(ipxe.String(), want) {
+			t.Errorf("iPXE script lacks %q:\n%s", want, ipxe.String())
+		}
+	}
+	if err := RenderGRUB(&grub, r, &GRUBOptions{Prefix: "(http,h)/b"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"set timeout=3\n",
+		"set default=e1-its\n",
+		`menuentry 'It'\''s ${danger} "quoted"' --id e1-its {`,
+		"\tlinux (http,h)/b/boot/vmlinuz root=LABEL=x 'ks=\"a' 'b\"' '$x'\n",
+		"\tinitrd (http,h)/b/boot/a.img (http,h)/b/boot/b.img\n",
+		"menuentry hd --id e2-hd {\n\texit\n}\n",
+		"# e3-chain: PXE ::pxelinux.0 cannot run under GRUB\n",
+	} {
+		if !strings.Contains(grub.String(), want) {
+			t.Errorf("GRUB config lacks %q:\n%s", want, grub.String())
+		}
+	}
+}
