@@ -1,0 +1,47 @@
+package nbp
+
+import "testing"
+
+// BenchmarkIdentify measures Identify on real firmware's requests; it runs
+// on every DHCP request a boot server gets.
+func BenchmarkIdentify(b *testing.B) {
+	for _, name := range []string{"ovmf-pxe", "ipxe-bios-e1000", "aavmf-http"} {
+		req := readCapture(b, name)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Identify(req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPolicyDecide measures identification plus the policy choice.
+func BenchmarkPolicyDecide(b *testing.B) {
+	req := readCapture(b, "ovmf-pxe")
+	p := &Policy{}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Decide(b.Context(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestIdentifyAllocs holds Identify to its allocation budget: the copy of
+// the MAC address, nothing else, for the requests firmware sends.
+func TestIdentifyAllocs(t *testing.T) {
+	for _, name := range []string{"ovmf-pxe", "ipxe-bios-e1000", "aavmf-http"} {
+		req := readCapture(t, name)
+		n := testing.AllocsPerRun(100, func() {
+			if _, err := Identify(req); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if n > 1 {
+			t.Errorf("Identify(%s) allocates %v times, want at most 1", name, n)
+		}
+	}
+}
