@@ -384,9 +384,20 @@ func (l *Label) Help() string {
 }
 
 // SetHelp sets the label's TEXT HELP block to text (a final line break is
-// added if missing; lines that begin with ENDTEXT are indented by a space).
-// An empty text removes the block.
-func (l *Label) SetHelp(text string) {
+// added if missing). An empty text removes the block. Syslinux ends the
+// block at the first line whose first word is ENDTEXT, so such a line
+// cannot be part of a help text: SetHelp then returns an error wrapping
+// [ErrInvalid] and changes nothing.
+func (l *Label) SetHelp(text string) error {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	if text != "" && !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	for ln := range strings.Lines(text) {
+		if isEndText(ln) {
+			return fmt.Errorf("%w: help text line %q would end the TEXT block", ErrInvalid, strings.TrimSpace(ln))
+		}
+	}
 	var t *Text
 	for i := len(l.Body) - 1; i >= 0; i-- {
 		if x, ok := l.Body[i].(*Text); ok && x.Kind == "HELP" {
@@ -400,22 +411,11 @@ func (l *Label) SetHelp(text string) {
 		}
 	}
 	if text == "" {
-		return
+		return nil
 	}
-	text = strings.ReplaceAll(text, "\r\n", "\n")
-	if !strings.HasSuffix(text, "\n") {
-		text += "\n"
-	}
-	lines := strings.SplitAfter(text, "\n")
-	for i, ln := range lines {
-		if isEndText(ln) || (ln != "" && isEndText(strings.TrimSuffix(ln, "\n"))) {
-			lines[i] = " " + ln
-		}
-	}
-	text = strings.Join(lines, "")
 	if t != nil {
 		t.Body = text
-		return
+		return nil
 	}
 	lower := l.set && l.kw == strings.ToLower(l.kw)
 	lay := newLayout(KwText, lower, l.childIndent())
@@ -424,4 +424,5 @@ func (l *Label) SetHelp(text string) {
 		kind = "help"
 	}
 	l.insert(&Text{Kind: "HELP", Body: text, layout: lay, kindRaw: kind}, 6)
+	return nil
 }

@@ -125,7 +125,9 @@ func menuConfig(c *Config, m *Menu, add func(*[]Node, Keyword, string)) {
 			add(&l.Body, KwMenuPasswd, e.Passwd)
 		}
 		if e.Help != "" {
-			l.SetHelp(e.Help)
+			// Help read by Resolve never holds an ENDTEXT line; one
+			// set by hand that does is left out.
+			_ = l.SetHelp(e.Help)
 		}
 		c.Nodes = append(c.Nodes, l)
 	}
