@@ -19,8 +19,8 @@ func (s SubOption) String() string { return fmt.Sprintf("%d: % x", s.Code, s.Dat
 // parseSubOptions decodes an encapsulated option list into sub-options in
 // the order their codes first appear. Pad (0) is skipped, End (255) stops
 // the list and what follows it is ignored. A code that appears more than
-// once has its values joined, as RFC 3396 §7 asks for encapsulated options
-// too. All values share one copy of b.
+// once has its values joined in order, the rule RFC 3396 sets for options,
+// applied to sub-options as well. All values share one copy of b.
 func parseSubOptions(code dhcpv4.OptionCode, b []byte) ([]SubOption, error) {
 	var (
 		lens     [256]int   // value bytes per code
@@ -82,7 +82,8 @@ func parseSubOptions(code dhcpv4.OptionCode, b []byte) ([]SubOption, error) {
 }
 
 // appendSubOption appends one sub-option, split into several instances of
-// at most 255 bytes each when it is longer (RFC 3396).
+// at most 255 bytes each when it is longer (RFC 3396's splitting rule,
+// applied to the sub-option).
 func appendSubOption(code dhcpv4.OptionCode, b []byte, sub uint8, data []byte) ([]byte, error) {
 	if sub == 0 || sub == 255 {
 		return b, optInvalid(code, sub, "sub-option code %d is reserved for pad or end", sub)

@@ -106,6 +106,16 @@ func TestVendorClassIsPXE(t *testing.T) {
 	}
 }
 
+func TestVendorClassTrailingNUL(t *testing.T) {
+	v, err := ParseVendorClass([]byte("PXEClient:Arch:00000:UNDI:002001\x00"))
+	if err != nil || !v.HasUNDI || v.UNDIMinor != 1 || v.String() != "PXEClient:Arch:00000:UNDI:002001" {
+		t.Errorf("ParseVendorClass with a NUL = %#v, %v", v, err)
+	}
+	if _, err := ParseVendorClass([]byte("\x00")); !errors.Is(err, ErrMalformedOption) {
+		t.Errorf("ParseVendorClass(NUL) error = %v", err)
+	}
+}
+
 func TestVendorClassErrors(t *testing.T) {
 	for _, in := range []string{
 		"",

@@ -62,9 +62,11 @@ func (v VendorClass) IsHTTP() bool { return v.Class == ClassHTTPClient }
 // "PXEClient" or "HTTPClient" must follow the format shown at
 // [VendorClass] as far as it goes: "Arch:" with exactly five digits (at
 // most 65535), then "UNDI:" with exactly six; anything after is kept in
-// Rest. Any other non-empty value is returned whole in Class.
+// Rest. Any other non-empty value is returned whole in Class. NUL bytes
+// at the end, which some firmware appends, are dropped.
 func ParseVendorClass(b []byte) (VendorClass, error) {
 	const code = dhcpv4.OptionClassIdentifier
+	b = bytes.TrimRight(b, "\x00") // some firmware NUL-terminates it
 	if len(b) == 0 {
 		return VendorClass{}, optMalformed(code, 0, "empty value")
 	}
