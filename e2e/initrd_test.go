@@ -26,11 +26,10 @@ func newMarker() string {
 // cpioEntry is one member of a cpio archive in the "newc" format (the one
 // the Linux kernel unpacks as an initramfs).
 type cpioEntry struct {
-	name  string
-	mode  uint32 // file type and permission bits, as in stat(2)
-	rdev  [2]uint32
-	data  []byte
-	isDev bool
+	name string
+	mode uint32 // file type and permission bits, as in stat(2)
+	rdev [2]uint32
+	data []byte
 }
 
 const (

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -113,7 +112,7 @@ PROMPT 0
 TIMEOUT 1
 LABEL marker
   MENU LABEL boot the marker initrd
-  KERNEL linux
+  KERNEL vmlinuz
   INITRD initrd.gz
   APPEND ` + kernelCmdline + `
 `
@@ -132,7 +131,10 @@ func (l *lab) pxelinuxTree(dir string, withConfig bool) {
 
 // kernelAndInitrd puts linux and initrd.gz into dir.
 func (l *lab) kernelAndInitrd(dir string) {
-	copyFile(l.t, debianKernel, filepath.Join(dir, "linux"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		l.t.Fatal(err)
+	}
+	copyFile(l.t, debianKernel, filepath.Join(dir, "vmlinuz"))
 	buildInitrd(l.t, dir, l.marker)
 }
 
@@ -180,7 +182,7 @@ func (l *lab) startIn(ns *testenv.NetNS, name string, args ...string) *daemon {
 	go func() { _ = d.cmd.Wait(); close(d.done) }()
 	t.Cleanup(func() {
 		d.stop()
-		if t.Failed() {
+		if t.Failed() || os.Getenv("PXEKIT_E2E_LOG") != "" {
 			t.Logf("--- output of %s %s:\n%s", name, strings.Join(args, " "), d.out.String())
 		}
 	})
@@ -361,16 +363,4 @@ func tail(s string, n int) string {
 		s = s[len(s)-n:]
 	}
 	return s
-}
-
-// lines returns the lines of s that contain sub.
-func lines(s, sub string) []string {
-	var out []string
-	sc := bufio.NewScanner(strings.NewReader(s))
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), sub) {
-			out = append(out, sc.Text())
-		}
-	}
-	return out
 }

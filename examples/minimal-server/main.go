@@ -1,0 +1,297 @@
+// Command minimal-server is a PXE boot server assembled from pxekit's
+// packages: DHCP (proxyDHCP beside an existing DHCP server, or a full DHCP
+// server with a lease file), TFTP and HTTP serving one file tree, which is a
+// directory, an ISO image read in place, or an embedded default menu.
+//
+//	minimal-server -iso debian.iso -iface eth0 -proxy
+//	minimal-server -root /srv/tftp -iface eth0 -range 10.0.0.100-10.0.0.199 -leases leases.txt
+//	minimal-server            # embedded default: a menu with local disk and iPXE shell
+//
+// With -iso it reads the image's isolinux/syslinux configuration and offers
+// its entries as a pxelinux menu (BIOS), an iPXE script (iPXE) and a GRUB
+// configuration (UEFI), generated when a client asks; a file of the same name
+// in the served tree always wins. Binding ports 67 and 69 needs root or
+// CAP_NET_BIND_SERVICE.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pxekit/pxekit/dhcp"
+	"github.com/pxekit/pxekit/isofs"
+	"github.com/pxekit/pxekit/tftp"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+type options struct {
+	iface, rng, root, iso, http, leases, biosBoot, efiBoot string
+	proxy, ra                                              bool
+}
+
+func run() int {
+	var o options
+	flag.StringVar(&o.iface, "iface", "", "serve on the network interface `NAME` only (default: all)")
+	flag.BoolVar(&o.proxy, "proxy", false, "answer as proxyDHCP beside an existing DHCP server (the default unless -range is given)")
+	flag.StringVar(&o.rng, "range", "", "be a full DHCP server handing out addresses `FIRST-LAST`")
+	flag.StringVar(&o.leases, "leases", "", "keep full-DHCP leases in `FILE` (default: in memory)")
+	flag.StringVar(&o.root, "root", "", "serve the directory `DIR`")
+	flag.StringVar(&o.iso, "iso", "", "serve the ISO image `FILE` (read in place, never mounted)")
+	flag.StringVar(&o.http, "http", ":8080", "serve the same files over HTTP on `ADDR` (\"\" turns HTTP off)")
+	flag.StringVar(&o.biosBoot, "bios-boot", "", "boot program `FILE` for BIOS clients (default: pxelinux.0, lpxelinux.0 or undionly.kpxe)")
+	flag.StringVar(&o.efiBoot, "efi-boot", "", "boot program `FILE` for UEFI clients (default: bootnetx64.efi, grubx64.efi, syslinux.efi or ipxe.efi)")
+	flag.BoolVar(&o.ra, "ra", false, "answer IPv6 router solicitations with an empty router advertisement, which saves iPXE a 13 s wait")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := serve(o, log); err != nil {
+		fmt.Fprintln(os.Stderr, "minimal-server:", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(o options, log *slog.Logger) error {
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", flag.Args())
+	}
+	if o.proxy && o.rng != "" {
+		return errors.New("-proxy and -range exclude each other")
+	}
+	if o.root != "" && o.iso != "" {
+		return errors.New("-root and -iso exclude each other")
+	}
+
+	// The served tree.
+	var fsys fs.FS
+	var what string
+	switch {
+	case o.root != "":
+		fsys, what = os.DirFS(o.root), "directory "+o.root
+	case o.iso != "":
+		f, err := os.Open(o.iso)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		img, err := isofs.Open(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.iso, err)
+		}
+		fsys, what = img, "ISO image "+o.iso
+	default:
+		dir, copied, err := defaultTree()
+		if dir != "" {
+			defer os.RemoveAll(dir)
+		}
+		if err != nil {
+			return err
+		}
+		fsys, what = os.DirFS(dir), "embedded default menu (boot.ipxe, pxelinux.cfg/default)"
+		log.Info("default tree", "dir", dir, "boot programs", strings.Join(copied, ", "))
+	}
+
+	// Boot programs per firmware family.
+	bios, efi := o.biosBoot, o.efiBoot
+	if bios == "" {
+		bios = findProgram(fsys, biosPrograms)
+	} else if err := checkProgram(fsys, "bios-boot", bios); err != nil {
+		return err
+	}
+	if efi == "" && o.root == "" && o.iso == "" {
+		// The default tree's menus are iPXE and pxelinux (BIOS) ones.
+		efi = findProgram(fsys, []string{"snponly.efi", "ipxe.efi"})
+	}
+	if efi == "" {
+		efi = findProgram(fsys, efiPrograms)
+	} else if err := checkProgram(fsys, "efi-boot", efi); err != nil {
+		return err
+	}
+
+	// Menus generated from the tree's own isolinux/syslinux configuration.
+	gen, err := generatedMenus(fsys, log)
+	if err != nil {
+		return err
+	}
+
+	serverIP, err := interfaceAddr(o.iface)
+	if err != nil {
+		return err
+	}
+	var httpBase string
+	if o.http != "" {
+		_, port, err := net.SplitHostPort(o.http)
+		if err != nil {
+			return fmt.Errorf("-http %s: %w", o.http, err)
+		}
+		httpBase = "http://" + net.JoinHostPort(serverIP.String(), port) + "/"
+	}
+
+	ds := &dhcp.Server{
+		Interface: o.iface,
+		Decider:   newDecider(fsys, gen, bios, efi, o.biosBoot != "", o.efiBoot != "", httpBase, log),
+		Logger:    log,
+	}
+	mode := "proxyDHCP"
+	if o.rng != "" {
+		pool, err := parseRange(o.rng)
+		if err != nil {
+			return err
+		}
+		if o.leases != "" {
+			pool.Store = &dhcp.FileStore{Path: o.leases}
+		}
+		ds.Pool = pool
+		mode = "full DHCP " + o.rng
+	}
+	ts := &tftp.Server{FS: fsys, Files: gen, FSFirst: true, Logger: log}
+
+	// Bind everything before serving anything, so that a missing privilege
+	// is reported once and clearly.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tconn, err := net.ListenPacket("udp4", ":69")
+	if err != nil {
+		return privilegeHint(err, "UDP port 69 (TFTP)")
+	}
+	errc := make(chan error, 4)
+	go func() { errc <- ds.ListenAndServe(":67") }()
+	go func() { errc <- ts.Serve(tconn) }()
+	var hs *http.Server
+	if o.http != "" {
+		ln, err := net.Listen("tcp", o.http)
+		if err != nil {
+			return privilegeHint(err, "TCP "+o.http+" (HTTP)")
+		}
+		hs = &http.Server{Handler: httpHandler(fsys, gen, log), ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- hs.Serve(ln) }()
+	}
+	if o.ra && o.iface != "" {
+		ifi, err := net.InterfaceByName(o.iface)
+		if err != nil {
+			return err
+		}
+		go func() {
+			if err := answerRouterSolicitations(ctx, ifi, log); err != nil {
+				log.Warn("router advertisements off", "err", err)
+			}
+		}()
+	}
+
+	log.Info("serving", "files", what, "dhcp", mode, "iface", ifaceName(o.iface), "address", serverIP,
+		"bios_boot", bios, "efi_boot", efi, "generated", strings.Join(gen.Names(), ","),
+		"tftp", "udp :69", "http", httpBase)
+	// Give ListenAndServe a moment to fail on privileges before "ready".
+	select {
+	case err := <-errc:
+		return privilegeHint(err, "UDP port 67 (DHCP)")
+	case <-time.After(200 * time.Millisecond):
+	}
+	log.Info("ready")
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "signal", context.Cause(ctx))
+	case runErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = ds.Shutdown(sctx)
+	_ = ts.Shutdown(sctx)
+	if hs != nil {
+		_ = hs.Shutdown(sctx)
+	}
+	if ds.Pool != nil {
+		log.Info("leases", "bound", len(ds.Pool.Leases()), "file", o.leases)
+	}
+	log.Info("stopped")
+	if runErr != nil && !errors.Is(runErr, dhcp.ErrServerClosed) && !errors.Is(runErr, tftp.ErrServerClosed) && !errors.Is(runErr, http.ErrServerClosed) {
+		return runErr
+	}
+	return nil
+}
+
+// privilegeHint explains a permission error when binding a port.
+func privilegeHint(err error, what string) error {
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("binding %s needs root or CAP_NET_BIND_SERVICE (and CAP_NET_RAW for -iface): run it with sudo, or grant them with setcap cap_net_bind_service,cap_net_raw+ep on the binary: %w", what, err)
+	}
+	return fmt.Errorf("binding %s: %w", what, err)
+}
+
+func ifaceName(s string) string {
+	if s == "" {
+		return "all"
+	}
+	return s
+}
+
+// parseRange parses FIRST-LAST into a pool on the /24 around FIRST.
+func parseRange(s string) (*dhcp.Pool, error) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return nil, fmt.Errorf("-range %q: want FIRST-LAST", s)
+	}
+	first, err := netip.ParseAddr(strings.TrimSpace(a))
+	if err != nil || !first.Is4() {
+		return nil, fmt.Errorf("-range %q: bad first address", s)
+	}
+	last, err := netip.ParseAddr(strings.TrimSpace(b))
+	if err != nil || !last.Is4() || last.Less(first) {
+		return nil, fmt.Errorf("-range %q: bad last address", s)
+	}
+	return &dhcp.Pool{First: first, Last: last}, nil
+}
+
+// interfaceAddr returns the first IPv4 address of the named interface, or of
+// the first interface that is up and not loopback when name is empty; the
+// server puts it into the HTTP URLs it hands out.
+func interfaceAddr(name string) (netip.Addr, error) {
+	var ifs []net.Interface
+	if name != "" {
+		ifi, err := net.InterfaceByName(name)
+		if err != nil {
+			return netip.Addr{}, fmt.Errorf("-iface %s: %w", name, err)
+		}
+		ifs = []net.Interface{*ifi}
+	} else {
+		all, err := net.Interfaces()
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		for _, ifi := range all {
+			if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagLoopback == 0 {
+				ifs = append(ifs, ifi)
+			}
+		}
+	}
+	for _, ifi := range ifs {
+		addrs, _ := ifi.Addrs()
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap().Is4() {
+					return ip.Unmap(), nil
+				}
+			}
+		}
+	}
+	if name != "" {
+		return netip.Addr{}, fmt.Errorf("-iface %s has no IPv4 address", name)
+	}
+	return netip.Addr{}, errors.New("no interface with an IPv4 address is up; name one with -iface")
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pxekit/pxekit/bootmenu"
+	"github.com/pxekit/pxekit/tftp"
+)
+
+// isolinuxConfigs are where ISO images and syslinux trees keep their
+// configuration, in the order they are tried.
+var isolinuxConfigs = []string{
+	"isolinux/isolinux.cfg", "isolinux.cfg", "boot/isolinux/isolinux.cfg",
+	"syslinux/syslinux.cfg", "syslinux.cfg", "boot/syslinux/syslinux.cfg",
+}
+
+// Names of the generated files.
+const (
+	genPXELinux = "pxelinux.cfg/default"
+	genIPXE     = "boot.ipxe"
+	genGRUB     = "grub/grub.cfg"
+)
+
+// menus holds the boot menus generated from the tree's isolinux/syslinux
+// configuration, in the three formats clients read. It serves them over
+// TFTP (as a tftp.FileSource) and HTTP; the served tree is asked first, so a
+// file there always wins.
+type menus struct {
+	files map[string][]byte
+	log   *slog.Logger
+}
+
+// generatedMenus reads the first isolinux/syslinux configuration found in
+// fsys and renders it. A tree without one gets no generated files.
+func generatedMenus(fsys fs.FS, log *slog.Logger) (*menus, error) {
+	m := &menus{files: map[string][]byte{}, log: log}
+	var name string
+	for _, n := range isolinuxConfigs {
+		if _, err := fs.Stat(fsys, n); err == nil {
+			name = n
+			break
+		}
+	}
+	if name == "" {
+		return m, nil
+	}
+	dir := path.Dir(name)
+	r, err := bootmenu.Resolve(fsys, "/"+name, &bootmenu.ResolveOptions{Dir: dir})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	for _, w := range r.Warnings {
+		log.Warn("boot menu", "file", name, "warning", w)
+	}
+	// isolinux looks files up relative to its configuration's directory;
+	// the generated menus name them from the root of the tree instead.
+	r.RewritePaths(func(_ bootmenu.PathKind, p string) string {
+		if strings.Contains(p, "://") {
+			return p
+		}
+		if rest, ok := strings.CutPrefix(p, "::"); ok {
+			return path.Clean("/" + rest)
+		}
+		if strings.HasPrefix(p, "/") {
+			return path.Clean(p)
+		}
+		return path.Clean("/" + path.Join(dir, p))
+	})
+	var b bytes.Buffer
+	if err := bootmenu.RenderIPXE(&b, r, &bootmenu.IPXEOptions{InitrdArg: true}); err != nil {
+		return nil, fmt.Errorf("rendering %s as iPXE script: %w", name, err)
+	}
+	m.files[genIPXE] = slices.Clone(b.Bytes())
+	b.Reset()
+	if err := bootmenu.RenderGRUB(&b, r, nil); err != nil {
+		return nil, fmt.Errorf("rendering %s as GRUB config: %w", name, err)
+	}
+	m.files[genGRUB] = slices.Clone(b.Bytes())
+	b.Reset()
+	// pxelinux loads UI modules from its own directory; an ISO keeps its
+	// modules (built for its own syslinux version) beside isolinux.bin,
+	// so the menu module is kept only when the tree has it at the top.
+	if ui := strings.Fields(r.UI); len(ui) > 0 {
+		if _, err := fs.Stat(fsys, ui[0]); err != nil {
+			log.Info("boot menu: pxelinux menu without UI module", "ui", r.UI, "reason", "not at the top of the tree")
+			r.UI = ""
+		}
+	}
+	if err := bootmenu.RenderPXELinux(&b, r); err != nil {
+		return nil, fmt.Errorf("rendering %s as pxelinux config: %w", name, err)
+	}
+	m.files[genPXELinux] = slices.Clone(b.Bytes())
+	log.Info("boot menu", "from", name, "entries", len(r.Menu.Entries), "generated", strings.Join(m.Names(), ","))
+	return m, nil
+}
+
+// Names returns the names of the generated files, sorted.
+func (m *menus) Names() []string {
+	var n []string
+	for k := range m.files {
+		n = append(n, k)
+	}
+	slices.Sort(n)
+	return n
+}
+
+// lookup finds a generated file. pxelinux asks for its configuration under
+// several names (pxelinux.cfg/01-<mac>, hex IP prefixes, default) and GRUB
+// for grub.cfg under its prefix (Debian's signed netboot GRUB uses
+// /debian-installer/amd64/grub/): every pxelinux.cfg/* name gets the
+// pxelinux menu and every */grub.cfg the GRUB one.
+func (m *menus) lookup(name string) ([]byte, string, bool) {
+	name = strings.TrimLeft(name, "/")
+	if b, ok := m.files[name]; ok {
+		return b, name, true
+	}
+	switch {
+	case strings.HasPrefix(name, "pxelinux.cfg/") || strings.Contains(name, "/pxelinux.cfg/"):
+		b, ok := m.files[genPXELinux]
+		return b, genPXELinux, ok
+	case path.Base(name) == "grub.cfg":
+		b, ok := m.files[genGRUB]
+		return b, genGRUB, ok
+	}
+	return nil, "", false
+}
+
+// Open implements tftp.FileSource.
+func (m *menus) Open(_ context.Context, client netip.AddrPort, name string) (fs.File, error) {
+	b, gen, ok := m.lookup(name)
+	if !ok {
+		return nil, fs.ErrNotExist
+	}
+	m.log.Info("generated file", "proto", "tftp", "peer", client.Addr(), "file", name, "as", gen, "bytes", len(b))
+	return tftp.BytesFile(name, b), nil
+}
+
+// httpHandler serves fsys over HTTP, with the generated menus for names
+// that fsys does not have, and logs one line per request.
+func httpHandler(fsys fs.FS, m *menus, log *slog.Logger) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		if _, err := fs.Stat(fsys, name); errors.Is(err, fs.ErrNotExist) {
+			if b, _, ok := m.lookup(name); ok {
+				http.ServeContent(sw, r, path.Base(name), time.Time{}, bytes.NewReader(b))
+				log.Info("http", "peer", r.RemoteAddr, "file", name, "generated", true, "status", sw.status, "bytes", sw.n, "time", time.Since(start).Round(time.Millisecond))
+				return
+			}
+		}
+		files.ServeHTTP(sw, r)
+		log.Info("http", "peer", r.RemoteAddr, "file", name, "status", sw.status, "bytes", sw.n, "time", time.Since(start).Round(time.Millisecond))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
+// has reports whether name is one of the generated files.
+func (m *menus) has(name string) bool {
+	_, ok := m.files[name]
+	return ok
+}

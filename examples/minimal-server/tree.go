@@ -1,0 +1,106 @@
+package main
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+)
+
+// defaultFiles is what the server serves when it is started without -root
+// and -iso: an iPXE menu and a pxelinux menu, both offering "boot from
+// local disk" and a shell.
+//
+//go:embed default
+var defaultFiles embed.FS
+
+// debianBootPrograms are the boot programs that Debian packages install,
+// copied into the default tree under the name on the left when present.
+var debianBootPrograms = map[string]string{
+	"pxelinux.0":    "/usr/lib/PXELINUX/pxelinux.0",  // pxelinux
+	"lpxelinux.0":   "/usr/lib/PXELINUX/lpxelinux.0", // pxelinux
+	"syslinux.efi":  "/usr/lib/SYSLINUX.EFI/efi64/syslinux.efi",
+	"ldlinux.e64":   "/usr/lib/syslinux/modules/efi64/ldlinux.e64",
+	"undionly.kpxe": "/usr/lib/ipxe/undionly.kpxe", // ipxe
+	"ipxe.efi":      "/usr/lib/ipxe/ipxe.efi",
+	"snponly.efi":   "/usr/lib/ipxe/snponly.efi",
+	"ipxe.lkrn":     "/usr/lib/ipxe/ipxe.lkrn",
+}
+
+// defaultTree writes the embedded files and the Debian boot programs found
+// on this machine (with the pxelinux BIOS modules) into a new temporary
+// directory, and returns it with the list of what it copied.
+func defaultTree() (dir string, copied []string, err error) {
+	dir, err = os.MkdirTemp("", "pxekit-default-")
+	if err != nil {
+		return "", nil, err
+	}
+	sub, err := fs.Sub(defaultFiles, "default")
+	if err != nil {
+		return dir, nil, err
+	}
+	if err := os.CopyFS(dir, sub); err != nil {
+		return dir, nil, err
+	}
+	copyIn := func(name, src string) error {
+		data, err := os.ReadFile(src)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		copied = append(copied, name+" ("+src+")")
+		return os.WriteFile(filepath.Join(dir, name), data, 0o644)
+	}
+	for name, src := range debianBootPrograms {
+		if err := copyIn(name, src); err != nil {
+			return dir, copied, err
+		}
+	}
+	// pxelinux.0 loads ldlinux.c32 and the menu modules from its own
+	// directory (syslinux-common).
+	mods, _ := filepath.Glob("/usr/lib/syslinux/modules/bios/*.c32")
+	for _, m := range mods {
+		if err := copyIn(filepath.Base(m), m); err != nil {
+			return dir, copied, err
+		}
+	}
+	return dir, copied, nil
+}
+
+// Well-known boot program names, in order of preference, looked for at the
+// top of the served tree when -bios-boot or -efi-boot is not given.
+var (
+	biosPrograms = []string{"pxelinux.0", "lpxelinux.0", "undionly.kpxe"}
+	efiPrograms  = []string{"bootnetx64.efi", "grubx64.efi", "syslinux.efi", "ipxe.efi", "snponly.efi"}
+)
+
+// findProgram returns the first of names that is a regular file in fsys,
+// also looking in the directories where Debian's netboot trees keep them.
+func findProgram(fsys fs.FS, names []string) string {
+	for _, dir := range []string{".", "debian-installer/amd64", "boot", "efi/boot"} {
+		for _, n := range names {
+			p := path.Join(dir, n)
+			if st, err := fs.Stat(fsys, p); err == nil && st.Mode().IsRegular() {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// checkProgram reports an error unless name is a regular file in fsys.
+func checkProgram(fsys fs.FS, flag, name string) error {
+	st, err := fs.Stat(fsys, name)
+	if err != nil {
+		return fmt.Errorf("-%s %s: %w", flag, name, err)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("-%s %s: not a regular file", flag, name)
+	}
+	return nil
+}
