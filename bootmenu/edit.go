@@ -11,10 +11,10 @@ import (
 var ErrNoLabel = errors.New("bootmenu: no such label")
 
 // clean makes s a valid single-line value: line breaks become spaces and
-// surrounding blanks go.
+// surrounding blanks (bytes up to ' ') go.
 func clean(s string) string {
-	if strings.ContainsAny(s, "\r\n") {
-		s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	if strings.Contains(s, "\n") {
+		s = strings.NewReplacer("\r\n", " ", "\n", " ").Replace(s)
 	}
 	return trimBlanks(s)
 }

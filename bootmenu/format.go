@@ -89,6 +89,11 @@ func (p *printer) end(eol string, set bool) {
 	if !set {
 		eol = "\n"
 	}
+	if eol == "\n" && len(p.buf) > p.start && p.buf[len(p.buf)-1] == '\r' {
+		// A line ending in CR followed by LF would read back as a CRLF
+		// line without that CR.
+		eol = "\r\n"
+	}
 	p.buf = append(p.buf, eol...)
 	if eol == "" || eol == "\r" {
 		// The last line of a file without a line ending: the next line,

@@ -471,11 +471,11 @@ func (r *resolver) directive(d *Directive, file string) error {
 		}
 	case k == KwMenuQuit:
 		if ld != nil {
-			ld.e.Action = ActionQuit
+			ld.e.Action, ld.e.Target = ActionQuit, ""
 		}
 	case k == KwMenuHelp:
 		if ld != nil {
-			ld.e.Action = ActionHelp
+			ld.e.Action, ld.e.Target = ActionHelp, ""
 			ld.kernel = d.Word(0)
 			bg := d.Word(1)
 			ld.append = &bg

@@ -68,7 +68,8 @@ func menuConfig(c *Config, m *Menu, add func(*[]Node, Keyword, string)) {
 			continue
 		case ActionSubmenu:
 			add(&c.Nodes, KwMenuBegin, e.Submenu.Tag)
-			if e.MenuLabel != "" || e.Display != e.Submenu.Tag && e.Display != e.Submenu.Title {
+			if e.MenuLabel != "" || e.Display != e.Submenu.Tag && e.Display != e.Submenu.Title ||
+				e.Display == "" && e.Submenu.Tag != "" {
 				add(&c.Nodes, KwMenuLabel, e.MenuLabel)
 			}
 			if e.Default {
@@ -87,15 +88,18 @@ func menuConfig(c *Config, m *Menu, add func(*[]Node, Keyword, string)) {
 		}
 		switch e.Action {
 		case ActionBoot:
-			if e.Kernel != "" {
+			switch {
+			case e.Append == "-":
+				// APPEND - means no options: keep the dash on the
+				// kernel line instead.
+				add(&l.Body, e.Type, e.Kernel+" -")
+				add(&l.Body, KwAppend, "-")
+			case e.Append != "":
 				add(&l.Body, e.Type, e.Kernel)
-			}
-			if e.Type != KwLocalBoot {
-				if e.Append != "" {
-					add(&l.Body, KwAppend, e.Append)
-				} else {
-					add(&l.Body, KwAppend, "-")
-				}
+				add(&l.Body, KwAppend, e.Append)
+			default:
+				add(&l.Body, e.Type, e.Kernel)
+				add(&l.Body, KwAppend, "-")
 			}
 			if e.IPAppend != 0 {
 				add(&l.Body, KwIPAppend, strconv.Itoa(e.IPAppend))
@@ -107,7 +111,10 @@ func menuConfig(c *Config, m *Menu, add func(*[]Node, Keyword, string)) {
 		case ActionQuit:
 			add(&l.Body, KwMenuQuit, "")
 		case ActionHelp:
-			add(&l.Body, KwMenuHelp, strings.TrimSpace(e.Kernel+" "+e.Append))
+			add(&l.Body, KwMenuHelp, e.Kernel)
+			if e.Append != "" {
+				add(&l.Body, KwAppend, e.Append)
+			}
 		}
 		if e.Default {
 			add(&l.Body, KwMenuDefault, "")

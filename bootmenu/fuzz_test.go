@@ -1,0 +1,106 @@
+package bootmenu
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// canonical drops the spelling of every node, so it prints canonically.
+func canonical(nodes []Node) {
+	for _, n := range nodes {
+		switch n := n.(type) {
+		case *Comment:
+			n.layout = layout{}
+		case *Blank:
+			n.layout = layout{}
+		case *Directive:
+			n.layout = layout{}
+		case *Raw:
+			n.layout = layout{}
+		case *Text:
+			n.layout, n.kindRaw, n.endLine, n.endEOL = layout{}, "", "", ""
+		case *Label:
+			n.layout = layout{}
+			canonical(n.Body)
+		}
+	}
+}
+
+// seedCorpus adds the real menus and the test menus as fuzz seeds.
+func seedCorpus(f *testing.F) {
+	for _, s := range []string{
+		"", "\n", "label a\n kernel k\n", "text help\nx\nendtext", "menu begin\nmenu end\n",
+		"LABEL a\r\n\tAPPEND x\r\n", "a\r", "# c\r\r\n", "include a.cfg\n", "menu include b.cfg tag\n",
+		debianTxt,
+	} {
+		f.Add([]byte(s))
+	}
+	if dir, err := os.ReadDir(corpusDir); err == nil && len(dir) > 0 {
+		filepath.WalkDir(filepath.Join(corpusDir, "github"), func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				if b, err := os.ReadFile(p); err == nil && len(b) < 1<<16 {
+					f.Add(b)
+				}
+			}
+			return nil
+		})
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	seedCorpus(f)
+	f.Fuzz(func(t *testing.T, src []byte) {
+		c, err := Parse(src)
+		if err != nil {
+			return
+		}
+		var buf bytes.Buffer
+		if err := Format(&buf, c); err != nil {
+			t.Fatalf("Format(Parse(%q)): %v", src, err)
+		}
+		if !bytes.Equal(buf.Bytes(), src) {
+			t.Fatalf("Format(Parse(%q)) = %q", src, buf.Bytes())
+		}
+		// The canonical printer must give back the same tree too.
+		canonical(c.Nodes)
+		out, err := c.MarshalText()
+		if err != nil {
+			t.Fatalf("canonical Format of %q: %v", src, err)
+		}
+		back, err := Parse(out)
+		if err != nil {
+			t.Fatalf("Parse(canonical %q): %v", out, err)
+		}
+		if d := cmp.Diff(c, back, cmpTree...); d != "" {
+			t.Fatalf("canonical round trip of %q via %q (-c +back):\n%s", src, out, d)
+		}
+	})
+}
+
+func FuzzResolve(f *testing.F) {
+	seedCorpus(f)
+	f.Fuzz(func(t *testing.T, src []byte) {
+		fsys := fstest.MapFS{
+			"a.cfg":     {Data: src},
+			"b.cfg":     {Data: src},
+			"sub/c.cfg": {Data: []byte("label c\n include ../a.cfg\n")},
+		}
+		r, err := Resolve(fsys, "a.cfg", &ResolveOptions{MaxFiles: 64})
+		if err != nil {
+			return
+		}
+		var buf bytes.Buffer
+		if err := RenderIPXE(&buf, r, &IPXEOptions{BaseURL: "http://h/", InitrdArg: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := RenderGRUB(&buf, r, nil); err != nil {
+			t.Fatal(err)
+		}
+		checkConfigRoundTrip(t, r)
+	})
+}
