@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -379,5 +381,44 @@ func TestParseLeaseFileErrors(t *testing.T) {
 		if _, err := ParseLeaseFile([]byte(in)); !errors.Is(err, ErrLeaseFile) {
 			t.Errorf("ParseLeaseFile(%q) error = %v, want ErrLeaseFile", in, err)
 		}
+	}
+}
+
+// TestFileStoreJournal checks the journal semantics: later lines win,
+// "ADDR -" deletes, a torn last line (a write cut by a crash, never
+// acknowledged) is ignored, and Load compacts the file.
+func TestFileStoreJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "leases")
+	content := "# snapshot\n" +
+		"10.0.0.5 02:00:00:00:00:05 1800000000 \"a\"\n" +
+		"10.0.0.6 02:00:00:00:00:06 1800000000 \"b\"\n" +
+		"10.0.0.5 02:00:00:00:00:07 1800000600 \"c\"\n" + // replaces .5
+		"10.0.0.6 -\n" + // deletes .6
+		"10.0.0.8 02:00:00:00:00:08 18000" // torn
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := &FileStore{Path: path}
+	got, err := st.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Addr.String() != "10.0.0.5" || got[0].MAC.String() != "02:00:00:00:00:07" || got[0].Hostname != "c" {
+		t.Fatalf("Load = %+v, want only 10.0.0.5 → 02:00:00:00:00:07 \"c\"", got)
+	}
+	b, _ := os.ReadFile(path)
+	if strings.Count(string(b), "\n") != 2 {
+		t.Errorf("after Load the file is not compacted:\n%s", b)
+	}
+	if err := st.Save(context.Background(), Lease{Addr: netip.MustParseAddr("10.0.0.9"), MAC: mac(9), Expiry: time.Unix(1_800_000_000, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Delete(context.Background(), netip.MustParseAddr("10.0.0.5")); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	got, err = (&FileStore{Path: path}).Load(context.Background())
+	if err != nil || len(got) != 1 || got[0].Addr.String() != "10.0.0.9" {
+		t.Errorf("after Save and Delete, reloaded %+v, %v", got, err)
 	}
 }

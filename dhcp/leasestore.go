@@ -22,18 +22,25 @@ import (
 // decoded.
 var ErrLeaseFile = errors.New("dhcp: malformed lease file")
 
-// FileStore is a [LeaseStore] that keeps every lease in one text file,
-// rewritten whole on each change: written to a temporary file in the same
-// directory, synced, renamed over the old one and the directory synced, so
-// that the file always holds either the old or the new set of leases and
-// a crash loses nothing that was acknowledged. Saves and Deletes that
-// arrive while a write is in progress are batched into the next write
-// (group commit), which keeps the number of fsyncs per second bounded.
+// FileStore is a [LeaseStore] that keeps the leases in one text file.
 //
-// The file format is one lease per line, "ADDR MAC EXPIRY HOSTNAME", with
-// EXPIRY in Unix seconds and HOSTNAME a Go-quoted string; lines starting
-// with '#' are comments. A FileStore is safe for concurrent use. Its zero
-// value with Path set is ready; a missing file is an empty store.
+// The file is a snapshot followed by a journal. Each change is appended as
+// one line and the file is synced before Save or Delete returns; changes
+// that arrive while a write is in progress are appended together by the
+// next write (group commit), so a burst of REQUESTs costs one fsync per
+// batch, not per lease. When the journal has grown past the snapshot, and
+// on every Load, the file is compacted atomically: the live leases are
+// written to a temporary file in the same directory, synced, renamed over
+// the old file, and the directory is synced. A crash therefore leaves
+// either the old or the new snapshot plus whole journal lines that were
+// synced, and at most one torn last line, whose change was never
+// acknowledged and which Load ignores.
+//
+// The format is one record per line: "ADDR MAC EXPIRY HOSTNAME" adds or
+// replaces the lease for ADDR (EXPIRY in Unix seconds, HOSTNAME a Go-quoted
+// string); "ADDR -" deletes it; lines starting with '#' are comments; later
+// lines win. A FileStore is safe for concurrent use. Its zero value with
+// Path set is ready; a missing file is an empty store.
 type FileStore struct {
 	// Path is the lease file.
 	Path string
@@ -42,12 +49,16 @@ type FileStore struct {
 	cond     sync.Cond
 	loaded   bool
 	leases   map[netip.Addr]Lease
-	gen      uint64 // changes made
-	flushed  uint64 // changes on disk
+	f        *os.File // open for appending after the first compaction
+	journal  int      // journal lines in the file
+	pending  []byte   // journal lines not yet written
+	gen      uint64   // changes made
+	flushed  uint64   // changes on disk
 	flushing bool
+	err      error // sticky write error: the file state is unknown
 }
 
-// Load reads the lease file.
+// Load reads the lease file and compacts it.
 func (s *FileStore) Load(ctx context.Context) ([]Lease, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -65,11 +76,14 @@ func (s *FileStore) Load(ctx context.Context) ([]Lease, error) {
 func (s *FileStore) loadLocked() error {
 	s.cond.L = &s.mu
 	if s.loaded {
-		return nil
+		return s.err
 	}
 	b, err := os.ReadFile(s.Path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
+	}
+	if i := bytes.LastIndexByte(b, '\n'); i+1 < len(b) {
+		b = b[:i+1] // a torn last line: never acknowledged
 	}
 	leases, err := ParseLeaseFile(b)
 	if err != nil {
@@ -79,19 +93,63 @@ func (s *FileStore) loadLocked() error {
 	for _, l := range leases {
 		s.leases[l.Addr] = l
 	}
+	if err := s.compactLocked(); err != nil {
+		return err
+	}
 	s.loaded = true
+	return nil
+}
+
+// compactLocked replaces the file with a snapshot of the live leases and
+// reopens it for appending.
+func (s *FileStore) compactLocked() error {
+	if err := writeFileAtomic(s.Path, s.encodeLocked()); err != nil {
+		return err
+	}
+	if s.f != nil {
+		s.f.Close()
+	}
+	f, err := os.OpenFile(s.Path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		s.f = nil
+		return err
+	}
+	s.f, s.journal = f, 0
 	return nil
 }
 
 // Save adds or replaces the lease for l.Addr and returns once it is on disk.
 func (s *FileStore) Save(ctx context.Context, l Lease) error {
 	l.MAC = slices.Clone(l.MAC)
-	return s.change(func() { s.leases[l.Addr] = l })
+	return s.change(func() {
+		s.leases[l.Addr] = l
+		s.pending = appendLeaseLine(s.pending, l)
+	})
 }
 
 // Delete removes the lease for addr and returns once that is on disk.
 func (s *FileStore) Delete(ctx context.Context, addr netip.Addr) error {
-	return s.change(func() { delete(s.leases, addr) })
+	return s.change(func() {
+		delete(s.leases, addr)
+		s.pending = addr.AppendTo(s.pending)
+		s.pending = append(s.pending, " -\n"...)
+	})
+}
+
+// Close closes the file. The store must not be used afterwards.
+func (s *FileStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.flushing {
+		s.cond.Wait()
+	}
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	s.f = nil
+	s.loaded = false
+	return err
 }
 
 // change applies fn and waits until a write that includes it completes.
@@ -106,24 +164,52 @@ func (s *FileStore) change(fn func()) error {
 	s.gen++
 	mine := s.gen
 	for s.flushed < mine {
+		if s.err != nil {
+			return s.err
+		}
 		if s.flushing {
 			s.cond.Wait()
 			continue
 		}
 		s.flushing = true
 		target := s.gen
-		data := s.encodeLocked()
-		s.mu.Unlock()
-		err := writeFileAtomic(s.Path, data)
-		s.mu.Lock()
+		var err error
+		if s.journal+bytes.Count(s.pending, []byte{'\n'}) > 2*len(s.leases)+1024 {
+			// Compact: the snapshot holds every change so far.
+			data := s.encodeLocked()
+			s.pending = s.pending[:0]
+			s.mu.Unlock()
+			err = writeFileAtomic(s.Path, data)
+			s.mu.Lock()
+			if err == nil {
+				s.journal = 0
+				if s.f != nil {
+					s.f.Close()
+				}
+				s.f, err = os.OpenFile(s.Path, os.O_WRONLY|os.O_APPEND, 0)
+			}
+		} else {
+			data := s.pending
+			s.pending = nil
+			s.journal += bytes.Count(data, []byte{'\n'})
+			f := s.f
+			s.mu.Unlock()
+			_, err = f.Write(data)
+			if err == nil {
+				err = f.Sync()
+			}
+			s.mu.Lock()
+			if s.pending == nil {
+				s.pending = data[:0]
+			}
+		}
 		s.flushing = false
-		if err == nil && target > s.flushed {
+		if err != nil {
+			s.err = fmt.Errorf("dhcp: lease file %s: %w", s.Path, err)
+		} else if target > s.flushed {
 			s.flushed = target
 		}
 		s.cond.Broadcast()
-		if err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -134,25 +220,30 @@ func (s *FileStore) encodeLocked() []byte {
 		addrs = append(addrs, a)
 	}
 	slices.SortFunc(addrs, netip.Addr.Compare)
-	b := make([]byte, 0, 32+64*len(addrs))
-	b = append(b, "# pxekit dhcp leases: address mac expiry(unix) hostname\n"...)
+	b := make([]byte, 0, 64+64*len(addrs))
+	b = append(b, "# pxekit dhcp leases: ADDR MAC EXPIRY(unix) HOSTNAME, or ADDR - (deleted)\n"...)
 	for _, a := range addrs {
-		l := s.leases[a]
-		b = l.Addr.AppendTo(b)
-		b = append(b, ' ')
-		b = append(b, l.MAC.String()...)
-		b = append(b, ' ')
-		b = strconv.AppendInt(b, l.Expiry.Unix(), 10)
-		b = append(b, ' ')
-		b = strconv.AppendQuote(b, l.Hostname)
-		b = append(b, '\n')
+		b = appendLeaseLine(b, s.leases[a])
 	}
 	return b
 }
 
-// ParseLeaseFile decodes the contents of a [FileStore] file. Errors wrap
-// [ErrLeaseFile] and name the line.
+func appendLeaseLine(b []byte, l Lease) []byte {
+	b = l.Addr.AppendTo(b)
+	b = append(b, ' ')
+	b = append(b, l.MAC.String()...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, l.Expiry.Unix(), 10)
+	b = append(b, ' ')
+	b = strconv.AppendQuote(b, l.Hostname)
+	return append(b, '\n')
+}
+
+// ParseLeaseFile decodes the contents of a [FileStore] file, snapshot and
+// journal, into the live leases in the order of their first appearance.
+// Errors wrap [ErrLeaseFile] and name the line.
 func ParseLeaseFile(b []byte) ([]Lease, error) {
+	live := map[netip.Addr]int{} // address → index in out
 	var out []Lease
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(nil, 64<<10)
@@ -161,16 +252,32 @@ func ParseLeaseFile(b []byte) ([]Lease, error) {
 		if line == "" || line[0] == '#' {
 			continue
 		}
+		if a, ok := strings.CutSuffix(line, " -"); ok {
+			addr, err := netip.ParseAddr(a)
+			if err != nil || !addr.Is4() {
+				return nil, fmt.Errorf("%w: line %d: bad address %q", ErrLeaseFile, n, a)
+			}
+			if i, ok := live[addr]; ok {
+				out[i] = Lease{}
+				delete(live, addr)
+			}
+			continue
+		}
 		l, err := parseLeaseLine(line)
 		if err != nil {
 			return nil, fmt.Errorf("%w: line %d: %v", ErrLeaseFile, n, err)
 		}
+		if i, ok := live[l.Addr]; ok {
+			out[i] = l
+			continue
+		}
+		live[l.Addr] = len(out)
 		out = append(out, l)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrLeaseFile, err)
 	}
-	return out, nil
+	return slices.DeleteFunc(out, func(l Lease) bool { return !l.Addr.IsValid() }), nil
 }
 
 func parseLeaseLine(line string) (Lease, error) {

@@ -78,9 +78,16 @@ type Server struct {
 	// disables it.
 	RememberFor time.Duration
 
-	// Workers is the number of datagrams handled at once per connection;
-	// zero means 64. Full DHCP needs several so that lease writes batch.
+	// Workers is the number of goroutines reading datagrams per
+	// connection; zero means 4.
 	Workers int
+
+	// MaxPending bounds the requests that wait for the lease store at
+	// once (full DHCP REQUEST, RELEASE, DECLINE with a Pool.Store); each
+	// waits in its own goroutine so that readers keep answering, and
+	// concurrent waits let the store batch its writes. Zero means 4096.
+	// When the bound is reached readers wait too.
+	MaxPending int
 
 	// Logger receives one debug line per dropped datagram and info lines
 	// for replies; nil discards.
@@ -192,6 +199,8 @@ func (s *Server) ListenAndServe(addr string) error {
 	return first
 }
 
+const rcvBuf = 4 << 20
+
 // listen opens a UDP socket fit for DHCP: address reuse, broadcast
 // allowed, bound to Interface when set.
 func (s *Server) listen(addr string) (net.PacketConn, error) {
@@ -203,6 +212,11 @@ func (s *Server) listen(addr string) (net.PacketConn, error) {
 			}
 			if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1); serr != nil {
 				return
+			}
+			// A boot storm arrives in bursts: a large receive buffer
+			// rides them out (SO_RCVBUFFORCE passes rmem_max as root).
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvBuf) != nil {
+				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, rcvBuf)
 			}
 			if s.Interface != "" {
 				serr = unix.BindToDevice(int(fd), s.Interface)
@@ -277,8 +291,13 @@ func (s *Server) Serve(conn net.PacketConn) error {
 
 	workers := s.Workers
 	if workers <= 0 {
-		workers = 64
+		workers = 4
 	}
+	pending := s.MaxPending
+	if pending <= 0 {
+		pending = 4096
+	}
+	sc.sem = make(chan struct{}, pending)
 	errc := make(chan error, workers)
 	var wg sync.WaitGroup
 	for range workers {
@@ -289,6 +308,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		}()
 	}
 	wg.Wait()
+	sc.wg.Wait()
 	close(errc)
 	s.mu.Lock()
 	closed := s.closed
@@ -305,6 +325,8 @@ func (s *Server) Serve(conn net.PacketConn) error {
 }
 
 type serverConn struct {
+	sem       chan struct{} // bounds requests waiting for the store
+	wg        sync.WaitGroup
 	conn      net.PacketConn
 	udp       *net.UDPConn // set when IP_PKTINFO is enabled
 	localAddr netip.Addr
@@ -408,6 +430,25 @@ func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in
 		return out
 	}
 	srvAddr := s.serverAddr(sc, in)
+	if s.Pool != nil && s.Pool.Store != nil && sc.sem != nil {
+		switch req.MessageType() {
+		case dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeRelease, dhcpv4.MessageTypeDecline:
+			// These wait for the store: answer from a goroutine of their own.
+			sc.sem <- struct{}{}
+			sc.wg.Add(1)
+			go func() {
+				defer func() { <-sc.sem; sc.wg.Done() }()
+				s.respond(ctx, sc, req, in, srvAddr, nil, newPktinfo())
+			}()
+			return out
+		}
+	}
+	return s.respond(ctx, sc, req, in, srvAddr, out, pi)
+}
+
+// respond handles a decoded request and sends the reply, if any.
+func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4, in inbound, srvAddr netip.Addr, out []byte, pi pktinfo) []byte {
+	log := s.logger()
 	reply, err := s.handle(ctx, req, in, srvAddr)
 	if errors.Is(err, ErrPoolExhausted) {
 		s.stats.errors.Add(1)

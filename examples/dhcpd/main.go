@@ -1,0 +1,127 @@
+// Command dhcpd is a small DHCP server for PXE built on package dhcp: a
+// proxyDHCP server beside an existing DHCP server (the default), or a full
+// DHCP server with -range. Every PXE client gets -file, every UEFI HTTP
+// boot client -http-url (when set).
+//
+//	dhcpd -iface eth0 -file ipxe.efi                          # proxyDHCP
+//	dhcpd -range 10.0.0.100-10.0.0.200 -leases /var/lib/pxe.leases -router 10.0.0.1
+//
+// It is also the server that bench/dhcp/compare.sh measures.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/pxekit/pxekit/dhcp"
+)
+
+func main() {
+	var (
+		addr      = flag.String("addr", ":67", "UDP address to listen on (proxyDHCP also listens on port 4011)")
+		iface     = flag.String("iface", "", "serve only this interface")
+		rng       = flag.String("range", "", "full DHCP: address range FIRST-LAST (default: proxyDHCP)")
+		subnet    = flag.String("subnet", "", "full DHCP: subnet of the range, e.g. 10.0.0.0/24 (default: the /24 of FIRST)")
+		router    = flag.String("router", "", "full DHCP: default router")
+		dns       = flag.String("dns", "", "full DHCP: DNS servers, comma-separated")
+		leaseTime = flag.Duration("lease-time", time.Hour, "full DHCP: lease time")
+		leases    = flag.String("leases", "", "full DHCP: lease file (default: leases in memory only)")
+		file      = flag.String("file", "ipxe.efi", "boot file for PXE clients")
+		httpURL   = flag.String("http-url", "", "boot URL for UEFI HTTP boot clients (default: do not answer them)")
+		verbose   = flag.Bool("v", false, "log every reply")
+	)
+	flag.Parse()
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if err := run(log, *addr, *iface, *rng, *subnet, *router, *dns, *leaseTime, *leases, *file, *httpURL); err != nil {
+		log.Error("dhcpd", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger, addr, iface, rng, subnet, router, dns string, leaseTime time.Duration, leases, file, httpURL string) error {
+	s := &dhcp.Server{
+		Interface: iface,
+		Logger:    log,
+		Decider: dhcp.DeciderFunc(func(_ context.Context, req *dhcpv4.DHCPv4) (dhcp.Boot, error) {
+			if strings.HasPrefix(req.ClassIdentifier(), dhcp.ClassHTTPClient) {
+				if httpURL == "" {
+					return dhcp.Boot{}, dhcp.ErrNoBoot
+				}
+				return dhcp.Boot{File: httpURL, HTTP: true}, nil
+			}
+			return dhcp.Boot{File: file}, nil
+		}),
+	}
+	mode := "proxyDHCP"
+	if rng != "" {
+		first, last, ok := strings.Cut(rng, "-")
+		p := &dhcp.Pool{LeaseTime: leaseTime}
+		var err error
+		if p.First, err = netip.ParseAddr(first); err != nil || !ok {
+			return fmt.Errorf("-range %q: want FIRST-LAST", rng)
+		}
+		if p.Last, err = netip.ParseAddr(last); err != nil {
+			return fmt.Errorf("-range %q: want FIRST-LAST", rng)
+		}
+		if subnet != "" {
+			if p.Subnet, err = netip.ParsePrefix(subnet); err != nil {
+				return fmt.Errorf("-subnet: %w", err)
+			}
+		}
+		if router != "" {
+			a, err := netip.ParseAddr(router)
+			if err != nil {
+				return fmt.Errorf("-router: %w", err)
+			}
+			p.Routers = []netip.Addr{a}
+		}
+		for _, d := range strings.FieldsFunc(dns, func(r rune) bool { return r == ',' }) {
+			a, err := netip.ParseAddr(d)
+			if err != nil {
+				return fmt.Errorf("-dns: %w", err)
+			}
+			p.DNS = append(p.DNS, a)
+		}
+		if leases != "" {
+			p.Store = &dhcp.FileStore{Path: leases}
+		}
+		s.Pool = p
+		mode = "full DHCP " + rng
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- s.ListenAndServe(addr) }()
+	log.Info("dhcpd serving", "mode", mode, "addr", addr, "iface", iface, "file", file, "leases", leases)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, dhcp.ErrServerClosed) {
+		return err
+	}
+	st := s.Stats()
+	log.Info("dhcpd stopped", "received", st.Received, "replied", st.Replied, "malformed", st.Malformed, "ignored", st.Ignored, "errors", st.Errors)
+	return nil
+}
