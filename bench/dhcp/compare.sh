@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# compare.sh: load pxekit's DHCP server (examples/dhcpd) with perfdhcp, in
+# full mode with its lease file and in proxyDHCP mode, and the reference
+# servers dnsmasq (--no-ping) and Kea's kea-dhcp4 (memfile, persisted),
+# all in the same pair of network namespaces in one run. For each server
+# it raises the offered rate step by step and prints the highest rate that
+# was sustained: the achieved 4-way (DORA) rate at least 95% of the rate
+# asked for and at most MAXDROP percent of DISCOVERs and REQUESTs dropped.
+#
+# perfdhcp plays a relay agent (giaddr = its address) with RANGE distinct
+# MACs; every server is restarted with an empty lease file for each step.
+# Needs root, perfdhcp (kea-admin), dnsmasq, kea-dhcp4 (kea-dhcp4-server)
+# and go.
+#
+#   sudo bench/dhcp/compare.sh                    # defaults below
+#   RATES="1000 2000 4000" PERIOD=5 sudo -E bench/dhcp/compare.sh
+set -euo pipefail
+
+RATES=${RATES:-"250 500 1000 2000 3000 4000 6000 8000 12000 16000"}
+PERIOD=${PERIOD:-4}     # seconds per step
+MAXDROP=${MAXDROP:-0.1} # percent
+RANGE=${RANGE:-50000}   # distinct clients
+SERVERS=${SERVERS:-"pxekit-full pxekit-proxy dnsmasq kea"}
+
+cd "$(dirname "$0")/../.."
+[ "$(id -u)" = 0 ] || { echo "compare.sh: needs root (network namespaces)" >&2; exit 1; }
+for c in perfdhcp dnsmasq kea-dhcp4 ip go; do
+	PATH=$PATH:/usr/sbin:/sbin command -v "$c" >/dev/null || { echo "compare.sh: $c not installed" >&2; exit 1; }
+done
+export PATH=$PATH:/usr/sbin:/sbin
+
+tmp=$(mktemp -d)
+id=$RANDOM
+nss=pxkbs$id nsc=pxkbc$id
+cleanup() {
+	[ -n "${srvpid:-}" ] && kill "$srvpid" 2>/dev/null || true
+	ip netns pids "$nss" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+	ip netns del "$nss" 2>/dev/null || true
+	ip netns del "$nsc" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ip netns add "$nss"
+ip netns add "$nsc"
+ip link add "bs$id" netns "$nss" type veth peer name "bc$id" netns "$nsc"
+ip -n "$nss" addr add 10.9.0.1/16 dev "bs$id"
+ip -n "$nsc" addr add 10.9.0.2/16 dev "bc$id"
+for ns in "$nss" "$nsc"; do ip -n "$ns" link set lo up; done
+ip -n "$nss" link set "bs$id" up
+ip -n "$nsc" link set "bc$id" up
+
+go build -o "$tmp/dhcpd" ./examples/dhcpd
+
+cat >"$tmp/kea.json" <<EOF
+{ "Dhcp4": {
+  "interfaces-config": { "interfaces": [ "bs$id" ], "dhcp-socket-type": "udp" },
+  "lease-database": { "type": "memfile", "persist": true, "name": "$tmp/kea.leases", "lfc-interval": 0 },
+  "valid-lifetime": 3600,
+  "subnet4": [ { "id": 1, "subnet": "10.9.0.0/16", "pools": [ { "pool": "10.9.1.1 - 10.9.255.254" } ] } ],
+  "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": "$tmp/kea.log" } ], "severity": "WARN" } ]
+} }
+EOF
+
+# PXE vendor class for the proxy, which answers only PXE clients.
+pxeclass=$(printf 'PXEClient:Arch:00000:UNDI:002001' | od -An -tx1 | tr -d ' \n')
+
+start() { # server
+	rm -f "$tmp"/*.leases* "$tmp"/kea.log
+	case $1 in
+	pxekit-full) ip netns exec "$nss" "$tmp/dhcpd" -addr 0.0.0.0:67 -range 10.9.1.1-10.9.255.254 -subnet 10.9.0.0/16 -leases "$tmp/pxekit.leases" 2>"$tmp/server.log" & ;;
+	pxekit-proxy) ip netns exec "$nss" "$tmp/dhcpd" -addr 0.0.0.0:67 2>"$tmp/server.log" & ;;
+	dnsmasq) ip netns exec "$nss" dnsmasq --keep-in-foreground --port=0 --no-ping --no-resolv --user=root \
+		--dhcp-range=10.9.1.1,10.9.255.254,255.255.0.0,1h --dhcp-lease-max=100000 \
+		--dhcp-leasefile="$tmp/dnsmasq.leases" --pid-file="$tmp/dnsmasq.pid" 2>"$tmp/server.log" & ;;
+	kea) KEA_PIDFILE_DIR=$tmp KEA_LOCKFILE_DIR=$tmp ip netns exec "$nss" kea-dhcp4 -c "$tmp/kea.json" >"$tmp/server.log" 2>&1 & ;;
+	esac
+	srvpid=$!
+	sleep 1
+}
+stop() {
+	kill "$srvpid" 2>/dev/null || true
+	wait "$srvpid" 2>/dev/null || true
+	srvpid=
+}
+
+# run server rate: prints "achieved dropDO dropRA"
+run() {
+	local extra=()
+	[ "$1" = pxekit-proxy ] && extra=(-o "60,$pxeclass")
+	ip netns exec "$nsc" timeout $((PERIOD + 20)) perfdhcp -4 -l 10.9.0.2 -r "$2" -p "$PERIOD" -R "$RANGE" "${extra[@]}" 10.9.0.1 2>&1 |
+		awk '/^Rate:/ {rate=$2} /^drops ratio:/ {d[n++]=$3} END {printf "%s %s %s\n", rate+0, d[0]+0, d[1]+0}'
+}
+
+declare -A best
+printf '%-13s %7s %10s %8s %8s\n' server asked achieved "drop DO%" "drop RA%"
+for s in $SERVERS; do
+	best[$s]=0
+	for r in $RATES; do
+		start "$s"
+		read -r got d1 d2 < <(run "$s" "$r")
+		stop
+		printf '%-13s %7s %10s %8s %8s\n' "$s" "$r" "$got" "$d1" "$d2"
+		if awk -v g="$got" -v r="$r" -v a="$d1" -v b="$d2" -v m="$MAXDROP" 'BEGIN {exit !(g >= 0.95*r && a <= m && b <= m)}'; then
+			best[$s]=$r
+		else
+			break
+		fi
+	done
+done
+
+echo
+echo "highest sustained DORA rate (>= 95% of asked, <= $MAXDROP% drops), ${PERIOD}s steps, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg):"
+for s in $SERVERS; do printf '  %-13s %6s/s\n' "$s" "${best[$s]}"; done
+for ref in kea dnsmasq; do
+	[ -n "${best[$ref]:-}" ] && [ "${best[$ref]}" != 0 ] || continue
+	for s in pxekit-full pxekit-proxy; do
+		[ -n "${best[$s]:-}" ] || continue
+		awk -v a="${best[$s]}" -v b="${best[$ref]}" -v s="$s" -v r="$ref" 'BEGIN {printf "  %s / %s = %.2f\n", s, r, a/b}'
+	done
+done
