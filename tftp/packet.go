@@ -104,6 +104,13 @@ func parseRequest(b []byte) (*request, error) {
 		if r.has(k) {
 			continue
 		}
+		if k == "tsize" {
+			// In a request the value is meaningless (RFC 2349 asks for
+			// "0"); atftp 0.8 sends "enable". Accept any.
+			r.tsize = true
+			r.order = append(r.order, k)
+			continue
+		}
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			continue
@@ -114,11 +121,6 @@ func parseRequest(b []byte) (*request, error) {
 				continue
 			}
 			r.blksize = min(n, maxBlockSize)
-		case "tsize":
-			if n < 0 {
-				continue
-			}
-			r.tsize = true
 		case "timeout":
 			if n < 1 || n > 255 {
 				continue

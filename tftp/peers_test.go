@@ -61,6 +61,13 @@ func tftpHPAArgs(mode string) func(host, port, file, out string) []string {
 	}
 }
 
+func lookClient(t testing.TB, client string) string {
+	t.Helper()
+	return testenv.NeedCommand(t, clientProgram[client])[0]
+}
+
+var execCommand = exec.Command
+
 var clientProgram = map[string]string{"curl": "curl", "atftp": "atftp", "tftp-hpa": "tftp"}
 
 func runClient(t *testing.T, cmd *exec.Cmd, out string) {

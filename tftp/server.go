@@ -77,9 +77,12 @@ type Server struct {
 	TransferTimeout time.Duration
 
 	// Timeout ends a transfer when the client acknowledges nothing new for
-	// this long (default DefaultTimeout). Retransmission itself is adaptive:
-	// it follows the measured round-trip time (RFC 6298 style, 10 ms to 1 s,
-	// doubling on each timeout), or a client's RFC 2349 timeout option.
+	// this long (default: DefaultTimeout, or twice the longest back-off
+	// below if that is longer). Retransmission itself is adaptive: the interval
+	// follows the measured round-trip time (RFC 6298's estimator, 10 ms to
+	// 1 s, or to the client's RFC 2349 timeout), and doubles on each
+	// timeout up to 6 s (twice the client's timeout if it sent one), so
+	// that a client waiting on its own timer gets to retransmit its ACK.
 	Timeout time.Duration
 
 	// MaxBlockSize caps the blksize option (RFC 2348); zero means the RFC's
@@ -134,13 +137,6 @@ func (s *Server) maxClientTransfers() int {
 		return s.MaxClientTransfers
 	}
 	return DefaultMaxClientTransfers
-}
-
-func (s *Server) timeout() time.Duration {
-	if s.Timeout > 0 {
-		return s.Timeout
-	}
-	return DefaultTimeout
 }
 
 // ListenAndServe listens on the UDP address addr (":69" if empty) and calls

@@ -28,6 +28,13 @@ const (
 	initialRTO = 250 * time.Millisecond
 	minRTO     = 10 * time.Millisecond
 	maxRTO     = time.Second
+	// maxBackoff is how far repeated timeouts stretch the interval when the
+	// client did not send the timeout option. It must exceed the clients'
+	// own retransmission timeout (commonly 5 s): a client that answers a
+	// repeated block only once (atftp) and otherwise waits for its own
+	// timer would never see that timer fire while we retransmit faster
+	// than it, and both sides would wait on each other.
+	maxBackoff = 6 * time.Second
 	// drainTime is how long a transfer keeps reading its socket before it
 	// acts on a repeated RRQ, so that an error packet the client sent just
 	// before it (a size probe's abort) is seen first.
@@ -48,7 +55,7 @@ type transfer struct {
 	flags   atomic.Uint32
 
 	// Retransmission timer state (RFC 6298 §2 with Karn's rule).
-	srtt, rttvar, rto, maxRTO time.Duration
+	srtt, rttvar, rto, maxRTO, backoffCap time.Duration
 
 	rbuf [maxCtlPacket]byte
 }
@@ -260,7 +267,7 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 		w = min(req.window, s.maxWindowSize(), max(1, s.maxWindowBytes()/bs))
 	}
 	rollover1 := s.RolloverToOne
-	t.maxRTO = maxRTO
+	t.maxRTO, t.backoffCap = maxRTO, maxBackoff
 	oack := binary.BigEndian.AppendUint16(make([]byte, 0, 64), opOACK)
 	for _, k := range req.order {
 		switch k {
@@ -272,6 +279,7 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 			}
 		case "timeout":
 			t.maxRTO = time.Duration(req.timeout) * time.Second
+			t.backoffCap = 2 * t.maxRTO
 			oack = appendOption(oack, k, int64(req.timeout))
 		case "windowsize":
 			oack = appendOption(oack, k, int64(w))
@@ -308,7 +316,10 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 	}
 
 	t.srtt, t.rttvar, t.rto = 0, 0, min(initialRTO, t.maxRTO)
-	giveUp := max(s.timeout(), 3*t.maxRTO)
+	giveUp := s.Timeout
+	if giveUp <= 0 {
+		giveUp = max(DefaultTimeout, 2*t.backoffCap)
+	}
 	var hardDeadline time.Time
 	if s.TransferTimeout > 0 {
 		hardDeadline = info.Start.Add(s.TransferTimeout)
@@ -368,6 +379,9 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 		highest = max(highest, end)
 		sentAt := time.Now()
 		deadline := sentAt.Add(t.rto)
+		if g := lastProgress.Add(giveUp); g.Before(deadline) {
+			deadline = g
+		}
 		if !hardDeadline.IsZero() && hardDeadline.Before(deadline) {
 			deadline = hardDeadline
 		}
@@ -422,7 +436,7 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 					t.sendError(errNotDefined, "timeout")
 					return false, fmt.Errorf("tftp: no acknowledgement for %v", now.Sub(lastProgress).Round(time.Millisecond))
 				}
-				t.rto = min(2*t.rto, t.maxRTO) // back off (RFC 6298 §5.5)
+				t.rto = min(2*t.rto, t.backoffCap) // back off (RFC 6298 §5.5)
 				break wait
 			}
 			if err != nil {
