@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pxekit/pxekit/internal/testenv"
 )
 
 // bootTimeout bounds one QEMU boot; under TCG a BIOS boot to the marker
@@ -80,4 +84,167 @@ func TestBIOSPXELinux(t *testing.T) {
 	l.boot(biosIPXE, bootTimeout)
 	requireLog(t, d, "generated file", "proto=tftp", "pxelinux.cfg/")
 	requireLog(t, d, "file=install/vmlinuz")
+}
+
+// makeISO writes the tree of dir into an ISO 9660 image with Rock Ridge
+// and Joliet, made by xorriso, and returns its path.
+func (l *lab) makeISO(dir string) string {
+	t := l.t
+	xorriso := testenv.NeedCommand(t, "xorriso")[0]
+	iso := filepath.Join(l.dir, "tree.iso")
+	out, err := exec.Command(xorriso, "-as", "mkisofs", "-R", "-J", "-V", "PXEKIT_E2E", "-o", iso, dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("xorriso: %v\n%s", err, out)
+	}
+	return iso
+}
+
+// TestBIOSPXELinuxFromISO is path 2: the same boot as TestBIOSPXELinux,
+// with every file (pxelinux.0, ldlinux.c32, the menu, kernel and initrd)
+// read out of an ISO image made by xorriso, which is never mounted.
+func TestBIOSPXELinuxFromISO(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	src := l.mkdir("tree")
+	l.isoTree(src)
+	iso := l.makeISO(src)
+	if err := os.RemoveAll(src); err != nil { // nothing but the image remains
+		t.Fatal(err)
+	}
+	d := l.pxekit("-range", labFirst+"-"+labLast, "-iso", iso, "-bios-boot", "pxelinux.0", "-ra")
+	l.boot(biosIPXE, bootTimeout)
+	requireLog(t, d, "generated file", "proto=tftp", "pxelinux.cfg/")
+	requireLog(t, d, "file=install/vmlinuz", "outcome=ok")
+}
+
+// TestIPXEScriptHTTP is path 3: QEMU's iPXE ROM is told to load the iPXE
+// script that the server renders from isolinux.cfg with bootmenu, over
+// HTTP, and loads kernel and initrd over HTTP too.
+func TestIPXEScriptHTTP(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	root := l.mkdir("tree")
+	l.isoTree(root)
+	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", ":8080", "-ra")
+	l.boot(biosIPXE, bootTimeout)
+	requireLog(t, d, "boot decision", "file=http://"+labServerIP+":8080/boot.ipxe")
+	requireLog(t, d, "msg=http", "file=boot.ipxe", "generated=true", "status=200")
+	requireLog(t, d, "msg=http", "file=install/vmlinuz", "status=200")
+	requireLog(t, d, "msg=http", "file=install/initrd.gz", "status=200")
+}
+
+// TestUEFIGRUB is path 4: OVMF boots over PXE (TFTP) into the signed
+// netboot GRUB of Debian's installer (grubx64.efi), which reads the GRUB
+// configuration that the server renders from isolinux.cfg under GRUB's
+// prefix (/debian-installer/amd64/grub/grub.cfg), then kernel and initrd.
+func TestUEFIGRUB(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	root := l.mkdir("tree")
+	l.isoTree(root)
+	copyFile(t, debDIGrubx64, filepath.Join(root, "grubx64.efi"))
+	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", "", "-ra")
+	l.boot(uefiOVMF, bootTimeout)
+	requireLog(t, d, "boot decision", "UEFI", "file=grubx64.efi")
+	requireLog(t, d, "generated file", "proto=tftp", "grub.cfg")
+	requireLog(t, d, "file=install/vmlinuz", "outcome=ok")
+}
+
+// TestProxyDHCPBesideDnsmasq is path 5: dnsmasq, in a namespace of its own
+// joined to the bridge, hands out addresses without any boot option;
+// pxekit answers as proxyDHCP, serving an ISO image as the README's
+// quickstart does, and the client boots.
+func TestProxyDHCPBesideDnsmasq(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	src := l.mkdir("tree")
+	l.isoTree(src)
+	iso := l.makeISO(src)
+
+	other := testenv.NewNetNS(t)
+	id := fmt.Sprintf("%d", time.Now().UnixNano()%100000)
+	inLab, inOther := "vl"+id, "vo"+id
+	if out, err := exec.Command("ip", "link", "add", inLab, "netns", l.ns.Name, "type", "veth", "peer", "name", inOther, "netns", other.Name).CombinedOutput(); err != nil {
+		t.Fatalf("ip link add veth: %v: %s", err, out)
+	}
+	l.ns.MustRun(t, "ip", "link", "set", inLab, "master", labBridge)
+	l.ns.MustRun(t, "ip", "link", "set", inLab, "up")
+	other.MustRun(t, "ip", "addr", "add", "10.99.0.2/24", "dev", inOther)
+	other.MustRun(t, "ip", "link", "set", inOther, "up")
+	dm := l.dnsmasq(other, inOther, "", "")
+
+	d := l.pxekit("-proxy", "-iso", iso, "-ra")
+	l.boot(biosIPXE, bootTimeout)
+	requireLog(t, dm, "DHCPACK", labMAC)
+	requireLog(t, d, "boot decision", "file=http://"+labServerIP+":8080/boot.ipxe")
+	requireLog(t, d, "msg=http", "file=install/vmlinuz", "status=200")
+}
+
+// TestFullDHCPLeaseFile is path 6: pxekit as full DHCP server with -range
+// and -leases. After the boot the lease file holds the client's lease;
+// after a restart of the server it still does, and a second boot of the
+// same machine keeps the same address.
+func TestFullDHCPLeaseFile(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	root := l.mkdir("tree")
+	l.isoTree(root)
+	leases := filepath.Join(l.dir, "leases.txt")
+	args := []string{"-range", labFirst + "-" + labLast, "-leases", leases, "-root", root, "-bios-boot", "pxelinux.0", "-ra"}
+
+	d := l.pxekit(args...)
+	l.boot(biosIPXE, bootTimeout)
+	d.stop()
+	first := leaseOf(t, leases, labMAC)
+
+	d2 := l.pxekit(args...)
+	if got := leaseOf(t, leases, labMAC); got != first {
+		t.Fatalf("after restart the lease file gives %s address %s, want %s", labMAC, got, first)
+	}
+	l.boot(biosIPXE, bootTimeout)
+	d2.stop()
+	if got := leaseOf(t, leases, labMAC); got != first {
+		t.Errorf("after the second boot %s has address %s, want %s again", labMAC, got, first)
+	}
+}
+
+// leaseOf returns the address the lease file gives mac, failing the test
+// when it has none or several. The file format is dhcp.FileStore's: one
+// lease per line, "ADDR MAC EXPIRY HOSTNAME", '#' comments.
+func leaseOf(t *testing.T, file, mac string) string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("lease file: %v", err)
+	}
+	var addrs []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && !strings.HasPrefix(f[0], "#") && strings.EqualFold(f[1], mac) {
+			addrs = append(addrs, f[0])
+		}
+	}
+	if len(addrs) != 1 {
+		t.Fatalf("lease file has %d leases for %s, want 1:\n%s", len(addrs), mac, data)
+	}
+	return addrs[0]
+}
+
+// TestUEFIHTTPBoot is path 7: OVMF with PXE turned off tries UEFI HTTP
+// boot at once; the server answers with the URL of Debian's iPXE EFI build
+// (snponly.efi), which asks again as iPXE, gets the iPXE script and loads
+// kernel and initrd over HTTP (with initrd=<name>, which the 2019 iPXE in
+// Debian needs for Linux's EFI stub).
+func TestUEFIHTTPBoot(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	root := l.mkdir("tree")
+	l.isoTree(root)
+	copyFile(t, debSnponly, filepath.Join(root, "snponly.efi"))
+	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", ":8080", "-ra")
+	l.boot(uefiHTTP, bootTimeout)
+	requireLog(t, d, "boot decision", "HTTP", "file=http://"+labServerIP+":8080/snponly.efi")
+	requireLog(t, d, "msg=http", "file=snponly.efi", "status=200")
+	requireLog(t, d, "msg=http", "file=boot.ipxe", "status=200")
+	requireLog(t, d, "msg=http", "file=install/vmlinuz", "status=200")
 }

@@ -297,9 +297,18 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 		"-display", "none", "-monitor", "none", "-no-reboot",
 		"-serial", "file:" + serial,
 		"-netdev", "tap,id=n0,ifname=" + labTap + ",script=no,downscript=no",
-		"-device", "virtio-net-pci,netdev=n0,mac=" + labMAC,
 		"-boot", "n",
 	}
+	nic := "virtio-net-pci,netdev=n0,mac=" + labMAC
+	switch fw {
+	case uefiOVMF, uefiHTTP:
+		// Without the NIC's option ROM (QEMU's is an iPXE build, which
+		// would do the network boot itself), OVMF boots with its own
+		// drivers (VirtioNetDxe, PxeBcDxe, HttpBootDxe), as a UEFI
+		// machine without iPXE does.
+		nic += ",romfile="
+	}
+	args = append(args, "-device", nic)
 	switch fw {
 	case uefiOVMF, uefiHTTP:
 		code := "/usr/share/OVMF/OVMF_CODE_4M.fd"
