@@ -75,7 +75,7 @@ func newLayout(kw Keyword, lower bool, indent string) layout {
 	if lower {
 		s = strings.ToLower(s)
 	}
-	return layout{set: true, indent: indent, kw: s, sep: " ", eol: "\n"}
+	return layout{set: true, indent: indent, kw: s, pkw: kw, sep: " ", eol: "\n"}
 }
 
 // AddLabel appends a new LABEL block called name (blanks trimmed) at the end

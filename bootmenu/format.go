@@ -111,6 +111,12 @@ func (p *printer) indent(l *layout, inBody bool) {
 	}
 }
 
+// unchanged reports whether the line printed since begin is the one l was
+// parsed from, which needs no check. It does not allocate.
+func (p *printer) unchanged(l *layout) bool {
+	return l.set && string(p.buf[p.start:]) == l.orig
+}
+
 // line returns the line printed since begin, without its ending.
 func (p *printer) line() string {
 	s := string(p.buf[p.start:])
@@ -141,7 +147,9 @@ func (p *printer) node(n Node, inBody bool) error {
 		p.begin()
 		p.indent(&n.layout, inBody)
 		p.buf = append(p.buf, n.Text...)
-		if _, ok := classify(p.line(), "", Pos{}).(*Raw); !ok || strings.Contains(n.Text, "\n") {
+		if p.unchanged(&n.layout) {
+			// Parsed and unchanged.
+		} else if _, ok := classify(p.line(), "", Pos{}).(*Raw); !ok || strings.Contains(n.Text, "\n") {
 			return &NodeError{n.Position, fmt.Sprintf("raw line %q would not read back as a raw line", n.Text)}
 		}
 		p.end(n.eol, n.set)
@@ -152,9 +160,11 @@ func (p *printer) node(n Node, inBody bool) error {
 		}
 		p.begin()
 		p.keyLine(&n.layout, n.Keyword, n.Value, inBody)
-		d, ok := classify(p.line(), "", Pos{}).(*Directive)
-		if !ok || d.Keyword != n.Keyword || d.Value != n.Value || strings.Contains(n.Value, "\n") {
-			return &NodeError{n.Position, fmt.Sprintf("%s value %q would not read back", n.Keyword, n.Value)}
+		if !p.unchanged(&n.layout) {
+			d, ok := classify(p.line(), "", Pos{}).(*Directive)
+			if !ok || d.Keyword != n.Keyword || d.Value != n.Value || strings.Contains(n.Value, "\n") {
+				return &NodeError{n.Position, fmt.Sprintf("%s value %q would not read back", n.Keyword, n.Value)}
+			}
 		}
 		p.end(n.eol, n.set)
 	case *Label:
@@ -163,7 +173,9 @@ func (p *printer) node(n Node, inBody bool) error {
 		}
 		p.begin()
 		p.keyLine(&n.layout, KwLabel, n.Name, false)
-		if l, ok := classify(p.line(), "", Pos{}).(*Label); !ok || l.Name != n.Name || strings.Contains(n.Name, "\n") {
+		if p.unchanged(&n.layout) {
+			// Parsed and unchanged.
+		} else if l, ok := classify(p.line(), "", Pos{}).(*Label); !ok || l.Name != n.Name || strings.Contains(n.Name, "\n") {
 			return &NodeError{n.Position, fmt.Sprintf("LABEL name %q would not read back", n.Name)}
 		}
 		p.end(n.eol, n.set)
@@ -183,7 +195,7 @@ func (p *printer) node(n Node, inBody bool) error {
 // keyLine prints indent, keyword, separator, value and trailing blanks.
 func (p *printer) keyLine(l *layout, kw Keyword, value string, inBody bool) {
 	p.indent(l, inBody)
-	if l.set && l.kw != "" {
+	if l.set && l.kw != "" && l.pkw == kw {
 		p.buf = append(p.buf, l.kw...)
 	} else {
 		p.buf = append(p.buf, kw...)
@@ -215,7 +227,9 @@ func (p *printer) text(t *Text, inBody bool) error {
 		}
 	}
 	p.keyLine(&t.layout, KwText, kind, inBody)
-	if x, ok := classify(p.line(), "", Pos{}).(*Text); !ok || x.Kind != t.Kind || strings.Contains(kind, "\n") {
+	if p.unchanged(&t.layout) {
+		// Parsed and unchanged.
+	} else if x, ok := classify(p.line(), "", Pos{}).(*Text); !ok || x.Kind != t.Kind || strings.Contains(kind, "\n") {
 		return &NodeError{t.Position, fmt.Sprintf("TEXT kind %q would not read back", t.Kind)}
 	}
 	p.end(t.eol, t.set)

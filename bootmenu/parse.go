@@ -48,6 +48,7 @@ func (e *ParseError) Unwrap() error { return ErrSyntax }
 // reference to src; its strings share one copy of it.
 func Parse(src []byte) (*Config, error) {
 	p := parser{src: string(src)}
+	p.chunk = min(strings.Count(p.src, "\n")+1, 256)
 	flat, err := p.lines()
 	if err != nil {
 		return nil, err
@@ -59,6 +60,27 @@ type parser struct {
 	src  string
 	off  int
 	line int
+
+	// Nodes come from per-type slabs: one allocation per chunk of lines
+	// instead of one per line.
+	chunk      int
+	directives slab[Directive]
+	labels     slab[Label]
+	blanks     slab[Blank]
+	comments   slab[Comment]
+	raws       slab[Raw]
+}
+
+type slab[T any] struct{ buf []T }
+
+// alloc returns a new zero T. Chunks start at 4 and double up to limit, so a
+// short file does not pay for a large chunk of a type it hardly uses.
+func (s *slab[T]) alloc(limit int) *T {
+	if len(s.buf) == cap(s.buf) {
+		s.buf = make([]T, 0, max(1, min(4, limit), min(2*cap(s.buf), limit)))
+	}
+	s.buf = s.buf[:len(s.buf)+1]
+	return &s.buf[len(s.buf)-1]
 }
 
 // next returns the next line's content and line ending.
@@ -85,7 +107,7 @@ func (p *parser) next() (content, eol string, ok bool) {
 }
 
 func (p *parser) lines() ([]Node, error) {
-	var out []Node
+	out := make([]Node, 0, p.chunk)
 	for {
 		content, eol, ok := p.next()
 		if !ok {
@@ -98,7 +120,7 @@ func (p *parser) lines() ([]Node, error) {
 			return nil, &ParseError{Line: p.line, Col: MaxLineLength + 1,
 				Msg: fmt.Sprintf("line too long (%d bytes, at most %d expected)", len(content), MaxLineLength)}
 		}
-		n := classify(content, eol, Pos{Line: p.line})
+		n := p.classify(content, eol, Pos{Line: p.line})
 		if t, ok := n.(*Text); ok {
 			if err := p.textBody(t); err != nil {
 				return nil, err
@@ -169,15 +191,25 @@ func lookup(m map[string]Keyword, w string) Keyword {
 // classify turns one line into a node. A TEXT line returns a *Text whose
 // body the caller reads.
 func classify(content, eol string, pos Pos) Node {
+	var p parser
+	p.chunk = 1
+	return p.classify(content, eol, pos)
+}
+
+func (p *parser) classify(content, eol string, pos Pos) Node {
 	start, w, end := firstWord(content, 0)
 	indent := content[:start]
 	pos.Col = start + 1
-	lay := layout{set: true, indent: indent, eol: eol}
+	lay := layout{set: true, indent: indent, eol: eol, orig: content}
 	if w == "" {
-		return &Blank{Position: Pos{Line: pos.Line, Col: 1}, layout: lay}
+		n := p.blanks.alloc(p.chunk)
+		*n = Blank{Position: Pos{Line: pos.Line, Col: 1}, layout: lay}
+		return n
 	}
 	if w[0] == '#' {
-		return &Comment{Position: pos, Text: content[start+1:], layout: lay}
+		n := p.comments.alloc(p.chunk)
+		*n = Comment{Position: pos, Text: content[start+1:], layout: lay}
+		return n
 	}
 	var kw Keyword
 	switch {
@@ -200,9 +232,11 @@ func classify(content, eol string, pos Pos) Node {
 		}
 	}
 	if kw == "" {
-		return &Raw{Position: pos, Text: content[start:], layout: lay}
+		n := p.raws.alloc(p.chunk)
+		*n = Raw{Position: pos, Text: content[start:], layout: lay}
+		return n
 	}
-	lay.kw = content[start:end]
+	lay.kw, lay.pkw = content[start:end], kw
 	vs, _, _ := firstWord(content, end)
 	lay.sep = content[end:vs]
 	ve := len(content)
@@ -213,12 +247,16 @@ func classify(content, eol string, pos Pos) Node {
 	value := content[vs:ve]
 	switch kw {
 	case KwLabel:
-		return &Label{Position: pos, Name: value, layout: lay}
+		n := p.labels.alloc(p.chunk)
+		*n = Label{Position: pos, Name: value, layout: lay}
+		return n
 	case KwText:
 		_, k, _ := firstWord(value, 0)
 		return &Text{Position: pos, Kind: strings.ToUpper(k), kindRaw: value, layout: lay}
 	}
-	return &Directive{Position: pos, Keyword: kw, Value: value, layout: lay}
+	n := p.directives.alloc(p.chunk)
+	*n = Directive{Position: pos, Keyword: kw, Value: value, layout: lay}
+	return n
 }
 
 // group gathers the lines that belong to each LABEL into its Body.

@@ -190,3 +190,29 @@ func TestFormatRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestFormatKeywordChange(t *testing.T) {
+	c, err := Parse([]byte("label a\n  kernel vmlinuz\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Label("a").Body[0].(*Directive)
+	d.Keyword = KwLinux
+	if got, want := c.String(), "label a\n  LINUX vmlinuz\n"; got != want {
+		t.Errorf("after keyword change: %q, want %q", got, want)
+	}
+}
+
+func TestFormatAllocs(t *testing.T) {
+	c, err := Parse([]byte(debianTxt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 0, 4096)
+	allocs := testing.AllocsPerRun(100, func() {
+		buf, _ = c.AppendText(buf[:0])
+	})
+	if allocs != 0 {
+		t.Errorf("AppendText of an unmodified tree: %v allocs, want 0", allocs)
+	}
+}
