@@ -1,3 +1,43 @@
 // Package dhcp encodes and decodes the DHCP options of PXE and answers PXE
-// clients as a proxyDHCP or full DHCP server.
+// clients as a proxyDHCP or full DHCP server. It builds on
+// github.com/insomniacslk/dhcp: requests and replies are its
+// [dhcpv4.DHCPv4], and every typed option here plugs into its Option and
+// Modifier API.
+//
+// # Options
+//
+// Typed values with a Parse function and AppendBinary encoder for the
+// options of network boot: 60 vendor class ([VendorClass]), 66 and 67
+// ([TFTPServerName], [BootFileName]), 93, 94, 97 ([ClientArchs],
+// [ClientNDI], [ClientGUID]), 43 PXE vendor options ([PXEVendorOptions]),
+// 77 user class, 175 iPXE options, 209–211 pxelinux.
+//
+// # Replies and responders
+//
+// [NewReply] turns a request and a [Boot] decision into an OFFER or ACK
+// with what PXE firmware needs; [AppendMessage] encodes it within the
+// client's message size, using option overload (RFC 2132 §9.3) when the
+// options do not fit; [ParseRequest] decodes requests defensively.
+//
+// [Server] answers as proxyDHCP (port 67 and 4011, beside another DHCP
+// server, silent to all but boot clients) or, with a [Pool], as a full
+// DHCP server (RFC 2131) whose leases persist in a [LeaseStore] such as
+// [FileStore]. It takes the boot decision from a [Decider], which package
+// nbp provides; the strategy per firmware family is described at [Boot].
+// It reads IP_PKTINFO to answer each client from the address, and out of
+// the interface, it reached.
+//
+// # Not covered
+//
+// DHCPv6 and IPv6 network boot; BOOTP clients without DHCP option 53;
+// client identity by option 61 (clients are identified by chaddr);
+// unicast replies to clients without an address (they get broadcasts,
+// which RFC 2131 §4.1 permits); sharing one pool between several servers
+// (a [LeaseStore] can implement that; [FileStore] cannot); failover; DNS
+// updates. The package does no file system access beyond [FileStore].
+//
+// # Concurrency
+//
+// [Server], [Pool] and [FileStore] are safe for concurrent use; the option
+// values are plain values. A Decider is called from several goroutines.
 package dhcp

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -332,4 +333,53 @@ esac
 	if err != nil || len(stored) != 0 {
 		t.Errorf("lease file after release: %v, %v", stored, err)
 	}
+}
+
+// TestPerfdhcp loads the full DHCP server, with its lease file, with Kea's
+// perfdhcp acting as a relay for 300 distinct clients and its address
+// uniqueness check on: every exchange must complete with a unique address,
+// and every ACKed lease must be in the file.
+func TestPerfdhcp(t *testing.T) {
+	perfdhcp := testenv.NeedCommand(t, "perfdhcp")[0]
+	srv, cl := testenv.NewNetNS(t), testenv.NewNetNS(t)
+	testenv.Veth(t, srv, netip.MustParsePrefix("10.9.0.1/16"), cl, netip.MustParsePrefix("10.9.0.2/16"))
+	path := filepath.Join(t.TempDir(), "leases")
+	pool := &Pool{First: netip.MustParseAddr("10.9.1.1"), Last: netip.MustParseAddr("10.9.4.254"),
+		Subnet: netip.MustParsePrefix("10.9.0.0/16"), Store: &FileStore{Path: path}}
+	s := &Server{Pool: pool}
+	serveIn(t, srv, s, "0.0.0.0:67")
+
+	// perfdhcp exits 3 when some packets were dropped; the ratio is
+	// checked below instead.
+	out, _ := cl.Command(t.Context(), perfdhcp, "-4", "-l", "10.9.0.2", "-r", "100", "-n", "300", "-R", "300", "-u", "10.9.0.1").CombinedOutput()
+	text := string(out)
+	var sent, recv []int
+	for _, l := range strings.Split(text, "\n") {
+		if f, ok := strings.CutPrefix(l, "sent packets: "); ok {
+			n, _ := strconv.Atoi(f)
+			sent = append(sent, n)
+		}
+		if f, ok := strings.CutPrefix(l, "received packets: "); ok {
+			n, _ := strconv.Atoi(f)
+			recv = append(recv, n)
+		}
+	}
+	if len(sent) != 2 || len(recv) != 2 {
+		t.Fatalf("perfdhcp output without DO and RA statistics:\n%s", text)
+	}
+	if sent[0] < 300 || recv[1] < sent[0]*95/100 {
+		t.Errorf("perfdhcp: %d DISCOVERs sent, %d ACKs received; want 300 and at least 95%%:\n%s", sent[0], recv[1], text)
+	}
+	if strings.Contains(text, "non unique addresses: ") && !strings.Contains(text, "non unique addresses: 0") {
+		t.Errorf("perfdhcp saw an address handed out twice:\n%s", text)
+	}
+	acks := s.Stats().Replied
+	stored, err := (&FileStore{Path: path}).Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(pool.Leases()) || len(stored) == 0 {
+		t.Errorf("lease file holds %d leases, pool %d", len(stored), len(pool.Leases()))
+	}
+	t.Logf("perfdhcp: sent %v, received %v; server replied %d; %d leases stored", sent, recv, acks, len(stored))
 }
