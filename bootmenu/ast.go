@@ -26,14 +26,14 @@ type Node interface {
 // indentation, the keyword as written, the blanks around the value and the
 // line ending. The zero layout prints canonically.
 type layout struct {
-	set    bool   // the layout came from the parser
-	indent string // leading blanks
+	set    bool    // the layout came from the parser
+	indent string  // leading blanks
 	kw     string  // keyword as written, e.g. "menu\tlabel"; "" = canonical
 	pkw    Keyword // the keyword kw spells
-	sep    string // blanks between keyword and value
-	trail  string // blanks after the value
-	eol    string // "\n", "\r\n"; at the end of the file also "\r" or ""
-	orig   string // the parsed line without its ending, to skip re-checking it
+	sep    string  // blanks between keyword and value
+	trail  string  // blanks after the value
+	eol    string  // "\n", "\r\n"; at the end of the file also "\r" or ""
+	orig   string  // the parsed line without its ending, to skip re-checking it
 }
 
 // Config is a parsed configuration file: its lines as nodes, in order.
