@@ -275,6 +275,7 @@ func TestReplyDest(t *testing.T) {
 		{"ciaddr from source", []dhcpv4.Modifier{dhcpv4.WithClientIP(net.IPv4(10, 0, 0, 50))}, dhcpv4.MessageTypeAck, inbound{src: netip.MustParseAddrPort("10.0.0.50:4011")}, netip.MustParseAddrPort("10.0.0.50:4011")},
 		{"ciaddr", []dhcpv4.Modifier{dhcpv4.WithClientIP(net.IPv4(10, 0, 0, 50))}, dhcpv4.MessageTypeAck, inbound{}, netip.MustParseAddrPort("10.0.0.50:68")},
 		{"broadcast flag", []dhcpv4.Modifier{dhcpv4.WithBroadcast(true)}, dhcpv4.MessageTypeOffer, inbound{}, bcast},
+		{"port 4011 without ciaddr", nil, dhcpv4.MessageTypeAck, inbound{port: PXEPort, src: netip.MustParseAddrPort("10.0.0.50:4011")}, netip.MustParseAddrPort("10.0.0.50:4011")},
 		{"no address yet", nil, dhcpv4.MessageTypeOffer, inbound{}, bcast},
 	}
 	for _, tt := range tests {

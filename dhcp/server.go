@@ -507,6 +507,11 @@ func replyDest(req, reply *dhcpv4.DHCPv4, in inbound) netip.AddrPort {
 	if reply.MessageType() == dhcpv4.MessageTypeNak {
 		return bcast
 	}
+	if in.port == PXEPort && in.src.Addr().Is4() && !in.src.Addr().IsUnspecified() && in.src.Port() != 0 {
+		// PXE 2.1 §2.2.4: a boot server answers the port-4011 request
+		// where it came from, whatever ciaddr says.
+		return in.src
+	}
 	if ci, ok := netip.AddrFromSlice(req.ClientIPAddr.To4()); ok && !ci.IsUnspecified() {
 		if in.src.Addr() == ci && in.src.Port() != 0 {
 			return in.src
