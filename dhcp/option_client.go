@@ -202,6 +202,13 @@ func (g ClientGUID) appendUUID(b []byte) []byte {
 	return append(b, h[20:32]...)
 }
 
+// PXELinuxAccepts reports whether pxelinux looks for a configuration file
+// named after g: it skips a GUID whose byte 6 (in wire order, where the
+// UUID version nibble would be) is below 0x10 or 0xf0 and above, the nil
+// GUID among them. Firmware that sends the SMBIOS bytes as stored puts the
+// low byte of the UUID's third field there, so this depends on the UUID.
+func (g ClientGUID) PXELinuxAccepts() bool { return g[6] >= 0x10 && g[6] < 0xf0 }
+
 // String returns g.UUID().
 func (g ClientGUID) String() string { return g.UUID() }
 

@@ -210,6 +210,14 @@ func TestClientGUIDRoundTrip(t *testing.T) {
 	if got, want := g.UUID(), "78563412-bc9a-f0de-1122-334455667788"; got != want {
 		t.Errorf("UUID() = %q, want %q", got, want)
 	}
+	// pxelinux skips this GUID (byte 6 is 0xf0) and the nil GUID; it
+	// accepts byte 6 = 0x40 (see nbp/testdata/captures/pxelinux-uuid*).
+	if g.PXELinuxAccepts() || (ClientGUID{}).PXELinuxAccepts() {
+		t.Error("PXELinuxAccepts() = true for byte 6 0xf0 or the nil GUID")
+	}
+	if g2 := (ClientGUID{6: 0x40}); !g2.PXELinuxAccepts() {
+		t.Error("PXELinuxAccepts() = false for byte 6 0x40")
+	}
 	if g.IsZero() || !(ClientGUID{}).IsZero() {
 		t.Error("IsZero wrong")
 	}

@@ -124,7 +124,8 @@ type Client struct {
 
 // UUID returns the client's GUID as pxelinux names its per-machine
 // configuration file (pxelinux.cfg/<UUID>), or "" when the request had no
-// option 97. See [dhcp.ClientGUID.UUID].
+// option 97. See [dhcp.ClientGUID.UUID]; pxelinux looks for that file only
+// when [dhcp.ClientGUID.PXELinuxAccepts] says so.
 func (c Client) UUID() string {
 	if !c.HasGUID {
 		return ""

@@ -5,6 +5,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -96,6 +98,48 @@ func check(t *testing.T, c Client, w want) {
 
 // TestIdentifyCaptures identifies the DHCPDISCOVERs captured from real
 // firmware in QEMU.
+// TestUUIDAsPXELinuxNamesIt checks Client.UUID against the config file name
+// that Debian's pxelinux.0 itself asked for over TFTP, booted through iPXE
+// in QEMU with the same DHCPDISCOVER (capture.sh pxelinux-uuid), and that
+// PXELinuxAccepts agrees with whether pxelinux tried a UUID file at all.
+func TestUUIDAsPXELinuxNamesIt(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		accepted bool
+	}{
+		{"pxelinux-uuid", true},
+		{"pxelinux-uuid-skipped", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Identify(readCapture(t, tt.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			txt, err := os.ReadFile(filepath.Join("testdata", "captures", tt.name+".txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			asked := strings.Fields(string(txt))
+			if len(asked) == 0 {
+				t.Fatal("pxelinux asked for no file")
+			}
+			if got := c.GUID.PXELinuxAccepts(); got != tt.accepted {
+				t.Errorf("PXELinuxAccepts() = %v, want %v", got, tt.accepted)
+			}
+			if tt.accepted && asked[0] != c.UUID() {
+				t.Errorf("UUID() = %q; pxelinux asked for pxelinux.cfg/%s", c.UUID(), asked[0])
+			}
+			if !tt.accepted && slices.Contains(asked, c.UUID()) {
+				t.Errorf("pxelinux asked for %s although PXELinuxAccepts() is false", c.UUID())
+			}
+			// The MAC file comes next, in pxelinux's "01-" form.
+			if want := "01-" + strings.ReplaceAll(c.MAC.String(), ":", "-"); !slices.Contains(asked, want) {
+				t.Errorf("pxelinux did not ask for %s: %v", want, asked)
+			}
+		})
+	}
+}
+
 func TestIdentifyCaptures(t *testing.T) {
 	ipxeBIOS := []dhcp.IPXEFeature{dhcp.IPXEFeatureHTTP, dhcp.IPXEFeatureTFTP, dhcp.IPXEFeatureDNS, dhcp.IPXEFeaturePXE, dhcp.IPXEFeatureBzImage, dhcp.IPXEFeatureISCSI, dhcp.IPXEFeatureMenu}
 	tests := []struct {

@@ -10,7 +10,7 @@
 # listens on the tap. Nothing answers the DISCOVER and no packet leaves the
 # namespace. The namespace is removed at exit. Needs: ip, tcpdump, go,
 # qemu-system-x86_64 with ipxe-qemu and ovmf, qemu-system-aarch64 with
-# qemu-efi-aarch64 (AAVMF).
+# qemu-efi-aarch64 (AAVMF), and for pxelinux-uuid dnsmasq and pxelinux.
 #
 # This is a manual tool: go test only reads the committed captures.
 set -eu
@@ -98,9 +98,53 @@ capture() {
 	fi
 }
 
+# pxelinux_uuid NAME UUID boots Debian's pxelinux.0 through QEMU's iPXE BIOS
+# ROM with dnsmasq (DHCP, PXE, TFTP) in the namespace, records the
+# DHCPDISCOVER as captures/NAME.bin and, one per line, the pxelinux.cfg/
+# files that pxelinux asked for as captures/NAME.txt. pxelinux-uuid uses a
+# UUID whose byte 6 (in wire order) pxelinux accepts, so the first name is
+# its per-machine UUID file; pxelinux-uuid-skipped uses the UUID of the
+# other captures, whose byte 6 is 0xf0, and pxelinux tries no UUID file.
+pxelinux_uuid() {
+	name=$1
+	echo "== $name" >&2
+	ip netns exec "$ns" ip addr flush dev tap0
+	ip netns exec "$ns" ip addr add 192.168.77.1/24 dev tap0
+	mkdir -p "$tmp/tftp"
+	cp /usr/lib/PXELINUX/pxelinux.0 /usr/lib/syslinux/modules/bios/ldlinux.c32 "$tmp/tftp/"
+	ip netns exec "$ns" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface=tap0 \
+		--bind-interfaces --dhcp-range=192.168.77.10,192.168.77.20 \
+		--pxe-service=x86PC,boot,pxelinux --enable-tftp --tftp-root="$tmp/tftp" \
+		--dhcp-leasefile="$tmp/leases" >"$tmp/dnsmasq.log" 2>&1 &
+	dpid=$!
+	ip netns exec "$ns" tcpdump -q -i tap0 -U -c 1 -w "$tmp/$name.pcap" 'udp and dst port 67' 2>"$tmp/$name.tcpdump" &
+	tpid=$!
+	sleep 2
+	# shellcheck disable=SC2086
+	ip netns exec "$ns" timeout 300 qemu-system-x86_64 -accel tcg -m 256 -nographic -no-reboot \
+		-uuid "$2" -boot n $tap \
+		-device e1000,netdev=n0,mac=52:54:00:00:00:08 </dev/null >"$tmp/$name.console" 2>&1 &
+	qpid=$!
+	n=0
+	while ! grep -q 'pxelinux.cfg/default' "$tmp/dnsmasq.log" && [ $n -lt 300 ]; do sleep 1; n=$((n + 1)); done
+	kill "$qpid" "$tpid" "$dpid" 2>/dev/null || true
+	wait "$qpid" "$dpid" 2>/dev/null || true
+	"$tmp/pcap2bootp" <"$tmp/$name.pcap" >"$out/$name.bin"
+	# dnsmasq logs "file <root>/pxelinux.cfg/<name> not found"; keep <name>.
+	sed -n 's#.*/pxelinux\.cfg/\([^ ]*\) not found.*#\1#p' "$tmp/dnsmasq.log" >"$out/$name.txt"
+	rm -f "$tmp/dnsmasq.log" "$tmp/leases"
+	echo "== $name: pxelinux asked for $(head -1 "$out/$name.txt") first, after ${n}s" >&2
+}
+
 if [ $# -eq 0 ]; then
-	set -- ipxe-bios-e1000 ipxe-bios-virtio ovmf-ipxe-virtio ovmf-pxe ovmf-http aavmf-pxe aavmf-http
+	set -- ipxe-bios-e1000 ipxe-bios-virtio ovmf-ipxe-virtio ovmf-pxe ovmf-http aavmf-pxe aavmf-http pxelinux-uuid pxelinux-uuid-skipped
 fi
 for name in "$@"; do
-	capture "$name"
+	if [ "$name" = pxelinux-uuid ]; then
+		pxelinux_uuid "$name" 12345678-9abc-4e40-8122-334455667788
+	elif [ "$name" = pxelinux-uuid-skipped ]; then
+		pxelinux_uuid "$name" "$uuid"
+	else
+		capture "$name"
+	fi
 done
