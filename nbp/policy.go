@@ -94,7 +94,9 @@ type Policy struct {
 
 	// HTTP maps HTTP boot architectures (16, 19 …) to the absolute URL of
 	// their boot program. Entries override the defaults made from
-	// HTTPBase; an empty URL removes the architecture.
+	// HTTPBase; an empty URL removes the architecture. A value that is not
+	// an http:// or https:// URL is an error when a client needs it, since
+	// UEFI HTTP boot firmware rejects anything else.
 	HTTP map[iana.Arch]string
 
 	// HTTPBase, such as "http://192.168.10.1:8080/", prefixes the
@@ -192,6 +194,9 @@ func (p *Policy) Choose(c Client) (Choice, error) {
 		if url == "" {
 			return Choice{}, &UncoveredError{Arch: c.Arch, Known: true, HTTP: true}
 		}
+		if !isHTTPURL(url) {
+			return Choice{}, fmt.Errorf("nbp: HTTP boot file %q for architecture %d is not an http:// or https:// URL", url, uint16(c.Arch))
+		}
 		return Choice{File: url, HTTP: true}, nil
 	}
 	file, ok := p.TFTP[c.Arch]
@@ -205,6 +210,18 @@ func (p *Policy) Choose(c Client) (Choice, error) {
 		return Choice{}, ErrChainLoop
 	}
 	return Choice{File: file}, nil
+}
+
+// isHTTPURL reports whether s starts with http:// or https:// (any case)
+// and names a host.
+func isHTTPURL(s string) bool {
+	l := strings.ToLower(s)
+	for _, p := range []string{"http://", "https://"} {
+		if strings.HasPrefix(l, p) && len(s) > len(p) && s[len(p)] != '/' {
+			return true
+		}
+	}
+	return false
 }
 
 func joinURL(base, name string) string {

@@ -79,6 +79,22 @@ func TestPolicyRules(t *testing.T) {
 		{"http base without slash", &Policy{HTTPBase: "http://h"}, httpX64, Choice{File: "http://h/ipxe.efi", HTTP: true}, nil},
 		{"http entry removed", &Policy{HTTPBase: "http://h/", HTTP: map[iana.Arch]string{iana.EFI_X86_64_HTTP: ""}}, httpX64, Choice{}, ErrUncovered},
 	}
+	for _, tt := range []struct {
+		name string
+		p    *Policy
+	}{
+		{"http entry not a URL", &Policy{HTTP: map[iana.Arch]string{iana.EFI_X86_64_HTTP: "ipxe.efi"}}},
+		{"base not a URL", &Policy{HTTPBase: "/srv/http"}},
+		{"tftp URL", &Policy{HTTP: map[iana.Arch]string{iana.EFI_X86_64_HTTP: "tftp://h/ipxe.efi"}}},
+		{"no host", &Policy{HTTPBase: "http:///x"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.p.Choose(httpX64)
+			if err == nil || !strings.Contains(err.Error(), "not an http") {
+				t.Errorf("Choose = %+v, %v; want a not-a-URL error", got, err)
+			}
+		})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := tt.policy.Choose(tt.client)
