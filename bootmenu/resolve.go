@@ -3,18 +3,22 @@ package bootmenu
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"strings"
 	"time"
 )
 
-// Errors of [Resolve]. The first three stop resolution; the others are
+// Errors of [Resolve]. ErrIncludeCycle, ErrIncludeDepth, ErrTooManyFiles,
+// ErrFileTooLarge and ErrMenuDepth stop resolution; the others are
 // reported in [Resolved.Warnings], because syslinux carries on past them.
 var (
 	ErrIncludeCycle   = errors.New("bootmenu: include cycle")
 	ErrIncludeDepth   = errors.New("bootmenu: includes nested too deeply")
 	ErrTooManyFiles   = errors.New("bootmenu: too many included files")
+	ErrFileTooLarge   = errors.New("bootmenu: configuration file too large")
+	ErrMenuDepth      = errors.New("bootmenu: submenus nested too deeply")
 	ErrMissingInclude = errors.New("bootmenu: included file not found")
 	ErrBadInclude     = errors.New("bootmenu: include path not usable")
 	ErrUnbalanced     = errors.New("bootmenu: unbalanced MENU BEGIN/MENU END")
@@ -22,8 +26,11 @@ var (
 
 // Default limits of [ResolveOptions].
 const (
-	DefaultMaxDepth = 16
-	DefaultMaxFiles = 256
+	DefaultMaxDepth    = 16
+	DefaultMaxFiles    = 256
+	DefaultMaxFileSize = 1 << 20
+	// MaxMenuDepth bounds the nesting of MENU BEGIN blocks.
+	MaxMenuDepth = 64
 )
 
 // ResolveError locates a resolution problem: the file and the position of
@@ -58,6 +65,9 @@ type ResolveOptions struct {
 	// MaxFiles bounds the number of files read, counting a file each time
 	// it is included; 0 means DefaultMaxFiles.
 	MaxFiles int
+	// MaxFileSize bounds the size of each file; 0 means
+	// DefaultMaxFileSize.
+	MaxFileSize int64
 }
 
 // Action is what choosing a menu entry does.
@@ -296,6 +306,9 @@ func newResolver(fsys fs.FS, opts *ResolveOptions) *resolver {
 	if r.opts.MaxFiles <= 0 {
 		r.opts.MaxFiles = DefaultMaxFiles
 	}
+	if r.opts.MaxFileSize <= 0 {
+		r.opts.MaxFileSize = DefaultMaxFileSize
+	}
 	r.res.Menu = &Menu{}
 	r.menus = []*Menu{r.res.Menu}
 	r.parent = []*Entry{nil}
@@ -340,8 +353,11 @@ func (r *resolver) include(file string, at Pos, from string) error {
 		if r.fsys == nil {
 			return &fs.PathError{Op: "open", Path: file, Err: fs.ErrNotExist}
 		}
-		data, err := fs.ReadFile(r.fsys, file)
+		data, err := r.read(file)
 		if err != nil {
+			if errors.Is(err, ErrFileTooLarge) {
+				return &ResolveError{File: from, Pos: at, Err: err}
+			}
 			return err
 		}
 		c, err = Parse(data)
@@ -359,6 +375,23 @@ func (r *resolver) include(file string, at Pos, from string) error {
 	err := r.walk(c.Nodes, file)
 	r.stack = r.stack[:len(r.stack)-1]
 	return err
+}
+
+// read reads a whole file of at most MaxFileSize bytes.
+func (r *resolver) read(name string) ([]byte, error) {
+	f, err := r.fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, r.opts.MaxFileSize+1))
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	if int64(len(data)) > r.opts.MaxFileSize {
+		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrFileTooLarge, name, r.opts.MaxFileSize)
+	}
+	return data, nil
 }
 
 func (r *resolver) warn(file string, at Pos, err error) {
@@ -485,7 +518,9 @@ func (r *resolver) directive(d *Directive, file string) error {
 		r.add(&Entry{Action: ActionSeparator, File: file, Pos: d.Position})
 	case k == KwMenuBegin:
 		r.record()
-		r.begin(v, file, d.Position)
+		if err := r.begin(v, file, d.Position); err != nil {
+			return err
+		}
 	case k == KwMenuEnd:
 		r.record()
 		if len(r.menus) == 1 {
@@ -536,7 +571,9 @@ func (r *resolver) includeDirective(d *Directive, file string) error {
 	}
 	if tag != "" {
 		r.record()
-		r.begin(tag, file, d.Position)
+		if err := r.begin(tag, file, d.Position); err != nil {
+			return err
+		}
 	}
 	err := r.include(target, d.Position, file)
 	var re *ResolveError
@@ -566,12 +603,16 @@ func (r *resolver) add(e *Entry) {
 	m.Entries = append(m.Entries, e)
 }
 
-func (r *resolver) begin(tag, file string, at Pos) {
+func (r *resolver) begin(tag, file string, at Pos) error {
+	if len(r.menus) > MaxMenuDepth {
+		return &ResolveError{File: file, Pos: at, Err: fmt.Errorf("%w (more than %d)", ErrMenuDepth, MaxMenuDepth)}
+	}
 	sub := &Menu{Tag: tag}
 	e := &Entry{Action: ActionSubmenu, Label: tag, Display: tag, Submenu: sub, File: file, Pos: at}
 	r.add(e)
 	r.menus = append(r.menus, sub)
 	r.parent = append(r.parent, e)
+	return nil
 }
 
 func (r *resolver) end() {

@@ -293,6 +293,8 @@ func TestResolveErrors(t *testing.T) {
 		{"too many files", bomb, "b0.cfg", ErrTooManyFiles, ""},
 		{"syntax error in include", mapFS("a.cfg", "include b.cfg\n", "b.cfg", "label x\ntext help\n"), "a.cfg", ErrSyntax, "b.cfg:2:1"},
 		{"missing top file", mapFS(), "nope.cfg", fs.ErrNotExist, ""},
+		{"menu depth", mapFS("a.cfg", strings.Repeat("menu begin\n", MaxMenuDepth+1)), "a.cfg", ErrMenuDepth, fmt.Sprintf("a.cfg:%d:1", MaxMenuDepth+1)},
+		{"large include", mapFS("a.cfg", "\n\ninclude big.cfg\n", "big.cfg", strings.Repeat("#\n", DefaultMaxFileSize)), "a.cfg", ErrFileTooLarge, "a.cfg:3:1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
