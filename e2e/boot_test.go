@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pxekit/pxekit/dhcp"
 	"github.com/pxekit/pxekit/internal/testenv"
 )
 
@@ -181,9 +182,9 @@ func TestProxyDHCPBesideDnsmasq(t *testing.T) {
 }
 
 // TestFullDHCPLeaseFile is path 6: pxekit as full DHCP server with -range
-// and -leases. After the boot the lease file holds the client's lease;
-// after a restart of the server it still does, and a second boot of the
-// same machine keeps the same address.
+// and -leases. After the boot the lease file holds the client's lease.
+// After a restart of the server it still does, and the restarted server
+// knows it: a second machine booting then gets another address.
 func TestFullDHCPLeaseFile(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
@@ -196,32 +197,41 @@ func TestFullDHCPLeaseFile(t *testing.T) {
 	l.boot(biosIPXE, bootTimeout)
 	d.stop()
 	first := leaseOf(t, leases, labMAC)
+	requireLog(t, d, "leases", "bound=1")
 
 	d2 := l.pxekit(args...)
 	if got := leaseOf(t, leases, labMAC); got != first {
 		t.Fatalf("after restart the lease file gives %s address %s, want %s", labMAC, got, first)
 	}
+	const otherMAC = "52:54:00:12:34:57"
+	l.mac = otherMAC
 	l.boot(biosIPXE, bootTimeout)
 	d2.stop()
 	if got := leaseOf(t, leases, labMAC); got != first {
-		t.Errorf("after the second boot %s has address %s, want %s again", labMAC, got, first)
+		t.Errorf("after the second boot %s has address %s, want %s still", labMAC, got, first)
 	}
+	if got := leaseOf(t, leases, otherMAC); got == first {
+		t.Errorf("the restarted server gave %s to %s too: it forgot the lease of %s", got, otherMAC, labMAC)
+	}
+	requireLog(t, d2, "leases", "bound=2")
 }
 
-// leaseOf returns the address the lease file gives mac, failing the test
-// when it has none or several. The file format is dhcp.FileStore's: one
-// lease per line, "ADDR MAC EXPIRY HOSTNAME", '#' comments.
+// leaseOf returns the address the lease file gives mac, read with
+// dhcp.ParseLeaseFile, failing the test when it has none or several.
 func leaseOf(t *testing.T, file, mac string) string {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatalf("lease file: %v", err)
 	}
+	leases, err := dhcp.ParseLeaseFile(data)
+	if err != nil {
+		t.Fatalf("lease file: %v\n%s", err, data)
+	}
 	var addrs []string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 && !strings.HasPrefix(f[0], "#") && strings.EqualFold(f[1], mac) {
-			addrs = append(addrs, f[0])
+	for _, l := range leases {
+		if strings.EqualFold(l.MAC.String(), mac) {
+			addrs = append(addrs, l.Addr.String())
 		}
 	}
 	if len(addrs) != 1 {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -38,6 +39,7 @@ type lab struct {
 	ns     *testenv.NetNS
 	dir    string
 	marker string
+	mac    string // the virtual machine's MAC address, labMAC unless changed
 }
 
 // newLab makes the namespace, bridge and tap device, and a boot tree in
@@ -45,7 +47,7 @@ type lab struct {
 func newLab(t *testing.T) *lab {
 	t.Helper()
 	testenv.NeedCommand(t, "ip")
-	l := &lab{t: t, ns: testenv.NewNetNS(t), dir: t.TempDir(), marker: newMarker()}
+	l := &lab{t: t, ns: testenv.NewNetNS(t), dir: t.TempDir(), marker: newMarker(), mac: labMAC}
 	l.ns.MustRun(t, "ip", "link", "add", labBridge, "type", "bridge")
 	l.ns.MustRun(t, "ip", "addr", "add", labServerIP+labPrefix, "dev", labBridge)
 	l.ns.MustRun(t, "ip", "link", "set", labBridge, "up")
@@ -268,6 +270,17 @@ func (f firmware) String() string {
 	return [...]string{"BIOS iPXE", "UEFI OVMF", "UEFI HTTP boot"}[f]
 }
 
+// qemuSlots bounds the virtual machines running at once: 2 by default,
+// PXEKIT_E2E_QEMU to change it.
+var qemuSlots = make(chan struct{}, qemuParallel())
+
+func qemuParallel() int {
+	if n, err := strconv.Atoi(os.Getenv("PXEKIT_E2E_QEMU")); err == nil && n > 0 {
+		return n
+	}
+	return 2
+}
+
 // qemuResult is what a boot produced.
 type qemuResult struct {
 	elapsed time.Duration // from QEMU start to the marker on the console
@@ -299,7 +312,7 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 		"-netdev", "tap,id=n0,ifname=" + labTap + ",script=no,downscript=no",
 		"-boot", "n",
 	}
-	nic := "virtio-net-pci,netdev=n0,mac=" + labMAC
+	nic := "virtio-net-pci,netdev=n0,mac=" + l.mac
 	switch fw {
 	case uefiOVMF, uefiHTTP:
 		// Without the NIC's option ROM (QEMU's is an iPXE build, which
@@ -328,6 +341,10 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 				"-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=no")
 		}
 	}
+	// TCG keeps one core busy per virtual machine: run at most
+	// qemuSlots at once, whatever -parallel says.
+	qemuSlots <- struct{}{}
+	defer func() { <-qemuSlots }()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := l.ns.Command(ctx, qemu, args...)
