@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 )
 
 // defaultFiles is what the server serves when it is started without -root
@@ -56,7 +58,8 @@ func defaultTree() (dir string, copied []string, err error) {
 		copied = append(copied, name+" ("+src+")")
 		return os.WriteFile(filepath.Join(dir, name), data, 0o644)
 	}
-	for name, src := range debianBootPrograms {
+	for _, name := range slices.Sorted(maps.Keys(debianBootPrograms)) {
+		src := debianBootPrograms[name]
 		if err := copyIn(name, src); err != nil {
 			return dir, copied, err
 		}
@@ -64,10 +67,14 @@ func defaultTree() (dir string, copied []string, err error) {
 	// pxelinux.0 loads ldlinux.c32 and the menu modules from its own
 	// directory (syslinux-common).
 	mods, _ := filepath.Glob("/usr/lib/syslinux/modules/bios/*.c32")
+	n := len(copied)
 	for _, m := range mods {
 		if err := copyIn(filepath.Base(m), m); err != nil {
 			return dir, copied, err
 		}
+	}
+	if len(copied) > n {
+		copied = append(copied[:n], fmt.Sprintf("%d syslinux BIOS modules (/usr/lib/syslinux/modules/bios)", len(copied)-n))
 	}
 	return dir, copied, nil
 }

@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pxekit/pxekit/internal/testenv"
+)
+
+// TestNoPrivilege runs the server as an unprivileged user: it must say
+// that binding the ports needs root or CAP_NET_BIND_SERVICE, and exit
+// with a non-zero status.
+func TestNoPrivilege(t *testing.T) {
+	t.Parallel()
+	setpriv := testenv.NeedCommand(t, "setpriv")[0]
+	l := newLab(t)
+	bin := serverBinary(t)
+	// The binary lives in a private temporary directory; nobody must be
+	// able to run it.
+	if err := os.Chmod(l.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pub := l.dir + "/minimal-server"
+	copyFile(t, bin, pub)
+	if err := os.Chmod(pub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := l.ns.Command(ctx, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", pub, "-iface", labBridge)
+	cmd.Dir = "/"
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if err == nil || !errorsAs(err, &ee) || ee.ExitCode() == 0 {
+		t.Fatalf("unprivileged run: err %v, want a non-zero exit; output:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "needs root or CAP_NET_BIND_SERVICE") {
+		t.Errorf("unprivileged run says:\n%s\nwant it to say it needs root or CAP_NET_BIND_SERVICE", out)
+	}
+}
+
+func errorsAs(err error, target **exec.ExitError) bool {
+	e, ok := err.(*exec.ExitError)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+// TestEmbeddedDefault starts the server without any flag: it must print
+// what it serves and where, and serve its embedded iPXE menu over HTTP,
+// and shut down cleanly on SIGINT.
+func TestEmbeddedDefault(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	bin := serverBinary(t)
+	d := l.start(bin)
+	d.waitOutput(t, readyLine, 20*time.Second)
+	requireLog(t, d, "msg=serving", "embedded default", "dhcp=proxyDHCP", "address="+labServerIP, "http=http://"+labServerIP+":8080/")
+	if _, err := os.Stat(debUndionly); err == nil {
+		requireLog(t, d, "default tree", "undionly.kpxe")
+	}
+
+	curl := testenv.NeedCommand(t, "curl")[0]
+	body := l.ns.MustRun(t, curl, "-sS", "--noproxy", "*", "-m", "10", "http://"+labServerIP+":8080/boot.ipxe")
+	if !strings.HasPrefix(string(body), "#!ipxe") || !strings.Contains(string(body), "sanboot") {
+		t.Errorf("GET boot.ipxe = %q, want the embedded iPXE menu", body)
+	}
+	d.stop()
+	if !d.exited() || d.cmd.ProcessState.ExitCode() != 0 {
+		t.Errorf("after SIGINT: exited %v, state %v; want a clean exit 0", d.exited(), d.cmd.ProcessState)
+	}
+	requireLog(t, d, "msg=stopped")
+}
