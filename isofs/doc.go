@@ -1,2 +1,73 @@
-// Package isofs reads ISO 9660 images as an [io/fs.FS].
+// Package isofs reads ISO 9660 images as an [io/fs.FS], straight from an
+// [io.ReaderAt]: no mounting, no root, no copying of whole files.
+//
+// [Open] returns an [*FS] that implements [fs.FS], [fs.ReadDirFS],
+// [fs.StatFS], [fs.ReadFileFS] and [fs.ReadLinkFS], so [net/http.FileServerFS],
+// pxekit's tftp server or anything else that takes an fs.FS can serve an
+// installer image as it is:
+//
+//	f, _ := os.Open("debian.iso")
+//	fsys, err := isofs.Open(f)
+//	http.Handle("/", http.FileServerFS(fsys))
+//
+// # What it reads
+//
+//   - ECMA-119 (ISO 9660) levels 1 to 3: the ";1" version suffix and the dot
+//     of an empty extension are removed from names, which keep their case.
+//   - Multi-extent files (ECMA-119 §6.5.1, level 3), such as files over
+//     4 GiB, stitched into one file.
+//   - Joliet supplementary volumes: UCS-2 (UTF-16) names up to 103
+//     characters.
+//   - Rock Ridge (RRIP 1.10/1.12) over SUSP 1.10/1.12: NM names, PX modes,
+//     owners and link counts ([Stat] from [fs.FileInfo.Sys]), TF times, SL
+//     symbolic links, CE continuation areas, and RE/CL/PL directories that
+//     mastering tools relocated to rr_moved to stay within eight levels,
+//     shown back in their real place.
+//   - El Torito boot catalogs ([FS.BootImages]): BIOS and UEFI entries,
+//     platform IDs, emulation types, load segments and image extents; the
+//     images open as files ([FS.OpenBootImage], or [Options.BootDir] to put
+//     them in the tree), so the EFI system partition inside a hybrid ISO can
+//     be served even when no directory lists it.
+//
+// Names come from Rock Ridge when the image has it, else from Joliet, else
+// from the plain ECMA-119 tree; [OpenWith] with [Options.Names] picks one.
+// Without Rock Ridge, directories have mode 0555 and files 0555, as Linux
+// and xorriso show them, and the recording time is the modification time.
+//
+// Symbolic links are followed by Open, Stat, ReadFile and ReadDir, and not by
+// Lstat and ReadLink. They resolve inside the image: an absolute target
+// starts at the image's root, and ".." never climbs above it.
+//
+// # What it does not read
+//
+// Writing or modifying images; multi-session images other than through the
+// volume descriptor at sector 16 (the last session, as xorriso writes it on
+// files); interleaved files (file unit size set, [ErrUnsupported]); zisofs
+// (Rock Ridge ZF) compressed files, which read as their compressed bytes;
+// extended attribute records beyond skipping them; UDF bridges (a UDF-only
+// image is not an ISO 9660 image); HFS and Apple extensions; associated
+// files and the hidden flag (hidden entries are listed, as xorriso extracts
+// them).
+//
+// # Hostile images
+//
+// Nothing in an image is trusted. Every length, offset and count is checked
+// against the image before it is used to read or to size memory, so a
+// crafted image yields an error wrapping [ErrCorrupt] or [ErrTruncated],
+// never a panic, a hang, or memory beyond a small multiple of the image's
+// size: directory and file extents must lie inside the volume, whose last
+// byte Open reads; a directory is at most 64 MiB; SUSP continuation chains
+// stop after 32 areas or 64 KiB; a directory may appear in only one parent,
+// so the tree can neither loop nor fan out; symbolic links are followed at
+// most 40 times ([ErrLinkLoop]).
+//
+// # Concurrency and memory
+//
+// An [FS] is safe for concurrent use. It decodes each directory on first
+// use and keeps it; a file's contents are never cached. An open [*File]
+// reads through an [io.SectionReader] on the underlying [io.ReaderAt], so
+// ReadAt may be called from many goroutines at once (as
+// [net/http.ServeContent] and TFTP transfers do), while Read and Seek share
+// the file offset like those of an [os.File]. [File.WriteTo] copies in
+// 256 KiB blocks, so io.Copy from a file costs few system calls.
 package isofs

@@ -35,8 +35,6 @@ type rrInfo struct {
 
 	child     uint32 // CL: location of the relocated directory
 	hasChild  bool
-	parent    uint32 // PL: location of the real parent directory
-	hasParent bool
 	relocated bool // RE: this record is the relocated directory itself
 
 	sp   bool // SP: SUSP is in use; skip is its LEN_SKP
@@ -134,10 +132,11 @@ func (f *FS) parseSUSP(su string, skip int, recOff int64, info *rrInfo) error {
 				}
 				info.child, info.hasChild = le32(e, 4), true
 			case "PL":
+				// The real parent of a relocated directory: isofs knows it
+				// already, having come through the CL record.
 				if l < 12 {
 					return corrupt(recOff, "Rock Ridge PL entry")
 				}
-				info.parent, info.hasParent = le32(e, 4), true
 			case "RE":
 				info.relocated = true
 			case "ZF":
