@@ -57,14 +57,14 @@ func (s *Server) rememberFor() time.Duration {
 // server; silence to everything else.
 func (s *Server) handleProxy(ctx context.Context, req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
 	var mt dhcpv4.MessageType
-	switch req.MessageType() {
+	switch msgType(req) {
 	case dhcpv4.MessageTypeDiscover:
 		if in.port == PXEPort {
 			return nil, nil
 		}
 		mt = dhcpv4.MessageTypeOffer
 	case dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeInform:
-		sid, _ := netip.AddrFromSlice(req.ServerIdentifier().To4())
+		sid := optAddr(req, dhcpv4.OptionServerIdentifier)
 		if in.port != PXEPort && (!sid.IsValid() || sid != srv) {
 			return nil, nil // a REQUEST for the DHCP server that hands out addresses
 		}
@@ -84,7 +84,7 @@ func (s *Server) handleProxy(ctx context.Context, req *dhcpv4.DHCPv4, in inbound
 		return nil, err
 	}
 	if mt == dhcpv4.MessageTypeAck {
-		r.ClientIPAddr = ip4(req.ClientIPAddr)
+		copy(r.ClientIPAddr, req.ClientIPAddr.To4())
 	}
 	return r, nil
 }
@@ -102,7 +102,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 	}
 	mac := string(req.ClientHWAddr)
 	now := p.now()
-	mt := req.MessageType()
+	mt := msgType(req)
 
 	var b *Boot
 	if mt == dhcpv4.MessageTypeDiscover || mt == dhcpv4.MessageTypeRequest || mt == dhcpv4.MessageTypeInform {
@@ -112,7 +112,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 			return nil, err
 		}
 	}
-	requested, _ := netip.AddrFromSlice(req.RequestedIPAddress().To4())
+	requested := optAddr(req, dhcpv4.OptionRequestedIPAddress)
 	ciaddr, _ := netip.AddrFromSlice(req.ClientIPAddr.To4())
 	if ciaddr.IsUnspecified() {
 		ciaddr = netip.Addr{}
@@ -136,7 +136,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 		return r, nil
 
 	case dhcpv4.MessageTypeRequest:
-		sid, _ := netip.AddrFromSlice(req.ServerIdentifier().To4())
+		sid := optAddr(req, dhcpv4.OptionServerIdentifier)
 		var a netip.Addr
 		needRecord := true
 		switch {
@@ -179,7 +179,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 		if err != nil {
 			return nil, err
 		}
-		r.ClientIPAddr = ip4(req.ClientIPAddr)
+		copy(r.ClientIPAddr, req.ClientIPAddr.To4())
 		p.addLeaseOptions(r, l.Addr, true)
 		return r, nil
 
@@ -200,7 +200,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 		if err != nil {
 			return nil, err
 		}
-		r.ClientIPAddr = ip4(req.ClientIPAddr)
+		copy(r.ClientIPAddr, req.ClientIPAddr.To4())
 		p.addLeaseOptions(r, netip.Addr{}, false)
 		return r, nil
 	}

@@ -1,9 +1,11 @@
 package dhcp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -51,6 +53,14 @@ func ParseRequest(b []byte) (*dhcpv4.DHCPv4, error) {
 	return parseMessage(b, dhcpv4.OpcodeBootRequest)
 }
 
+// message is a decoded message with the backing arrays of its fields, so
+// that decoding costs a handful of allocations.
+type message struct {
+	d   dhcpv4.DHCPv4
+	ips [16]byte
+	hw  [16]byte
+}
+
 func parseMessage(b []byte, op dhcpv4.OpcodeType) (*dhcpv4.DHCPv4, error) {
 	if len(b) > MaxRequestSize {
 		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrMalformedPacket, len(b), MaxRequestSize)
@@ -61,36 +71,124 @@ func parseMessage(b []byte, op dhcpv4.OpcodeType) (*dhcpv4.DHCPv4, error) {
 	if b[0] != byte(op) {
 		return nil, fmt.Errorf("%w: op %d is not %v", ErrMalformedPacket, b[0], op)
 	}
-	if b[2] == 0 || b[2] > 16 {
+	hlen := int(b[2])
+	if hlen == 0 || hlen > 16 {
 		return nil, fmt.Errorf("%w: hardware address length %d", ErrMalformedPacket, b[2])
 	}
-	m, err := dhcpv4.FromBytes(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedPacket, err)
+	if [4]byte(b[headerLen:optionsOff]) != magic {
+		return nil, fmt.Errorf("%w: bad magic cookie % x", ErrMalformedPacket, b[headerLen:optionsOff])
 	}
-	if ov := m.Options.Get(dhcpv4.OptionOptionOverload); ov != nil {
+	msg := new(message)
+	m := &msg.d
+	m.OpCode = dhcpv4.OpcodeType(b[0])
+	m.HWType = iana.HWType(b[1])
+	m.HopCount = b[3]
+	copy(m.TransactionID[:], b[4:8])
+	m.NumSeconds = uint16(b[8])<<8 | uint16(b[9])
+	m.Flags = uint16(b[10])<<8 | uint16(b[11])
+	copy(msg.ips[:], b[12:28])
+	m.ClientIPAddr = net.IP(msg.ips[0:4:4])
+	m.YourIPAddr = net.IP(msg.ips[4:8:8])
+	m.ServerIPAddr = net.IP(msg.ips[8:12:12])
+	m.GatewayIPAddr = net.IP(msg.ips[12:16:16])
+	copy(msg.hw[:], b[28:44])
+	m.ClientHWAddr = net.HardwareAddr(msg.hw[:hlen:hlen])
+	m.ServerHostName = cstring(b[offSname : offSname+lenSname])
+	m.BootFileName = cstring(b[offFile : offFile+lenFile])
+
+	// One copy of the options area; values are slices of it. RFC 3396:
+	// the values of repeated options are concatenated.
+	area := bytes.Clone(b[optionsOff:])
+	m.Options = make(dhcpv4.Options, 16)
+	end, err := parseOptions(m.Options, area)
+	if err != nil {
+		return nil, err
+	}
+	if !end {
+		return nil, fmt.Errorf("%w: no End option", ErrMalformedPacket)
+	}
+	if ov := m.Options[dhcpv4.OptionOptionOverload.Code()]; ov != nil {
 		if len(ov) != 1 || ov[0] < 1 || ov[0] > 3 {
 			return nil, fmt.Errorf("%w: option 52 value %x", ErrMalformedPacket, ov)
 		}
 		// RFC 2131 §4.1: options in file come before those in sname.
 		if ov[0]&1 != 0 {
-			if err := m.Options.FromBytes(b[offFile : offFile+lenFile]); err != nil {
-				return nil, fmt.Errorf("%w: options in file field: %v", ErrMalformedPacket, err)
+			if _, err := parseOptions(m.Options, bytes.Clone(b[offFile:offFile+lenFile])); err != nil {
+				return nil, fmt.Errorf("options in the file field: %w", err)
 			}
 			m.BootFileName = ""
 		}
 		if ov[0]&2 != 0 {
-			if err := m.Options.FromBytes(b[offSname : offSname+lenSname]); err != nil {
-				return nil, fmt.Errorf("%w: options in sname field: %v", ErrMalformedPacket, err)
+			if _, err := parseOptions(m.Options, bytes.Clone(b[offSname:offSname+lenSname])); err != nil {
+				return nil, fmt.Errorf("options in the sname field: %w", err)
 			}
 			m.ServerHostName = ""
 		}
 	}
-	mt := m.Options.Get(dhcpv4.OptionDHCPMessageType)
+	mt := m.Options[dhcpv4.OptionDHCPMessageType.Code()]
 	if len(mt) != 1 || mt[0] < 1 || mt[0] > 18 {
 		return nil, fmt.Errorf("%w: option 53 missing or invalid (%x)", ErrMalformedPacket, mt)
 	}
 	return m, nil
+}
+
+// parseOptions adds the options in area to o, whose values then refer to
+// area. It reports whether it met the End option.
+func parseOptions(o dhcpv4.Options, area []byte) (end bool, err error) {
+	for i := 0; i < len(area); {
+		code := area[i]
+		switch code {
+		case 0:
+			i++
+			continue
+		case 255:
+			return true, nil
+		}
+		if i+2 > len(area) || i+2+int(area[i+1]) > len(area) {
+			return false, fmt.Errorf("%w: option %d truncated", ErrMalformedPacket, code)
+		}
+		n := int(area[i+1])
+		v := area[i+2 : i+2+n : i+2+n]
+		if old, ok := o[code]; ok {
+			v = append(old, v...)
+		}
+		o[code] = v
+		i += 2 + n
+	}
+	return false, nil
+}
+
+// cstring returns the NUL-terminated string at the start of b.
+func cstring(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	if len(b) == 0 {
+		return ""
+	}
+	return string(b)
+}
+
+// msgType returns option 53 without the allocations of
+// (*dhcpv4.DHCPv4).MessageType.
+func msgType(m *dhcpv4.DHCPv4) dhcpv4.MessageType {
+	if v := m.Options[dhcpv4.OptionDHCPMessageType.Code()]; len(v) == 1 {
+		return dhcpv4.MessageType(v[0])
+	}
+	return dhcpv4.MessageTypeNone
+}
+
+// optAddr returns an IPv4 address option, or the zero Addr.
+func optAddr(m *dhcpv4.DHCPv4, c dhcpv4.OptionCode) netip.Addr {
+	if v := m.Options[c.Code()]; len(v) == 4 {
+		return netip.AddrFrom4([4]byte(v))
+	}
+	return netip.Addr{}
+}
+
+// requested reports whether m's option 55 lists c.
+func requested(m *dhcpv4.DHCPv4, c dhcpv4.OptionCode) bool {
+	return bytes.IndexByte(m.Options[dhcpv4.OptionParameterRequestList.Code()], c.Code()) >= 0
 }
 
 // maxReplySize returns the size limit of a reply to req: option 57 when

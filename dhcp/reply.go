@@ -1,9 +1,9 @@
 package dhcp
 
 import (
+	"bytes"
 	"net"
 	"net/netip"
-	"strings"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
@@ -27,46 +27,89 @@ import (
 //
 // NewReply does not modify req. The reply may share no memory with it.
 func NewReply(req *dhcpv4.DHCPv4, mt dhcpv4.MessageType, serverID netip.Addr, b *Boot, proxy bool) (*dhcpv4.DHCPv4, error) {
-	r := &dhcpv4.DHCPv4{
+	ra := new(replyAlloc)
+	r := &ra.d
+	*r = dhcpv4.DHCPv4{
 		OpCode:        dhcpv4.OpcodeBootReply,
 		HWType:        req.HWType,
 		TransactionID: req.TransactionID,
 		Flags:         req.Flags,
-		ClientIPAddr:  net.IPv4zero,
-		YourIPAddr:    net.IPv4zero,
-		ServerIPAddr:  net.IPv4zero,
-		GatewayIPAddr: ip4(req.GatewayIPAddr),
-		ClientHWAddr:  append(net.HardwareAddr(nil), req.ClientHWAddr...),
-		Options:       make(dhcpv4.Options, 12),
+		ClientIPAddr:  net.IP(ra.ips[0:4:4]),
+		YourIPAddr:    net.IP(ra.ips[4:8:8]),
+		ServerIPAddr:  net.IP(ra.ips[8:12:12]),
+		GatewayIPAddr: net.IP(ra.ips[12:16:16]),
+		Options:       make(dhcpv4.Options, 16),
 	}
-	r.Options[dhcpv4.OptionDHCPMessageType.Code()] = []byte{byte(mt)}
+	copy(r.GatewayIPAddr, req.GatewayIPAddr.To4())
+	n := copy(ra.hw[:], req.ClientHWAddr)
+	r.ClientHWAddr = net.HardwareAddr(ra.hw[:n:n])
+	ra.arena = ra.buf[:0]
+	ra.set(dhcpv4.OptionDHCPMessageType, byte(mt))
 	if serverID.Is4() {
 		a := serverID.As4()
-		r.Options[dhcpv4.OptionServerIdentifier.Code()] = a[:]
+		ra.set(dhcpv4.OptionServerIdentifier, a[:]...)
 	}
 	for _, c := range [...]dhcpv4.OptionCode{dhcpv4.OptionRelayAgentInformation, dhcpv4.OptionClientIdentifier} {
-		if v := req.Options.Get(c); v != nil {
-			r.Options[c.Code()] = append([]byte(nil), v...)
+		if v, ok := req.Options[c.Code()]; ok {
+			ra.set(c, v...)
 		}
 	}
 	if b == nil || mt == dhcpv4.MessageTypeNak {
 		return r, nil
 	}
-	if err := addBoot(r, req, serverID, b, proxy && mt == dhcpv4.MessageTypeOffer); err != nil {
+	if err := ra.addBoot(req, serverID, b, proxy && mt == dhcpv4.MessageTypeOffer); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
+// replyAlloc is a reply with the backing arrays of its fields and option
+// values, so that building one costs a handful of allocations.
+type replyAlloc struct {
+	d     dhcpv4.DHCPv4
+	ips   [16]byte
+	hw    [16]byte
+	buf   [384]byte
+	arena []byte
+}
+
+// set stores option c with value v, copied into the arena.
+func (ra *replyAlloc) set(c dhcpv4.OptionCode, v ...byte) {
+	start := len(ra.arena)
+	ra.arena = append(ra.arena, v...)
+	ra.d.Options[c.Code()] = ra.arena[start:len(ra.arena):len(ra.arena)]
+}
+
+// setString stores option c with value v, copied into the arena.
+func (ra *replyAlloc) setString(c dhcpv4.OptionCode, v string) {
+	start := len(ra.arena)
+	ra.arena = append(ra.arena, v...)
+	ra.d.Options[c.Code()] = ra.arena[start:len(ra.arena):len(ra.arena)]
+}
+
+// setValue stores option c encoded by v into ra's arena. It is generic,
+// not an interface method, so that v is not boxed.
+func setValue[T appender](ra *replyAlloc, c dhcpv4.OptionCode, v T) error {
+	start := len(ra.arena)
+	out, err := v.AppendBinary(ra.arena)
+	if err != nil {
+		return err
+	}
+	ra.arena = out
+	ra.d.Options[c.Code()] = out[start:len(out):len(out)]
+	return nil
+}
+
 // addBoot adds the options of boot decision b to reply r.
-func addBoot(r, req *dhcpv4.DHCPv4, serverID netip.Addr, b *Boot, proxyOffer bool) error {
+func (ra *replyAlloc) addBoot(req *dhcpv4.DHCPv4, serverID netip.Addr, b *Boot, proxyOffer bool) error {
+	r := &ra.d
 	class := ClassPXEClient
 	if b.HTTP {
 		class = ClassHTTPClient
 	}
-	r.Options[dhcpv4.OptionClassIdentifier.Code()] = []byte(class)
-	if v := req.Options.Get(dhcpv4.OptionClientMachineIdentifier); v != nil {
-		r.Options[dhcpv4.OptionClientMachineIdentifier.Code()] = append([]byte(nil), v...)
+	ra.setString(dhcpv4.OptionClassIdentifier, class)
+	if v, ok := req.Options[dhcpv4.OptionClientMachineIdentifier.Code()]; ok {
+		ra.set(dhcpv4.OptionClientMachineIdentifier, v...)
 	}
 	if !(proxyOffer && b.ProxyStyle == ProxyBINL) && b.File != "" {
 		if !b.HTTP {
@@ -76,14 +119,14 @@ func addBoot(r, req *dhcpv4.DHCPv4, serverID netip.Addr, b *Boot, proxyOffer boo
 			}
 			if next.Is4() {
 				a := next.As4()
-				r.ServerIPAddr = net.IP(a[:])
+				copy(r.ServerIPAddr, a[:])
 			}
 			name := b.ServerName
-			if name == "" && next.Is4() && req.IsOptionRequested(dhcpv4.OptionTFTPServerName) {
+			if name == "" && next.Is4() && requested(req, dhcpv4.OptionTFTPServerName) {
 				name = next.String()
 			}
 			if name != "" {
-				if err := setOpt(r, dhcpv4.OptionTFTPServerName, TFTPServerName(name)); err != nil {
+				if err := setValue(ra, dhcpv4.OptionTFTPServerName, TFTPServerName(name)); err != nil {
 					return err
 				}
 				if len(name) < lenSname {
@@ -91,7 +134,7 @@ func addBoot(r, req *dhcpv4.DHCPv4, serverID netip.Addr, b *Boot, proxyOffer boo
 				}
 			}
 		}
-		if err := setOpt(r, dhcpv4.OptionBootfileName, BootFileName(b.File)); err != nil {
+		if err := setValue(ra, dhcpv4.OptionBootfileName, BootFileName(b.File)); err != nil {
 			return err
 		}
 		if len(b.File) < lenFile {
@@ -101,31 +144,29 @@ func addBoot(r, req *dhcpv4.DHCPv4, serverID netip.Addr, b *Boot, proxyOffer boo
 	if !b.HTTP && !(proxyOffer && b.ProxyStyle == ProxyBINL) {
 		// A proxy offer without option 43 is what EDK2 calls a BINL offer:
 		// the client asks port 4011 for its file.
-		v, err := pxeVendorOptions(b)
-		if err != nil {
+		if err := setValue(ra, dhcpv4.OptionVendorSpecificInformation, pxeVendorOptions(b)); err != nil {
 			return err
 		}
-		r.Options[dhcpv4.OptionVendorSpecificInformation.Code()] = v
 	}
 	if b.ConfigFile != "" {
-		if err := setOpt(r, dhcpv4.OptionPXELinuxConfigFile, PXELinuxConfigFile(b.ConfigFile)); err != nil {
+		if err := setValue(ra, dhcpv4.OptionPXELinuxConfigFile, PXELinuxConfigFile(b.ConfigFile)); err != nil {
 			return err
 		}
 	}
 	if b.PathPrefix != "" {
-		if err := setOpt(r, dhcpv4.OptionPXELinuxPathPrefix, PXELinuxPathPrefix(b.PathPrefix)); err != nil {
+		if err := setValue(ra, dhcpv4.OptionPXELinuxPathPrefix, PXELinuxPathPrefix(b.PathPrefix)); err != nil {
 			return err
 		}
 	}
 	if b.RebootTime > 0 {
 		rt, _ := PXELinuxRebootTimeOf(b.RebootTime)
-		if err := setOpt(r, dhcpv4.OptionPXELinuxRebootTime, rt); err != nil {
+		if err := setValue(ra, dhcpv4.OptionPXELinuxRebootTime, rt); err != nil {
 			return err
 		}
 	}
-	if (b.ConfigFile != "" || b.PathPrefix != "" || b.RebootTime > 0) && req.IsOptionRequested(dhcpv4.OptionPXELinuxMagicString) {
+	if (b.ConfigFile != "" || b.PathPrefix != "" || b.RebootTime > 0) && requested(req, dhcpv4.OptionPXELinuxMagicString) {
 		// RFC 5071 §4: old pxelinux versions want the magic echoed.
-		r.Options[dhcpv4.OptionPXELinuxMagicString.Code()] = []byte{0xf1, 0x00, 0x74, 0x7e}
+		ra.set(dhcpv4.OptionPXELinuxMagicString, 0xf1, 0x00, 0x74, 0x7e)
 	}
 	return nil
 }
@@ -134,37 +175,21 @@ type appender interface {
 	AppendBinary([]byte) ([]byte, error)
 }
 
-func setOpt(r *dhcpv4.DHCPv4, c dhcpv4.OptionCode, v appender) error {
-	b, err := v.AppendBinary(nil)
-	if err != nil {
-		return err
-	}
-	r.Options[c.Code()] = b
-	return nil
-}
-
 // isBootClient reports whether req comes from a PXE or UEFI HTTP boot
 // client (option 60 starts with "PXEClient" or "HTTPClient").
 func isBootClient(req *dhcpv4.DHCPv4) bool {
-	v := string(req.Options.Get(dhcpv4.OptionClassIdentifier))
-	return strings.HasPrefix(v, ClassPXEClient) || strings.HasPrefix(v, ClassHTTPClient)
-}
-
-func ip4(ip net.IP) net.IP {
-	if v := ip.To4(); v != nil {
-		return append(net.IP(nil), v...)
-	}
-	return net.IPv4zero
+	v := req.Options[dhcpv4.OptionClassIdentifier.Code()]
+	return bytes.HasPrefix(v, []byte(ClassPXEClient)) || bytes.HasPrefix(v, []byte(ClassHTTPClient))
 }
 
 // pxeVendorOptions returns option 43 for b: discovery control 8 (boot the
 // file of this reply without boot server discovery, PXE 2.1 §2.4), and a
 // one-entry menu with a prompt of no wait when b.Menu is set.
-func pxeVendorOptions(b *Boot) ([]byte, error) {
+func pxeVendorOptions(b *Boot) PXEVendorOptions {
 	o := PXEVendorOptions{DiscoveryControl: PXEDiscoveryBootFile, HasDiscoveryControl: true}
 	if b.Menu != "" {
 		o.BootMenu = []PXEMenuItem{{Type: 0, Description: b.Menu}}
 		o.MenuPrompt, o.HasMenuPrompt = PXEMenuPrompt{Timeout: 0, Prompt: b.Menu}, true
 	}
-	return o.AppendBinary(make([]byte, 0, 8+2*len(b.Menu)))
+	return o
 }

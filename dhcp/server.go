@@ -431,7 +431,7 @@ func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in
 	}
 	srvAddr := s.serverAddr(sc, in)
 	if s.Pool != nil && s.Pool.Store != nil && sc.sem != nil {
-		switch req.MessageType() {
+		switch msgType(req) {
 		case dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeRelease, dhcpv4.MessageTypeDecline:
 			// These wait for the store: answer from a goroutine of their own.
 			sc.sem <- struct{}{}
@@ -457,7 +457,7 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 	}
 	if err != nil {
 		s.stats.errors.Add(1)
-		log.Debug("dhcp: no reply", "mac", req.ClientHWAddr, "type", req.MessageType(), "err", err)
+		log.Debug("dhcp: no reply", "mac", req.ClientHWAddr, "type", msgType(req), "err", err)
 		return out
 	}
 	if reply == nil {
@@ -478,7 +478,7 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 	}
 	s.stats.replied.Add(1)
 	if log.Enabled(ctx, slog.LevelDebug) {
-		log.Debug("dhcp: reply", "type", reply.MessageType(), "mac", req.ClientHWAddr, "yiaddr", reply.YourIPAddr, "file", reply.BootFileName, "to", dst, "ifindex", in.ifIndex)
+		log.Debug("dhcp: reply", "type", msgType(reply), "mac", req.ClientHWAddr, "yiaddr", reply.YourIPAddr, "file", reply.BootFileName, "to", dst, "ifindex", in.ifIndex)
 	}
 	return out
 }
@@ -504,7 +504,7 @@ func replyDest(req, reply *dhcpv4.DHCPv4, in inbound) netip.AddrPort {
 	if gi, ok := netip.AddrFromSlice(req.GatewayIPAddr.To4()); ok && !gi.IsUnspecified() {
 		return netip.AddrPortFrom(gi, ServerPort)
 	}
-	if reply.MessageType() == dhcpv4.MessageTypeNak {
+	if msgType(reply) == dhcpv4.MessageTypeNak {
 		return bcast
 	}
 	if in.port == PXEPort && in.src.Addr().Is4() && !in.src.Addr().IsUnspecified() && in.src.Port() != 0 {
