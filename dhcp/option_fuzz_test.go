@@ -20,6 +20,13 @@ import (
 // values cut from packets that real firmware sent (see
 // testdata/options/README.md).
 func fuzzDecoder[T encoding.BinaryMarshaler](f *testing.F, code int, parse func([]byte) (T, error), seeds ...[]byte) {
+	fuzzDecoderCheck(f, code, parse, nil, seeds...)
+}
+
+// fuzzDecoderCheck is fuzzDecoder with an extra check of each input and
+// its decoding, for the allocation-free shortcuts that must agree with the
+// full decoder.
+func fuzzDecoderCheck[T encoding.BinaryMarshaler](f *testing.F, code int, parse func([]byte) (T, error), check func(t *testing.T, b []byte, v T, err error), seeds ...[]byte) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
@@ -33,6 +40,9 @@ func fuzzDecoder[T encoding.BinaryMarshaler](f *testing.F, code int, parse func(
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v, err := parse(b)
+		if check != nil {
+			check(t, b, v, err)
+		}
 		if err != nil {
 			return
 		}
@@ -64,7 +74,12 @@ func FuzzOptionVendorClass(f *testing.F) {
 }
 
 func FuzzOptionClientArchs(f *testing.F) {
-	fuzzDecoder(f, 93, ParseClientArchs, []byte{0, 7}, []byte{0, 9, 0, 0}, []byte{0})
+	fuzzDecoderCheck(f, 93, ParseClientArchs, func(t *testing.T, b []byte, a ClientArchs, err error) {
+		first, ferr := FirstClientArch(b)
+		if (err == nil) != (ferr == nil) || (err == nil && first != a[0]) {
+			t.Fatalf("FirstClientArch(% x) = %v, %v; ParseClientArchs = %v, %v", b, first, ferr, a, err)
+		}
+	}, []byte{0, 7}, []byte{0, 9, 0, 0}, []byte{0})
 }
 
 func FuzzOptionClientNDI(f *testing.F) {
@@ -76,11 +91,20 @@ func FuzzOptionClientGUID(f *testing.F) {
 }
 
 func FuzzOptionUserClass(f *testing.F) {
-	fuzzDecoder(f, 77, ParseUserClass, []byte("iPXE"), []byte("\x04iPXE"), []byte("\x04gPXE\x04iPXE"), []byte("\x05iPXE"))
+	fuzzDecoderCheck(f, 77, ParseUserClass, func(t *testing.T, b []byte, u UserClass, err error) {
+		if err == nil && UserClassHas(b, "iPXE") != u.Has("iPXE") {
+			t.Fatalf("UserClassHas(% x, iPXE) = %v, ParseUserClass(...).Has = %v", b, !u.Has("iPXE"), u.Has("iPXE"))
+		}
+	}, []byte("iPXE"), []byte("\x04iPXE"), []byte("\x04gPXE\x04iPXE"), []byte("\x05iPXE"))
 }
 
 func FuzzOptionIPXE(f *testing.F) {
-	fuzzDecoder(f, 175, ParseIPXEOptions,
+	fuzzDecoderCheck(f, 175, ParseIPXEOptions, func(t *testing.T, b []byte, o IPXEOptions, err error) {
+		fs, ferr := IPXEFeaturesOf(b)
+		if (err == nil) != (ferr == nil) || (err == nil && fs != o.Features()) {
+			t.Fatalf("IPXEFeaturesOf(% x) = %v, %v; ParseIPXEOptions features %v, %v", b, fs, ferr, o.Features(), err)
+		}
+	},
 		[]byte{177, 5, 1, 0x80, 0x86, 0x10, 0x0e, 235, 3, 1, 0, 0, 0x13, 1, 1, 255},
 		[]byte{1, 1, 1, 1, 1, 2, 0, 176, 0, 255, 9},
 		[]byte{0x13, 2, 1})
