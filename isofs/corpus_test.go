@@ -74,6 +74,9 @@ func makeImage(t testing.TB, kind string, args ...string) string {
 
 const ipxeISO = "/usr/lib/ipxe/ipxe.iso"
 
+// openImage opens the image at path, from memory when it is small (the
+// many small reads of fstest.TestFS then cost no system calls), else
+// through an *os.File.
 func openImage(t testing.TB, path string, opts Options) *FS {
 	t.Helper()
 	f, err := os.Open(path)
@@ -81,7 +84,15 @@ func openImage(t testing.TB, path string, opts Options) *FS {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	fsys, err := OpenWith(f, opts)
+	var r io.ReaderAt = f
+	if info, err := f.Stat(); err == nil && info.Size() < 64<<20 {
+		b, err := io.ReadAll(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	fsys, err := OpenWith(r, opts)
 	if err != nil {
 		t.Fatalf("OpenWith(%s, %+v): %v", path, opts, err)
 	}
