@@ -160,8 +160,10 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 			return nil, nil
 		}
 		if needRecord {
-			mine, other := p.known(a, mac)
-			if other {
+			// RFC 2131 §4.3.2: NAK an address that is someone else's or
+			// not the one this client has; no record: stay silent.
+			mine, other, elsewhere := p.known(a, mac)
+			if other || elsewhere {
 				return nak(req, srv)
 			}
 			if !mine {

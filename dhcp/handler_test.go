@@ -228,6 +228,11 @@ func TestFullLifecycle(t *testing.T) {
 	if r := mustHandle(t, s, reboot, in67); r != nil {
 		t.Errorf("INIT-REBOOT of an unknown client: %v, want silence", r)
 	}
+	// INIT-REBOOT for an address other than the one the client holds: NAK.
+	wrong := plainRequest(t, dhcpv4.MessageTypeRequest, dhcpv4.WithHwAddr(mac(2)), dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.IPv4(10, 0, 0, 102))))
+	if r := mustHandle(t, s, wrong, in67); r == nil || r.MessageType() != dhcpv4.MessageTypeNak {
+		t.Errorf("INIT-REBOOT for another address than the client's lease: %v, want NAK", r)
+	}
 	// INFORM: options, no address, no lease time.
 	inform := plainRequest(t, dhcpv4.MessageTypeInform, dhcpv4.WithHwAddr(mac(9)), dhcpv4.WithClientIP(net.IPv4(10, 0, 0, 9)))
 	if r := mustHandle(t, s, inform, in67); r == nil || r.MessageType() != dhcpv4.MessageTypeAck || !r.YourIPAddr.IsUnspecified() || r.Options.Has(dhcpv4.OptionIPAddressLeaseTime) {

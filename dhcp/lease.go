@@ -76,6 +76,7 @@ type Pool struct {
 	byAddr  map[netip.Addr]*binding
 	byMAC   map[string]*binding
 	resv    map[netip.Addr]string // reserved address → MAC key
+	resvMAC map[string]netip.Addr // MAC key → reserved address
 	first   uint32
 	size    uint32
 	cursor  uint32
@@ -141,6 +142,7 @@ func (p *Pool) load(ctx context.Context) error {
 	p.byAddr = make(map[netip.Addr]*binding)
 	p.byMAC = make(map[string]*binding)
 	p.resv = make(map[netip.Addr]string)
+	p.resvMAC = make(map[string]netip.Addr)
 	for m, a := range p.Reservations {
 		hw, err := net.ParseMAC(m)
 		if err != nil {
@@ -153,6 +155,7 @@ func (p *Pool) load(ctx context.Context) error {
 			return fmt.Errorf("dhcp: address %v reserved twice", a)
 		}
 		p.resv[a] = string(hw)
+		p.resvMAC[string(hw)] = a
 	}
 	if p.Store == nil {
 		return nil
@@ -232,13 +235,7 @@ func (p *Pool) assignable(a netip.Addr, mac string, now time.Time) bool {
 func (p *Pool) offer(mac string, requested netip.Addr, now time.Time) (netip.Addr, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	pick := netip.Addr{}
-	for a, m := range p.resv {
-		if m == mac {
-			pick = a
-			break
-		}
-	}
+	pick := p.resvMAC[mac]
 	if pick.IsValid() {
 		if b := p.byAddr[pick]; b != nil && b.mac != mac && !b.free(now) {
 			return netip.Addr{}, fmt.Errorf("dhcp: reserved address %v is leased to %v", pick, net.HardwareAddr(b.mac))
@@ -323,18 +320,23 @@ func (p *Pool) commit(ctx context.Context, a netip.Addr, mac string, host string
 	return l, true, nil
 }
 
-// known reports whether mac holds a binding for a (any state but declined).
-func (p *Pool) known(a netip.Addr, mac string) (mine, other bool) {
+// known reports whether mac holds a binding for a (any state but
+// declined), whether another client holds a, and whether mac is known
+// with another address.
+func (p *Pool) known(a netip.Addr, mac string) (mine, other, elsewhere bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if m := p.byMAC[mac]; m != nil && m.addr != a && p.byAddr[m.addr] == m && m.state == stateBound {
+		elsewhere = true
+	}
 	b := p.byAddr[a]
 	if b == nil {
-		return false, false
+		return false, false, elsewhere
 	}
 	if b.mac == mac {
-		return b.state != stateDeclined, false
+		return b.state != stateDeclined, false, false
 	}
-	return false, !b.free(p.now())
+	return false, !b.free(p.now()), elsewhere
 }
 
 // forgetOffer drops an offer made to mac that the client turned down.
