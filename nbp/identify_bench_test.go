@@ -1,6 +1,10 @@
 package nbp
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+)
 
 // BenchmarkIdentify measures Identify on real firmware's requests; it runs
 // on every DHCP request a boot server gets.
@@ -42,6 +46,20 @@ func TestIdentifyAllocs(t *testing.T) {
 		})
 		if n > 1 {
 			t.Errorf("Identify(%s) allocates %v times, want at most 1", name, n)
+		}
+	}
+}
+
+// BenchmarkFromBytes is the yardstick for BenchmarkIdentify: insomniacslk's
+// decoding of the same captured packet, which a server does before
+// Identify on every request.
+func BenchmarkFromBytes(b *testing.B) {
+	req := readCapture(b, "ovmf-pxe")
+	raw := req.ToBytes()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := dhcpv4.FromBytes(raw); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
