@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -297,5 +299,46 @@ func TestNames(t *testing.T) {
 		if got := jolietName(tc.in); got != tc.want {
 			t.Errorf("jolietName(% x) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestHTTPServeContent serves files through net/http.FileServerFS, which
+// uses http.ServeContent: range requests must read just the range.
+func TestHTTPServeContent(t *testing.T) {
+	img := readTestdata(t, "small-rr.iso")
+	fsys, err := Open(bytes.NewReader(img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := fsys.ReadFile("sub/blocks.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.FileServerFS(fsys)
+	for _, tc := range []struct {
+		rng    string
+		status int
+		body   []byte
+	}{
+		{"", http.StatusOK, want},
+		{"bytes=100-199", http.StatusPartialContent, want[100:200]},
+		{"bytes=-10", http.StatusPartialContent, want[len(want)-10:]},
+		{"bytes=2990-", http.StatusPartialContent, want[2990:]},
+	} {
+		req := httptest.NewRequest("GET", "/sub/blocks.txt", nil)
+		if tc.rng != "" {
+			req.Header.Set("Range", tc.rng)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.status || !bytes.Equal(rec.Body.Bytes(), tc.body) {
+			t.Errorf("GET Range %q = %d, %d bytes; want %d, %d bytes", tc.rng, rec.Code, rec.Body.Len(), tc.status, len(tc.body))
+		}
+	}
+	// A directory listing and a link followed to its target.
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/sub/link", nil))
+	if rec.Code != http.StatusOK || rec.Body.String() != "hello\n" {
+		t.Errorf("GET /sub/link = %d %q", rec.Code, rec.Body.String())
 	}
 }
