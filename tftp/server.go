@@ -30,7 +30,7 @@ const (
 	// negotiated down (RFC 7440 §3 lets the server answer a smaller
 	// value): bursting more than a default Linux socket buffer (208 KiB)
 	// at a receiver loses packets even on loopback.
-	DefaultMaxWindowBytes = 128 << 10
+	DefaultMaxWindowBytes = 64 << 10
 )
 
 // Server is a read-only TFTP server. Its zero value serves nothing (every
