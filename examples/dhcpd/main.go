@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -39,8 +40,20 @@ func main() {
 		file      = flag.String("file", "ipxe.efi", "boot file for PXE clients")
 		httpURL   = flag.String("http-url", "", "boot URL for UEFI HTTP boot clients (default: do not answer them)")
 		verbose   = flag.Bool("v", false, "log every reply")
+		cpuprof   = flag.String("cpuprofile", "", "write a CPU profile to this file")
 	)
 	flag.Parse()
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "dhcpd:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -48,6 +61,7 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if err := run(log, *addr, *iface, *rng, *subnet, *router, *dns, *leaseTime, *leases, *file, *httpURL); err != nil {
 		log.Error("dhcpd", "err", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
