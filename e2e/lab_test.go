@@ -261,13 +261,14 @@ func (l *lab) dnsmasq(ns *testenv.NetNS, iface, tftpRoot, bootFile string) *daem
 type firmware int
 
 const (
-	biosIPXE firmware = iota // SeaBIOS with QEMU's iPXE option ROM
-	uefiOVMF                 // OVMF, PXE first
-	uefiHTTP                 // OVMF with PXE off, so HTTP boot at once
+	biosIPXE  firmware = iota // SeaBIOS with QEMU's iPXE option ROM
+	uefiOVMF                  // OVMF, PXE first
+	uefiHTTP                  // OVMF with PXE off, so HTTP boot at once
+	uefiARM64                 // AAVMF on QEMU's aarch64 virt machine
 )
 
 func (f firmware) String() string {
-	return [...]string{"BIOS iPXE", "UEFI OVMF", "UEFI HTTP boot"}[f]
+	return [...]string{"BIOS iPXE", "UEFI OVMF", "UEFI HTTP", "ARM64 AAVMF"}[f]
 }
 
 // qemuSlots bounds the virtual machines running at once: 2 by default,
@@ -303,10 +304,18 @@ func (l *lab) boot(fw firmware, timeout time.Duration) qemuResult {
 
 func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 	t := l.t
-	qemu := testenv.NeedCommand(t, "qemu-system-x86_64")[0]
+	qemuName := "qemu-system-x86_64"
+	if fw == uefiARM64 {
+		qemuName = "qemu-system-aarch64"
+	}
+	qemu := testenv.NeedCommand(t, qemuName)[0]
 	serial := filepath.Join(l.dir, fmt.Sprintf("serial-%d.log", time.Now().UnixNano()))
+	mem := "512"
+	if fw == uefiARM64 {
+		mem = "1024"
+	}
 	args := []string{
-		"-accel", "tcg", "-m", "512", "-smp", "1",
+		"-accel", "tcg", "-m", mem, "-smp", "1",
 		"-display", "none", "-monitor", "none", "-no-reboot",
 		"-serial", "file:" + serial,
 		"-netdev", "tap,id=n0,ifname=" + labTap + ",script=no,downscript=no",
@@ -314,6 +323,18 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 	}
 	nic := "virtio-net-pci,netdev=n0,mac=" + l.mac
 	switch fw {
+	case uefiARM64:
+		code, vars := "/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"
+		if _, err := os.Stat(code); err != nil {
+			testenv.Unavailable(t, "%s is missing (install qemu-efi-aarch64)", code)
+		}
+		ourVars := filepath.Join(l.dir, "AAVMF_VARS.fd")
+		copyFile(t, vars, ourVars)
+		args = append(args,
+			"-machine", "virt", "-cpu", "max,pauth-impdef=on",
+			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+code,
+			"-drive", "if=pflash,format=raw,unit=1,file="+ourVars)
+		nic += ",romfile="
 	case uefiOVMF, uefiHTTP:
 		// Without the NIC's option ROM (QEMU's is an iPXE build, which
 		// would do the network boot itself), OVMF boots with its own

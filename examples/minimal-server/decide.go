@@ -24,11 +24,12 @@ type decider struct {
 	log           *slog.Logger
 }
 
-func newDecider(fsys fs.FS, gen *menus, bios, efi string, biosSet, efiSet bool, httpBase string, log *slog.Logger) *decider {
+func newDecider(fsys fs.FS, gen *menus, bios, efi, arm64 string, biosSet, efiSet bool, httpBase string, log *slog.Logger) *decider {
 	tftpTable := map[iana.Arch]string{
 		iana.INTEL_X86PC: bios,
 		iana.EFI_X86_64:  efi,
 		iana.EFI_BC:      efi,
+		iana.EFI_ARM64:   arm64,
 	}
 	plain := &nbp.Policy{TFTP: tftpTable}
 	if httpBase != "" {

@@ -122,6 +122,8 @@ func serve(o options, log *slog.Logger) error {
 		return err
 	}
 
+	arm64 := findProgram(fsys, arm64Programs)
+
 	// Menus generated from the tree's own isolinux/syslinux configuration.
 	gen, err := generatedMenus(fsys, log)
 	if err != nil {
@@ -143,7 +145,7 @@ func serve(o options, log *slog.Logger) error {
 
 	ds := &dhcp.Server{
 		Interface: o.iface,
-		Decider:   newDecider(fsys, gen, bios, efi, o.biosBoot != "", o.efiBoot != "", httpBase, log),
+		Decider:   newDecider(fsys, gen, bios, efi, arm64, o.biosBoot != "", o.efiBoot != "", httpBase, log),
 		Logger:    log,
 	}
 	mode := "proxyDHCP"
@@ -193,7 +195,7 @@ func serve(o options, log *slog.Logger) error {
 	}
 
 	log.Info("serving", "files", what, "dhcp", mode, "iface", ifaceName(o.iface), "address", serverIP,
-		"bios_boot", bios, "efi_boot", efi, "generated", strings.Join(gen.Names(), ","),
+		"bios_boot", bios, "efi_boot", efi, "arm64_boot", arm64, "generated", strings.Join(gen.Names(), ","),
 		"tftp", "udp :69", "http", httpBase)
 	// Give ListenAndServe a moment to fail on privileges before "ready".
 	select {

@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pxekit/pxekit/internal/testenv"
+)
+
+// Files of Debian's debian-installer-12-netboot-arm64 package.
+const (
+	debArm64Dir     = "/usr/lib/debian-installer/images/12/arm64/text/debian-installer/arm64"
+	debArm64Kernel  = debArm64Dir + "/linux"
+	debArm64Grubaa6 = debArm64Dir + "/grubaa64.efi"
+)
+
+// arm64Init is the /init of the arm64 marker initrd. busybox-static is
+// installed for the host's architecture only, so the init is a small Go
+// program cross-compiled for arm64: it mounts devtmpfs, prints the marker
+// on the PL011 serial port of QEMU's virt machine and powers off.
+const arm64Init = `package main
+
+import (
+	"os"
+	"syscall"
+)
+
+var marker string
+
+func main() {
+	_ = syscall.Mount("devtmpfs", "/dev", "devtmpfs", 0, "")
+	if f, err := os.OpenFile("/dev/ttyAMA0", os.O_WRONLY, 0); err == nil {
+		f.Write([]byte(marker + "\n"))
+		f.Close()
+	}
+	syscall.Sync()
+	syscall.Reboot(syscall.LINUX_REBOOT_CMD_POWER_OFF)
+}
+`
+
+// buildArm64Initrd writes an arm64 marker initrd to dir/initrd.gz.
+func buildArm64Initrd(t testing.TB, dir, marker string) {
+	t.Helper()
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "go.mod"), "module pxekitinit\n\ngo 1.22\n")
+	writeFile(t, filepath.Join(src, "main.go"), arm64Init)
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = "/usr/local/go/bin/go"
+	}
+	bin := filepath.Join(src, "init")
+	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags", "-s -w -X main.marker="+marker, "-o", bin, ".")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0", "GOFLAGS=", "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the arm64 init: %v\n%s", err, out)
+	}
+	initBin, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	err = writeCPIO(zw, []cpioEntry{
+		{name: "dev", mode: sIFDIR | 0o755},
+		{name: "dev/console", mode: sIFCHR | 0o600, rdev: [2]uint32{5, 1}},
+		{name: "init", mode: sIFREG | 0o755, data: initBin},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "initrd.gz"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestARM64UEFIGRUB is path 8: QEMU's aarch64 virt machine with AAVMF and
+// a virtio NIC announces architecture 11, gets Debian's arm64 netboot GRUB
+// (grubaa64.efi) over TFTP, which reads the GRUB configuration the server
+// renders from isolinux.cfg, and boots Debian's arm64 installer kernel with
+// an arm64 marker initrd.
+func TestARM64UEFIGRUB(t *testing.T) {
+	t.Parallel()
+	testenv.NeedCommand(t, "qemu-system-aarch64")
+	l := newLab(t)
+	root := l.mkdir("tree")
+	copyFile(t, debArm64Kernel, filepath.Join(root, "install", "vmlinuz"))
+	buildArm64Initrd(t, filepath.Join(root, "install"), l.marker)
+	copyFile(t, debArm64Grubaa6, filepath.Join(root, "grubaa64.efi"))
+	writeFile(t, filepath.Join(root, "isolinux", "isolinux.cfg"), "default marker\ntimeout 1\nlabel marker\n  kernel /install/vmlinuz\n  append initrd=/install/initrd.gz console=ttyAMA0\n")
+	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", "", "-ra")
+	l.boot(uefiARM64, 10*time.Minute)
+	requireLog(t, d, "boot decision", "arch 11", "file=grubaa64.efi")
+	requireLog(t, d, "generated file", "proto=tftp", "grub.cfg")
+}
