@@ -384,3 +384,39 @@ func TestPerfdhcp(t *testing.T) {
 	}
 	t.Logf("perfdhcp: sent %v, received %v; server replied %d; %d leases stored", sent, recv, acks, len(stored))
 }
+
+// TestListenAndServeProxy runs ListenAndServe(":67") as proxyDHCP bound to
+// one interface inside a namespace: it must also answer on port 4011, and
+// Shutdown must make it return ErrServerClosed.
+func TestListenAndServeProxy(t *testing.T) {
+	srv, cl := testenv.NewNetNS(t), testenv.NewNetNS(t)
+	ifs, _ := testenv.Veth(t, srv, netip.MustParsePrefix("10.0.3.1/24"), cl, netip.MustParsePrefix("10.0.3.2/24"))
+	s := &Server{Decider: StaticBoot(Boot{File: "snp.efi"}), Interface: ifs}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Do(func() error { return s.ListenAndServe(":67") }) }()
+
+	c := listenIn(t, cl, "10.0.3.2:68", "")
+	xid := dhcpv4.TransactionID{4, 0, 1, 1}
+	req := pxeRequest(t, dhcpv4.MessageTypeRequest, dhcpv4.WithTransactionID(xid), dhcpv4.WithClientIP(net.IPv4(10, 0, 3, 2)))
+	var got []*dhcpv4.DHCPv4
+	for try := 0; try < 10 && len(got) == 0; try++ { // until the server listens
+		sendTo(t, c, req, "10.0.3.1:4011")
+		got = collect(t, c, xid, 300*time.Millisecond)
+	}
+	if len(got) != 1 || got[0].MessageType() != dhcpv4.MessageTypeAck || got[0].BootFileName != "snp.efi" || got[0].ServerIdentifier().String() != "10.0.3.1" {
+		t.Fatalf("REQUEST to port 4011: %v, want an ACK with snp.efi from 10.0.3.1", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrServerClosed) {
+			t.Errorf("ListenAndServe = %v, want ErrServerClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ListenAndServe did not return after Shutdown")
+	}
+}

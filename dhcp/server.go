@@ -236,8 +236,10 @@ func (s *Server) listen(addr string) (net.PacketConn, error) {
 // datagram's interface and destination and to send replies out of that
 // interface; with another PacketConn it answers from conn's address and
 // sends every reply to the address it would use, without interface
-// control. Serve enables SO_BROADCAST on UDP sockets.
+// control. Serve enables SO_BROADCAST on UDP sockets, and always closes
+// conn before it returns.
 func (s *Server) Serve(conn net.PacketConn) error {
+	defer conn.Close()
 	ctx, err := s.start()
 	if err != nil {
 		return err
