@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"errors"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -483,5 +484,43 @@ func TestOptionModifiers(t *testing.T) {
 		if pkt.Options.Has(c) {
 			t.Errorf("option %v set from an unencodable value", c)
 		}
+	}
+}
+
+// TestPXEVendorOptionsFromDnsmasq decodes the option 43 that dnsmasq 2.90
+// put into its OFFER to iPXE (--pxe-service=x86PC,boot,pxelinux; captured
+// by nbp/testdata/capture.sh pxelinux-uuid), and re-encodes it.
+func TestPXEVendorOptionsFromDnsmasq(t *testing.T) {
+	b, err := os.ReadFile("testdata/options/43-dnsmasq-offer.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := ParsePXEVendorOptions(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := PXEVendorOptions{
+		DiscoveryControl:    PXEDiscoveryNoBroadcast | PXEDiscoveryNoMulticast,
+		HasDiscoveryControl: true,
+		BootServers:         []PXEBootServer{{Type: 0x8000, Addrs: []netip.Addr{netip.MustParseAddr("192.168.77.1")}}},
+		BootMenu:            []PXEMenuItem{{Type: 0x8000, Description: "boot"}},
+		MenuPrompt:          PXEMenuPrompt{Timeout: 0, Prompt: "PXE"},
+		HasMenuPrompt:       true,
+	}
+	if diff := cmp.Diff(want, o, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Fatalf("dnsmasq's option 43 (-want +got):\n%s", diff)
+	}
+	// dnsmasq orders the sub-options 6, 10, 8, 9; ours are 6, 8, 9, 10, so
+	// compare values, not bytes.
+	enc, err := o.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(enc) != len(b) {
+		t.Errorf("re-encoded length %d, dnsmasq's %d", len(enc), len(b))
+	}
+	back, err := ParsePXEVendorOptions(enc)
+	if err != nil || !cmp.Equal(o, back, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })) {
+		t.Errorf("re-encoded %x decodes to %+v, %v", enc, back, err)
 	}
 }

@@ -12,7 +12,8 @@ import (
 
 // ErrNotPXE is returned by [Identify] for a request that is not from a PXE
 // or UEFI HTTP boot client: its option 60 is missing or does not start
-// with "PXEClient" or "HTTPClient". A proxyDHCP server must stay silent to
+// with "PXEClient" or "HTTPClient" (or it is no request at all, but a
+// BOOTREPLY). A proxyDHCP server must stay silent to
 // such a request.
 var ErrNotPXE = errors.New("nbp: not a PXE or HTTP boot request")
 
@@ -160,14 +161,17 @@ func (c Client) String() string {
 // Identify describes the client that sent req, a DHCPDISCOVER, REQUEST or
 // INFORM from a PXE or UEFI HTTP boot client.
 //
-// It returns an error wrapping [ErrNotPXE] when option 60 is missing or
-// names another vendor class, and an error wrapping
+// It returns an error wrapping [ErrNotPXE] when req is not a BOOTREQUEST
+// or when option 60 is missing or names another vendor class, and an error wrapping
 // [dhcp.ErrMalformedOption] when option 60, 93, 94, 97 or 175 is
 // malformed. It does not keep or modify req, and it allocates only the
 // copy of the MAC address and what an unusual option 60 needs.
 func Identify(req *dhcpv4.DHCPv4) (Client, error) {
 	if req == nil {
 		return Client{}, fmt.Errorf("%w: no request", ErrNotPXE)
+	}
+	if req.OpCode != dhcpv4.OpcodeBootRequest {
+		return Client{}, fmt.Errorf("%w: a BOOTREPLY, not a request", ErrNotPXE)
 	}
 	o := req.Options
 	vc, ok := o[dhcpv4.OptionClassIdentifier.Code()]

@@ -289,6 +289,8 @@ func TestIdentifyNotPXE(t *testing.T) {
 		"udhcpc":        request(t, "00:11:22:33:44:55", vc("udhcp 1.36.1")),
 		"prefix only":   request(t, "00:11:22:33:44:55", vc("PXEClientX")),
 		"syslinux.efi2": request(t, "00:11:22:33:44:55", dhcpv4.WithRequestedOptions(dhcpv4.OptionBootfileName)),
+		// dnsmasq's OFFER carries "PXEClient" but is a reply.
+		"dnsmasq offer": readCapture(t, "pxelinux-uuid-dnsmasq-offer"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			c, err := Identify(req)

@@ -100,7 +100,8 @@ capture() {
 
 # pxelinux_uuid NAME UUID boots Debian's pxelinux.0 through QEMU's iPXE BIOS
 # ROM with dnsmasq (DHCP, PXE, TFTP) in the namespace, records the
-# DHCPDISCOVER as captures/NAME.bin and, one per line, the pxelinux.cfg/
+# DHCPDISCOVER as captures/NAME.bin, dnsmasq's first reply (its OFFER) as
+# captures/NAME-dnsmasq-offer.bin and, one per line, the pxelinux.cfg/
 # files that pxelinux asked for as captures/NAME.txt. pxelinux-uuid uses a
 # UUID whose byte 6 (in wire order) pxelinux accepts, so the first name is
 # its per-machine UUID file; pxelinux-uuid-skipped uses the UUID of the
@@ -119,6 +120,9 @@ pxelinux_uuid() {
 	dpid=$!
 	ip netns exec "$ns" tcpdump -q -i tap0 -U -c 1 -w "$tmp/$name.pcap" 'udp and dst port 67' 2>"$tmp/$name.tcpdump" &
 	tpid=$!
+	# dnsmasq's first answer (its OFFER, with PXE option 43) as well.
+	ip netns exec "$ns" tcpdump -q -i tap0 -U -c 1 -w "$tmp/$name-offer.pcap" 'udp and dst port 68' 2>"$tmp/$name-offer.tcpdump" &
+	opid=$!
 	sleep 2
 	# shellcheck disable=SC2086
 	ip netns exec "$ns" timeout 300 qemu-system-x86_64 -accel tcg -m 256 -nographic -no-reboot \
@@ -127,9 +131,10 @@ pxelinux_uuid() {
 	qpid=$!
 	n=0
 	while ! grep -q 'pxelinux.cfg/default' "$tmp/dnsmasq.log" && [ $n -lt 300 ]; do sleep 1; n=$((n + 1)); done
-	kill "$qpid" "$tpid" "$dpid" 2>/dev/null || true
-	wait "$qpid" "$dpid" 2>/dev/null || true
+	kill "$qpid" "$tpid" "$dpid" "$opid" 2>/dev/null || true
+	wait "$qpid" "$dpid" "$opid" 2>/dev/null || true
 	"$tmp/pcap2bootp" <"$tmp/$name.pcap" >"$out/$name.bin"
+	"$tmp/pcap2bootp" <"$tmp/$name-offer.pcap" >"$out/$name-dnsmasq-offer.bin"
 	# dnsmasq logs "file <root>/pxelinux.cfg/<name> not found"; keep <name>.
 	sed -n 's#.*/pxelinux\.cfg/\([^ ]*\) not found.*#\1#p' "$tmp/dnsmasq.log" >"$out/$name.txt"
 	rm -f "$tmp/dnsmasq.log" "$tmp/leases"
