@@ -76,3 +76,37 @@ func TestEmbeddedDefault(t *testing.T) {
 	}
 	requireLog(t, d, "msg=stopped")
 }
+
+// TestTreeWinsOverGenerated checks, with curl as TFTP and HTTP client, that
+// a file present in the served tree wins over the one the server generates
+// from isolinux.cfg, and that the generated ones are served otherwise.
+func TestTreeWinsOverGenerated(t *testing.T) {
+	t.Parallel()
+	curl := testenv.NeedCommand(t, "curl")[0]
+	l := newLab(t)
+	root := l.mkdir("tree")
+	l.isoTree(root)
+	const handGRUB = "# hand-written grub.cfg\nset timeout=1\n"
+	writeFile(t, root+"/grub/grub.cfg", handGRUB)
+	l.pxekit("-proxy", "-root", root)
+
+	get := func(url string) string {
+		return l.ns.MustRun(t, curl, "-sS", "--noproxy", "*", "-m", "10", url)
+	}
+	for _, url := range []string{"tftp://" + labServerIP + "/grub/grub.cfg", "http://" + labServerIP + ":8080/grub/grub.cfg"} {
+		if got := get(url); got != handGRUB {
+			t.Errorf("%s = %q, want the tree's own file %q", url, got, handGRUB)
+		}
+	}
+	// GRUB's prefix elsewhere, pxelinux's per-MAC name and the iPXE script
+	// are generated.
+	for url, want := range map[string]string{
+		"tftp://" + labServerIP + "/debian-installer/amd64/grub/grub.cfg": "linux /install/vmlinuz",
+		"tftp://" + labServerIP + "/pxelinux.cfg/01-52-54-00-12-34-56":    "install/vmlinuz",
+		"http://" + labServerIP + ":8080/boot.ipxe":                       "#!ipxe",
+	} {
+		if got := get(url); !strings.Contains(got, want) {
+			t.Errorf("%s = %q, want a generated file containing %q", url, got, want)
+		}
+	}
+}

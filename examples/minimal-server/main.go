@@ -41,7 +41,7 @@ func main() {
 
 type options struct {
 	iface, rng, root, iso, http, leases, biosBoot, efiBoot string
-	proxy, ra                                              bool
+	proxy, ra, verbose                                     bool
 }
 
 func run() int {
@@ -56,8 +56,13 @@ func run() int {
 	flag.StringVar(&o.biosBoot, "bios-boot", "", "boot program `FILE` for BIOS clients (default: pxelinux.0, lpxelinux.0 or undionly.kpxe)")
 	flag.StringVar(&o.efiBoot, "efi-boot", "", "boot program `FILE` for UEFI clients (default: bootnetx64.efi, grubx64.efi, syslinux.efi or ipxe.efi)")
 	flag.BoolVar(&o.ra, "ra", false, "answer IPv6 router solicitations with an empty router advertisement, which saves iPXE a 13 s wait")
+	flag.BoolVar(&o.verbose, "v", false, "log at debug level too (every DHCP reply, dropped datagrams, TFTP size probes)")
 	flag.Parse()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	level := slog.LevelInfo
+	if o.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if err := serve(o, log); err != nil {
 		fmt.Fprintln(os.Stderr, "minimal-server:", err)
 		return 1
