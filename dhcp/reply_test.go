@@ -75,6 +75,10 @@ func replyRoundTrip(t testing.TB, r *dhcpv4.DHCPv4, size int) *dhcpv4.DHCPv4 {
 	return got
 }
 
+// TestNewReplyPXE checks a ProxyDirect OFFER relayed with option 82. It
+// covers the firmware that never sends a REQUEST when a plain DHCP offer
+// and a proxy offer arrive together: everything it needs to boot (siaddr,
+// file, 67, 60 PXEClient, 43 discovery control 8) is in the OFFER itself.
 func TestNewReplyPXE(t *testing.T) {
 	req := pxeRequest(t, dhcpv4.MessageTypeDiscover,
 		dhcpv4.WithBroadcast(true),
