@@ -524,3 +524,46 @@ func TestPXEVendorOptionsFromDnsmasq(t *testing.T) {
 		t.Errorf("re-encoded %x decodes to %+v, %v", enc, back, err)
 	}
 }
+
+func TestOptionStrings(t *testing.T) {
+	for _, tt := range []struct {
+		v    dhcpv4.OptionValue
+		want string
+	}{
+		{TFTPServerName("10.0.0.1"), "10.0.0.1"},
+		{BootFileName("pxelinux.0"), "pxelinux.0"},
+		{PXELinuxConfigFile("pxelinux.cfg/x"), "pxelinux.cfg/x"},
+		{PXELinuxPathPrefix("/t/"), "/t/"},
+		{PXELinuxRebootTime(30), "30s"},
+		{UserClass{Classes: []string{"a", "iPXE"}, RFC3004: true}, "a, iPXE"},
+		{IPXEOptions{Options: []SubOption{{Code: 235, Data: []byte{1, 0, 0}}, {Code: 0x13, Data: []byte{1}}}}, "[235: 01 00 00; 19: 01]"},
+		{VendorClass{Class: ClassPXEClient, HasUNDI: true, UNDIMajor: 1000}, "PXEClient"},
+		{ClientArchs{0, 0x7fff}, "0 (Intel x86PC), 32767 (unknown)"},
+	} {
+		if got := tt.v.String(); got != tt.want {
+			t.Errorf("%#v.String() = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+	o := IPXEOptions{}
+	if _, ok := o.Get(1); ok {
+		t.Error("Get on empty options found something")
+	}
+	if _, _, _, ok := o.Version(); ok {
+		t.Error("Version on empty options ok")
+	}
+	if (IPXEFeatureSet{}).Has(0x50) || (IPXEFeatureSet{}).Has(5) {
+		t.Error("Has out of range")
+	}
+	var s IPXEFeatureSet
+	s.Add(0x80) // outside the feature range: ignored
+	s.Add(IPXEFeatureNFS)
+	s.Add(IPXEFeaturePXEExt)
+	var got []IPXEFeature
+	for f := range s.All() {
+		got = append(got, f)
+		break
+	}
+	if s.Len() != 2 || len(got) != 1 || got[0] != IPXEFeaturePXEExt {
+		t.Errorf("set %v: Len %d, first %v", s, s.Len(), got)
+	}
+}

@@ -375,3 +375,11 @@ func TestIsRaspberryPiMAC(t *testing.T) {
 		}
 	}
 }
+
+func TestArchSourceString(t *testing.T) {
+	for s, want := range map[ArchSource]string{ArchUnknown: "unknown", ArchFromOption93: "option 93", ArchFromVendorClass: "option 60"} {
+		if s.String() != want {
+			t.Errorf("ArchSource(%d).String() = %q, want %q", s, s.String(), want)
+		}
+	}
+}
