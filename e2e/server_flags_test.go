@@ -110,3 +110,38 @@ func TestTreeWinsOverGenerated(t *testing.T) {
 		}
 	}
 }
+
+// TestISOWithoutBootPrograms serves an image that, like a distribution's
+// ISO, has an isolinux configuration but no pxelinux.0: the server must
+// offer Debian's pxelinux.0 and ldlinux.c32 from this machine for it, and
+// still serve the image's own files and the menus generated from it.
+func TestISOWithoutBootPrograms(t *testing.T) {
+	t.Parallel()
+	curl := testenv.NeedCommand(t, "curl")[0]
+	l := newLab(t)
+	src := l.mkdir("tree")
+	l.isoTree(src)
+	for _, f := range []string{"pxelinux.0", "ldlinux.c32"} {
+		if err := os.Remove(src + "/" + f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	iso := l.makeISO(src)
+	d := l.pxekit("-proxy", "-iso", iso)
+	requireLog(t, d, "msg=serving", "bios_boot=pxelinux.0")
+
+	want, err := os.ReadFile(debPxelinux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := l.ns.MustRun(t, curl, "-sS", "-m", "10", "tftp://"+labServerIP+"/pxelinux.0")
+	if got != string(want) {
+		t.Errorf("tftp pxelinux.0: got %d bytes, want the %d of %s", len(got), len(want), debPxelinux)
+	}
+	if got := l.ns.MustRun(t, curl, "-sS", "-m", "10", "tftp://"+labServerIP+"/isolinux/menu.cfg"); got != isolinuxMenuCfg {
+		t.Errorf("tftp isolinux/menu.cfg = %q, want the image's file", got)
+	}
+	if got := l.ns.MustRun(t, curl, "-sS", "-m", "10", "tftp://"+labServerIP+"/pxelinux.cfg/default"); !strings.Contains(got, "install/vmlinuz") {
+		t.Errorf("tftp pxelinux.cfg/default = %q, want the menu generated from the image", got)
+	}
+}

@@ -82,7 +82,7 @@ func serve(o options, log *slog.Logger) error {
 	}
 
 	// The served tree.
-	var fsys fs.FS
+	var fsys, fallback fs.FS
 	var what string
 	switch {
 	case o.root != "":
@@ -98,6 +98,17 @@ func serve(o options, log *slog.Logger) error {
 			return fmt.Errorf("%s: %w", o.iso, err)
 		}
 		fsys, what = img, "ISO image "+o.iso
+		// Distribution images carry isolinux.bin but no pxelinux.0: boot
+		// programs the image lacks come from this machine's packages.
+		dir, copied, err := defaultTree()
+		if dir != "" {
+			defer os.RemoveAll(dir)
+		}
+		if err != nil {
+			return err
+		}
+		fallback = os.DirFS(dir)
+		log.Info("boot programs from this machine, used where the image has none", "programs", strings.Join(copied, ", "))
 	default:
 		dir, copied, err := defaultTree()
 		if dir != "" {
@@ -111,26 +122,27 @@ func serve(o options, log *slog.Logger) error {
 	}
 
 	// Boot programs per firmware family.
+	look := layers{fsys, fallback}
 	bios, efi := o.biosBoot, o.efiBoot
 	if bios == "" {
-		bios = findProgram(fsys, biosPrograms)
-	} else if err := checkProgram(fsys, "bios-boot", bios); err != nil {
+		bios = findProgram(look, biosPrograms)
+	} else if err := checkProgram(look, "bios-boot", bios); err != nil {
 		return err
 	}
 	if efi == "" && o.root == "" && o.iso == "" {
 		// The default tree's menus are iPXE and pxelinux (BIOS) ones.
-		efi = findProgram(fsys, []string{"snponly.efi", "ipxe.efi"})
+		efi = findProgram(look, []string{"snponly.efi", "ipxe.efi"})
 	}
 	if efi == "" {
-		efi = findProgram(fsys, efiPrograms)
-	} else if err := checkProgram(fsys, "efi-boot", efi); err != nil {
+		efi = findProgram(look, efiPrograms)
+	} else if err := checkProgram(look, "efi-boot", efi); err != nil {
 		return err
 	}
 
-	arm64 := findProgram(fsys, arm64Programs)
+	arm64 := findProgram(look, arm64Programs)
 
 	// Menus generated from the tree's own isolinux/syslinux configuration.
-	gen, err := generatedMenus(fsys, log)
+	gen, err := generatedMenus(fsys, fallback, log)
 	if err != nil {
 		return err
 	}
@@ -150,7 +162,7 @@ func serve(o options, log *slog.Logger) error {
 
 	ds := &dhcp.Server{
 		Interface: o.iface,
-		Decider:   newDecider(fsys, gen, bios, efi, arm64, o.biosBoot != "", o.efiBoot != "", httpBase, log),
+		Decider:   newDecider(look, gen, bios, efi, arm64, o.biosBoot != "", o.efiBoot != "", httpBase, log),
 		Logger:    log,
 	}
 	mode := "proxyDHCP"

@@ -37,14 +37,15 @@ const (
 // TFTP (as a tftp.FileSource) and HTTP; the served tree is asked first, so a
 // file there always wins.
 type menus struct {
-	files map[string][]byte
-	log   *slog.Logger
+	files    map[string][]byte
+	fallback fs.FS // asked after the generated files; nil for none
+	log      *slog.Logger
 }
 
 // generatedMenus reads the first isolinux/syslinux configuration found in
 // fsys and renders it. A tree without one gets no generated files.
-func generatedMenus(fsys fs.FS, log *slog.Logger) (*menus, error) {
-	m := &menus{files: map[string][]byte{}, log: log}
+func generatedMenus(fsys, fallback fs.FS, log *slog.Logger) (*menus, error) {
+	m := &menus{files: map[string][]byte{}, fallback: fallback, log: log}
 	var name string
 	for _, n := range isolinuxConfigs {
 		if _, err := fs.Stat(fsys, n); err == nil {
@@ -136,10 +137,14 @@ func (m *menus) lookup(name string) ([]byte, string, bool) {
 	return nil, "", false
 }
 
-// Open implements tftp.FileSource.
+// Open implements tftp.FileSource: a generated file, else one of the
+// fallback tree.
 func (m *menus) Open(_ context.Context, client netip.AddrPort, name string) (fs.File, error) {
 	b, gen, ok := m.lookup(name)
 	if !ok {
+		if m.fallback != nil {
+			return m.fallback.Open(strings.TrimLeft(name, "/"))
+		}
 		return nil, fs.ErrNotExist
 	}
 	m.log.Info("generated file", "proto", "tftp", "peer", client.Addr(), "file", name, "as", gen, "bytes", len(b))
@@ -159,6 +164,13 @@ func httpHandler(fsys fs.FS, m *menus, log *slog.Logger) http.Handler {
 				http.ServeContent(sw, r, path.Base(name), time.Time{}, bytes.NewReader(b))
 				log.Info("http", "peer", r.RemoteAddr, "file", name, "generated", true, "status", sw.status, "bytes", sw.n, "time", time.Since(start).Round(time.Millisecond))
 				return
+			}
+			if m.fallback != nil {
+				if st, err := fs.Stat(m.fallback, name); err == nil && st.Mode().IsRegular() {
+					http.ServeFileFS(sw, r, m.fallback, name)
+					log.Info("http", "peer", r.RemoteAddr, "file", name, "from", "this machine", "status", sw.status, "bytes", sw.n, "time", time.Since(start).Round(time.Millisecond))
+					return
+				}
 			}
 		}
 		files.ServeHTTP(sw, r)

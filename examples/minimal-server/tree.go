@@ -113,3 +113,28 @@ func checkProgram(fsys fs.FS, flag, name string) error {
 	}
 	return nil
 }
+
+// layers is a read-only union of file systems: the first one that has a
+// name serves it. Nil layers are skipped.
+type layers []fs.FS
+
+// Open implements fs.FS.
+func (l layers) Open(name string) (fs.File, error) {
+	var first error
+	for _, fsys := range l {
+		if fsys == nil {
+			continue
+		}
+		f, err := fsys.Open(name)
+		if err == nil {
+			return f, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	if first == nil {
+		first = &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return nil, first
+}
