@@ -8,10 +8,23 @@
 //	minimal-server            # embedded default: a menu with local disk and iPXE shell
 //
 // With -iso it reads the image's isolinux/syslinux configuration and offers
-// its entries as a pxelinux menu (BIOS), an iPXE script (iPXE) and a GRUB
-// configuration (UEFI), generated when a client asks; a file of the same name
-// in the served tree always wins. Binding ports 67 and 69 needs root or
-// CAP_NET_BIND_SERVICE.
+// its entries as a pxelinux menu (pxelinux.cfg/*), an iPXE script (boot.ipxe)
+// and a GRUB configuration (any */grub.cfg), generated at start and served
+// when a client asks; a file of the same name in the served tree always
+// wins. Boot programs the image lacks (distribution images carry no
+// pxelinux.0) come from this machine's Debian packages pxelinux,
+// syslinux-common, syslinux-efi and ipxe, as in the default tree.
+//
+// Clients that already run iPXE get boot.ipxe (over HTTP unless -http "");
+// BIOS clients the -bios-boot program, x86-64 UEFI the -efi-boot one, UEFI
+// HTTP boot clients the URL of an iPXE EFI build. -ra answers IPv6 router
+// solicitations, which saves iPXE 13 s of waiting for a router. One log
+// line is written per client step (boot decision, file sent with bytes
+// and time); -v adds every DHCP reply.
+//
+// Binding ports 67 and 69 needs root or CAP_NET_BIND_SERVICE; without them
+// the server says so and exits with status 1. SIGINT and SIGTERM shut it
+// down cleanly, leases saved.
 package main
 
 import (
