@@ -37,7 +37,10 @@ func (s *Server) boot(ctx context.Context, req *dhcpv4.DHCPv4) (*Boot, error) {
 		}
 		return &b, nil
 	}
-	if s.rememberFor() > 0 {
+	// Only a request without any vendor class is taken for the same boot
+	// program asking again; an operating system's DHCP client that sends
+	// its own class (udhcpc: "udhcp 1.36.1") is not answered from memory.
+	if _, hasClass := req.Options[dhcpv4.OptionClassIdentifier.Code()]; !hasClass && s.rememberFor() > 0 {
 		if b, ok := s.memo.get(mac, time.Now()); ok {
 			return &b, nil
 		}

@@ -123,6 +123,10 @@ func TestRememberClient(t *testing.T) {
 	if d.calls != 1 {
 		t.Errorf("decider called %d times, want 1 (the second answer is remembered)", d.calls)
 	}
+	osClient := plainRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithGeneric(dhcpv4.OptionClassIdentifier, []byte("udhcp 1.36.1")))
+	if r := mustHandle(t, s, osClient, in67); r != nil {
+		t.Errorf("an OS DHCP client with its own vendor class was answered from memory: %v", r)
+	}
 	other := plainRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(net.HardwareAddr{2, 0, 0, 0, 0, 9}))
 	if r := mustHandle(t, s, other, in67); r != nil {
 		t.Errorf("unknown plain client answered: %v", r)
