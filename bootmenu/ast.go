@@ -110,6 +110,7 @@ type Label struct {
 	bodyIndent string // indentation for new body lines of a new label
 }
 
+// Pos returns n.Position; likewise for the other node types.
 func (n *Comment) Pos() Pos   { return n.Position }
 func (n *Blank) Pos() Pos     { return n.Position }
 func (n *Directive) Pos() Pos { return n.Position }

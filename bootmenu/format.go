@@ -18,6 +18,7 @@ type NodeError struct {
 	Msg string
 }
 
+// Error describes the node and why it cannot be printed.
 func (e *NodeError) Error() string {
 	if e.Pos.IsValid() {
 		return fmt.Sprintf("bootmenu: node at %d:%d: %s", e.Pos.Line, e.Pos.Col, e.Msg)

@@ -25,6 +25,7 @@ type ParseError struct {
 	Msg  string
 }
 
+// Error formats the error as "bootmenu: [file:]line:col: message".
 func (e *ParseError) Error() string {
 	if e.File != "" {
 		return fmt.Sprintf("bootmenu: %s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)

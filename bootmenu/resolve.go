@@ -41,6 +41,7 @@ type ResolveError struct {
 	Err  error // a sentinel above, a *fs.PathError or a *ParseError
 }
 
+// Error formats the error as "bootmenu: file:line:col: message".
 func (e *ResolveError) Error() string {
 	msg := strings.TrimPrefix(e.Err.Error(), "bootmenu: ")
 	if e.Pos.IsValid() {
@@ -86,6 +87,7 @@ const (
 
 var actionNames = [...]string{"boot", "submenu", "goto", "exit", "quit", "help", "separator"}
 
+// String returns the action's name, such as "boot" or "submenu".
 func (a Action) String() string {
 	if int(a) < len(actionNames) {
 		return actionNames[a]
