@@ -7,8 +7,9 @@
 #
 # Each firmware runs in QEMU (TCG, no KVM needed) inside a network namespace
 # made for the purpose, attached to a tap device in that namespace; tcpdump
-# listens on the tap. Nothing answers the DISCOVER and no packet leaves the
-# namespace. The namespace is removed at exit. Needs: ip, tcpdump, go,
+# listens on the tap. Nothing answers the DISCOVER (but dnsmasq, inside the
+# namespace, in the pxelinux-uuid runs) and no packet leaves the namespace.
+# The namespace is removed at exit. Needs: ip, tcpdump, go,
 # qemu-system-x86_64 with ipxe-qemu and ovmf, qemu-system-aarch64 with
 # qemu-efi-aarch64 (AAVMF), and for pxelinux-uuid dnsmasq and pxelinux.
 #
