@@ -431,3 +431,16 @@ func TestFileStoreJournal(t *testing.T) {
 		t.Errorf("after Save and Delete, reloaded %+v, %v", got, err)
 	}
 }
+
+// TestDeciderPanic checks that a panicking Decider costs one request, not
+// the server.
+func TestDeciderPanic(t *testing.T) {
+	s := &Server{Decider: DeciderFunc(func(context.Context, *dhcpv4.DHCPv4) (Boot, error) { panic("boom") })}
+	out := &sink{}
+	sc := &serverConn{conn: out, localPort: ServerPort}
+	b, _ := AppendMessage(nil, pxeRequest(t, dhcpv4.MessageTypeDiscover), 0)
+	s.serveDatagram(t.Context(), sc, b, in67, nil, newPktinfo())
+	if st := s.Stats(); st.Errors != 1 || len(out.wrote) != 0 {
+		t.Errorf("after a Decider panic: stats %+v, %d replies; want 1 error, no reply", st, len(out.wrote))
+	}
+}

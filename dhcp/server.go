@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -451,7 +452,7 @@ func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in
 // respond handles a decoded request and sends the reply, if any.
 func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4, in inbound, srvAddr netip.Addr, out []byte, pi pktinfo) []byte {
 	log := s.logger()
-	reply, err := s.handle(ctx, req, in, srvAddr)
+	reply, err := s.safeHandle(ctx, req, in, srvAddr)
 	if errors.Is(err, ErrPoolExhausted) {
 		s.stats.errors.Add(1)
 		log.Warn("dhcp: no address for client", "mac", req.ClientHWAddr, "err", err)
@@ -483,6 +484,17 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		log.Debug("dhcp: reply", "type", msgType(reply), "mac", req.ClientHWAddr, "yiaddr", reply.YourIPAddr, "file", reply.BootFileName, "to", dst, "ifindex", in.ifIndex)
 	}
 	return out
+}
+
+// safeHandle is handle, with a panic (in a Decider or LeaseStore) turned
+// into an error so that it never stops the server.
+func (s *Server) safeHandle(ctx context.Context, req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) (r *dhcpv4.DHCPv4, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = nil, fmt.Errorf("dhcp: panic while handling a request: %v", p)
+		}
+	}()
+	return s.handle(ctx, req, in, srv)
 }
 
 // send writes a reply; with IP_PKTINFO it leaves by interface ifIndex
