@@ -26,8 +26,11 @@ func joinBase(base, name string) string {
 // IPXEOptions tunes [RenderIPXE]. The zero value is ready to use.
 type IPXEOptions struct {
 	// BaseURL is put in front of kernel and initrd names, e.g.
-	// "http://192.0.2.1:8080/debian"; names are taken from its root. Empty
-	// keeps the names, which iPXE then fetches relative to the script.
+	// "http://192.0.2.1:8080/debian"; names are taken from its root
+	// ("/x" and "::x" as "x"; URLs are kept). Names relative to another
+	// directory, as in isolinux menus, can be made names from the root
+	// first with [Resolved.RewritePaths] and [FSPath]. Empty keeps the
+	// names, which iPXE then fetches relative to the script.
 	BaseURL string
 	// InitrdArg names every initrd (initrd --name) and adds initrd=<name>
 	// to the kernel command line. Linux's EFI stub needs it to find the
@@ -254,8 +257,8 @@ func ipxeSection(e *Entry, id, menuID string, o *IPXEOptions) (string, bool) {
 // GRUBOptions tunes [RenderGRUB]. The zero value is ready to use.
 type GRUBOptions struct {
 	// Prefix is put in front of kernel and initrd names, e.g. "(tftp)",
-	// "(http,192.0.2.1)/debian" or "" for names relative to GRUB's root
-	// (they are made absolute).
+	// "(http,192.0.2.1)/debian", or "" for names from GRUB's root; names
+	// are taken as for [IPXEOptions.BaseURL].
 	Prefix string
 }
 

@@ -111,6 +111,7 @@ type Resolved struct {
 	Display      string        // DISPLAY file
 	Path         []string      // PATH directories for modules
 	Hidden       bool          // MENU HIDDEN
+	Dir          string        // ResolveOptions.Dir: the directory names are relative to
 
 	// Files are the files read, in order of first reading.
 	Files []string
@@ -318,7 +319,15 @@ func newResolver(fsys fs.FS, opts *ResolveOptions) *resolver {
 }
 
 // path maps a configuration file name to a name in fsys.
-func (r *resolver) path(name string) (string, bool) {
+func (r *resolver) path(name string) (string, bool) { return FSPath(r.opts.Dir, name) }
+
+// FSPath returns the name in an fs.FS of a file that a configuration whose
+// working directory is dir (see [ResolveOptions.Dir]) calls name: relative
+// names are joined to dir, names starting with "/" or pxelinux's "::" are
+// taken from the root. It reports false for URLs and for names that leave
+// the root. Use it with RewritePaths to turn the relative names of an
+// isolinux menu into names from the root of its ISO image.
+func FSPath(dir, name string) (string, bool) {
 	abs := strings.HasPrefix(name, "::")
 	name = strings.TrimPrefix(name, "::")
 	if strings.Contains(name, "://") {
@@ -327,7 +336,7 @@ func (r *resolver) path(name string) (string, bool) {
 	if abs || strings.HasPrefix(name, "/") {
 		name = strings.TrimLeft(name, "/")
 	} else {
-		name = path.Join(r.opts.Dir, name)
+		name = path.Join(dir, name)
 	}
 	name = path.Clean(name)
 	if name == "" || !fs.ValidPath(name) || name == "." {
@@ -698,6 +707,7 @@ func (r *resolver) finish() *Resolved {
 		}
 	}
 	r.res.Files = r.files
+	r.res.Dir = r.opts.Dir
 	return &r.res
 }
 

@@ -465,3 +465,25 @@ func checkConfigRoundTrip(t *testing.T, r *Resolved) {
 		t.Errorf("resolved menu changes through Config() (-orig +back):\n%s\n%s", d, text)
 	}
 }
+
+func TestFSPath(t *testing.T) {
+	tests := []struct {
+		dir, name, want string
+		ok              bool
+	}{
+		{"isolinux", "vmlinuz", "isolinux/vmlinuz", true},
+		{"isolinux", "/casper/vmlinuz", "casper/vmlinuz", true},
+		{"isolinux", "::casper/vmlinuz", "casper/vmlinuz", true},
+		{"isolinux", "../boot/x", "boot/x", true},
+		{"", "a/./b//c", "a/b/c", true},
+		{"", "../x", "", false},
+		{"", "http://h/x", "", false},
+		{"", "/", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := FSPath(tt.dir, tt.name)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("FSPath(%q, %q) = %q, %v; want %q, %v", tt.dir, tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+}
