@@ -7,26 +7,45 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // node is one directory entry: a file, directory, symbolic link or special
 // file. Nodes live in the slices of cached directories and are never changed
 // after the directory is cached, so they are shared without locks.
+//
+// Times stay in their recorded form (substrings of the directory's data)
+// and are decoded when asked for: a walk then neither computes nor stores
+// times, and a node costs no allocation of its own.
 type node struct {
 	name  string
 	mode  fs.FileMode
-	size  int64 // bytes of data; for a directory, of its extent
-	off   int64 // byte offset of the data (first extent) or directory extent
-	mtime time.Time
+	flags uint8
+	size  int64    // bytes of data; for a directory, of its extent
+	off   int64    // byte offset of the data (first extent) or directory extent
+	rec   string   // 7-byte recording date and time (ECMA-119 §9.1.5)
+	tf    string   // Rock Ridge TF entry from its flags byte on, or ""
 	ext   []extent // all extents of a multi-extent file, else nil
 	link  string   // symbolic link target
-	flags uint8
-	stat  *Stat // Rock Ridge attributes, nil without Rock Ridge
+	px    px       // Rock Ridge PX attributes
+}
+
+// px holds the fields of a Rock Ridge PX entry (RRIP §4.1.1).
+type px struct {
+	ok                         bool
+	mode, nlink, uid, gid, ino uint32
 }
 
 const (
 	nodeInterleaved uint8 = 1 << iota // file unit size not zero: unsupported
 	nodeZisofs                        // Rock Ridge ZF: zisofs-compressed data
+)
+
+// TF time stamp bits (RRIP §4.1.6).
+const (
+	tfModify = 1 << 1
+	tfAccess = 1 << 2
+	tfAttr   = 1 << 3
 )
 
 // extent is one piece of a multi-extent file (ECMA-119 §6.5.1).
@@ -49,10 +68,15 @@ type Stat struct {
 	Ctime time.Time // attribute change time
 }
 
-func (n *node) Name() string               { return n.name }
-func (n *node) Size() int64                { return n.size }
-func (n *node) Mode() fs.FileMode          { return n.mode }
-func (n *node) ModTime() time.Time         { return n.mtime }
+func (n *node) Name() string      { return n.name }
+func (n *node) Size() int64       { return n.size }
+func (n *node) Mode() fs.FileMode { return n.mode }
+func (n *node) ModTime() time.Time {
+	if t, ok := tfTime(n.tf, tfModify); ok {
+		return t
+	}
+	return shortTime(n.rec)
+}
 func (n *node) IsDir() bool                { return n.mode.IsDir() }
 func (n *node) Type() fs.FileMode          { return n.mode.Type() }
 func (n *node) Info() (fs.FileInfo, error) { return n, nil }
@@ -60,11 +84,13 @@ func (n *node) String() string             { return fs.FormatDirEntry(n) }
 
 // Sys returns a *[Stat] (a copy) for an image with Rock Ridge, else nil.
 func (n *node) Sys() any {
-	if n.stat == nil {
+	if !n.px.ok {
 		return nil
 	}
-	s := *n.stat
-	return &s
+	s := &Stat{Mode: n.px.mode, Nlink: n.px.nlink, UID: n.px.uid, GID: n.px.gid, Ino: n.px.ino}
+	s.Atime, _ = tfTime(n.tf, tfAccess)
+	s.Ctime, _ = tfTime(n.tf, tfAttr)
+	return s
 }
 
 // dirData is a decoded directory.
@@ -91,11 +117,11 @@ func (f *FS) rootNode(rec string, at int64) (*node, error) {
 		return nil, corrupt(at, "root directory record")
 	}
 	n := &node{
-		name:  ".",
-		mode:  fs.ModeDir | 0o555,
-		size:  int64(r.dataLength()),
-		off:   int64(r.extent()) * f.bs,
-		mtime: r.recorded(),
+		name: ".",
+		mode: fs.ModeDir | 0o555,
+		size: int64(r.dataLength()),
+		off:  int64(r.extent()) * f.bs,
+		rec:  string(r[18:25]),
 	}
 	if err := f.checkDirExtent(n, at); err != nil {
 		return nil, err
@@ -137,14 +163,11 @@ func (f *FS) rootSUSP(root *node) (rrInfo, error) {
 
 // applyRR sets the attributes that Rock Ridge entries give a node.
 func (n *node) applyRR(info *rrInfo) {
-	if info.hasMtime {
-		n.mtime = info.mtime
-	}
+	n.tf = info.tf
 	if !info.hasMode {
 		return
 	}
-	n.stat = &Stat{Mode: info.mode, Nlink: info.nlink, UID: info.uid, GID: info.gid,
-		Ino: info.ino, Atime: info.atime, Ctime: info.ctime}
+	n.px = px{ok: true, mode: info.mode, nlink: info.nlink, uid: info.uid, gid: info.gid, ino: info.ino}
 	perm := fs.FileMode(info.mode & 0o777)
 	if info.mode&0o4000 != 0 {
 		perm |= fs.ModeSetuid
@@ -186,8 +209,10 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 	if _, err := f.r.ReadAt(buf, dn.off); err != nil {
 		return nil, truncated(dn.off, "directory")
 	}
-	data := string(buf)
-	d := &dirData{owner: -1, entries: make([]node, 0, len(data)/64)}
+	// buf is never written again: the names and times of the nodes are
+	// substrings of it, which costs neither a copy nor an allocation each.
+	data := unsafe.String(unsafe.SliceData(buf), len(buf))
+	d := &dirData{owner: -1, entries: make([]node, 0, countRecords(data, int(f.bs)))}
 	var info rrInfo
 	var multi *node // the multi-extent file being assembled
 	var multiID string
@@ -238,7 +263,7 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 			continue
 		}
 
-		n := node{mtime: r.recorded(), size: int64(r.dataLength()), off: int64(r.extent()+r.earLength()) * f.bs}
+		n := node{rec: string(r[18:25]), size: int64(r.dataLength()), off: int64(r.extent()+r.earLength()) * f.bs}
 		switch {
 		case f.rr && info.hasName:
 			n.name = info.name
@@ -317,8 +342,7 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 		return nil, corrupt(dn.off, "multi-extent file without its last extent")
 	}
 	if !sorted {
-		slices.SortStableFunc(d.entries, func(a, b node) int { return strings.Compare(a.name, b.name) })
-		d.entries = slices.CompactFunc(d.entries, func(a, b node) bool { return a.name == b.name })
+		d.entries = sortNodes(d.entries)
 	}
 	// Two entries of one directory must not be the same directory: that
 	// would let a small image describe an exponentially large tree.
@@ -337,6 +361,40 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 		}
 	}
 	return d, nil
+}
+
+// sortNodes returns the nodes sorted by name, of duplicate names only the
+// first. It sorts indexes, not the nodes, which are large to move.
+func sortNodes(nodes []node) []node {
+	idx := make([]int32, len(nodes))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortStableFunc(idx, func(a, b int32) int { return strings.Compare(nodes[a].name, nodes[b].name) })
+	out := make([]node, 0, len(nodes))
+	for _, i := range idx {
+		if k := len(out); k > 0 && out[k-1].name == nodes[i].name {
+			continue
+		}
+		out = append(out, nodes[i])
+	}
+	return out
+}
+
+// countRecords counts the directory records in data, at most one per
+// minRecordLen bytes, to size the slice of entries.
+func countRecords(data string, bs int) int {
+	n := 0
+	for pos := 0; pos < len(data); {
+		l := int(data[pos])
+		if l == 0 {
+			pos = (pos/bs + 1) * bs
+			continue
+		}
+		n++
+		pos += max(l, minRecordLen)
+	}
+	return n
 }
 
 // checkExtent checks that a file's data lies inside the volume.

@@ -91,7 +91,7 @@ func (f *FS) OpenBootImage(i int) (*File, error) {
 }
 
 func (f *FS) bootNode(b BootImage) *node {
-	return &node{name: b.Name, mode: 0o444, size: b.Size, off: int64(b.LBA) * f.bs, mtime: f.root.mtime}
+	return &node{name: b.Name, mode: 0o444, size: b.Size, off: int64(b.LBA) * f.bs, rec: f.root.rec, tf: f.root.tf}
 }
 
 func (f *FS) parseCatalog() ([]BootImage, error) {
@@ -211,7 +211,7 @@ func (f *FS) bootSize(b BootImage) int64 {
 // Synthetic boot directory (Options.BootDir).
 
 func (f *FS) bootDirNode() *node {
-	return &node{name: f.bootDir, mode: fs.ModeDir | 0o555, off: -1, mtime: f.root.mtime}
+	return &node{name: f.bootDir, mode: fs.ModeDir | 0o555, off: -1, rec: f.root.rec, tf: f.root.tf}
 }
 
 // bootLookup resolves names inside Options.BootDir; ok is false when name

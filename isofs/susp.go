@@ -26,8 +26,7 @@ type rrInfo struct {
 	gid     uint32
 	ino     uint32
 
-	mtime, atime, ctime time.Time // TF
-	hasMtime            bool
+	tf string // TF entry from its flags byte on
 
 	link    []byte // SL target being assembled
 	hasLink bool
@@ -125,7 +124,7 @@ func (f *FS) parseSUSP(su string, skip int, recOff int64, info *rrInfo) error {
 				if l < 5 {
 					return corrupt(recOff, "Rock Ridge TF entry")
 				}
-				info.addTF(e[4], e[5:])
+				info.tf = e[4:]
 			case "CL":
 				if l < 12 {
 					return corrupt(recOff, "Rock Ridge CL entry")
@@ -200,35 +199,30 @@ func (info *rrInfo) addSL(comps string, recOff int64) error {
 	return nil
 }
 
-// addTF reads the time stamps of a TF entry (RRIP §4.1.6): flags says which
-// are present, in the order creation, modify, access, attributes, ...; bit
-// 7 selects the 17-byte form over the 7-byte one.
-func (info *rrInfo) addTF(flags byte, b string) {
+// tfTime returns the time stamp selected by bit from a TF entry (RRIP
+// §4.1.6) given from its flags byte on: the flags say which stamps are
+// present, in the order creation, modify, access, attributes, ...; bit 7
+// selects the 17-byte form over the 7-byte one.
+func tfTime(tf string, bit byte) (time.Time, bool) {
+	if len(tf) == 0 || tf[0]&bit == 0 {
+		return time.Time{}, false
+	}
+	flags := tf[0]
 	size := 7
 	if flags&0x80 != 0 {
 		size = 17
 	}
-	for bit := range 7 {
-		if flags&(1<<bit) == 0 {
-			continue
-		}
-		if len(b) < size {
-			return
-		}
-		var t time.Time
-		if size == 7 {
-			t = shortTime(b[:7])
-		} else {
-			t = longTime(b[:17])
-		}
-		b = b[size:]
-		switch bit {
-		case 1:
-			info.mtime, info.hasMtime = t, true
-		case 2:
-			info.atime = t
-		case 3:
-			info.ctime = t
+	pos := 1
+	for b := byte(1); b < bit; b <<= 1 {
+		if flags&b != 0 {
+			pos += size
 		}
 	}
+	if pos+size > len(tf) {
+		return time.Time{}, false
+	}
+	if size == 7 {
+		return shortTime(tf[pos : pos+7]), true
+	}
+	return longTime(tf[pos : pos+17]), true
 }
