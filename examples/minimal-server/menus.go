@@ -19,10 +19,13 @@ import (
 )
 
 // isolinuxConfigs are where ISO images and syslinux trees keep their
-// configuration, in the order they are tried.
+// configuration, in the order they are tried. A pxelinux tree's own
+// pxelinux.cfg/default comes last: it is served as it is to pxelinux, and
+// rendered for iPXE and GRUB.
 var isolinuxConfigs = []string{
 	"isolinux/isolinux.cfg", "isolinux.cfg", "boot/isolinux/isolinux.cfg",
 	"syslinux/syslinux.cfg", "syslinux.cfg", "boot/syslinux/syslinux.cfg",
+	"pxelinux.cfg/default",
 }
 
 // Names of the generated files.
@@ -56,7 +59,12 @@ func generatedMenus(fsys, fallback fs.FS, log *slog.Logger) (*menus, error) {
 	if name == "" {
 		return m, nil
 	}
+	// isolinux resolves relative names against its configuration's
+	// directory, pxelinux against its own (the top of the tree here).
 	dir := path.Dir(name)
+	if strings.HasPrefix(name, "pxelinux.cfg/") {
+		dir = "."
+	}
 	r, err := bootmenu.Resolve(fsys, "/"+name, &bootmenu.ResolveOptions{Dir: dir})
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
