@@ -20,14 +20,13 @@ const (
 	flagMultiExtent = 0x80
 )
 
-func (r dirRecord) length() int         { return int(r[0]) }
-func (r dirRecord) earLength() uint32   { return uint32(r[1]) }
-func (r dirRecord) extent() uint32      { return le32(string(r), 2) }
-func (r dirRecord) dataLength() uint32  { return le32(string(r), 10) }
-func (r dirRecord) recorded() time.Time { return shortTime(string(r[18:25])) }
-func (r dirRecord) flags() byte         { return r[25] }
-func (r dirRecord) unitSize() byte      { return r[26] }
-func (r dirRecord) idLength() int       { return int(r[32]) }
+func (r dirRecord) length() int        { return int(r[0]) }
+func (r dirRecord) earLength() uint32  { return uint32(r[1]) }
+func (r dirRecord) extent() uint32     { return le32(string(r), 2) }
+func (r dirRecord) dataLength() uint32 { return le32(string(r), 10) }
+func (r dirRecord) flags() byte        { return r[25] }
+func (r dirRecord) unitSize() byte     { return r[26] }
+func (r dirRecord) idLength() int      { return int(r[32]) }
 
 // split returns the file identifier and the system use area, or ok false
 // when the identifier does not fit in the record.
