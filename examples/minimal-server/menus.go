@@ -69,8 +69,13 @@ func generatedMenus(fsys, fallback fs.FS, log *slog.Logger) (*menus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
+	// syslinux passes over missing INCLUDE files too (Debian's text-mode
+	// netboot tree names the graphical ones); one line says how many.
 	for _, w := range r.Warnings {
-		log.Warn("boot menu", "file", name, "warning", w)
+		log.Debug("boot menu", "file", name, "warning", w)
+	}
+	if len(r.Warnings) > 0 {
+		log.Info("boot menu: skipped what syslinux would skip too (-v lists it)", "file", name, "warnings", len(r.Warnings))
 	}
 	// isolinux looks files up relative to its configuration's directory;
 	// the generated menus name them from the root of the tree instead.
