@@ -46,8 +46,8 @@
 // (Rock Ridge ZF) compressed files, which read as their compressed bytes;
 // extended attribute records beyond skipping them; UDF bridges (a UDF-only
 // image is not an ISO 9660 image); HFS and Apple extensions; associated
-// files and the hidden flag (hidden entries are listed, as xorriso extracts
-// them).
+// files. The hidden (existence) flag is not honoured: such entries are
+// listed.
 //
 // # Hostile images
 //

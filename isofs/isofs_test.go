@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -94,6 +95,9 @@ func TestRockRidgeAttributes(t *testing.T) {
 	vol := fsys.Volume()
 	if !vol.RockRidge || !vol.Joliet || vol.ElTorito || vol.BlockSize != 2048 {
 		t.Errorf("Volume() = %+v", vol)
+	}
+	if !slices.Contains(vol.Extensions, "IEEE_1282") && !slices.Contains(vol.Extensions, "RRIP_1991A") && !slices.Contains(vol.Extensions, "IEEE_P1282") {
+		t.Errorf("Volume().Extensions = %q, want a Rock Ridge ER identifier", vol.Extensions)
 	}
 }
 

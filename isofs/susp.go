@@ -36,7 +36,8 @@ type rrInfo struct {
 	hasChild  bool
 	relocated bool // RE: this record is the relocated directory itself
 
-	sp   bool // SP: SUSP is in use; skip is its LEN_SKP
+	ext  []string // ER: identifiers of the extensions in use
+	sp   bool     // SP: SUSP is in use; skip is its LEN_SKP
 	skip int
 	zf   bool // ZF: the file is zisofs-compressed
 }
@@ -84,6 +85,15 @@ func (f *FS) parseSUSP(su string, skip int, recOff int64, info *rrInfo) error {
 					return corrupt(recOff, "SUSP CE entry")
 				}
 				ce, ceLoc, ceOff, ceLen = true, le32(e, 4), le32(e, 12), le32(e, 20)
+			case "ER":
+				// LEN_ID, LEN_DES, LEN_SRC, EXT_VER, then the identifier
+				// (SUSP §5.5).
+				if l < 8 || 8+int(e[4]) > l {
+					return corrupt(recOff, "SUSP ER entry")
+				}
+				if len(info.ext) < 8 {
+					info.ext = append(info.ext, e[8:8+int(e[4])])
+				}
 			case "SP":
 				if l >= 7 && e[4] == 0xBE && e[5] == 0xEF {
 					info.sp, info.skip = true, int(e[6])

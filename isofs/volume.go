@@ -73,10 +73,15 @@ type Volume struct {
 	BlockSize   int    // logical block size in bytes, normally 2048
 	Blocks      uint32 // volume space size in logical blocks
 
-	RockRidge bool       // the ECMA-119 tree carries Rock Ridge (SUSP SP found)
-	Joliet    bool       // a Joliet supplementary volume descriptor exists
-	ElTorito  bool       // a boot record points to an El Torito catalog
-	Names     NameSource // the tree the FS shows (never NamesAuto)
+	RockRidge bool // the ECMA-119 tree carries Rock Ridge (SUSP SP found)
+	// Extensions lists the identifiers of the SUSP ER entries of the root
+	// directory: "RRIP_1991A" (Rock Ridge 1.10), "IEEE_P1282" (1.12),
+	// "IEEE_1282", or others such as AAIP. Rock Ridge written without ER
+	// (RRIP 1.09) is still read.
+	Extensions []string
+	Joliet     bool       // a Joliet supplementary volume descriptor exists
+	ElTorito   bool       // a boot record points to an El Torito catalog
+	Names      NameSource // the tree the FS shows (never NamesAuto)
 }
 
 // FS is an ISO 9660 image as a read-only file system. It implements
@@ -208,6 +213,9 @@ func OpenWith(r io.ReaderAt, opts Options) (*FS, error) {
 		return nil, err
 	}
 	f.vol.RockRidge = info.sp
+	for _, id := range info.ext {
+		f.vol.Extensions = append(f.vol.Extensions, string([]byte(id)))
+	}
 
 	names := opts.Names
 	if names == NamesAuto {
