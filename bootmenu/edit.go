@@ -19,6 +19,25 @@ func clean(s string) string {
 	return trimBlanks(s)
 }
 
+// Normalize regroups the lines of c into LABEL bodies the way [Parse]
+// does (see [Label]). The printed text does not change. Removing lines
+// from a Label's Body (with [Label.Remove], [Label.SetAppend] of "", …)
+// can leave lines at its end that Parse would put after the label; call
+// Normalize after such edits when the tree shape matters, for example to
+// compare it with Parse(Format(c)). Config's own editing methods keep the
+// shape.
+func (c *Config) Normalize() {
+	flat := make([]Node, 0, len(c.Nodes))
+	for _, n := range c.Nodes {
+		flat = append(flat, n)
+		if l, ok := n.(*Label); ok {
+			flat = append(flat, l.Body...)
+			l.Body = nil
+		}
+	}
+	c.Nodes = group(flat)
+}
+
 // Labels returns the top-level LABEL blocks in order. Editing a returned
 // *Label edits c.
 func (c *Config) Labels() []*Label {
@@ -117,13 +136,16 @@ func (c *Config) MoveLabel(name, before string) error {
 	if before != "" && c.labelIndex(before) < 0 {
 		return fmt.Errorf("%w: %q", ErrNoLabel, before)
 	}
+	if name == before {
+		return nil
+	}
 	l := c.Nodes[i]
 	c.Nodes = append(c.Nodes[:i], c.Nodes[i+1:]...)
-	if before == "" {
+	j := c.labelIndex(before)
+	if before == "" || j < 0 {
 		c.Nodes = append(c.Nodes, l)
 		return nil
 	}
-	j := c.labelIndex(before)
 	c.Nodes = append(c.Nodes[:j], append([]Node{l}, c.Nodes[j:]...)...)
 	return nil
 }
@@ -239,7 +261,7 @@ func (l *Label) insert(n Node, rank int) {
 }
 
 // Remove deletes every directive with keyword kw from the label's body and
-// returns how many it removed.
+// returns how many it removed. See [Config.Normalize].
 func (l *Label) Remove(kw Keyword) int {
 	out := l.Body[:0]
 	k := 0

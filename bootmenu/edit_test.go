@@ -119,6 +119,9 @@ func TestEditConfig(t *testing.T) {
 	if err := c.MoveLabel("rescue", "install"); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.MoveLabel("install", "install"); err != nil {
+		t.Errorf("MoveLabel in front of itself: %v", err)
+	}
 	if err := c.MoveLabel("nope", ""); !errors.Is(err, ErrNoLabel) {
 		t.Errorf("MoveLabel(nope) = %v, want ErrNoLabel", err)
 	}

@@ -104,3 +104,81 @@ func FuzzResolve(f *testing.F) {
 		checkConfigRoundTrip(t, r)
 	})
 }
+
+// FuzzEdit applies edits chosen by the fuzzer to a parsed configuration
+// and wants Parse(Format(c)) to give back the edited tree.
+func FuzzEdit(f *testing.F) {
+	f.Add([]byte(debianTxt), []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+	f.Add([]byte("LABEL a\n KERNEL k\n # c\n APPEND x\nINCLUDE y\n APPEND z\nLABEL b\n"), []byte{5, 6, 1, 7})
+	f.Fuzz(func(t *testing.T, src, ops []byte) {
+		c, err := Parse(src)
+		if err != nil {
+			return
+		}
+		if len(ops) > 64 {
+			ops = ops[:64]
+		}
+		for i, op := range ops {
+			ls := c.Labels()
+			var l *Label
+			if len(ls) > 0 {
+				l = ls[int(op>>4)%len(ls)]
+			}
+			v := string(src[:min(len(src), i)])
+			switch op % 11 {
+			case 0:
+				c.AddLabel("new" + v)
+			case 1:
+				if l != nil {
+					c.RemoveLabel(l.Name)
+				}
+			case 2:
+				if l != nil && len(ls) > 1 {
+					c.MoveLabel(l.Name, ls[0].Name)
+				}
+			case 3:
+				c.Set(KwTimeout, v)
+			case 4:
+				if l != nil {
+					l.SetKernel("k " + v)
+				}
+			case 5:
+				if l != nil {
+					l.SetAppend(v)
+				}
+			case 6:
+				if l != nil {
+					l.SetInitrds(fields(v)...)
+				}
+			case 7:
+				if l != nil {
+					l.SetMenuLabel(v)
+				}
+			case 8:
+				if l != nil {
+					l.SetHelp(v)
+				}
+			case 9:
+				if l != nil {
+					l.Remove(KwKernel)
+				}
+			case 10:
+				if l != nil {
+					c.MoveLabel(l.Name, "")
+				}
+			}
+		}
+		c.Normalize()
+		out, err := c.MarshalText()
+		if err != nil {
+			t.Fatalf("Format after edits: %v", err)
+		}
+		back, err := Parse(out)
+		if err != nil {
+			t.Fatalf("Parse(Format(c)) after edits: %v\n%q", err, out)
+		}
+		if d := cmp.Diff(c, back, cmpTree...); d != "" {
+			t.Fatalf("Parse(Format(c)) after edits differs (-c +back):\n%s\n%q", d, out)
+		}
+	})
+}
