@@ -11,7 +11,7 @@ import (
 )
 
 // Errors of [Resolve]. ErrIncludeCycle, ErrIncludeDepth, ErrTooManyFiles,
-// ErrFileTooLarge and ErrMenuDepth stop resolution; the others are
+// ErrFileTooLarge, ErrMenuDepth and ErrTooLarge stop resolution; the others are
 // reported in [Resolved.Warnings], because syslinux carries on past them.
 var (
 	ErrIncludeCycle   = errors.New("bootmenu: include cycle")
@@ -19,6 +19,7 @@ var (
 	ErrTooManyFiles   = errors.New("bootmenu: too many included files")
 	ErrFileTooLarge   = errors.New("bootmenu: configuration file too large")
 	ErrMenuDepth      = errors.New("bootmenu: submenus nested too deeply")
+	ErrTooLarge       = errors.New("bootmenu: menu too large")
 	ErrMissingInclude = errors.New("bootmenu: included file not found")
 	ErrBadInclude     = errors.New("bootmenu: include path not usable")
 	ErrUnbalanced     = errors.New("bootmenu: unbalanced MENU BEGIN/MENU END")
@@ -31,6 +32,12 @@ const (
 	DefaultMaxFileSize = 1 << 20
 	// MaxMenuDepth bounds the nesting of MENU BEGIN blocks.
 	MaxMenuDepth = 64
+	// MaxEntries bounds the entries of a resolved menu, separators and
+	// submenus included.
+	MaxEntries = 1 << 16
+	// maxWalk bounds the lines interpreted, counting included files each
+	// time they are included.
+	maxWalk = 1 << 23
 )
 
 // ResolveError locates a resolution problem: the file and the position of
@@ -281,13 +288,15 @@ type labelData struct {
 }
 
 type resolver struct {
-	fsys  fs.FS
-	opts  ResolveOptions
-	res   Resolved
-	cache map[string]*Config
-	stack []string // files being read
-	files []string
-	reads int
+	fsys    fs.FS
+	opts    ResolveOptions
+	res     Resolved
+	cache   map[string]*Config
+	stack   []string // files being read
+	files   []string
+	reads   int
+	walked  int
+	entries int
 
 	menus  []*Menu // current menu is the last
 	parent []*Entry
@@ -413,6 +422,9 @@ func (r *resolver) menu() *Menu { return r.menus[len(r.menus)-1] }
 
 func (r *resolver) walk(nodes []Node, file string) error {
 	for _, n := range nodes {
+		if r.walked++; r.walked > maxWalk || r.entries > MaxEntries {
+			return &ResolveError{File: file, Pos: n.Pos(), Err: fmt.Errorf("%w (more than %d entries or %d lines)", ErrTooLarge, MaxEntries, maxWalk)}
+		}
 		switch n := n.(type) {
 		case *Label:
 			r.record()
@@ -609,6 +621,7 @@ func (r *resolver) includeDirective(d *Directive, file string) error {
 }
 
 func (r *resolver) add(e *Entry) {
+	r.entries++
 	m := r.menu()
 	e.menuOwner = m
 	m.Entries = append(m.Entries, e)

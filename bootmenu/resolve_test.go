@@ -293,6 +293,7 @@ func TestResolveErrors(t *testing.T) {
 		{"too many files", bomb, "b0.cfg", ErrTooManyFiles, ""},
 		{"syntax error in include", mapFS("a.cfg", "include b.cfg\n", "b.cfg", "label x\ntext help\n"), "a.cfg", ErrSyntax, "b.cfg:2:1"},
 		{"missing top file", mapFS(), "nope.cfg", fs.ErrNotExist, ""},
+		{"too many entries", mapFS("a.cfg", "include b.cfg\ninclude b.cfg\ninclude b.cfg\n", "b.cfg", strings.Repeat("menu separator\n", MaxEntries/2)), "a.cfg", ErrTooLarge, "b.cfg:"},
 		{"menu depth", mapFS("a.cfg", strings.Repeat("menu begin\n", MaxMenuDepth+1)), "a.cfg", ErrMenuDepth, fmt.Sprintf("a.cfg:%d:1", MaxMenuDepth+1)},
 		{"large include", mapFS("a.cfg", "\n\ninclude big.cfg\n", "big.cfg", strings.Repeat("#\n", DefaultMaxFileSize)), "a.cfg", ErrFileTooLarge, "a.cfg:3:1"},
 	}
