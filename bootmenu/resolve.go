@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -470,7 +471,9 @@ func (r *resolver) directive(d *Directive, file string) error {
 			ld.initrd = v
 		}
 	case k == KwIPAppend || k == KwSysAppend:
-		n := int(atoi(v))
+		// strtoul(…, 0): decimal, 0x hex or 0 octal.
+		n64, _ := strconv.ParseUint(d.Word(0), 0, 31)
+		n := int(n64)
 		if ld != nil {
 			ld.e.IPAppend = n
 		} else {

@@ -79,6 +79,7 @@ LABEL inapp
   APPEND initrd=a.gz,b.gz quiet initrd=c.gz
 LABEL local
   LOCALBOOT 0
+  IPAPPEND 0x3
 MENU SEPARATOR
 LABEL hdt
   COM32 hdt.c32
@@ -155,6 +156,9 @@ DEFAULT s1
 		if d := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); d != "" {
 			t.Errorf("entry %s (-want +got):\n%s", tt.label, d)
 		}
+	}
+	if x := e("local"); x.IPAppend != 3 {
+		t.Errorf("IPAPPEND 0x3 = %d", x.IPAppend)
 	}
 	if x := e("hidden"); !x.Hidden || x.Visible() {
 		t.Errorf("hidden entry: Hidden=%v Visible=%v", x.Hidden, x.Visible())
