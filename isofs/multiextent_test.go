@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/pxekit/pxekit/internal/testenv"
@@ -76,6 +77,11 @@ func makeBigImage(t *testing.T) string {
 	}
 	if err := out.Truncate(n); err != nil {
 		t.Fatal(err)
+	}
+	if info, err := out.Stat(); err == nil {
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			t.Logf("%s: %d bytes, %d on disk", image, info.Size(), st.Blocks*512)
+		}
 	}
 	return image
 }
