@@ -497,13 +497,15 @@ func (s *Server) safeHandle(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 	return s.handle(ctx, req, in, srv)
 }
 
-// send writes a reply; with IP_PKTINFO it leaves by interface ifIndex
-// from address src, which is what makes a broadcast reply go out on the
-// client's segment only.
+// send writes a reply from address src; with IP_PKTINFO a broadcast leaves
+// by interface ifIndex, the client's segment, and no other.
 func (sc *serverConn) send(b []byte, dst netip.AddrPort, ifIndex int, src netip.Addr, pi pktinfo) error {
 	if sc.udp != nil && ifIndex != 0 {
 		if sc.localAddr.IsValid() && !sc.localAddr.IsUnspecified() {
 			src = netip.Addr{} // the socket's own address is the source
+		}
+		if !dst.Addr().IsMulticast() && dst.Addr() != netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+			ifIndex = 0 // unicast follows the routing table, from src
 		}
 		_, _, err := sc.udp.WriteMsgUDPAddrPort(b, pi.set(ifIndex, src), dst)
 		return err
