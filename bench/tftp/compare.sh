@@ -1,58 +1,64 @@
 #!/usr/bin/env bash
 # compare.sh: pxekit's TFTP server (examples/tftpd) against dnsmasq
-# (--enable-tftp) and tftpd-hpa, in the same run, with the same clients,
-# inside a network namespace made for the run (loopback only).
+# (--enable-tftp) and tftpd-hpa, in the same run, with the same clients.
+# Each server runs in a network namespace of its own made for the run
+# (loopback only), all at once; measurements take turns between servers
+# and are repeated, and the median is reported, so that load from other
+# programs on the machine falls on all servers alike.
 #
 #   sudo bench/tftp/compare.sh            # from the repository root
 #
-# Throughput: curl downloads a SIZE_MB file at each blksize, with 1 and
-# CONC concurrent clients; atftp (the only installed client that speaks
-# RFC 7440) downloads it with windowsize 1 and 16. Loss: LOSS_RUNS
-# downloads of 1 MiB through LOSS_PCT % random UDP loss (nftables on the
-# namespace's input hook), timed per server.
+# Throughput: curl downloads a SIZE_MB file at each blksize with 1 and CONC
+# concurrent clients; atftp (the only installed client that speaks RFC
+# 7440) downloads it with windowsize 1 and 16. Loss: LOSS_RUNS downloads
+# of 1 MiB through LOSS_PCT % random UDP loss (nftables, input hook of each
+# server's namespace: both directions), timed per server.
 #
-# tftpd-hpa conflicts with the installed atftpd, so its package is
-# downloaded (apt-get download) and unpacked into the run's temp directory.
+# tftpd-hpa conflicts with the installed atftpd, so its package (and
+# libwrap0, which it links against) is downloaded with apt-get download and
+# unpacked into the run's temp directory.
 #
-# Environment: SIZE_MB (64), CONC (32), BLKSIZES ("512 1468 8192"),
-# LOSS_PCT (2), LOSS_RUNS (3; 0 skips), SERVERS ("pxekit dnsmasq tftpd-hpa").
+# Environment: SIZE_MB (64), CONC (32), BLKSIZES ("512 1468 8192"), REPS
+# (3: single-client repetitions), CONC_REPS (1), LOSS_PCT (2), LOSS_RUNS (3;
+# 0 skips), SERVERS ("pxekit dnsmasq tftpd-hpa").
 set -euo pipefail
 
 SIZE_MB=${SIZE_MB:-64}
 CONC=${CONC:-32}
 BLKSIZES=${BLKSIZES:-"512 1468 8192"}
+REPS=${REPS:-3}
+CONC_REPS=${CONC_REPS:-1}
 LOSS_PCT=${LOSS_PCT:-2}
 LOSS_RUNS=${LOSS_RUNS:-3}
 SERVERS=${SERVERS:-"pxekit dnsmasq tftpd-hpa"}
 
-[ "$(id -u)" = 0 ] || { echo "compare.sh: needs root (network namespace)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "compare.sh: needs root (network namespaces)" >&2; exit 1; }
 for p in curl atftp dnsmasq nft ip apt-get dpkg-deb go sha256sum; do
 	command -v "$p" >/dev/null || [ -x "/usr/sbin/$p" ] || { echo "compare.sh: $p not installed" >&2; exit 1; }
 done
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/tftp-compare.XXXXXX)
-ns=pxkbench$$
-server_pid=""
+declare -A ns pid
 
 cleanup() {
-	stop_server
-	ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-	ip netns del "$ns" 2>/dev/null || true
+	for srv in "${!pid[@]}"; do kill "${pid[$srv]}" 2>/dev/null || true; done
+	for srv in "${!ns[@]}"; do
+		ip netns pids "${ns[$srv]}" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+		ip netns del "${ns[$srv]}" 2>/dev/null || true
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-echo "# building examples/tftpd"
+echo "# building examples/tftpd" >&2
 (cd "$repo" && go build -o "$work/pxekit-tftpd" ./examples/tftpd)
-echo "# fetching tftpd-hpa"
-# in.tftpd links against libwrap0 (TCP wrappers), which is not installed
-# either: unpack it beside and point the loader at it.
+echo "# fetching tftpd-hpa" >&2
 (cd "$work" && apt-get download -q tftpd-hpa libwrap0 >/dev/null 2>&1 &&
 	dpkg-deb -x tftpd-hpa_*.deb hpa && dpkg-deb -x libwrap0_*.deb hpa)
 hpa=$work/hpa/usr/sbin/in.tftpd
 hpa_libs=$(find "$work/hpa" -name 'libwrap.so*' -printf '%h\n' | head -1)
-[ -x "$hpa" ] || { echo "compare.sh: could not unpack tftpd-hpa" >&2; exit 1; }
+[ -x "$hpa" ] && [ -n "$hpa_libs" ] || { echo "compare.sh: could not unpack tftpd-hpa" >&2; exit 1; }
 
 mkdir -p "$work/root"
 head -c "$((SIZE_MB << 20))" /dev/urandom >"$work/root/big"
@@ -60,66 +66,68 @@ head -c "$((1 << 20))" /dev/urandom >"$work/root/small"
 big_sum=$(sha256sum <"$work/root/big" | cut -d' ' -f1)
 small_sum=$(sha256sum <"$work/root/small" | cut -d' ' -f1)
 
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
-nsx() { ip netns exec "$ns" "$@"; }
-
-start_server() {
-	case $1 in
-	# ip netns exec (not the nsx function) so that $! is the server itself.
-	pxekit) ip netns exec "$ns" "$work/pxekit-tftpd" -addr 127.0.0.1:69 -root "$work/root" 2>"$work/server.log" & ;;
-	dnsmasq) ip netns exec "$ns" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --enable-tftp \
-		--tftp-root="$work/root" --listen-address=127.0.0.1 --bind-interfaces --user=root \
-		--pid-file="$work/dnsmasq.pid" --tftp-max=200 2>"$work/server.log" & ;;
-	# tftpd-hpa exits silently when given -a 127.0.0.1:69: listen on all
-	# addresses of the namespace instead.
-	tftpd-hpa) ip netns exec "$ns" env LD_LIBRARY_PATH="$hpa_libs" "$hpa" --foreground --user root --secure "$work/root" 2>"$work/server.log" & ;;
+# One namespace per server; each server on 127.0.0.1:69 of its own.
+for srv in $SERVERS; do
+	ns[$srv]=pxkb$$${srv%%-*}
+	ip netns add "${ns[$srv]}"
+	ip netns exec "${ns[$srv]}" ip link set lo up
+	log=$work/$srv.log
+	case $srv in
+	pxekit) ip netns exec "${ns[$srv]}" "$work/pxekit-tftpd" -addr 127.0.0.1:69 -root "$work/root" 2>"$log" & ;;
+	dnsmasq) ip netns exec "${ns[$srv]}" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 \
+		--enable-tftp --tftp-root="$work/root" --listen-address=127.0.0.1 --bind-interfaces \
+		--user=root --pid-file="$work/dnsmasq.pid" --tftp-max=200 2>"$log" & ;;
+	# tftpd-hpa exits silently when given -a 127.0.0.1:69: it listens on
+	# all addresses of its namespace instead.
+	tftpd-hpa) ip netns exec "${ns[$srv]}" env LD_LIBRARY_PATH="$hpa_libs" "$hpa" --foreground \
+		--user root --secure "$work/root" 2>"$log" & ;;
+	*) echo "compare.sh: unknown server $srv" >&2; exit 1 ;;
 	esac
-	server_pid=$!
-	sleep 0.5
-	kill -0 "$server_pid" 2>/dev/null || { echo "compare.sh: $1 did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
-}
-
-stop_server() {
-	if [ -n "$server_pid" ]; then
-		kill "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-		server_pid=""
-	fi
-}
+	pid[$srv]=$!
+done
+sleep 0.5
+for srv in $SERVERS; do
+	kill -0 "${pid[$srv]}" 2>/dev/null || { echo "compare.sh: $srv did not start:" >&2; cat "$work/$srv.log" >&2; exit 1; }
+done
 
 now() { date +%s.%N; }
 
-# fetch CLIENT BLKSIZE WINDOW OUT: one download of big.
+# fetch SERVER CLIENT BLKSIZE WINDOW FILE OUT: one download.
 fetch() {
-	case $1 in
-	curl) nsx curl -sS --fail --max-time 600 --tftp-blksize "$2" -o "$4" tftp://127.0.0.1/big ;;
+	local n=${ns[$1]}
+	case $2 in
+	curl) ip netns exec "$n" curl -sS --fail --max-time 600 --tftp-blksize "$3" -o "$6" "tftp://127.0.0.1/$5" 2>/dev/null ;;
 	atftp)
-		local opts=(--option "blksize $2")
-		[ "$3" -gt 1 ] && opts+=(--option "windowsize $3")
-		nsx atftp -g -r big -l "$4" "${opts[@]}" 127.0.0.1 69 >/dev/null 2>&1
+		local opts=(--option "blksize $3")
+		[ "$4" -gt 1 ] && opts+=(--option "windowsize $4")
+		ip netns exec "$n" atftp -g -r "$5" -l "$6" "${opts[@]}" 127.0.0.1 69 >/dev/null 2>&1
 		;;
 	esac
 }
 
-# measure CLIENT BLKSIZE WINDOW N: prints aggregate MB/s (10^6 bytes/s) of N
-# concurrent downloads; the first client's file is checked.
+# measure SERVER CLIENT BLKSIZE WINDOW N: prints the aggregate MB/s (10^6
+# bytes/s) of N concurrent downloads of big; every file is checked.
 measure() {
-	local client=$1 blk=$2 win=$3 n=$4 t0 t1 i pids=() fail=0
+	local srv=$1 client=$2 blk=$3 win=$4 n=$5 t0 t1 i pids=() fail=0
 	t0=$(now)
 	for ((i = 0; i < n; i++)); do
-		fetch "$client" "$blk" "$win" "$work/out.$i" &
+		fetch "$srv" "$client" "$blk" "$win" big "$work/out.$i" &
 		pids+=($!)
 	done
 	for p in "${pids[@]}"; do wait "$p" || fail=1; done
 	t1=$(now)
-	if [ "$fail" = 1 ] || [ "$(sha256sum <"$work/out.0" | cut -d' ' -f1)" != "$big_sum" ]; then
-		echo "FAIL"
+	for ((i = 0; i < n; i++)); do
+		[ "$(sha256sum <"$work/out.$i" | cut -d' ' -f1)" = "$big_sum" ] || fail=1
+	done
+	rm -f "$work"/out.*
+	if [ "$fail" = 1 ]; then
+		echo FAIL
 	else
 		awk -v n="$n" -v mb="$SIZE_MB" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.1f", n * mb * 1048576 / 1e6 / (t1 - t0) }'
 	fi
-	rm -f "$work"/out.*
 }
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 declare -A result
 configs=()
@@ -128,19 +136,27 @@ for blk in $BLKSIZES; do
 done
 configs+=("atftp 1468 1 1" "atftp 1468 16 1" "atftp 8192 1 1" "atftp 8192 16 1")
 
-for srv in $SERVERS; do
-	start_server "$srv"
-	for c in "${configs[@]}"; do
-		read -r client blk win n <<<"$c"
-		# Peers without RFC 7440 answer without windowsize: lock-step.
-		result["$srv $c"]=$(measure "$client" "$blk" "$win" "$n")
-		echo "  $srv: $client blksize=$blk windowsize=$win clients=$n: ${result["$srv $c"]} MB/s" >&2
+for c in "${configs[@]}"; do
+	read -r client blk win n <<<"$c"
+	reps=$REPS
+	[ "$n" -gt 1 ] && reps=$CONC_REPS
+	declare -A runs=()
+	for ((r = 0; r < reps; r++)); do
+		for srv in $SERVERS; do
+			v=$(measure "$srv" "$client" "$blk" "$win" "$n")
+			runs[$srv]="${runs[$srv]:-} $v"
+		done
 	done
-	stop_server
+	for srv in $SERVERS; do
+		# shellcheck disable=SC2086
+		if [[ "${runs[$srv]}" == *FAIL* ]]; then result["$srv $c"]=FAIL; else result["$srv $c"]=$(median ${runs[$srv]}); fi
+		echo "  $srv: $client blksize=$blk windowsize=$win clients=$n: runs${runs[$srv]} -> ${result["$srv $c"]} MB/s" >&2
+	done
+	unset runs
 done
 
 echo
-echo "## Throughput, MB/s (10^6 bytes/s), ${SIZE_MB} MiB file, loopback in a namespace"
+echo "## Throughput, MB/s (10^6 bytes/s), median of $REPS runs ($CONC_REPS with $CONC clients), ${SIZE_MB} MiB file, loopback"
 echo
 printf '| client | blksize | windowsize | clients |'
 for srv in $SERVERS; do printf ' %s |' "$srv"; done
@@ -167,41 +183,46 @@ for c in "${configs[@]}"; do
 	fi
 done
 if [[ " $SERVERS " == *" pxekit "* ]]; then
+	echo
 	for blk in 1468 8192; do
-		w1=${result["pxekit atftp $blk 1 1"]}
-		w16=${result["pxekit atftp $blk 16 1"]}
+		w1=${result["pxekit atftp $blk 1 1"]:-FAIL}
+		w16=${result["pxekit atftp $blk 16 1"]:-FAIL}
 		if [ "$w1" != FAIL ] && [ "$w16" != FAIL ]; then
-			awk -v a="$w16" -v b="$w1" -v blk="$blk" 'BEGIN { printf "\npxekit windowsize 16 / its own lock-step at blksize %s (atftp): %.2fx\n", blk, a / b }'
+			awk -v a="$w16" -v b="$w1" -v blk="$blk" 'BEGIN { printf "pxekit windowsize 16 / its own lock-step, blksize %s (atftp): %.2fx\n", blk, a / b }'
 		fi
 	done
 fi
-echo "(dnsmasq and tftpd-hpa do not implement windowsize: their windowsize-16 rows are lock-step.)"
+echo "dnsmasq 2.90 and tftpd-hpa 5.2 do not implement windowsize: their windowsize-16 rows are lock-step."
+echo "pxekit grants at most 64 KiB per window: windowsize 16 at blksize 8192 is answered with 8."
 
 if [ "$LOSS_RUNS" -gt 0 ]; then
 	echo
 	echo "## ${LOSS_PCT}% random UDP loss (both directions), 1 MiB, curl --tftp-blksize 1468, seconds per download"
-	nsx nft add table inet loss
-	nsx nft "add chain inet loss input { type filter hook input priority 0 ; }"
-	nsx nft add rule inet loss input meta l4proto udp numgen random mod 100 "<" "$LOSS_PCT" drop
+	for srv in $SERVERS; do
+		n=${ns[$srv]}
+		ip netns exec "$n" nft add table inet loss
+		ip netns exec "$n" nft "add chain inet loss input { type filter hook input priority 0 ; }"
+		ip netns exec "$n" nft add rule inet loss input meta l4proto udp numgen random mod 100 "<" "$LOSS_PCT" drop
+	done
+	declare -A times=()
+	for ((r = 0; r < LOSS_RUNS; r++)); do
+		for srv in $SERVERS; do
+			t0=$(now)
+			if fetch "$srv" curl 1468 1 small "$work/lossout" &&
+				[ "$(sha256sum <"$work/lossout" | cut -d' ' -f1)" = "$small_sum" ]; then
+				t=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+			else
+				t=FAIL
+			fi
+			times[$srv]="${times[$srv]:-} $t"
+			echo "  loss: $srv run $r: $t s" >&2
+		done
+	done
 	echo
-	echo "| server | runs (s) | mean (s) |"
+	echo "| server | runs (s) | median (s) |"
 	echo "|---|---|---|"
 	for srv in $SERVERS; do
-		start_server "$srv"
-		times=()
-		for ((i = 0; i < LOSS_RUNS; i++)); do
-			t0=$(now)
-			if nsx curl -sS --fail --max-time 300 --tftp-blksize 1468 -o "$work/lossout" tftp://127.0.0.1/small 2>/dev/null &&
-				[ "$(sha256sum <"$work/lossout" | cut -d' ' -f1)" = "$small_sum" ]; then
-				t1=$(now)
-				times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')")
-			else
-				times+=(FAIL)
-			fi
-		done
-		stop_server
-		mean=$(printf '%s\n' "${times[@]}" | awk '$1 != "FAIL" { s += $1; n++ } END { if (n) printf "%.2f", s / n; else print "-" }')
-		echo "| $srv | ${times[*]} | $mean |"
+		# shellcheck disable=SC2086
+		echo "| $srv |${times[$srv]} | $(median ${times[$srv]}) |"
 	done
-	nsx nft delete table inet loss
 fi
