@@ -54,6 +54,9 @@ func TestRenderIPXEInQEMU(t *testing.T) {
 
 	r := mustResolve(t, os.DirFS(debianTree(t, "text")), "pxelinux.cfg/default")
 	r.Timeout = time.Second // Debian's menu waits for the user
+	// A title iPXE would parse as an option unless the renderer ends the
+	// options first.
+	r.Menu.Title = "--== pxekit ==--"
 	var script strings.Builder
 	opts := IPXEOptions{BaseURL: "http://10.0.2.2:" + strconv.Itoa(port) + "/d-i", InitrdArg: true}
 	if err := RenderIPXE(&script, r, &opts); err != nil {
@@ -64,7 +67,7 @@ func TestRenderIPXEInQEMU(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, qemu,
 		"-accel", "tcg", "-nodefaults", "-display", "none", "-m", "256", "-boot", "n",

@@ -142,7 +142,12 @@ func RenderIPXE(w io.Writer, r *Resolved, opts *IPXEOptions) error {
 		if title == "" {
 			title = o.Title
 		}
-		fmt.Fprintf(&b, "\n:%s\nmenu %s\n", id, ipxeText(title))
+		title = ipxeText(title)
+		if strings.HasPrefix(title, "-") {
+			// iPXE would take "--== Title ==--" for an option.
+			title = "-- " + title
+		}
+		fmt.Fprintf(&b, "\n:%s\nmenu %s\n", id, title)
 		for _, e := range m.Entries {
 			eid := n.entry[e]
 			disp := ipxeText(e.Display)
@@ -360,12 +365,17 @@ func grubMenu(b *strings.Builder, m *Menu, n *numbering, o *GRUBOptions, ind str
 	count := 0
 	for _, e := range m.Entries {
 		eid := n.entry[e]
-		title := grubQuote(strings.Map(func(r rune) rune {
+		title := strings.Map(func(r rune) rune {
 			if r < ' ' {
 				return ' '
 			}
 			return r
-		}, e.Display))
+		}, e.Display)
+		if strings.HasPrefix(title, "-") {
+			// menuentry and submenu would take it for an option.
+			title = " " + title
+		}
+		title = grubQuote(title)
 		if e.Hidden || e.Action == ActionSeparator || e.Disabled {
 			continue
 		}

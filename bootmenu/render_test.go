@@ -125,6 +125,7 @@ func TestRenderCorpus(t *testing.T) {
 
 func TestRenderDetails(t *testing.T) {
 	r := mustResolve(t, mapFS("a.cfg", `TIMEOUT 25
+MENU TITLE --== Menu ==--
 LABEL it's
   MENU LABEL It's ${danger} "quoted"
   KERNEL /boot/vmlinuz
@@ -135,6 +136,9 @@ LABEL chain
   KERNEL ::pxelinux.0
 LABEL url
   LINUX http://example.invalid/k
+LABEL dash
+  MENU LABEL --dash
+  LINUX k
 `), "a.cfg")
 	var ipxe, grub bytes.Buffer
 	if err := RenderIPXE(&ipxe, r, &IPXEOptions{BaseURL: "http://h/b/", InitrdArg: true}); err != nil {
@@ -149,6 +153,8 @@ LABEL url
 		":e2-hd\nexit\n",
 		"chain http://h/b/pxelinux.0 || goto menu0\n",
 		"kernel http://example.invalid/k || goto menu0\n",
+		"menu -- --== Menu ==--\n",
+		"item e5-dash --dash\n",
 	} {
 		if !strings.Contains(ipxe.String(), want) {
 			t.Errorf("iPXE script lacks %q:\n%s", want, ipxe.String())
@@ -165,6 +171,7 @@ LABEL url
 		"\tinitrd (http,h)/b/boot/a.img (http,h)/b/boot/b.img\n",
 		"menuentry hd --id e2-hd {\n\texit\n}\n",
 		"# e3-chain: PXE ::pxelinux.0 cannot run under GRUB\n",
+		"menuentry ' --dash' --id e5-dash {\n",
 	} {
 		if !strings.Contains(grub.String(), want) {
 			t.Errorf("GRUB config lacks %q:\n%s", want, grub.String())
