@@ -41,9 +41,10 @@ type IPXEOptions struct {
 	Title string
 }
 
-// ipxeText keeps text iPXE would expand (${…}) literal enough.
+// ipxeText keeps text that iPXE would expand (${…}) or split into
+// commands (|| and &&) literal enough.
 func ipxeText(s string) string {
-	s = strings.ReplaceAll(s, "${", "$ {")
+	s = strings.NewReplacer("${", "$ {", "||", "| |", "&&", "& &").Replace(s)
 	return strings.Map(func(r rune) rune {
 		if r < ' ' {
 			return ' '

@@ -137,7 +137,7 @@ LABEL chain
 LABEL url
   LINUX http://example.invalid/k
 LABEL dash
-  MENU LABEL --dash
+  MENU LABEL --dash || true && x
   LINUX k
 `), "a.cfg")
 	var ipxe, grub bytes.Buffer
@@ -154,7 +154,7 @@ LABEL dash
 		"chain http://h/b/pxelinux.0 || goto menu0\n",
 		"kernel http://example.invalid/k || goto menu0\n",
 		"menu -- --== Menu ==--\n",
-		"item e5-dash --dash\n",
+		"item e5-dash --dash | | true & & x\n",
 	} {
 		if !strings.Contains(ipxe.String(), want) {
 			t.Errorf("iPXE script lacks %q:\n%s", want, ipxe.String())
@@ -171,7 +171,7 @@ LABEL dash
 		"\tinitrd (http,h)/b/boot/a.img (http,h)/b/boot/b.img\n",
 		"menuentry hd --id e2-hd {\n\texit\n}\n",
 		"# e3-chain: PXE ::pxelinux.0 cannot run under GRUB\n",
-		"menuentry ' --dash' --id e5-dash {\n",
+		"menuentry ' --dash || true && x' --id e5-dash {\n",
 	} {
 		if !strings.Contains(grub.String(), want) {
 			t.Errorf("GRUB config lacks %q:\n%s", want, grub.String())
