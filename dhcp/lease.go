@@ -101,6 +101,7 @@ type binding struct {
 }
 
 const (
+	scanMax     = 1 << 16
 	offerHold   = time.Minute
 	declineHold = 10 * time.Minute
 )
@@ -245,13 +246,20 @@ func (p *Pool) offer(mac string, requested netip.Addr, now time.Time) (netip.Add
 	} else if requested.IsValid() && p.assignable(requested, mac, now) {
 		pick = requested
 	} else {
-		for i := uint32(0); i < p.size; i++ {
+		// Scan from a rotating cursor, at most scanMax addresses per
+		// DISCOVER so that a nearly full large pool costs bounded time;
+		// the next DISCOVER goes on where this one stopped.
+		n := min(p.size, scanMax)
+		for i := uint32(0); i < n; i++ {
 			a := addrOf(p.first + (p.cursor+i)%p.size)
 			if p.assignable(a, mac, now) {
 				pick = a
 				p.cursor = (p.cursor + i + 1) % p.size
 				break
 			}
+		}
+		if !pick.IsValid() {
+			p.cursor = (p.cursor + n) % p.size
 		}
 		if !pick.IsValid() {
 			return netip.Addr{}, ErrPoolExhausted
