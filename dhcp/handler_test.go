@@ -444,3 +444,30 @@ func TestDeciderPanic(t *testing.T) {
 		t.Errorf("after a Decider panic: stats %+v, %d replies; want 1 error, no reply", st, len(out.wrote))
 	}
 }
+
+// TestHostileDatagrams sends malformed datagrams through the request path:
+// each is dropped, counted, and answered with nothing.
+func TestHostileDatagrams(t *testing.T) {
+	good, _ := AppendMessage(nil, pxeRequest(t, dhcpv4.MessageTypeDiscover), 0)
+	bad := [][]byte{
+		nil,
+		good[:239],                       // truncated header
+		append(good[:240:240], 53, 1),    // option cut short
+		append(good[:240:240], 53, 9, 1), // length past the end
+		append(good[:240:240], 60, 4, 'P', 'X', 'E', 'C', 255), // no option 53
+		make([]byte, MaxRequestSize+100),                       // giant
+	}
+	s := &Server{Decider: StaticBoot(Boot{File: "x"})}
+	out := &sink{}
+	sc := &serverConn{conn: out, localPort: ServerPort}
+	for _, b := range bad {
+		s.serveDatagram(t.Context(), sc, b, in67, nil, newPktinfo())
+	}
+	if st := s.Stats(); st.Malformed != uint64(len(bad)) || st.Replied != 0 || len(out.wrote) != 0 {
+		t.Errorf("stats %+v, %d replies; want %d malformed and no reply", st, len(out.wrote), len(bad))
+	}
+	s.serveDatagram(t.Context(), sc, good, in67, nil, newPktinfo())
+	if st := s.Stats(); st.Replied != 1 || len(out.wrote) != 1 {
+		t.Errorf("after a good DISCOVER: stats %+v, %d replies; want 1", st, len(out.wrote))
+	}
+}
