@@ -73,7 +73,10 @@ for srv in $SERVERS; do
 	ip netns exec "${ns[$srv]}" ip link set lo up
 	log=$work/$srv.log
 	case $srv in
-	pxekit) ip netns exec "${ns[$srv]}" "$work/pxekit-tftpd" -addr 127.0.0.1:69 -root "$work/root" 2>"$log" & ;;
+	# All clients come from 127.0.0.1: lift pxekit's per-client limit (16
+	# by default), as dnsmasq's --tftp-max is lifted.
+	pxekit) ip netns exec "${ns[$srv]}" "$work/pxekit-tftpd" -addr 127.0.0.1:69 -root "$work/root" \
+		-max-client-transfers 1024 2>"$log" & ;;
 	dnsmasq) ip netns exec "${ns[$srv]}" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 \
 		--enable-tftp --tftp-root="$work/root" --listen-address=127.0.0.1 --bind-interfaces \
 		--user=root --pid-file="$work/dnsmasq.pid" --tftp-max=200 2>"$log" & ;;

@@ -24,6 +24,7 @@ func main() {
 	single := flag.Bool("single-port", false, "answer every transfer from the listening port")
 	maxBlk := flag.Int("max-blksize", 0, "cap on the negotiated block size (0: 65464)")
 	maxWin := flag.Int("max-windowsize", 0, "cap on the negotiated window size (0: default 64, 1: off)")
+	perClient := flag.Int("max-client-transfers", 0, "concurrent transfers per client address (0: the package default, 16)")
 	fold := flag.Bool("case-insensitive", false, "match names that differ only in case")
 	verbose := flag.Bool("v", false, "log every transfer")
 	flag.Parse()
@@ -45,7 +46,8 @@ func main() {
 		MaxBlockSize:  *maxBlk,
 		MaxWindowSize: *maxWin,
 
-		CaseInsensitive: *fold,
+		CaseInsensitive:    *fold,
+		MaxClientTransfers: *perClient,
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
