@@ -24,17 +24,48 @@ type Node interface {
 
 // layout keeps the spelling of a line that the tree does not model: the
 // indentation, the keyword as written, the blanks around the value and the
-// line ending. The zero layout prints canonically.
+// line ending, as offsets into the line. The zero layout prints
+// canonically.
 type layout struct {
-	set    bool    // the layout came from the parser
-	indent string  // leading blanks
-	kw     string  // keyword as written, e.g. "menu\tlabel"; "" = canonical
-	pkw    Keyword // the keyword kw spells
-	sep    string  // blanks between keyword and value
-	trail  string  // blanks after the value
-	eol    string  // "\n", "\r\n"; at the end of the file also "\r" or ""
-	orig   string  // the parsed line without its ending, to skip re-checking it
+	orig string  // the parsed line without its ending
+	pkw  Keyword // the keyword that orig spells
+	// orig[:ind] is the indentation, orig[ind:kwEnd] the keyword as
+	// written ("menu\tlabel"), orig[kwEnd:valStart] the blanks before the
+	// value and orig[valEnd:] the blanks after it.
+	ind, kwEnd, valStart, valEnd uint16
+	eolKind                      eolKind
+	set                          bool // the layout came from the parser
 }
+
+// eolKind is a line ending.
+type eolKind uint8
+
+const (
+	eolNone eolKind = iota // last line of a file without a line ending
+	eolLF
+	eolCRLF
+	eolCR // a lone CR at the end of the file
+)
+
+var eolStrings = [...]string{eolNone: "", eolLF: "\n", eolCRLF: "\r\n", eolCR: "\r"}
+
+func eolOf(s string) eolKind {
+	switch s {
+	case "\n":
+		return eolLF
+	case "\r\n":
+		return eolCRLF
+	case "\r":
+		return eolCR
+	}
+	return eolNone
+}
+
+func (l *layout) indent() string { return l.orig[:l.ind] }
+func (l *layout) kw() string     { return l.orig[l.ind:l.kwEnd] }
+func (l *layout) sep() string    { return l.orig[l.kwEnd:l.valStart] }
+func (l *layout) trail() string  { return l.orig[l.valEnd:] }
+func (l *layout) eol() string    { return eolStrings[l.eolKind] }
 
 // Config is a parsed configuration file: its lines as nodes, in order.
 // LABEL blocks are [*Label] nodes holding the lines that belong to them.

@@ -77,9 +77,9 @@ func (c *Config) lowerCase() bool {
 		var kw string
 		switch n := n.(type) {
 		case *Label:
-			kw = n.kw
+			kw = n.kw()
 		case *Directive:
-			kw = n.kw
+			kw = n.kw()
 		default:
 			continue
 		}
@@ -94,7 +94,9 @@ func newLayout(kw Keyword, lower bool, indent string) layout {
 	if lower {
 		s = strings.ToLower(s)
 	}
-	return layout{set: true, indent: indent, kw: s, pkw: kw, sep: " ", eol: "\n"}
+	i := uint16(len(indent))
+	k := i + uint16(len(s))
+	return layout{set: true, orig: indent + s, pkw: kw, ind: i, kwEnd: k, valStart: k, valEnd: k, eolKind: eolLF}
 }
 
 // AddLabel appends a new LABEL block called name (blanks trimmed) at the end
@@ -104,7 +106,7 @@ func (c *Config) AddLabel(name string) *Label {
 	lower := c.lowerCase()
 	l := &Label{Name: clean(name), layout: newLayout(KwLabel, lower, "")}
 	for _, old := range c.Labels() {
-		l.indent = old.indent
+		l.layout = newLayout(KwLabel, lower, old.indent())
 		l.bodyIndent = old.childIndent()
 	}
 	if l.bodyIndent == "" && !lower {
@@ -188,13 +190,13 @@ func (l *Label) childIndent() string {
 	}
 	for _, n := range l.Body {
 		if d, ok := n.(*Directive); ok && d.set {
-			return d.indent
+			return d.indent()
 		}
 	}
 	if !l.set {
 		return "\t"
 	}
-	return l.indent + "\t"
+	return l.indent() + "\t"
 }
 
 // Get returns the last directive with keyword kw in the label's body (the
@@ -237,7 +239,7 @@ func (l *Label) Set(kw Keyword, value string) *Directive {
 		d.Value = clean(value)
 		return d
 	}
-	lower := l.set && l.kw == strings.ToLower(l.kw)
+	lower := l.set && l.kw() == strings.ToLower(l.kw())
 	d := &Directive{Keyword: kw, Value: clean(value), layout: newLayout(kw, lower, l.childIndent())}
 	l.insert(d, order(kw))
 	return d
@@ -439,7 +441,7 @@ func (l *Label) SetHelp(text string) error {
 		t.Body = text
 		return nil
 	}
-	lower := l.set && l.kw == strings.ToLower(l.kw)
+	lower := l.set && l.kw() == strings.ToLower(l.kw())
 	lay := newLayout(KwText, lower, l.childIndent())
 	kind := "HELP"
 	if lower {

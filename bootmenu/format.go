@@ -106,7 +106,7 @@ func (p *printer) end(eol string, set bool) {
 func (p *printer) indent(l *layout, inBody bool) {
 	switch {
 	case l.set:
-		p.buf = append(p.buf, l.indent...)
+		p.buf = append(p.buf, l.indent()...)
 	case inBody:
 		p.buf = append(p.buf, '\t')
 	}
@@ -129,12 +129,12 @@ func (p *printer) node(n Node, inBody bool) error {
 	case *Blank:
 		p.begin()
 		if n.set {
-			p.buf = append(p.buf, n.indent...)
+			p.buf = append(p.buf, n.indent()...)
 		}
-		if n.set && strings.ContainsAny(n.indent, "\n") {
+		if n.set && strings.ContainsAny(n.indent(), "\n") {
 			return &NodeError{n.Position, "blank line contains a line break"}
 		}
-		p.end(n.eol, n.set)
+		p.end(n.eol(), n.set)
 	case *Comment:
 		p.begin()
 		p.indent(&n.layout, inBody)
@@ -143,7 +143,7 @@ func (p *printer) node(n Node, inBody bool) error {
 		if strings.ContainsAny(n.Text, "\n") {
 			return &NodeError{n.Position, "comment contains a line break"}
 		}
-		p.end(n.eol, n.set)
+		p.end(n.eol(), n.set)
 	case *Raw:
 		p.begin()
 		p.indent(&n.layout, inBody)
@@ -153,7 +153,7 @@ func (p *printer) node(n Node, inBody bool) error {
 		} else if _, ok := classify(p.line(), "", Pos{}).(*Raw); !ok || strings.Contains(n.Text, "\n") {
 			return &NodeError{n.Position, fmt.Sprintf("raw line %q would not read back as a raw line", n.Text)}
 		}
-		p.end(n.eol, n.set)
+		p.end(n.eol(), n.set)
 	case *Directive:
 		switch n.Keyword {
 		case KwLabel, KwText, "":
@@ -167,7 +167,7 @@ func (p *printer) node(n Node, inBody bool) error {
 				return &NodeError{n.Position, fmt.Sprintf("%s value %q would not read back", n.Keyword, n.Value)}
 			}
 		}
-		p.end(n.eol, n.set)
+		p.end(n.eol(), n.set)
 	case *Label:
 		if inBody {
 			return &NodeError{n.Position, "LABEL inside a LABEL body"}
@@ -179,7 +179,7 @@ func (p *printer) node(n Node, inBody bool) error {
 		} else if l, ok := classify(p.line(), "", Pos{}).(*Label); !ok || l.Name != n.Name || strings.Contains(n.Name, "\n") {
 			return &NodeError{n.Position, fmt.Sprintf("LABEL name %q would not read back", n.Name)}
 		}
-		p.end(n.eol, n.set)
+		p.end(n.eol(), n.set)
 		for _, c := range n.Body {
 			if err := p.node(c, true); err != nil {
 				return err
@@ -196,26 +196,26 @@ func (p *printer) node(n Node, inBody bool) error {
 // keyLine prints indent, keyword, separator, value and trailing blanks.
 func (p *printer) keyLine(l *layout, kw Keyword, value string, inBody bool) {
 	p.indent(l, inBody)
-	if l.set && l.kw != "" && l.pkw == kw {
-		p.buf = append(p.buf, l.kw...)
+	if l.set && l.kwEnd > l.ind && l.pkw == kw {
+		p.buf = append(p.buf, l.kw()...)
 	} else {
 		p.buf = append(p.buf, kw...)
 	}
 	if value == "" {
 		if l.set {
-			p.buf = append(p.buf, l.sep...)
-			p.buf = append(p.buf, l.trail...)
+			p.buf = append(p.buf, l.sep()...)
+			p.buf = append(p.buf, l.trail()...)
 		}
 		return
 	}
-	if l.set && l.sep != "" {
-		p.buf = append(p.buf, l.sep...)
+	if l.set && l.valStart > l.kwEnd {
+		p.buf = append(p.buf, l.sep()...)
 	} else {
 		p.buf = append(p.buf, ' ')
 	}
 	p.buf = append(p.buf, value...)
 	if l.set {
-		p.buf = append(p.buf, l.trail...)
+		p.buf = append(p.buf, l.trail()...)
 	}
 }
 
@@ -233,7 +233,7 @@ func (p *printer) text(t *Text, inBody bool) error {
 	} else if x, ok := classify(p.line(), "", Pos{}).(*Text); !ok || x.Kind != t.Kind || strings.Contains(kind, "\n") {
 		return &NodeError{t.Position, fmt.Sprintf("TEXT kind %q would not read back", t.Kind)}
 	}
-	p.end(t.eol, t.set)
+	p.end(t.eol(), t.set)
 	if t.Body != "" {
 		if !strings.HasSuffix(t.Body, "\n") {
 			return &NodeError{t.Position, "TEXT body does not end with a line break"}
@@ -255,7 +255,7 @@ func (p *printer) text(t *Text, inBody bool) error {
 		return nil
 	}
 	p.indent(&t.layout, inBody)
-	if t.set && t.kw != "" && t.kw == strings.ToLower(t.kw) {
+	if t.set && t.kwEnd > t.ind && t.kw() == strings.ToLower(t.kw()) {
 		p.buf = append(p.buf, "endtext"...)
 	} else {
 		p.buf = append(p.buf, "ENDTEXT"...)

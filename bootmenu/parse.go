@@ -199,9 +199,9 @@ func classify(content, eol string, pos Pos) Node {
 
 func (p *parser) classify(content, eol string, pos Pos) Node {
 	start, w, end := firstWord(content, 0)
-	indent := content[:start]
 	pos.Col = start + 1
-	lay := layout{set: true, indent: indent, eol: eol, orig: content}
+	i16 := uint16(start)
+	lay := layout{set: true, orig: content, ind: i16, kwEnd: i16, valStart: i16, valEnd: i16, eolKind: eolOf(eol)}
 	if w == "" {
 		n := p.blanks.alloc(p.chunk)
 		*n = Blank{Position: Pos{Line: pos.Line, Col: 1}, layout: lay}
@@ -237,14 +237,14 @@ func (p *parser) classify(content, eol string, pos Pos) Node {
 		*n = Raw{Position: pos, Text: content[start:], layout: lay}
 		return n
 	}
-	lay.kw, lay.pkw = content[start:end], kw
+	lay.kwEnd, lay.pkw = uint16(end), kw
 	vs, _, _ := firstWord(content, end)
-	lay.sep = content[end:vs]
+	lay.valStart = uint16(vs)
 	ve := len(content)
 	for ve > vs && isBlank(content[ve-1]) {
 		ve--
 	}
-	lay.trail = content[ve:]
+	lay.valEnd = uint16(ve)
 	value := content[vs:ve]
 	switch kw {
 	case KwLabel:

@@ -41,10 +41,12 @@ type IPXEOptions struct {
 	Title string
 }
 
+var ipxeReplacer = strings.NewReplacer("${", "$ {", "||", "| |", "&&", "& &")
+
 // ipxeText keeps text that iPXE would expand (${…}) or split into
 // commands (|| and &&) literal enough.
 func ipxeText(s string) string {
-	s = strings.NewReplacer("${", "$ {", "||", "| |", "&&", "& &").Replace(s)
+	s = ipxeReplacer.Replace(s)
 	return strings.Map(func(r rune) rune {
 		if r < ' ' {
 			return ' '
