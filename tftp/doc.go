@@ -28,8 +28,11 @@
 // [Server.RolloverToOne].
 //
 // Retransmission is driven by a timer that follows the measured round-trip
-// time (RFC 6298's estimator, Karn's rule, 10 ms to 1 s, doubling on each
-// timeout), so a lost packet on a LAN costs milliseconds, not seconds.
+// time (RFC 6298's estimator and Karn's rule; 10 ms to 1 s), so a lost
+// packet on a LAN costs milliseconds, not seconds. Each timeout doubles the
+// interval, up to 6 s (or twice the client's timeout option): some clients
+// (atftp) answer a repeated block only once and then wait for their own
+// timer, which must get a chance to fire.
 // Duplicate ACKs are never answered (the Sorcerer's Apprentice bug, RFC 1123
 // §4.2.3.1). A repeated RRQ from the same client port is answered once
 // while the first packet is unacknowledged, and ignored later; a client
@@ -52,10 +55,9 @@
 // pxekit's design names github.com/pin/tftp/v3 as the protocol engine. Its
 // server (v3.2.0) was read closely and is not used for read requests: it
 // negotiates neither windowsize nor the timeout option, retransmits on a
-// fixed timeout, allocates 64 KiB receive and send buffers per transfer and
-// a buffer per request read, owns its sockets through setters rather than
-// configuration fields, and has no context-bounded Shutdown or per-client
-// limits. Every goal of this package (RFC 7440 windows, adaptive
+// fixed timeout (5 s by default), allocates its buffers per transfer and
+// per request read, is configured through setters rather than fields, and
+// has no context-bounded Shutdown or per-client limits. Every goal of this package (RFC 7440 windows, adaptive
 // retransmission, no allocation per block, bounded memory, graceful
 // shutdown) lands in its sender, so wrapping it would have meant replacing
 // the part that matters. This package therefore runs its own sender and

@@ -87,24 +87,28 @@ func TestLoss(t *testing.T) {
 					t.Logf("%d%% loss, %s: 1 MiB in %v", pct, tc.name, time.Since(start).Round(time.Millisecond))
 				})
 			}
-			// Windowed client written for this test (see windowClient).
-			t.Run("windowClient/1468-window16", func(t *testing.T) {
-				c, err := ns.ListenPacket("udp4", "127.0.0.1:0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				sa, _ := net.ResolveUDPAddr("udp4", addr)
-				start := time.Now()
-				got, err := windowClient(c.(*net.UDPConn), sa, "initrd", 1468, 16, 50*time.Millisecond)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if s := sha(got); s != want {
-					t.Fatalf("sha256 %s, want %s (%d bytes)", s, want, len(got))
-				}
-				t.Logf("%d%% loss, windowClient: 1 MiB in %v", pct, time.Since(start).Round(time.Millisecond))
-			})
+			// Windowed client written for this test (see windowClient),
+			// against the normal server and one in single-port mode.
+			single := serveInNS(t, ns, &Server{FS: os.DirFS(dir), SinglePort: true})
+			for _, srv := range []struct{ name, addr string }{{"windowClient/1468-window16", addr}, {"single-port/windowClient/1468-window16", single}} {
+				t.Run(srv.name, func(t *testing.T) {
+					c, err := ns.ListenPacket("udp4", "127.0.0.1:0")
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer c.Close()
+					sa, _ := net.ResolveUDPAddr("udp4", srv.addr)
+					start := time.Now()
+					got, err := windowClient(c.(*net.UDPConn), sa, "initrd", 1468, 16, 50*time.Millisecond)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if s := sha(got); s != want {
+						t.Fatalf("sha256 %s, want %s (%d bytes)", s, want, len(got))
+					}
+					t.Logf("%d%% loss, %s: 1 MiB in %v", pct, srv.name, time.Since(start).Round(time.Millisecond))
+				})
+			}
 		})
 	}
 }
