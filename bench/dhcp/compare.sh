@@ -79,6 +79,10 @@ start() { # server
 	srvpid=$!
 	sleep 1
 }
+# cpu: user+system CPU seconds the server process has used so far.
+cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$srvpid/stat" 2>/dev/null || echo 0
+}
 stop() {
 	kill "$srvpid" 2>/dev/null || true
 	wait "$srvpid" 2>/dev/null || true
@@ -118,6 +122,29 @@ for r in $RATES; do
 		if [ -n "$ok" ]; then best[$s]=$r; else alive[$s]=0; fi
 	done
 	[ -n "$any" ] || break
+done
+
+# CPU cost per exchange at a moderate rate: unlike the highest rate, it
+# hardly depends on what else the machine is doing.
+CPURATE=${CPURATE:-500}
+echo
+echo "server CPU per DORA exchange at $CPURATE/s for ${PERIOD}s:"
+declare -A cost
+for s in $SERVERS; do
+	start "$s"
+	c0=$(cpu)
+	read -r got d1 d2 < <(run "$s" "$CPURATE")
+	c1=$(cpu)
+	stop
+	cost[$s]=$(awk -v a="$c0" -v b="$c1" -v g="$got" -v p="$PERIOD" 'BEGIN {n = g*p; if (n > 0) printf "%.1f", (b-a)/n*1e6; else print 0}')
+	printf '  %-13s %8s µs  (%s/s achieved, drops %s%% %s%%)\n' "$s" "${cost[$s]}" "$got" "$d1" "$d2"
+done
+for ref in kea dnsmasq; do
+	[ -n "${cost[$ref]:-}" ] && [ "${cost[$ref]}" != 0 ] || continue
+	for s in pxekit-full pxekit-proxy; do
+		[ -n "${cost[$s]:-}" ] && [ "${cost[$s]}" != 0 ] || continue
+		awk -v a="${cost[$s]}" -v b="${cost[$ref]}" -v s="$s" -v r="$ref" 'BEGIN {printf "  %s uses %.2fx the CPU of %s per exchange\n", s, a/b, r}'
+	done
 done
 
 echo
