@@ -36,7 +36,7 @@
 // [Label.SetInitrds], [Label.SetAppend], [Label.SetMenuLabel],
 // [Label.SetHelp] and [Label.Set] edit an entry. New lines follow the
 // style of the file around them. [Config.RewritePaths] moves every file
-// name under another prefix.
+// name under another prefix; [FSPath] says which file a name refers to.
 //
 // # Resolved menus and renderers
 //
@@ -46,7 +46,17 @@
 // timeout and default, and a tree of [Menu] and [Entry] values with kernel,
 // initrds, command line and help text. [RenderIPXE], [RenderGRUB] and
 // [RenderPXELinux] write that menu for iPXE, for GRUB and as one pxelinux
-// file. [SearchPath] lists the configuration files pxelinux asks for.
+// file; [Resolved.RewritePaths] first moves kernels and initrds to where
+// they are served. [SearchPath] lists the configuration files pxelinux
+// asks for, in its order.
+//
+// # Checked against
+//
+// The tests read 117 real configurations from public projects, Debian's
+// netboot menus, the syslinux manual's examples and isolinux menus read
+// through isofs from xorriso-mastered images; run pxelinux.0 and the iPXE
+// ROM in QEMU on SearchPath's names and on rendered output; and check
+// rendered GRUB configurations with grub-script-check.
 //
 // # Not covered
 //

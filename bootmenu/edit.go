@@ -152,19 +152,30 @@ func (c *Config) MoveLabel(name, before string) error {
 	return nil
 }
 
-// Get returns the last top-level directive with keyword kw (the one
-// syslinux obeys), or nil.
+// Get returns the last directive with keyword kw in c (the one syslinux
+// obeys for a global setting), or nil. Global directives written inside a
+// LABEL block count: syslinux applies them wherever they are.
 func (c *Config) Get(kw Keyword) *Directive {
 	for i := len(c.Nodes) - 1; i >= 0; i-- {
-		if d, ok := c.Nodes[i].(*Directive); ok && d.Keyword == kw {
-			return d
+		switch n := c.Nodes[i].(type) {
+		case *Directive:
+			if n.Keyword == kw {
+				return n
+			}
+		case *Label:
+			if kw.labelScoped() {
+				continue
+			}
+			if d := n.Get(kw); d != nil {
+				return d
+			}
 		}
 	}
 	return nil
 }
 
-// Set sets the value of the global directive kw: it changes the last
-// top-level occurrence, or inserts a new line before the first LABEL (at
+// Set sets the value of the global directive kw: it changes the occurrence
+// [Config.Get] finds, or inserts a new line before the first LABEL (at
 // the end if there is none). Line breaks in value become spaces. Set
 // returns the directive.
 func (c *Config) Set(kw Keyword, value string) *Directive {

@@ -159,6 +159,21 @@ func TestEditConfig(t *testing.T) {
 	}
 }
 
+func TestEditGlobalInsideLabel(t *testing.T) {
+	// Debian's drk.cfg sets DEFAULT inside a LABEL block.
+	c := mustParse(t, "label installdark\ndefault installdark\n\tmenu label ^Install\n")
+	if d := c.Get(KwDefault); d == nil || d.Value != "installdark" {
+		t.Fatalf("Get(DEFAULT) = %v", d)
+	}
+	c.Set(KwDefault, "other")
+	if got, want := reparse(t, c), "label installdark\ndefault other\n\tmenu label ^Install\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if c.Get(KwAppend) != nil {
+		t.Errorf("Get(APPEND) found a label's APPEND")
+	}
+}
+
 func TestEditUpperCaseStyle(t *testing.T) {
 	c := mustParse(t, "DEFAULT a\nLABEL a\n  KERNEL k\n")
 	c.Label("a").SetAppend("quiet")
