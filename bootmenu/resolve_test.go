@@ -1,6 +1,7 @@
 package bootmenu
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -468,6 +469,11 @@ func checkConfigRoundTrip(t *testing.T, r *Resolved) {
 	}
 	if d := cmp.Diff(r, back, cmpResolved...); d != "" {
 		t.Errorf("resolved menu changes through Config() (-orig +back):\n%s\n%s", d, text)
+	}
+	// Rendering is idempotent.
+	again, err := back.Config().MarshalText()
+	if err != nil || !bytes.Equal(again, text) {
+		t.Errorf("Config() of its own output differs (err %v):\n%s", err, firstDiff(again, text))
 	}
 }
 
