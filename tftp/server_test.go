@@ -17,6 +17,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	pintftp "github.com/pin/tftp/v3"
 )
 
 // logBuffer collects log output from concurrent transfers.
@@ -620,5 +622,55 @@ func TestSinglePortRealClients(t *testing.T) {
 				t.Errorf("sha256 %s, want %s", got, want)
 			}
 		})
+	}
+}
+
+// TestIPv6 serves over ::1 (the transfer socket is bound to the address the
+// request came to, learned from IPV6_PKTINFO).
+func TestIPv6(t *testing.T) {
+	conn, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	fsys := mapFS()
+	addr := serveOn(t, &Server{FS: fsys}, conn)
+	c, err := pintftp.NewClient(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetBlockSize(1400)
+	wt, err := c.Receive("boot/vmlinuz", "octet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := wt.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Bytes(), fsys["boot/vmlinuz"].Data) {
+		t.Error("download differs")
+	}
+}
+
+// TestDualStack serves an IPv4 client from a socket bound to [::], as
+// ListenAndServe(":69") does: the destination arrives as a v4-mapped
+// address and the transfer socket must still answer from 127.0.0.1.
+func TestDualStack(t *testing.T) {
+	conn, err := net.ListenPacket("udp", "[::]:0")
+	if err != nil {
+		t.Skipf("no dual-stack socket: %v", err)
+	}
+	fsys := mapFS()
+	addr := serveOn(t, &Server{FS: fsys}, conn)
+	_, port := splitHostPort(t, addr)
+	c := newRawClient(t, "127.0.0.1:"+port)
+	c.sendRRQ("pxelinux.0", "octet", "blksize", "1024")
+	options(t, c.mustRecv())
+	if !c.peer.IP.Equal(net.IPv4(127, 0, 0, 1)) {
+		t.Errorf("answer from %v, want 127.0.0.1", c.peer)
+	}
+	c.send(ack(0))
+	if got := c.fetch(1024); !bytes.Equal(got, fsys["pxelinux.0"].Data) {
+		t.Error("download differs")
 	}
 }
