@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 )
@@ -19,15 +20,15 @@ import (
 // times, and a node costs no allocation of its own.
 type node struct {
 	name  string
+	size  int64     // bytes of data; for a directory, of its extent
+	off   int64     // byte offset of the data (first extent) or directory extent
+	tf    string    // Rock Ridge TF entry from its flags byte on, or ""
+	link  string    // symbolic link target
+	ext   *[]extent // all extents of a multi-extent file, else nil
+	px    px        // Rock Ridge PX attributes
 	mode  fs.FileMode
 	flags uint8
-	size  int64    // bytes of data; for a directory, of its extent
-	off   int64    // byte offset of the data (first extent) or directory extent
-	rec   string   // 7-byte recording date and time (ECMA-119 §9.1.5)
-	tf    string   // Rock Ridge TF entry from its flags byte on, or ""
-	ext   []extent // all extents of a multi-extent file, else nil
-	link  string   // symbolic link target
-	px    px       // Rock Ridge PX attributes
+	rec   [7]byte // recording date and time (ECMA-119 §9.1.5)
 }
 
 // px holds the fields of a Rock Ridge PX entry (RRIP §4.1.1).
@@ -75,7 +76,7 @@ func (n *node) ModTime() time.Time {
 	if t, ok := tfTime(n.tf, tfModify); ok {
 		return t
 	}
-	return shortTime(n.rec)
+	return shortTime(n.rec[:])
 }
 func (n *node) IsDir() bool                { return n.mode.IsDir() }
 func (n *node) Type() fs.FileMode          { return n.mode.Type() }
@@ -121,7 +122,7 @@ func (f *FS) rootNode(rec string, at int64) (*node, error) {
 		mode: fs.ModeDir | 0o555,
 		size: int64(r.dataLength()),
 		off:  int64(r.extent()) * f.bs,
-		rec:  string(r[18:25]),
+		rec:  [7]byte([]byte(r[18:25])),
 	}
 	if err := f.checkDirExtent(n, at); err != nil {
 		return nil, err
@@ -205,14 +206,20 @@ func (f *FS) loadDir(n *node) (*dirData, error) {
 
 // parseDir decodes the directory extent of n (ECMA-119 §6.8.1).
 func (f *FS) parseDir(dn *node) (*dirData, error) {
-	buf := make([]byte, dn.size)
+	bp := getBuf(int(dn.size))
+	defer putBuf(bp)
+	buf := *bp
 	if _, err := f.r.ReadAt(buf, dn.off); err != nil {
 		return nil, truncated(dn.off, "directory")
 	}
-	// buf is never written again: the names and times of the nodes are
-	// substrings of it, which costs neither a copy nor an allocation each.
+	// data is buf seen as a string, valid until parseDir returns: what the
+	// nodes keep of it (names, TF entries) is copied to one arena string
+	// per directory, the spans of each node kept meanwhile in spans.
 	data := unsafe.String(unsafe.SliceData(buf), len(buf))
-	d := &dirData{owner: -1, entries: make([]node, 0, countRecords(data, int(f.bs)))}
+	count := countRecords(data, int(f.bs))
+	d := &dirData{owner: -1, entries: make([]node, 0, count)}
+	spans := make([]span, 0, count)
+	arena := make([]byte, 0, len(data)/3)
 	var info rrInfo
 	var multi *node // the multi-extent file being assembled
 	var multiID string
@@ -250,12 +257,13 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 			if id != multiID || r.flags()&flagDirectory != 0 {
 				return nil, corrupt(at, "multi-extent file record")
 			}
-			last := multi.ext[len(multi.ext)-1]
+			ext := *multi.ext
+			last := ext[len(ext)-1]
 			e := extent{pos: last.pos + last.size, off: int64(r.extent()+r.earLength()) * f.bs, size: int64(r.dataLength())}
 			if err := f.checkExtent(e, at); err != nil {
 				return nil, err
 			}
-			multi.ext = append(multi.ext, e)
+			*multi.ext = append(ext, e)
 			multi.size += e.size
 			if r.flags()&flagMultiExtent == 0 {
 				multi = nil
@@ -263,7 +271,7 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 			continue
 		}
 
-		n := node{rec: string(r[18:25]), size: int64(r.dataLength()), off: int64(r.extent()+r.earLength()) * f.bs}
+		n := node{rec: [7]byte([]byte(r[18:25])), size: int64(r.dataLength()), off: int64(r.extent()+r.earLength()) * f.bs}
 		switch {
 		case f.rr && info.hasName:
 			n.name = info.name
@@ -316,8 +324,8 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 				n.flags |= nodeZisofs
 			}
 			if r.flags()&flagMultiExtent != 0 {
-				n.ext = []extent{{off: n.off, size: n.size}}
-				if err := f.checkExtent(n.ext[0], at); err != nil {
+				n.ext = &[]extent{{off: n.off, size: n.size}}
+				if err := f.checkExtent((*n.ext)[0], at); err != nil {
 					return nil, err
 				}
 			} else if err := f.checkExtent(extent{off: n.off, size: n.size}, at); err != nil {
@@ -333,6 +341,11 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 		if k := len(d.entries); k > 0 && d.entries[k-1].name >= n.name {
 			sorted = false
 		}
+		sp := span{name: uint32(len(arena)), nameLen: uint32(len(n.name))}
+		arena = append(arena, n.name...)
+		sp.tf, sp.tfLen = uint32(len(arena)), uint32(len(n.tf))
+		arena = append(arena, n.tf...)
+		spans = append(spans, sp)
 		d.entries = append(d.entries, n)
 		if n.ext != nil {
 			multi, multiID = &d.entries[len(d.entries)-1], id
@@ -340,6 +353,12 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 	}
 	if multi != nil {
 		return nil, corrupt(dn.off, "multi-extent file without its last extent")
+	}
+	strs := unsafe.String(unsafe.SliceData(arena), len(arena)) // arena is not written again
+	for i := range d.entries {
+		sp := spans[i]
+		d.entries[i].name = strs[sp.name : sp.name+sp.nameLen]
+		d.entries[i].tf = strs[sp.tf : sp.tf+sp.tfLen]
 	}
 	if !sorted {
 		d.entries = sortNodes(d.entries)
@@ -361,6 +380,32 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 		}
 	}
 	return d, nil
+}
+
+// span locates a node's name and TF entry in a directory's arena.
+type span struct{ name, nameLen, tf, tfLen uint32 }
+
+// bufs holds the buffers directories are read into.
+var bufs sync.Pool
+
+const maxPooledBuf = 1 << 20
+
+func getBuf(n int) *[]byte {
+	if bp, ok := bufs.Get().(*[]byte); ok {
+		if cap(*bp) >= n {
+			*bp = (*bp)[:n]
+			return bp
+		}
+		bufs.Put(bp)
+	}
+	b := make([]byte, n, max(n, 64<<10))
+	return &b
+}
+
+func putBuf(bp *[]byte) {
+	if cap(*bp) <= maxPooledBuf {
+		bufs.Put(bp)
+	}
 }
 
 // sortNodes returns the nodes sorted by name, of duplicate names only the

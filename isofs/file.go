@@ -83,7 +83,7 @@ func (f *FS) openNode(n *node) (*File, error) {
 	}
 	var sr *io.SectionReader
 	if n.ext != nil {
-		sr = io.NewSectionReader(&multiExtent{r: f.r, ext: n.ext}, 0, size)
+		sr = io.NewSectionReader(&multiExtent{r: f.r, ext: *n.ext}, 0, size)
 	} else {
 		sr = io.NewSectionReader(f.r, n.off, size)
 	}

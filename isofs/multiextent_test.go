@@ -150,8 +150,8 @@ func TestMultiExtent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(n.ext) != fmt.Sprint(want) {
-		t.Errorf("extents = %v, xorriso reports %v", n.ext, want)
+	if fmt.Sprint(*n.ext) != fmt.Sprint(want) {
+		t.Errorf("extents = %v, xorriso reports %v", *n.ext, want)
 	}
 	info, err := fsys.Stat("big.bin")
 	if err != nil {

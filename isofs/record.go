@@ -50,7 +50,7 @@ func (r dirRecord) split() (id, su string, ok bool) {
 // years since 1900, month, day, hour, minute, second, and the offset from
 // GMT in 15-minute intervals. An all-zero or out-of-range value is the zero
 // time.
-func shortTime(b string) time.Time {
+func shortTime[T string | []byte](b T) time.Time {
 	if len(b) < 7 {
 		return time.Time{}
 	}
