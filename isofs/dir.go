@@ -259,7 +259,7 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 			}
 			ext := *multi.ext
 			last := ext[len(ext)-1]
-			e := extent{pos: last.pos + last.size, off: int64(r.extent()+r.earLength()) * f.bs, size: int64(r.dataLength())}
+			e := extent{pos: last.pos + last.size, off: (int64(r.extent()) + int64(r.earLength())) * f.bs, size: int64(r.dataLength())}
 			if err := f.checkExtent(e, at); err != nil {
 				return nil, err
 			}
@@ -271,7 +271,7 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 			continue
 		}
 
-		n := node{rec: [7]byte([]byte(r[18:25])), size: int64(r.dataLength()), off: int64(r.extent()+r.earLength()) * f.bs}
+		n := node{rec: [7]byte([]byte(r[18:25])), size: int64(r.dataLength()), off: (int64(r.extent()) + int64(r.earLength())) * f.bs}
 		switch {
 		case f.rr && info.hasName:
 			n.name = info.name

@@ -160,7 +160,8 @@ func (f *FS) ReadFile(name string) ([]byte, error) {
 		return nil, pathErr("readfile", name, errIsDir)
 	}
 	b := make([]byte, ff.sr.Size())
-	if _, err := ff.sr.ReadAt(b, 0); err != nil && !(err == io.EOF && len(b) == 0) {
+	// io.ReaderAt allows io.EOF with a full read.
+	if n, err := ff.sr.ReadAt(b, 0); err != nil && n < len(b) {
 		return nil, pathErr("readfile", name, truncatedErr(err))
 	}
 	return b, nil
