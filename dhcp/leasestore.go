@@ -136,19 +136,20 @@ func (s *FileStore) Delete(ctx context.Context, addr netip.Addr) error {
 	})
 }
 
-// Close closes the file. The store must not be used afterwards.
+// Close closes the file. A later Load reads it again; this is also how a
+// store recovers after a failed write, which makes every later change fail
+// because the state of the file is then unknown.
 func (s *FileStore) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for s.flushing {
 		s.cond.Wait()
 	}
-	if s.f == nil {
-		return nil
+	var err error
+	if s.f != nil {
+		err = s.f.Close()
 	}
-	err := s.f.Close()
-	s.f = nil
-	s.loaded = false
+	s.f, s.loaded, s.err = nil, false, nil
 	return err
 }
 
