@@ -289,3 +289,16 @@ func TestSearchPath(t *testing.T) {
 		})
 	}
 }
+
+func TestResolvedRewriteSettings(t *testing.T) {
+	r, err := ResolveConfig(mustParse(t, "UI menu.c32 x\nDISPLAY boot.msg\nPATH a:b\nFONT f.psf\nF1 help.txt bg.png\nMENU COLOR sel 7 #fff #000\n"), "t", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.RewritePaths(func(_ PathKind, p string) string { return "/p/" + p })
+	got := []string{r.UI, r.Display, strings.Join(r.Path, ":"), r.Settings[0].Value, r.Menu.Settings[0].Value, r.Menu.Settings[1].Value}
+	want := []string{"/p/menu.c32 x", "/p/boot.msg", "/p/a:/p/b", "/p/f.psf", "/p/help.txt /p/bg.png", "sel 7 #fff #000"}
+	if !slices.Equal(got, want) {
+		t.Errorf("rewritten = %q, want %q", got, want)
+	}
+}

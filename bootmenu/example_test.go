@@ -152,8 +152,12 @@ func ExampleRenderPXELinux() {
 		"isolinux/txt.cfg":      {Data: []byte("label live\n  kernel /casper/vmlinuz\n  append initrd=initrd.lz quiet\n")},
 	}
 	r, _ := bootmenu.Resolve(fsys, "isolinux.cfg", &bootmenu.ResolveOptions{Dir: "isolinux"})
-	// Serve the image under ubuntu/ on the TFTP server.
+	// Serve the image under ubuntu/ on the TFTP server, with the menu
+	// module of the server's own pxelinux (modules must match its version).
 	r.RewritePaths(func(kind bootmenu.PathKind, name string) string {
+		if kind == bootmenu.PathModule {
+			return name
+		}
 		p, _ := bootmenu.FSPath(r.Dir, name)
 		return "ubuntu/" + p
 	})

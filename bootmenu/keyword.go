@@ -183,6 +183,43 @@ func (k Keyword) labelScoped() bool {
 	return false
 }
 
+// menuSetting reports whether k sets the look or behaviour of the current
+// menu in a way Resolve keeps but does not interpret.
+func (k Keyword) menuSetting() bool {
+	switch k {
+	case KwMenuColor, KwMenuMsgColor, KwMenuWidth, KwMenuMargin,
+		KwMenuPasswordMargin, KwMenuRows, KwMenuTabMsgRow, KwMenuCmdLineRow,
+		KwMenuEndRow, KwMenuPasswordRow, KwMenuTimeoutRow, KwMenuHelpMsgRow,
+		KwMenuHelpMsgEndRow, KwMenuHiddenRow, KwMenuHShift, KwMenuVShift,
+		KwMenuTabMsg, KwMenuNoTabMsg, KwMenuAutoboot, KwMenuPassPrompt,
+		KwMenuResolution, KwMenuClear, KwMenuShiftKey, KwMenuMasterPasswd,
+		KwMenuHiddenKey, KwMenuStart:
+		return true
+	}
+	return false
+}
+
+// labelOrMenuSetting reports whether k applies to a label after LABEL and
+// to the menu elsewhere.
+func (k Keyword) labelOrMenuSetting() bool {
+	switch k {
+	case KwMenuSave, KwMenuNoSave, KwMenuImmediate, KwMenuNoImmediate:
+		return true
+	}
+	return false
+}
+
+// globalSetting reports whether k is a global directive Resolve keeps but
+// does not interpret.
+func (k Keyword) globalSetting() bool {
+	switch k {
+	case KwSerial, KwConsole, KwFont, KwKbdMap, KwNoEscape, KwNoComplete,
+		KwNoHalt, KwAllowOptions, KwImplicit, KwSay, KwPXERetry, KwSendCookies:
+		return true
+	}
+	return false
+}
+
 // endsLabel reports whether k closes the LABEL block before it.
 func (k Keyword) endsLabel() bool {
 	switch k {

@@ -123,16 +123,33 @@ func rewriteInitrdArgs(s string, fn func(PathKind, string) string) string {
 	}
 }
 
-// RewritePaths replaces the kernel and initrd names of every entry, and
-// the menu backgrounds, with fn(kind, name); Append's initrd= options
-// follow Initrds. Entries that do not boot a file (submenus, separators,
-// LOCALBOOT) are left alone.
+// RewritePaths replaces the file names of r with fn(kind, name): the
+// kernel and initrd names of every entry (Append's initrd= options follow
+// Initrds), MENU HELP files, menu backgrounds, UI, DISPLAY, PATH, and the
+// files of kept settings (F1–F12, FONT, KBDMAP). Entries that do not boot
+// a file (submenus, separators, LOCALBOOT) are left alone.
 func (r *Resolved) RewritePaths(fn func(kind PathKind, name string) string) {
+	settings := func(ss []Setting) {
+		for i := range ss {
+			d := Directive{Keyword: ss[i].Keyword, Value: ss[i].Value}
+			rewriteDirective(&d, fn)
+			ss[i].Value = d.Value
+		}
+	}
+	r.UI = rewriteWord(r.UI, 0, func(s string) string { return fn(PathModule, s) })
+	if r.Display != "" {
+		r.Display = fn(PathFile, r.Display)
+	}
+	for i, p := range r.Path {
+		r.Path[i] = fn(PathDir, p)
+	}
+	settings(r.Settings)
 	var walk func(m *Menu)
 	walk = func(m *Menu) {
 		if m.Background != "" && !strings.HasPrefix(m.Background, "#") {
 			m.Background = fn(PathBackground, m.Background)
 		}
+		settings(m.Settings)
 		for _, e := range m.Entries {
 			switch {
 			case e.Submenu != nil:

@@ -120,6 +120,10 @@ type Resolved struct {
 	Path         []string      // PATH directories for modules
 	Hidden       bool          // MENU HIDDEN
 	Dir          string        // ResolveOptions.Dir: the directory names are relative to
+	// Settings are the other global directives in order (SERIAL, CONSOLE,
+	// FONT, KBDMAP, NOESCAPE, NOCOMPLETE, NOHALT, ALLOWOPTIONS, IMPLICIT,
+	// SAY, PXERETRY, SENDCOOKIES), kept for [Resolved.Config].
+	Settings []Setting
 
 	// Files are the files read, in order of first reading.
 	Files []string
@@ -134,6 +138,16 @@ type Menu struct {
 	Title      string // MENU TITLE
 	Background string // MENU BACKGROUND
 	Entries    []*Entry
+	// Settings are the menu's look and feel in order: MENU COLOR, the
+	// layout rows and margins, messages, F1–F12 help screens, MENU MASTER
+	// PASSWD and the like, kept for [Resolved.Config] but not interpreted.
+	Settings []Setting
+}
+
+// Setting is a directive kept as written.
+type Setting struct {
+	Keyword Keyword
+	Value   string
 }
 
 // Entry is one line of a menu.
@@ -576,6 +590,10 @@ func (r *resolver) directive(d *Directive, file string) error {
 		r.res.OnError = v
 	case k == KwDisplay:
 		r.res.Display = d.Word(0)
+	case k.IsFKey(), k.menuSetting(), ld == nil && k.labelOrMenuSetting():
+		m.Settings = append(m.Settings, Setting{k, v})
+	case k.globalSetting():
+		r.res.Settings = append(r.res.Settings, Setting{k, v})
 	case k == KwPath:
 		for p := range strings.SplitSeq(v, ":") {
 			if p != "" {

@@ -50,6 +50,9 @@ func (r *Resolved) Config() *Config {
 	if r.Hidden {
 		add(&c.Nodes, KwMenuHidden, "")
 	}
+	for _, s := range r.Settings {
+		add(&c.Nodes, s.Keyword, s.Value)
+	}
 	menuConfig(c, r.Menu, add)
 	return c
 }
@@ -60,6 +63,9 @@ func menuConfig(c *Config, m *Menu, add func(*[]Node, Keyword, string)) {
 	}
 	if m.Background != "" {
 		add(&c.Nodes, KwMenuBackground, m.Background)
+	}
+	for _, s := range m.Settings {
+		add(&c.Nodes, s.Keyword, s.Value)
 	}
 	for _, e := range m.Entries {
 		switch e.Action {
