@@ -258,3 +258,21 @@ func TestUEFIHTTPBoot(t *testing.T) {
 	requireLog(t, d, "msg=http", "file=boot.ipxe", "status=200")
 	requireLog(t, d, "msg=http", "file=install/vmlinuz", "status=200")
 }
+
+// TestUEFIFromISO boots OVMF over PXE from an ISO image that, like most,
+// has no EFI boot program the server knows: it gets Debian's iPXE EFI
+// build from this machine over TFTP, which then loads the iPXE script
+// rendered from the image's isolinux.cfg, and kernel and initrd out of
+// the image over HTTP.
+func TestUEFIFromISO(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	src := l.mkdir("tree")
+	l.isoTree(src)
+	iso := l.makeISO(src)
+	d := l.pxekit("-range", labFirst+"-"+labLast, "-iso", iso, "-ra")
+	l.boot(uefiOVMF, bootTimeout)
+	requireLog(t, d, "boot decision", "arch 7", "file=snponly.efi")
+	requireLog(t, d, "boot decision", "iPXE", "file=http://"+labServerIP+":8080/boot.ipxe")
+	requireLog(t, d, "msg=http", "file=install/vmlinuz", "status=200")
+}

@@ -142,14 +142,21 @@ func serve(o options, log *slog.Logger) error {
 	} else if err := checkProgram(look, "bios-boot", bios); err != nil {
 		return err
 	}
-	if efi == "" && o.root == "" && o.iso == "" {
+	switch {
+	case efi != "":
+		if err := checkProgram(look, "efi-boot", efi); err != nil {
+			return err
+		}
+	case o.root == "" && o.iso == "":
 		// The default tree's menus are iPXE and pxelinux (BIOS) ones.
-		efi = findProgram(look, []string{"snponly.efi", "ipxe.efi"})
-	}
-	if efi == "" {
-		efi = findProgram(look, efiPrograms)
-	} else if err := checkProgram(look, "efi-boot", efi); err != nil {
-		return err
+		efi = findProgram(fsys, []string{"snponly.efi", "ipxe.efi"})
+	default:
+		efi = findProgram(fsys, efiPrograms)
+		if efi == "" && fallback != nil {
+			// An image without an EFI boot program of its own: iPXE,
+			// which reads the iPXE script, over HTTP.
+			efi = findProgram(fallback, []string{"snponly.efi", "ipxe.efi"})
+		}
 	}
 
 	arm64 := findProgram(look, arm64Programs)
