@@ -1,6 +1,7 @@
 package tftp
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -96,6 +97,10 @@ func (c *benchClient) get(tb testing.TB, name string, blksize, window int) int64
 		peer = from
 		switch binary.BigEndian.Uint16(c.buf) {
 		case opOACK:
+			// The server may grant a smaller window (RFC 7440 §3).
+			if w, ok := oackValue(c.buf[2:n], "windowsize"); ok {
+				window = w
+			}
 			c.sendAck(peer, 0)
 			continue
 		case opDATA:
@@ -251,4 +256,33 @@ func TestNoAllocPerBlock(t *testing.T) {
 		}
 		t.Logf("window %d: %d allocations for 1000 blocks, %d for 20000 (client and server)", window, small, large)
 	}
+}
+
+// oackValue finds a numeric option in an OACK body without allocating.
+func oackValue(b []byte, name string) (int, bool) {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, 0)
+		if i < 0 {
+			return 0, false
+		}
+		k := b[:i]
+		b = b[i+1:]
+		j := bytes.IndexByte(b, 0)
+		if j < 0 {
+			return 0, false
+		}
+		v := b[:j]
+		b = b[j+1:]
+		if string(k) == name {
+			n := 0
+			for _, c := range v {
+				if c < '0' || c > '9' {
+					return 0, false
+				}
+				n = n*10 + int(c-'0')
+			}
+			return n, true
+		}
+	}
+	return 0, false
 }

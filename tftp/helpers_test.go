@@ -262,6 +262,9 @@ func windowClient(conn *net.UDPConn, server *net.UDPAddr, name string, blksize, 
 		switch binary.BigEndian.Uint16(p) {
 		case opOACK:
 			if !started {
+				if w, ok := oackValue(p[2:], "windowsize"); ok {
+					window = w // the server may grant less (RFC 7440 §3)
+				}
 				started = true
 				retries = 0
 				if err := sendAck(0); err != nil {
