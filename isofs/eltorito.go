@@ -19,6 +19,8 @@ const (
 	PlatformEFI     Platform = 0xEF
 )
 
+// String returns a short lower-case name: "bios", "efi", "ppc", "mac" or
+// "platform-XX".
 func (p Platform) String() string {
 	switch p {
 	case PlatformBIOS:

@@ -41,10 +41,12 @@ type FormatError struct {
 	Err    error  // sentinel
 }
 
+// Error describes the error and where it is.
 func (e *FormatError) Error() string {
 	return fmt.Sprintf("%v: %s at byte %d", e.Err, e.What, e.Offset)
 }
 
+// Unwrap returns the sentinel, for [errors.Is].
 func (e *FormatError) Unwrap() error { return e.Err }
 
 func corrupt(off int64, what string) error {

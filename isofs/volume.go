@@ -28,6 +28,7 @@ const (
 	NamesPlain
 )
 
+// String returns "auto", "rockridge", "joliet" or "plain".
 func (n NameSource) String() string {
 	switch n {
 	case NamesAuto:
