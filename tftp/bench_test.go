@@ -235,9 +235,6 @@ func BenchmarkHeapPerTransfer(b *testing.B) {
 // TestNoAllocPerBlock fails if sending blocks allocates: a transfer of
 // 20000 blocks must not allocate much more than one of 1000.
 func TestNoAllocPerBlock(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
 	addr := startServer(t, &Server{Files: zeroFiles})
 	for _, window := range []int{1, 16} {
 		c := newBenchClient(t, addr)

@@ -1,5 +1,0 @@
-//go:build !race
-
-package tftp
-
-const raceEnabled = false
