@@ -346,3 +346,23 @@ func TestHTTPServeContent(t *testing.T) {
 		t.Errorf("GET /sub/link = %d %q", rec.Code, rec.Body.String())
 	}
 }
+
+func TestBootDirName(t *testing.T) {
+	img := readTestdata(t, "small-eltorito.iso")
+	for _, name := range []string{".", "a/b", "/x", ".."} {
+		if _, err := OpenWith(bytes.NewReader(img), Options{BootDir: name}); !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("OpenWith(BootDir %q) error = %v, want ErrInvalid", name, err)
+		}
+	}
+	// A root entry of the same name wins over the boot directory.
+	fsys, err := OpenWith(bytes.NewReader(img), Options{BootDir: "boot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fsys.Stat("boot/bios.img"); err != nil {
+		t.Errorf("Stat(boot/bios.img) = %v; the image's own boot directory must stay", err)
+	}
+	if _, err := fsys.Stat("boot/1-bios.img"); err == nil {
+		t.Errorf("Stat(boot/1-bios.img) succeeded; the synthetic directory must not shadow a real one")
+	}
+}
