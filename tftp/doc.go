@@ -28,7 +28,8 @@
 // [Server.RolloverToOne].
 //
 // Retransmission is driven by a timer that follows the measured round-trip
-// time (RFC 6298's estimator and Karn's rule; 10 ms to 1 s), so a lost
+// time (RFC 6298's estimator and Karn's rule; 1 s before the first
+// measurement, then 10 ms to 1 s), so a lost
 // packet on a LAN costs milliseconds, not seconds. Each timeout doubles the
 // interval, up to 6 s (or twice the client's timeout option): some clients
 // (atftp) answer a repeated block only once and then wait for their own

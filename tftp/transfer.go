@@ -25,7 +25,11 @@ const (
 
 // Retransmission timer bounds (see Server.Timeout).
 const (
-	initialRTO = 250 * time.Millisecond
+	// initialRTO applies until the first round trip is measured: RFC
+	// 6298's 1 s. Firmware under emulation can take hundreds of
+	// milliseconds to answer an OACK, and some clients (atftp) abort on a
+	// repeated one, so the first packet is not hurried.
+	initialRTO = time.Second
 	minRTO     = 10 * time.Millisecond
 	maxRTO     = time.Second
 	// maxBackoff is how far repeated timeouts stretch the interval when the
