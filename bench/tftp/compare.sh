@@ -19,8 +19,9 @@
 # unpacked into the run's temp directory.
 #
 # Environment: SIZE_MB (64), CONC (32), BLKSIZES ("512 1468 8192"), REPS
-# (3: single-client repetitions), CONC_REPS (1), LOSS_PCT (2), LOSS_RUNS (3;
-# 0 skips), SERVERS ("pxekit dnsmasq tftpd-hpa").
+# (3: single-client repetitions), CONC_REPS (1), THROUGHPUT (1; 0 skips the
+# throughput part), LOSS_PCT (2), LOSS_RUNS (3; 0 skips), SERVERS ("pxekit
+# dnsmasq tftpd-hpa").
 set -euo pipefail
 
 SIZE_MB=${SIZE_MB:-64}
@@ -28,6 +29,7 @@ CONC=${CONC:-32}
 BLKSIZES=${BLKSIZES:-"512 1468 8192"}
 REPS=${REPS:-3}
 CONC_REPS=${CONC_REPS:-1}
+THROUGHPUT=${THROUGHPUT:-1}
 LOSS_PCT=${LOSS_PCT:-2}
 LOSS_RUNS=${LOSS_RUNS:-3}
 SERVERS=${SERVERS:-"pxekit dnsmasq tftpd-hpa"}
@@ -134,6 +136,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(
 
 declare -A result
 configs=()
+if [ "$THROUGHPUT" != 0 ]; then
 for blk in $BLKSIZES; do
 	configs+=("curl $blk 1 1" "curl $blk 1 $CONC")
 done
@@ -197,6 +200,7 @@ if [[ " $SERVERS " == *" pxekit "* ]]; then
 fi
 echo "dnsmasq 2.90 and tftpd-hpa 5.2 do not implement windowsize: their windowsize-16 rows are lock-step."
 echo "pxekit grants at most 64 KiB per window: windowsize 16 at blksize 8192 is answered with 8."
+fi
 
 if [ "$LOSS_RUNS" -gt 0 ]; then
 	echo
