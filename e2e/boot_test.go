@@ -147,6 +147,9 @@ func TestUEFIGRUB(t *testing.T) {
 	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", "", "-ra")
 	l.boot(uefiOVMF, bootTimeout)
 	requireLog(t, d, "boot decision", "UEFI", "file=grubx64.efi")
+	// OVMF asks for blksize 1468 and windowsize 4 (RFC 7440), after a
+	// tsize probe it aborts itself.
+	requireLog(t, d, "transfer done", "file=grubx64.efi", "blksize=1468", "windowsize=4", "outcome=ok")
 	requireLog(t, d, "generated file", "proto=tftp", "grub.cfg")
 	requireLog(t, d, "file=install/vmlinuz", "outcome=ok")
 }
