@@ -15,57 +15,23 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/pxekit/pxekit/internal/testenv"
-	"golang.org/x/sys/unix"
 )
 
-// listenIn opens a UDP socket in ns on addr with SO_REUSEADDR and
-// SO_BROADCAST, bound to device dev when set.
+// listenIn opens a broadcast UDP socket in ns (see
+// [testenv.NetNS.ListenBroadcastUDP]).
 func listenIn(t *testing.T, ns *testenv.NetNS, addr, dev string) *net.UDPConn {
 	t.Helper()
-	var c net.PacketConn
-	err := ns.Do(func() (err error) {
-		lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			err := rc.Control(func(fd uintptr) {
-				serr = errors.Join(
-					unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1),
-					unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1))
-				if dev != "" && serr == nil {
-					serr = unix.BindToDevice(int(fd), dev)
-				}
-			})
-			return errors.Join(err, serr)
-		}}
-		c, err = lc.ListenPacket(context.Background(), "udp4", addr)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("listen %s in %s: %v", addr, ns.Name, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c.(*net.UDPConn)
+	return ns.ListenBroadcastUDP(t, addr, dev)
 }
 
 // serveIn starts s in ns on addr (port 67, and 4011 for proxyDHCP).
 func serveIn(t *testing.T, ns *testenv.NetNS, s *Server, addrs ...string) {
 	t.Helper()
-	errc := make(chan error, len(addrs))
-	for _, a := range addrs {
-		c := listenIn(t, ns, a, "")
-		go func() { errc <- s.Serve(c) }()
+	conns := make([]net.PacketConn, len(addrs))
+	for i, a := range addrs {
+		conns[i] = listenIn(t, ns, a, "")
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		for range addrs {
-			if err := <-errc; !errors.Is(err, ErrServerClosed) {
-				t.Errorf("Serve returned %v, want ErrServerClosed", err)
-			}
-		}
-	})
+	testenv.Serve(t, s, ErrServerClosed, conns...)
 }
 
 // collect reads DHCP replies with xid on c until d passes.
@@ -190,18 +156,7 @@ func TestProxyBesideDnsmasq(t *testing.T) {
 	cmd := dm.Command(t.Context(), dnsmasq, "--keep-in-foreground", "--port=0", "--no-ping", "--no-resolv",
 		"--dhcp-range=10.0.0.100,10.0.0.150,255.255.255.0,1h", "--dhcp-leasefile="+filepath.Join(dir, "dnsmasq.leases"),
 		"--pid-file="+filepath.Join(dir, "dnsmasq.pid"), "--log-dhcp", "--log-facility=-", "--user=root")
-	var log strings.Builder
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("dnsmasq log:\n%s", log.String())
-		}
-	})
+	testenv.Start(t, cmd, "dnsmasq")
 
 	s := &Server{Decider: StaticBoot(Boot{File: "ipxe.efi"})}
 	serveIn(t, prx, s, "0.0.0.0:67", "0.0.0.0:4011")
@@ -283,18 +238,7 @@ deconfig) ip addr flush dev "$interface" ;;
 esac
 `), 0o755)
 	cmd := cl.Command(t.Context(), busybox, "udhcpc", "-i", ifc, "-f", "-R", "-s", script, "-t", "10", "-T", "1", "-A", "1")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("udhcpc output:\n%s", out.String())
-		}
-	})
+	testenv.Start(t, cmd, "udhcpc")
 	waitFor := func(what string) string {
 		t.Helper()
 		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {

@@ -1,49 +1,17 @@
 package nbp
 
 import (
-	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/pxekit/pxekit/dhcp"
 	"github.com/pxekit/pxekit/internal/testenv"
-	"golang.org/x/sys/unix"
 )
-
-// udpIn opens a UDP socket in ns with SO_REUSEADDR and SO_BROADCAST,
-// bound to device dev when set.
-func udpIn(t *testing.T, ns *testenv.NetNS, addr, dev string) *net.UDPConn {
-	t.Helper()
-	var c net.PacketConn
-	err := ns.Do(func() (err error) {
-		lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			err := rc.Control(func(fd uintptr) {
-				serr = errors.Join(
-					unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1),
-					unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1))
-				if dev != "" && serr == nil {
-					serr = unix.BindToDevice(int(fd), dev)
-				}
-			})
-			return errors.Join(err, serr)
-		}}
-		c, err = lc.ListenPacket(context.Background(), "udp4", addr)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("listen %s in %s: %v", addr, ns.Name, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c.(*net.UDPConn)
-}
 
 // TestPolicyBehindServer replays the DHCPDISCOVERs that real firmware sent
 // (the captured bytes, unchanged) to a proxyDHCP dhcp.Server whose Decider
@@ -58,20 +26,8 @@ func TestPolicyBehindServer(t *testing.T) {
 		HTTPBase:   "http://10.0.9.1/",
 		IPXEScript: "http://10.0.9.1/boot.ipxe",
 	}}
-	conn := udpIn(t, srvNS, "0.0.0.0:67", "")
-	errc := make(chan error, 1)
-	go func() { errc <- s.Serve(conn) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-errc; !errors.Is(err, dhcp.ErrServerClosed) {
-			t.Errorf("Serve returned %v, want ErrServerClosed", err)
-		}
-	})
-	cl := udpIn(t, cliNS, "0.0.0.0:68", cliIf)
+	testenv.Serve(t, s, dhcp.ErrServerClosed, srvNS.ListenBroadcastUDP(t, "0.0.0.0:67", ""))
+	cl := cliNS.ListenBroadcastUDP(t, "0.0.0.0:68", cliIf)
 	bcast := netip.MustParseAddrPort("255.255.255.255:67")
 
 	// exchange sends raw and returns the replies with its xid.

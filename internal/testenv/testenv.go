@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -16,7 +17,9 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -178,6 +181,86 @@ func (ns *NetNS) Listen(network, addr string) (net.Listener, error) {
 		return err
 	})
 	return l, err
+}
+
+// ListenBroadcastUDP opens a udp4 socket inside the namespace on addr with
+// SO_REUSEADDR and SO_BROADCAST set, bound to the interface dev when dev is
+// not empty, as DHCP servers and clients open theirs. The socket is closed
+// when the test ends; an error fails the test.
+func (ns *NetNS) ListenBroadcastUDP(t testing.TB, addr, dev string) *net.UDPConn {
+	t.Helper()
+	var c net.PacketConn
+	err := ns.Do(func() (err error) {
+		lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) {
+				serr = errors.Join(
+					unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1),
+					unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1))
+				if dev != "" && serr == nil {
+					serr = unix.BindToDevice(int(fd), dev)
+				}
+			})
+			return errors.Join(err, serr)
+		}}
+		c, err = lc.ListenPacket(context.Background(), "udp4", addr)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("listen %s in %s: %v", addr, ns.Name, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c.(*net.UDPConn)
+}
+
+// PacketServer is the shape of pxekit's packet servers (net/http.Server's
+// Serve and Shutdown on a net.PacketConn).
+type PacketServer interface {
+	Serve(conn net.PacketConn) error
+	Shutdown(ctx context.Context) error
+}
+
+// Serve runs s.Serve on each conn in its own goroutine. When the test ends
+// it calls s.Shutdown with a 5 s deadline and checks that Shutdown
+// succeeded and that every Serve returned an error matching closed (the
+// server's ErrServerClosed), failing the test otherwise.
+func Serve(t testing.TB, s PacketServer, closed error, conns ...net.PacketConn) {
+	t.Helper()
+	errc := make(chan error, len(conns))
+	for _, c := range conns {
+		go func() { errc <- s.Serve(c) }()
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		for range conns {
+			if err := <-errc; !errors.Is(err, closed) {
+				t.Errorf("Serve returned %v, want %v", err, closed)
+			}
+		}
+	})
+}
+
+// Start starts cmd, whose Stdout and Stderr must be unset, with its
+// combined output collected. When the test ends the process is killed and
+// waited for, and, if the test failed, its output is logged under name.
+func Start(t testing.TB, cmd *exec.Cmd, name string) {
+	t.Helper()
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, out.String())
+		}
+	})
 }
 
 // Veth connects two namespaces with a veth pair, gives each end the address
