@@ -7,6 +7,8 @@ import (
 	"path"
 	"testing"
 	"testing/fstest"
+
+	"github.com/pxekit/pxekit/internal/testenv"
 )
 
 // benchCorpus loads the corpus config files and an in-memory file system
@@ -110,7 +112,7 @@ func BenchmarkParseResolveFormat(b *testing.B) {
 func BenchmarkDebian(b *testing.B) {
 	dir := debianRoot + "/text"
 	if _, err := os.Stat(dir); err != nil {
-		b.Skip(err)
+		testenv.Unavailable(b, "debian-installer-12-netboot-amd64 not installed: %v", err)
 	}
 	fsys := os.DirFS(dir)
 	b.ReportAllocs()
@@ -119,8 +121,14 @@ func BenchmarkDebian(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		RenderIPXE(io.Discard, r, nil)
-		RenderGRUB(io.Discard, r, nil)
-		RenderPXELinux(io.Discard, r)
+		if err := RenderIPXE(io.Discard, r, nil); err != nil {
+			b.Fatal(err)
+		}
+		if err := RenderGRUB(io.Discard, r, nil); err != nil {
+			b.Fatal(err)
+		}
+		if err := RenderPXELinux(io.Discard, r); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
