@@ -375,6 +375,17 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// openImage opens the image iso for b and closes it when b ends.
+func openImage(b *testing.B, iso string) *os.File {
+	b.Helper()
+	f, err := os.Open(iso)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { f.Close() })
+	return f
+}
+
 func reportCPU(b *testing.B, start time.Duration) {
 	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }
@@ -386,11 +397,7 @@ func BenchmarkWalk(b *testing.B) {
 	iso := image(b, "many")
 	for _, w := range walkers {
 		b.Run(w.name, func(b *testing.B) {
-			f, err := os.Open(iso)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer f.Close()
+			f := openImage(b, iso)
 			b.ReportAllocs()
 			cpu := cpuTime()
 			for b.Loop() {
@@ -409,11 +416,7 @@ func BenchmarkReadMany(b *testing.B) {
 	iso := image(b, "many")
 	for _, r := range readers {
 		b.Run(r.name, func(b *testing.B) {
-			f, err := os.Open(iso)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer f.Close()
+			f := openImage(b, iso)
 			b.ReportAllocs()
 			cpu := cpuTime()
 			for b.Loop() {
@@ -460,8 +463,7 @@ func BenchmarkSequential(b *testing.B) {
 		}
 	}
 	b.Run("pxekit", func(b *testing.B) {
-		f, _ := os.Open(iso)
-		defer f.Close()
+		f := openImage(b, iso)
 		b.SetBytes(files)
 		b.ReportAllocs()
 		cpu := cpuTime()
@@ -481,8 +483,7 @@ func BenchmarkSequential(b *testing.B) {
 		}
 	})
 	b.Run("kdomanski", func(b *testing.B) {
-		f, _ := os.Open(iso)
-		defer f.Close()
+		f := openImage(b, iso)
 		b.SetBytes(files)
 		b.ReportAllocs()
 		cpu := cpuTime()
@@ -505,8 +506,7 @@ func BenchmarkSequential(b *testing.B) {
 		}
 	})
 	b.Run("diskfs", func(b *testing.B) {
-		f, _ := os.Open(iso)
-		defer f.Close()
+		f := openImage(b, iso)
 		b.SetBytes(files)
 		b.ReportAllocs()
 		cpu := cpuTime()
