@@ -567,3 +567,28 @@ func TestOptionStrings(t *testing.T) {
 		t.Errorf("set %v: Len %d, first %v", s, s.Len(), got)
 	}
 }
+
+// TestNoAllocDecoders holds IPXEFeaturesOf and UserClassHas to the
+// no-allocation promise in their doc comments.
+func TestNoAllocDecoders(t *testing.T) {
+	// Option 175 value, hand-made in iPXE's layout: feature sub-options
+	// 0x13 (HTTP) and 0x14 (HTTPS), each code, length 1, value 1; then
+	// sub-option 235 (version), length 3: 1.21.1.
+	ipxe := []byte{0x13, 1, 1, 0x14, 1, 1, 235, 3, 1, 21, 1}
+	// Option 77 in RFC 3004 form: length 4 "iPXE", then length 1 "x".
+	uc := []byte{4, 'i', 'P', 'X', 'E', 1, 'x'}
+	if n := testing.AllocsPerRun(100, func() {
+		if f, err := IPXEFeaturesOf(ipxe); err != nil || !f.Has(IPXEFeatureHTTPS) {
+			t.Fatalf("IPXEFeaturesOf(% x) = %v, %v", ipxe, f, err)
+		}
+	}); n != 0 {
+		t.Errorf("IPXEFeaturesOf allocates %v times, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if !UserClassHas(uc, "iPXE") {
+			t.Fatalf("UserClassHas(% x, iPXE) = false", uc)
+		}
+	}); n != 0 {
+		t.Errorf("UserClassHas allocates %v times, want 0", n)
+	}
+}
