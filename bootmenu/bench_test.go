@@ -67,7 +67,7 @@ func BenchmarkResolve(b *testing.B) {
 	for b.Loop() {
 		for _, f := range files {
 			opts := ResolveOptions{Dir: path.Dir(f.name)}
-			if _, err := Resolve(fsys, path.Base(f.name), &opts); err != nil {
+			if _, err := Resolve(fsys, f.name, &opts); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -93,7 +93,7 @@ func BenchmarkParseResolveFormat(b *testing.B) {
 				b.Fatal(err)
 			}
 			opts := ResolveOptions{Dir: path.Dir(f.name)}
-			r, err := Resolve(fsys, path.Base(f.name), &opts)
+			r, err := Resolve(fsys, f.name, &opts)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -151,7 +151,7 @@ func ExampleRenderPXELinux() {
 		"isolinux/isolinux.cfg": {Data: []byte("UI menu.c32\nINCLUDE txt.cfg\n")},
 		"isolinux/txt.cfg":      {Data: []byte("label live\n  kernel /casper/vmlinuz\n  append initrd=initrd.lz quiet\n")},
 	}
-	r, _ := bootmenu.Resolve(fsys, "isolinux.cfg", &bootmenu.ResolveOptions{Dir: "isolinux"})
+	r, _ := bootmenu.Resolve(fsys, "isolinux/isolinux.cfg", &bootmenu.ResolveOptions{Dir: "isolinux"})
 	// Serve the image under ubuntu/ on the TFTP server, with the menu
 	// module of the server's own pxelinux (modules must match its version).
 	r.RewritePaths(func(kind bootmenu.PathKind, name string) string {

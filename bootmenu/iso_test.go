@@ -52,7 +52,7 @@ func TestISOLinuxFromISO(t *testing.T) {
 	if c.String() != string(data) {
 		t.Errorf("isolinux.cfg does not round-trip")
 	}
-	r, err := Resolve(fsys, "isolinux.cfg", &ResolveOptions{Dir: "isolinux"})
+	r, err := Resolve(fsys, "isolinux/isolinux.cfg", &ResolveOptions{Dir: "isolinux"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -260,6 +260,10 @@ func (m *Menu) All(fn func(m *Menu, e *Entry)) {
 // and MENU INCLUDE lines through fsys, and interprets the result the way
 // menu.c32 and vesamenu.c32 do.
 //
+// name is a name in fsys, from its root ("isolinux/isolinux.cfg"; a
+// leading "/" or "::" is accepted and ignored): opts.Dir applies to the
+// names the configuration mentions, not to name itself.
+//
 // Resolve fails if name cannot be read or parsed, if an included file does
 // not parse, on an include cycle ([ErrIncludeCycle]), on nesting deeper
 // than MaxDepth ([ErrIncludeDepth]) and after MaxFiles file reads
@@ -267,7 +271,7 @@ func (m *Menu) All(fn func(m *Menu, e *Entry)) {
 // warning, as syslinux skips them.
 func Resolve(fsys fs.FS, name string, opts *ResolveOptions) (*Resolved, error) {
 	r := newResolver(fsys, opts)
-	file, ok := r.path(name)
+	file, ok := FSPath("", name)
 	if !ok {
 		return nil, &ResolveError{File: name, Err: ErrBadInclude}
 	}

@@ -232,7 +232,7 @@ func TestResolveIncludes(t *testing.T) {
 			"boot/abs.cfg", "label abs\n",
 			"boot/colons.cfg", "label colons\n",
 		)
-		r, err := Resolve(fsys, "isolinux.cfg", &ResolveOptions{Dir: "boot/isolinux"})
+		r, err := Resolve(fsys, "boot/isolinux/isolinux.cfg", &ResolveOptions{Dir: "boot/isolinux"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -65,7 +65,7 @@ func generatedMenus(fsys, fallback fs.FS, log *slog.Logger) (*menus, error) {
 	if strings.HasPrefix(name, "pxelinux.cfg/") {
 		dir = "."
 	}
-	r, err := bootmenu.Resolve(fsys, "/"+name, &bootmenu.ResolveOptions{Dir: dir})
+	r, err := bootmenu.Resolve(fsys, name, &bootmenu.ResolveOptions{Dir: dir})
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
