@@ -60,12 +60,12 @@ type extent struct {
 // Ridge: the POSIX attributes of its PX and TF entries (RRIP §4.1.1,
 // §4.1.6). Without Rock Ridge Sys returns nil.
 type Stat struct {
-	Mode  uint32 // st_mode as recorded, file type bits included
-	Nlink uint32
-	UID   uint32
-	GID   uint32
-	Ino   uint32 // file serial number (RRIP 1.12), 0 if absent
-	Atime time.Time
+	Mode  uint32    // st_mode as recorded, file type bits included
+	Nlink uint32    // st_nlink
+	UID   uint32    // st_uid
+	GID   uint32    // st_gid
+	Ino   uint32    // file serial number (RRIP 1.12), 0 if absent
+	Atime time.Time // access time; zero if the TF entry has none
 	Ctime time.Time // attribute change time
 }
 

@@ -63,16 +63,16 @@ type Options struct {
 // Volume describes the primary volume descriptor (ECMA-119 §8.4) and which
 // extensions the image uses.
 type Volume struct {
-	ID          string // volume identifier, trailing spaces removed
-	System      string // system identifier
-	VolumeSet   string
-	Publisher   string
-	Preparer    string
-	Application string
-	Created     time.Time
-	Modified    time.Time
-	BlockSize   int    // logical block size in bytes, normally 2048
-	Blocks      uint32 // volume space size in logical blocks
+	ID          string    // volume identifier, trailing spaces removed
+	System      string    // system identifier
+	VolumeSet   string    // volume set identifier
+	Publisher   string    // publisher identifier
+	Preparer    string    // data preparer identifier
+	Application string    // application identifier
+	Created     time.Time // volume creation time; zero when unset or invalid
+	Modified    time.Time // volume modification time; zero when unset or invalid
+	BlockSize   int       // logical block size in bytes, normally 2048
+	Blocks      uint32    // volume space size in logical blocks
 
 	RockRidge bool // the ECMA-119 tree carries Rock Ridge (SUSP SP found)
 	// Extensions lists the identifiers of the SUSP ER entries of the root
