@@ -73,8 +73,7 @@ func TestServerAnswersOnArrivalInterface(t *testing.T) {
 	srv := testenv.NewNetNS(t)
 	c1, c2 := testenv.NewNetNS(t), testenv.NewNetNS(t)
 	_, if1 := testenv.Veth(t, srv, netip.MustParsePrefix("10.0.1.1/24"), c1, netip.MustParsePrefix("10.0.1.2/24"))
-	s1, if2 := testenv.Veth(t, srv, netip.MustParsePrefix("10.0.2.1/24"), c2, netip.MustParsePrefix("10.0.2.2/24"))
-	_ = s1
+	seg2, if2 := testenv.Veth(t, srv, netip.MustParsePrefix("10.0.2.1/24"), c2, netip.MustParsePrefix("10.0.2.2/24"))
 
 	for _, tc := range []struct {
 		name   string
@@ -82,7 +81,7 @@ func TestServerAnswersOnArrivalInterface(t *testing.T) {
 		answer [2]bool
 	}{
 		{"all interfaces", "", [2]bool{true, true}},
-		{"bound to segment 2", s1, [2]bool{false, true}},
+		{"bound to segment 2", seg2, [2]bool{false, true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &Server{Decider: StaticBoot(Boot{File: "ipxe.efi"}), Interface: tc.iface}
@@ -142,9 +141,8 @@ func TestServerAnswersOnArrivalInterface(t *testing.T) {
 func TestProxyBesideDnsmasq(t *testing.T) {
 	dnsmasq := testenv.NeedCommand(t, "dnsmasq")[0]
 	cl, prx, dm := testenv.NewNetNS(t), testenv.NewNetNS(t), testenv.NewNetNS(t)
-	cp, pc := testenv.Veth(t, cl, netip.MustParsePrefix("10.0.0.250/24"), prx, netip.MustParsePrefix("10.0.0.1/24"))
+	cp, _ := testenv.Veth(t, cl, netip.MustParsePrefix("10.0.0.250/24"), prx, netip.MustParsePrefix("10.0.0.1/24"))
 	cd, _ := testenv.Veth(t, cl, netip.MustParsePrefix("10.0.0.251/24"), dm, netip.MustParsePrefix("10.0.0.2/24"))
-	_ = pc
 	cl.MustRun(t, "ip", "link", "add", "br0", "type", "bridge")
 	for _, l := range []string{cp, cd} {
 		cl.MustRun(t, "ip", "addr", "flush", "dev", l)
