@@ -124,7 +124,9 @@ func (s ProxyStyle) String() string {
 // once. An error means "no boot answer": with [ErrNoBoot] the client is not
 // a boot client (proxy mode stays silent; full mode leases an address
 // without boot options); with any other error the server stays silent and
-// logs it at debug level. Decide must not keep or modify req.
+// logs it at debug level. Decide must not keep or modify req. The
+// server's ctx carries the request's [Arrival]: [ArrivalFromContext] says
+// which interface it came in on and the server's address there.
 type Decider interface {
 	Decide(ctx context.Context, req *dhcpv4.DHCPv4) (Boot, error)
 }

@@ -25,7 +25,8 @@
 // [FileStore]. It takes the boot decision from a [Decider], which package
 // nbp provides; the strategy per firmware family is described at [Boot].
 // It reads IP_PKTINFO to answer each client from the address, and out of
-// the interface, it reached.
+// the interface, it reached, and tells the Decider about both through
+// [ArrivalFromContext].
 //
 // # Not covered
 //

@@ -90,8 +90,12 @@ type Server struct {
 	// When the bound is reached readers wait too.
 	MaxPending int
 
-	// Logger receives one debug line per dropped datagram and info lines
-	// for replies; nil discards.
+	// Logger receives one info line per reply sent ("dhcp: reply", with
+	// the message type, the client's mac, yiaddr, the boot file, the
+	// destination and the arrival interface index), a warning when the
+	// pool has no address for a client, and debug lines for dropped
+	// datagrams and for requests left unanswered because of an error;
+	// nil discards.
 	Logger *slog.Logger
 
 	mu        sync.Mutex
@@ -334,6 +338,44 @@ type serverConn struct {
 	udp       *net.UDPConn // set when IP_PKTINFO is enabled
 	localAddr netip.Addr
 	localPort int
+	names     sync.Map // interface index → name
+}
+
+// ifName returns the name of interface index, "" for 0 or when unknown.
+// With IP_PKTINFO it asks the kernel through the socket (SIOCGIFNAME), so
+// that the name is the one in the socket's network namespace. Names are
+// remembered: an interface renamed while serving keeps its old name.
+func (sc *serverConn) ifName(index int) string {
+	if index <= 0 {
+		return ""
+	}
+	if v, ok := sc.names.Load(index); ok {
+		return v.(string)
+	}
+	var name string
+	if sc.udp != nil {
+		if rc, err := sc.udp.SyscallConn(); err == nil {
+			_ = rc.Control(func(fd uintptr) {
+				ifr, err := unix.NewIfreq("")
+				if err != nil {
+					return
+				}
+				ifr.SetUint32(uint32(index))
+				if unix.IoctlIfreq(int(fd), unix.SIOCGIFNAME, ifr) == nil {
+					name = ifr.Name()
+				}
+			})
+		}
+	}
+	if name == "" {
+		if ifi, err := net.InterfaceByIndex(index); err == nil {
+			name = ifi.Name
+		}
+	}
+	if name != "" {
+		sc.names.Store(index, name)
+	}
+	return name
 }
 
 // inbound describes where a datagram came from and arrived.
@@ -452,15 +494,21 @@ func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in
 // respond handles a decoded request and sends the reply, if any.
 func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4, in inbound, srvAddr netip.Addr, out []byte, pi pktinfo) []byte {
 	log := s.logger()
+	ctx = WithArrival(ctx, Arrival{
+		Interface:     in.ifIndex,
+		InterfaceName: sc.ifName(in.ifIndex),
+		Local:         srvAddr,
+		Port:          in.port,
+	})
 	reply, err := s.safeHandle(ctx, req, in, srvAddr)
 	if errors.Is(err, ErrPoolExhausted) {
 		s.stats.errors.Add(1)
-		log.Warn("dhcp: no address for client", "mac", req.ClientHWAddr, "err", err)
+		log.Warn("dhcp: no address for client", "mac", req.ClientHWAddr.String(), "err", err)
 		return out
 	}
 	if err != nil {
 		s.stats.errors.Add(1)
-		log.Debug("dhcp: no reply", "mac", req.ClientHWAddr, "type", msgType(req), "err", err)
+		log.Debug("dhcp: no reply", "mac", req.ClientHWAddr.String(), "type", msgType(req), "err", err)
 		return out
 	}
 	if reply == nil {
@@ -470,18 +518,18 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 	out, err = AppendMessage(out, reply, maxReplySize(req))
 	if err != nil {
 		s.stats.errors.Add(1)
-		log.Debug("dhcp: cannot encode reply", "mac", req.ClientHWAddr, "err", err)
+		log.Debug("dhcp: cannot encode reply", "mac", req.ClientHWAddr.String(), "err", err)
 		return out[:0]
 	}
 	dst := replyDest(req, reply, in)
 	if err := sc.send(out, dst, in.ifIndex, srvAddr, pi); err != nil {
 		s.stats.errors.Add(1)
-		log.Debug("dhcp: send failed", "mac", req.ClientHWAddr, "to", dst, "err", err)
+		log.Debug("dhcp: send failed", "mac", req.ClientHWAddr.String(), "to", dst, "err", err)
 		return out
 	}
 	s.stats.replied.Add(1)
-	if log.Enabled(ctx, slog.LevelDebug) {
-		log.Debug("dhcp: reply", "type", msgType(reply), "mac", req.ClientHWAddr, "yiaddr", reply.YourIPAddr, "file", reply.BootFileName, "to", dst, "ifindex", in.ifIndex)
+	if log.Enabled(ctx, slog.LevelInfo) {
+		log.Info("dhcp: reply", "type", msgType(reply), "mac", req.ClientHWAddr.String(), "yiaddr", reply.YourIPAddr, "file", reply.BootFileName, "to", dst, "ifindex", in.ifIndex)
 	}
 	return out
 }
