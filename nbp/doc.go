@@ -17,11 +17,13 @@
 // defaults cover the common architectures; every entry can be overridden,
 // and an architecture it does not cover is an error ([ErrUncovered]),
 // never a guess. A Policy plugs straight into the dhcp package's
-// responders as a [dhcp.Decider].
+// responders as a [dhcp.Decider]. [FindPrograms] fills its TFTP table
+// from the boot programs a served tree holds under well-known names.
 //
-// The package does no I/O: it reads DHCP messages decoded by
-// github.com/insomniacslk/dhcp and the typed options of package
-// [github.com/pxekit/pxekit/dhcp]; it opens no socket and reads no file.
+// The package reads DHCP messages decoded by github.com/insomniacslk/dhcp
+// and the typed options of package [github.com/pxekit/pxekit/dhcp]; it
+// opens no socket, and its only file system access is [FindPrograms] and
+// [FindProgram] looking up names in the fs.FS they are given.
 // Building replies is the dhcp package's job, and serving the programs is
 // the tftp package's.
 package nbp

@@ -77,7 +77,8 @@ const RaspberryPiMenu = "Raspberry Pi Boot"
 //
 //  1. A Raspberry Pi boot ROM gets RaspberryPi (default "bootcode.bin")
 //     and the menu [RaspberryPiMenu].
-//  2. A client that already runs iPXE gets IPXEScript, when set.
+//  2. A client that already runs iPXE gets the script of its architecture
+//     from IPXEScripts, or else IPXEScript, when either is set.
 //  3. A UEFI HTTP boot client gets the URL for its architecture from HTTP,
 //     or else HTTPBase joined with [DefaultHTTP]'s program name.
 //  4. Any other client gets the TFTP program for its architecture from
@@ -86,6 +87,12 @@ const RaspberryPiMenu = "Raspberry Pi Boot"
 //
 // An architecture found nowhere, or mapped to "", is an
 // [UncoveredError].
+//
+// A URL in HTTP, HTTPBase or IPXEScript may leave its host out, as in
+// "http://:8080/boot.ipxe": [Policy.Decide] then puts in the server's
+// address on the client's segment, which the dhcp server tells it
+// ([dhcp.ArrivalFromContext]), so that one Policy serves every interface
+// of a machine.
 type Policy struct {
 	// TFTP maps architectures to the boot program that PXE clients load
 	// over TFTP. Entries override [DefaultTFTP]; an entry with an empty
@@ -109,6 +116,13 @@ type Policy struct {
 	// client gets the program of its architecture, unless that program is
 	// iPXE (then [ErrChainLoop]).
 	IPXEScript string
+
+	// IPXEScripts overrides IPXEScript per architecture. An entry with
+	// an empty script makes iPXE clients of that architecture get their
+	// boot program like other clients: a pxelinux.0 named for BIOS then
+	// boots pxelinux on an iPXE ROM too, instead of the script. (A
+	// program that is iPXE itself still gets [ErrChainLoop].)
+	IPXEScripts map[iana.Arch]string
 
 	// RaspberryPi is the boot file named to a Raspberry Pi's boot ROM.
 	// Empty means "bootcode.bin".
@@ -178,8 +192,14 @@ func (p *Policy) Choose(c Client) (Choice, error) {
 		}
 		return Choice{File: f, Menu: RaspberryPiMenu}, nil
 	}
-	if c.IPXE && p.IPXEScript != "" {
-		return Choice{File: p.IPXEScript, IPXEScript: true}, nil
+	if c.IPXE {
+		script := p.IPXEScript
+		if s, ok := p.IPXEScripts[c.Arch]; ok && c.ArchSource != ArchUnknown {
+			script = s
+		}
+		if script != "" {
+			return Choice{File: script, IPXEScript: true}, nil
+		}
 	}
 	if c.ArchSource == ArchUnknown {
 		return Choice{}, &UncoveredError{HTTP: c.HTTP}
@@ -254,11 +274,13 @@ func IsIPXEProgram(file string) bool {
 
 // Decide implements [dhcp.Decider], so that a *Policy plugs straight into
 // the dhcp responders: it identifies the client, chooses, and returns
-// Base with File, HTTP and Menu set from the choice. A request that is not
-// a boot request gets an error wrapping both [dhcp.ErrNoBoot] and
-// [ErrNotPXE]; a malformed one, or one the policy does not cover, gets
-// the error of [Identify] or [Policy.Choose].
-func (p *Policy) Decide(_ context.Context, req *dhcpv4.DHCPv4) (dhcp.Boot, error) {
+// Base with File, HTTP and Menu set from the choice. A chosen http:// or
+// https:// URL without a host ("http://:8080/x") gets the server's
+// address from [dhcp.ArrivalFromContext](ctx); without one it is an
+// error. A request that is not a boot request gets an error wrapping both
+// [dhcp.ErrNoBoot] and [ErrNotPXE]; a malformed one, or one the policy
+// does not cover, gets the error of [Identify] or [Policy.Choose].
+func (p *Policy) Decide(ctx context.Context, req *dhcpv4.DHCPv4) (dhcp.Boot, error) {
 	c, err := Identify(req)
 	if errors.Is(err, ErrNotPXE) {
 		return dhcp.Boot{}, fmt.Errorf("%w: %w", dhcp.ErrNoBoot, err)
@@ -268,6 +290,9 @@ func (p *Policy) Decide(_ context.Context, req *dhcpv4.DHCPv4) (dhcp.Boot, error
 	}
 	ch, err := p.Choose(c)
 	if err != nil {
+		return dhcp.Boot{}, err
+	}
+	if ch.File, err = completeURL(ctx, ch.File); err != nil {
 		return dhcp.Boot{}, err
 	}
 	var b dhcp.Boot
@@ -282,3 +307,19 @@ func (p *Policy) Decide(_ context.Context, req *dhcpv4.DHCPv4) (dhcp.Boot, error
 }
 
 var _ dhcp.Decider = (*Policy)(nil)
+
+// completeURL puts the server's address on the client's segment into an
+// http:// or https:// URL that has a port but no host.
+func completeURL(ctx context.Context, file string) (string, error) {
+	for _, scheme := range []string{"http://", "https://"} {
+		if len(file) <= len(scheme) || !strings.EqualFold(file[:len(scheme)], scheme) || file[len(scheme)] != ':' {
+			continue
+		}
+		a, ok := dhcp.ArrivalFromContext(ctx)
+		if !ok || !a.Local.IsValid() {
+			return "", fmt.Errorf("nbp: boot file %q names no host and the server's address is unknown", file)
+		}
+		return file[:len(scheme)] + a.Local.String() + file[len(scheme):], nil
+	}
+	return file, nil
+}
