@@ -101,6 +101,6 @@ func TestARM64UEFIGRUB(t *testing.T) {
 	writeFile(t, filepath.Join(root, "isolinux", "isolinux.cfg"), "default marker\ntimeout 1\nlabel marker\n  kernel /install/vmlinuz\n  append initrd=/install/initrd.gz console=ttyAMA0\n")
 	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", "", "-ra")
 	l.boot(uefiARM64, 10*time.Minute)
-	requireLog(t, d, "boot decision", "arch 11", "file=grubaa64.efi")
+	requireLog(t, d, `msg="dhcp: reply"`, "file=grubaa64.efi")
 	requireLog(t, d, "generated file", "proto=tftp", "grub.cfg")
 }

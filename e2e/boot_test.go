@@ -128,7 +128,7 @@ func TestIPXEScriptHTTP(t *testing.T) {
 	l.isoTree(root)
 	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", ":8080", "-ra")
 	l.boot(biosIPXE, bootTimeout)
-	requireLog(t, d, "boot decision", "file=http://"+labServerIP+":8080/boot.ipxe")
+	requireLog(t, d, `msg="dhcp: reply"`, "file=http://"+labServerIP+":8080/boot.ipxe")
 	requireLog(t, d, "msg=http", "file=boot.ipxe", "generated=true", "status=200")
 	requireLog(t, d, "msg=http", "file=install/vmlinuz", "status=200")
 	requireLog(t, d, "msg=http", "file=install/initrd.gz", "status=200")
@@ -146,7 +146,7 @@ func TestUEFIGRUB(t *testing.T) {
 	copyFile(t, debDIGrubx64, filepath.Join(root, "grubx64.efi"))
 	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", "", "-ra")
 	l.boot(uefiOVMF, bootTimeout)
-	requireLog(t, d, "boot decision", "UEFI", "file=grubx64.efi")
+	requireLog(t, d, `msg="dhcp: reply"`, "file=grubx64.efi")
 	// OVMF asks for blksize 1468 and windowsize 4 (RFC 7440), after a
 	// tsize probe it aborts itself.
 	requireLog(t, d, "transfer done", "file=grubx64.efi", "blksize=1468", "windowsize=4", "outcome=ok")
@@ -180,7 +180,7 @@ func TestProxyDHCPBesideDnsmasq(t *testing.T) {
 	d := l.pxekit("-proxy", "-iso", iso, "-ra")
 	l.boot(biosIPXE, bootTimeout)
 	requireLog(t, dm, "DHCPACK", labMAC)
-	requireLog(t, d, "boot decision", "file=http://"+labServerIP+":8080/boot.ipxe")
+	requireLog(t, d, `msg="dhcp: reply"`, "file=http://"+labServerIP+":8080/boot.ipxe")
 	requireLog(t, d, "msg=http", "file=install/vmlinuz", "status=200")
 }
 
@@ -256,7 +256,7 @@ func TestUEFIHTTPBoot(t *testing.T) {
 	copyFile(t, debSnponly, filepath.Join(root, "snponly.efi"))
 	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", ":8080", "-ra")
 	l.boot(uefiHTTP, bootTimeout)
-	requireLog(t, d, "boot decision", "HTTP", "file=http://"+labServerIP+":8080/snponly.efi")
+	requireLog(t, d, `msg="dhcp: reply"`, "file=http://"+labServerIP+":8080/snponly.efi")
 	requireLog(t, d, "msg=http", "file=snponly.efi", "status=200")
 	requireLog(t, d, "msg=http", "file=boot.ipxe", "status=200")
 	requireLog(t, d, "msg=http", "file=install/vmlinuz", "status=200")
@@ -275,7 +275,7 @@ func TestUEFIFromISO(t *testing.T) {
 	iso := l.makeISO(src)
 	d := l.pxekit("-range", labFirst+"-"+labLast, "-iso", iso, "-ra")
 	l.boot(uefiOVMF, bootTimeout)
-	requireLog(t, d, "boot decision", "arch 7", "file=snponly.efi")
-	requireLog(t, d, "boot decision", "iPXE", "file=http://"+labServerIP+":8080/boot.ipxe")
+	requireLog(t, d, `msg="dhcp: reply"`, "file=snponly.efi")
+	requireLog(t, d, `msg="dhcp: reply"`, "file=http://"+labServerIP+":8080/boot.ipxe")
 	requireLog(t, d, "msg=http", "file=install/vmlinuz", "status=200")
 }

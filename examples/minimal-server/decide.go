@@ -1,86 +1,67 @@
 package main
 
 import (
-	"context"
 	"io/fs"
-	"log/slog"
-	"path"
 
-	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
-	"github.com/pxekit/pxekit/dhcp"
 	"github.com/pxekit/pxekit/nbp"
 )
 
-// decider is the boot policy of the server: nbp.Policy with the boot
-// programs found in (or named for) the tree, and the iPXE script for iPXE
-// clients. A boot program named on the command line that is not iPXE wins
-// over the script for clients of its firmware family, so "-bios-boot
-// pxelinux.0" boots pxelinux even on QEMU's iPXE ROM.
-type decider struct {
-	script, plain *nbp.Policy
-	biosNamed     bool // -bios-boot names a program that is not iPXE
-	efiNamed      bool // -efi-boot names a program that is not iPXE
-	log           *slog.Logger
-}
-
-func newDecider(fsys fs.FS, gen *menus, bios, efi, arm64 string, biosSet, efiSet bool, httpBase string, log *slog.Logger) *decider {
-	tftpTable := map[iana.Arch]string{
-		iana.INTEL_X86PC: bios,
-		iana.EFI_X86_64:  efi,
-		iana.EFI_BC:      efi,
-		iana.EFI_ARM64:   arm64,
+// bootPolicy is the boot policy of the server: the boot programs found in
+// (or named for) the tree, and the iPXE script for iPXE clients.
+func bootPolicy(o options, fsys, fallback fs.FS, gen *menus, httpBase string) (*nbp.Policy, error) {
+	progs := nbp.FindPrograms(fsys)
+	setEFI := func(p string) { progs[iana.EFI_X86_64], progs[iana.EFI_BC] = p, p }
+	switch {
+	case fallback != nil:
+		// Programs the image lacks come from this machine; an image
+		// without an EFI program of its own gets iPXE, which reads the
+		// iPXE script.
+		if progs[iana.INTEL_X86PC] == "" {
+			progs[iana.INTEL_X86PC] = nbp.FindPrograms(fallback)[iana.INTEL_X86PC]
+		}
+		if progs[iana.EFI_X86_64] == "" {
+			setEFI(nbp.FindProgram(fallback, "snponly.efi", "ipxe.efi"))
+		}
+	case o.root == "" && o.iso == "":
+		// The default tree's menus are iPXE and pxelinux (BIOS) ones.
+		setEFI(nbp.FindProgram(fsys, "snponly.efi", "ipxe.efi"))
 	}
-	plain := &nbp.Policy{TFTP: tftpTable}
+	look := layers{fsys, fallback}
+	if o.biosBoot != "" {
+		if err := checkProgram(look, "bios-boot", o.biosBoot); err != nil {
+			return nil, err
+		}
+		progs[iana.INTEL_X86PC] = o.biosBoot
+	}
+	if o.efiBoot != "" {
+		if err := checkProgram(look, "efi-boot", o.efiBoot); err != nil {
+			return nil, err
+		}
+		setEFI(o.efiBoot)
+	}
+
+	p := &nbp.Policy{TFTP: progs}
 	if httpBase != "" {
 		// UEFI HTTP boot gets an iPXE EFI build, which then asks for the
 		// script as iPXE; Debian's signed GRUB stops at its prompt when
 		// HTTP-booted without a configuration.
-		if p := findProgram(fsys, []string{"snponly.efi", "ipxe.efi"}); p != "" {
-			plain.HTTP = map[iana.Arch]string{iana.EFI_X86_64_HTTP: httpBase + p}
+		if e := nbp.FindProgram(look, "snponly.efi", "ipxe.efi"); e != "" {
+			p.HTTP = map[iana.Arch]string{iana.EFI_X86_64_HTTP: httpBase + e}
 		}
-		plain.HTTPBase = httpBase
+		p.HTTPBase = httpBase
 	}
-	script := *plain
 	if _, err := fs.Stat(fsys, genIPXE); err == nil || gen.has(genIPXE) {
-		script.IPXEScript = genIPXE
-		if httpBase != "" {
-			script.IPXEScript = httpBase + genIPXE
+		p.IPXEScript = httpBase + genIPXE
+		// A program named on the command line that is not iPXE wins over
+		// the script for iPXE clients of its firmware family.
+		p.IPXEScripts = map[iana.Arch]string{}
+		if o.biosBoot != "" && !nbp.IsIPXEProgram(o.biosBoot) {
+			p.IPXEScripts[iana.INTEL_X86PC] = ""
+		}
+		if o.efiBoot != "" && !nbp.IsIPXEProgram(o.efiBoot) {
+			p.IPXEScripts[iana.EFI_X86_64], p.IPXEScripts[iana.EFI_BC] = "", ""
 		}
 	}
-	return &decider{
-		script:    &script,
-		plain:     plain,
-		biosNamed: biosSet && !isIPXEBuild(bios),
-		efiNamed:  efiSet && !isIPXEBuild(efi),
-		log:       log,
-	}
-}
-
-// isIPXEBuild reports whether a boot program is an iPXE build, by name.
-func isIPXEBuild(name string) bool {
-	switch path.Base(name) {
-	case "undionly.kpxe", "undionly.kkpxe", "ipxe.pxe", "ipxe.efi", "snponly.efi", "ipxe.lkrn":
-		return true
-	}
-	return false
-}
-
-// Decide implements dhcp.Decider.
-func (d *decider) Decide(ctx context.Context, req *dhcpv4.DHCPv4) (dhcp.Boot, error) {
-	c, err := nbp.Identify(req)
-	if err != nil {
-		return d.plain.Decide(ctx, req) // the same error, wrapped as dhcp wants it
-	}
-	p := d.script
-	if c.IPXE && (c.Firmware == nbp.FirmwareBIOS && d.biosNamed || c.X8664UEFI() && d.efiNamed) {
-		p = d.plain
-	}
-	b, err := p.Decide(ctx, req)
-	if err != nil {
-		d.log.Info("no boot answer", "mac", c.MAC.String(), "client", c.String(), "err", err)
-		return b, err
-	}
-	d.log.Info("boot decision", "mac", c.MAC.String(), "client", c.String(), "file", b.File)
-	return b, nil
+	return p, nil
 }

@@ -15,12 +15,16 @@
 // pxelinux.0) come from this machine's Debian packages pxelinux,
 // syslinux-common, syslinux-efi and ipxe, as in the default tree.
 //
-// Clients that already run iPXE get boot.ipxe (over HTTP unless -http "");
-// BIOS clients the -bios-boot program, x86-64 UEFI the -efi-boot one, UEFI
-// HTTP boot clients the URL of an iPXE EFI build. -ra answers IPv6 router
-// solicitations, which saves iPXE 13 s of waiting for a router. One log
-// line is written per client step (boot decision, file sent with bytes
-// and time); -v adds every DHCP reply.
+// Clients that already run iPXE get boot.ipxe (over HTTP unless -http "",
+// from the server's address on the client's segment); BIOS clients the
+// -bios-boot program, x86-64 UEFI the -efi-boot one, UEFI HTTP boot
+// clients the URL of an iPXE EFI build. A program named with -bios-boot
+// or -efi-boot that is not iPXE wins over boot.ipxe, so "-bios-boot
+// pxelinux.0" boots pxelinux even on QEMU's iPXE ROM. -ra answers IPv6
+// router solicitations, which saves iPXE 13 s of waiting for a router.
+// One log line is written per client step (DHCP reply with the boot file,
+// file sent with bytes and time); -v adds dropped and unanswered requests
+// and TFTP size probes.
 //
 // Binding ports 67 and 69 needs root or CAP_NET_BIND_SERVICE; without them
 // the server says so and exits with status 1. SIGINT and SIGTERM shut it
@@ -43,6 +47,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/insomniacslk/dhcp/iana"
 	"github.com/pxekit/pxekit/dhcp"
 	"github.com/pxekit/pxekit/isofs"
 	"github.com/pxekit/pxekit/tftp"
@@ -69,7 +74,7 @@ func run() int {
 	flag.StringVar(&o.biosBoot, "bios-boot", "", "boot program `FILE` for BIOS clients (default: pxelinux.0, lpxelinux.0 or undionly.kpxe)")
 	flag.StringVar(&o.efiBoot, "efi-boot", "", "boot program `FILE` for UEFI clients (default: bootnetx64.efi, grubx64.efi, syslinux.efi or ipxe.efi)")
 	flag.BoolVar(&o.ra, "ra", false, "answer IPv6 router solicitations with an empty router advertisement, which saves iPXE a 13 s wait")
-	flag.BoolVar(&o.verbose, "v", false, "log at debug level too (every DHCP reply, dropped datagrams, TFTP size probes)")
+	flag.BoolVar(&o.verbose, "v", false, "log at debug level too (dropped and unanswered DHCP requests, TFTP size probes)")
 	flag.Parse()
 	level := slog.LevelInfo
 	if o.verbose {
@@ -92,6 +97,11 @@ func serve(o options, log *slog.Logger) error {
 	}
 	if o.root != "" && o.iso != "" {
 		return errors.New("-root and -iso exclude each other")
+	}
+	if o.iface != "" {
+		if _, err := net.InterfaceByName(o.iface); err != nil {
+			return fmt.Errorf("-iface %s: %w", o.iface, err)
+		}
 	}
 
 	// The served tree.
@@ -134,57 +144,28 @@ func serve(o options, log *slog.Logger) error {
 		log.Info("default tree", "dir", dir, "boot programs", strings.Join(copied, ", "))
 	}
 
-	// Boot programs per firmware family.
-	look := layers{fsys, fallback}
-	bios, efi := o.biosBoot, o.efiBoot
-	if bios == "" {
-		bios = findProgram(look, biosPrograms)
-	} else if err := checkProgram(look, "bios-boot", bios); err != nil {
-		return err
-	}
-	switch {
-	case efi != "":
-		if err := checkProgram(look, "efi-boot", efi); err != nil {
-			return err
-		}
-	case o.root == "" && o.iso == "":
-		// The default tree's menus are iPXE and pxelinux (BIOS) ones.
-		efi = findProgram(fsys, []string{"snponly.efi", "ipxe.efi"})
-	default:
-		efi = findProgram(fsys, efiPrograms)
-		if efi == "" && fallback != nil {
-			// An image without an EFI boot program of its own: iPXE,
-			// which reads the iPXE script, over HTTP.
-			efi = findProgram(fallback, []string{"snponly.efi", "ipxe.efi"})
-		}
-	}
-
-	arm64 := findProgram(look, arm64Programs)
-
 	// Menus generated from the tree's own isolinux/syslinux configuration.
 	gen, err := generatedMenus(fsys, fallback, log)
 	if err != nil {
 		return err
 	}
 
-	serverIP, err := interfaceAddr(o.iface)
-	if err != nil {
-		return err
-	}
+	// URLs without a host get the server's address on the client's
+	// segment from the DHCP server (nbp.Policy.Decide).
 	var httpBase string
 	if o.http != "" {
 		_, port, err := net.SplitHostPort(o.http)
 		if err != nil {
 			return fmt.Errorf("-http %s: %w", o.http, err)
 		}
-		httpBase = "http://" + net.JoinHostPort(serverIP.String(), port) + "/"
+		httpBase = "http://:" + port + "/"
+	}
+	policy, err := bootPolicy(o, fsys, fallback, gen, httpBase)
+	if err != nil {
+		return err
 	}
 
-	ds := &dhcp.Server{
-		Interface: o.iface,
-		Decider:   newDecider(look, gen, bios, efi, arm64, o.biosBoot != "", o.efiBoot != "", httpBase, log),
-		Logger:    log,
-	}
+	ds := &dhcp.Server{Interface: o.iface, Decider: policy, Logger: log}
 	mode := "proxyDHCP"
 	if o.rng != "" {
 		pool, err := parseRange(o.rng)
@@ -231,9 +212,10 @@ func serve(o options, log *slog.Logger) error {
 		}()
 	}
 
+	serverIP := interfaceAddr(o.iface)
 	log.Info("serving", "files", what, "dhcp", mode, "iface", ifaceName(o.iface), "address", serverIP,
-		"bios_boot", bios, "efi_boot", efi, "arm64_boot", arm64, "generated", strings.Join(gen.Names(), ","),
-		"tftp", "udp :69", "http", httpBase)
+		"bios_boot", policy.TFTP[iana.INTEL_X86PC], "efi_boot", policy.TFTP[iana.EFI_X86_64], "arm64_boot", policy.TFTP[iana.EFI_ARM64],
+		"generated", strings.Join(gen.Names(), ","), "tftp", "udp :69", "http", strings.Replace(httpBase, "://:", "://"+serverIP.String()+":", 1))
 	// Give ListenAndServe a moment to fail on privileges before "ready".
 	select {
 	case err := <-errc:
@@ -298,21 +280,17 @@ func parseRange(s string) (*dhcp.Pool, error) {
 }
 
 // interfaceAddr returns the first IPv4 address of the named interface, or of
-// the first interface that is up and not loopback when name is empty; the
-// server puts it into the HTTP URLs it hands out.
-func interfaceAddr(name string) (netip.Addr, error) {
+// the first interface that is up and not loopback when name is empty, for
+// the start-up message only: the URLs handed to clients carry the address
+// on each client's segment.
+func interfaceAddr(name string) netip.Addr {
 	var ifs []net.Interface
 	if name != "" {
-		ifi, err := net.InterfaceByName(name)
-		if err != nil {
-			return netip.Addr{}, fmt.Errorf("-iface %s: %w", name, err)
+		if ifi, err := net.InterfaceByName(name); err == nil {
+			ifs = []net.Interface{*ifi}
 		}
-		ifs = []net.Interface{*ifi}
 	} else {
-		all, err := net.Interfaces()
-		if err != nil {
-			return netip.Addr{}, err
-		}
+		all, _ := net.Interfaces()
 		for _, ifi := range all {
 			if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagLoopback == 0 {
 				ifs = append(ifs, ifi)
@@ -324,13 +302,10 @@ func interfaceAddr(name string) (netip.Addr, error) {
 		for _, a := range addrs {
 			if n, ok := a.(*net.IPNet); ok {
 				if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap().Is4() {
-					return ip.Unmap(), nil
+					return ip.Unmap()
 				}
 			}
 		}
 	}
-	if name != "" {
-		return netip.Addr{}, fmt.Errorf("-iface %s has no IPv4 address", name)
-	}
-	return netip.Addr{}, errors.New("no interface with an IPv4 address is up; name one with -iface")
+	return netip.Addr{}
 }

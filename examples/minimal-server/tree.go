@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 )
@@ -77,29 +76,6 @@ func defaultTree() (dir string, copied []string, err error) {
 		copied = append(copied[:n], fmt.Sprintf("%d syslinux BIOS modules (/usr/lib/syslinux/modules/bios)", len(copied)-n))
 	}
 	return dir, copied, nil
-}
-
-// Well-known boot program names, in order of preference, looked for at the
-// top of the served tree when -bios-boot or -efi-boot is not given.
-var (
-	biosPrograms = []string{"pxelinux.0", "lpxelinux.0", "undionly.kpxe"}
-	efiPrograms  = []string{"bootnetx64.efi", "grubx64.efi", "syslinux.efi", "ipxe.efi", "snponly.efi"}
-	// ARM64 UEFI (architecture 11) has no flag of its own.
-	arm64Programs = []string{"bootnetaa64.efi", "grubaa64.efi", "grubnetaa64.efi"}
-)
-
-// findProgram returns the first of names that is a regular file in fsys,
-// also looking in the directories where Debian's netboot trees keep them.
-func findProgram(fsys fs.FS, names []string) string {
-	for _, dir := range []string{".", "debian-installer/amd64", "debian-installer/arm64", "boot", "efi/boot"} {
-		for _, n := range names {
-			p := path.Join(dir, n)
-			if st, err := fs.Stat(fsys, p); err == nil && st.Mode().IsRegular() {
-				return p
-			}
-		}
-	}
-	return ""
 }
 
 // checkProgram reports an error unless name is a regular file in fsys.
