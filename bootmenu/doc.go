@@ -40,7 +40,8 @@
 //
 // # Resolved menus and renderers
 //
-// [Resolve] reads a configuration from an [io/fs.FS], expands INCLUDE and
+// [FindConfig] finds the isolinux or syslinux configuration of an image
+// or tree. [Resolve] reads a configuration from an [io/fs.FS], expands INCLUDE and
 // MENU INCLUDE (with cycle detection and depth and file limits) and
 // interprets the result as menu.c32 does: a [Resolved] with the title,
 // timeout and default, and a tree of [Menu] and [Entry] values with kernel,
