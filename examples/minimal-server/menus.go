@@ -18,16 +18,6 @@ import (
 	"github.com/pxekit/pxekit/tftp"
 )
 
-// isolinuxConfigs are where ISO images and syslinux trees keep their
-// configuration, in the order they are tried. A pxelinux tree's own
-// pxelinux.cfg/default comes last: it is served as it is to pxelinux, and
-// rendered for iPXE and GRUB.
-var isolinuxConfigs = []string{
-	"isolinux/isolinux.cfg", "isolinux.cfg", "boot/isolinux/isolinux.cfg",
-	"syslinux/syslinux.cfg", "syslinux.cfg", "boot/syslinux/syslinux.cfg",
-	"pxelinux.cfg/default",
-}
-
 // Names of the generated files.
 const (
 	genPXELinux = "pxelinux.cfg/default"
@@ -45,25 +35,14 @@ type menus struct {
 	log      *slog.Logger
 }
 
-// generatedMenus reads the first isolinux/syslinux configuration found in
-// fsys and renders it. A tree without one gets no generated files.
+// generatedMenus reads the isolinux/syslinux configuration of fsys (a
+// pxelinux tree's own pxelinux.cfg/default last, which is served as it is
+// to pxelinux) and renders it. A tree without one gets no generated files.
 func generatedMenus(fsys, fallback fs.FS, log *slog.Logger) (*menus, error) {
 	m := &menus{files: map[string][]byte{}, fallback: fallback, log: log}
-	var name string
-	for _, n := range isolinuxConfigs {
-		if _, err := fs.Stat(fsys, n); err == nil {
-			name = n
-			break
-		}
-	}
-	if name == "" {
+	name, dir, err := bootmenu.FindConfig(fsys)
+	if errors.Is(err, bootmenu.ErrNoConfig) {
 		return m, nil
-	}
-	// isolinux resolves relative names against its configuration's
-	// directory, pxelinux against its own (the top of the tree here).
-	dir := path.Dir(name)
-	if strings.HasPrefix(name, "pxelinux.cfg/") {
-		dir = "."
 	}
 	r, err := bootmenu.Resolve(fsys, name, &bootmenu.ResolveOptions{Dir: dir})
 	if err != nil {
@@ -80,16 +59,10 @@ func generatedMenus(fsys, fallback fs.FS, log *slog.Logger) (*menus, error) {
 	// isolinux looks files up relative to its configuration's directory;
 	// the generated menus name them from the root of the tree instead.
 	r.RewritePaths(func(_ bootmenu.PathKind, p string) string {
-		if strings.Contains(p, "://") {
-			return p
+		if n, ok := bootmenu.FSPath(dir, p); ok {
+			return "/" + n
 		}
-		if rest, ok := strings.CutPrefix(p, "::"); ok {
-			return path.Clean("/" + rest)
-		}
-		if strings.HasPrefix(p, "/") {
-			return path.Clean(p)
-		}
-		return path.Clean("/" + path.Join(dir, p))
+		return p // a URL
 	})
 	var b bytes.Buffer
 	if err := bootmenu.RenderIPXE(&b, r, &bootmenu.IPXEOptions{InitrdArg: true}); err != nil {
