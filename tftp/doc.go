@@ -69,11 +69,15 @@
 // # Resources
 //
 // Each transfer has one goroutine and, except in [Server.SinglePort] mode,
-// its own connected UDP socket. Memory per transfer is a packet buffer of
-// blksize+4 bytes plus, for files that implement [io.ReaderAt] (os.File,
-// isofs files, [BytesFile]), a 32 KiB read chunk; windows are re-read
-// rather than buffered. Other files buffer one window (windowsize ×
-// blksize). Buffers are pooled. After setup, sending a block does not
+// its own connected UDP socket. Memory per lock-step transfer is a packet
+// buffer of blksize+4 bytes plus, for files that implement [io.ReaderAt]
+// (os.File, isofs files, [BytesFile]), a 32 KiB read chunk. A windowed
+// transfer adds a buffer of windowsize × (blksize+4) bytes (bounded by
+// [Server.MaxWindowBytes]) that holds the window's packets, so that on
+// Linux a whole window leaves in one sendmmsg(2) call instead of one
+// write per block; a retransmitted window is re-read from the source.
+// Other files buffer one window (windowsize × blksize) for
+// retransmission. Buffers are pooled. After setup, sending a block does not
 // allocate. [Server.MaxTransfers], [Server.MaxClientTransfers],
 // [Server.TransferTimeout] and [Server.Timeout] bound the rest.
 //

@@ -18,6 +18,9 @@ var errWait = errors.New("tftp: wait ended")
 // single-port mode, the listening socket demultiplexed by client address.
 type link interface {
 	write(b []byte) error
+	// writeBatch sends the packets in order, in as few system calls as
+	// the link can.
+	writeBatch(pkts [][]byte) error
 	// read waits until deadline for a packet and copies it into b. It
 	// returns errWait without waiting when *flags is not zero.
 	read(b []byte, deadline time.Time, flags *atomic.Uint32) (int, error)
@@ -30,8 +33,23 @@ type link interface {
 
 // sockLink is a connected UDP socket of the transfer's own.
 type sockLink struct {
-	conn     *net.UDPConn
-	deadline time.Time // last deadline set on conn
+	conn *net.UDPConn
+	// deadline is the read deadline set on conn, zero when none is or it
+	// has passed. Setting a deadline costs a few locked operations and a
+	// timer update in the runtime, so read sets it only when the wanted
+	// one is earlier: a deadline that fires early only costs one more
+	// turn of the caller's loop, which sets the right one.
+	deadline time.Time
+	batch    batchWriter // nil: one write per packet
+}
+
+func newSockLink(c *net.UDPConn) *sockLink {
+	return &sockLink{conn: c, batch: newBatchWriter(c)}
+}
+
+// batchWriter sends several datagrams in one system call.
+type batchWriter interface {
+	writeBatch(pkts [][]byte) error
 }
 
 func (l *sockLink) write(b []byte) error {
@@ -39,8 +57,24 @@ func (l *sockLink) write(b []byte) error {
 	return err
 }
 
+func (l *sockLink) writeBatch(pkts [][]byte) error {
+	if l.batch == nil || len(pkts) == 1 {
+		return writeEach(l, pkts)
+	}
+	return l.batch.writeBatch(pkts)
+}
+
+func writeEach(l link, pkts [][]byte) error {
+	for _, p := range pkts {
+		if err := l.write(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (l *sockLink) read(b []byte, deadline time.Time, flags *atomic.Uint32) (int, error) {
-	if !deadline.Equal(l.deadline) {
+	if l.deadline.IsZero() || deadline.Before(l.deadline) {
 		l.conn.SetReadDeadline(deadline)
 		l.deadline = deadline
 	}
@@ -51,6 +85,7 @@ func (l *sockLink) read(b []byte, deadline time.Time, flags *atomic.Uint32) (int
 	}
 	n, err := l.conn.Read(b)
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		l.deadline = time.Time{}
 		return 0, errWait
 	}
 	return n, err
@@ -96,6 +131,8 @@ func (c *chanLink) deliver(b []byte) {
 }
 
 func (c *chanLink) write(b []byte) error { return c.l.writeTo(b, c.peer) }
+
+func (c *chanLink) writeBatch(pkts [][]byte) error { return writeEach(c, pkts) }
 
 func (c *chanLink) read(b []byte, deadline time.Time, flags *atomic.Uint32) (int, error) {
 	if flags.Load() != 0 {

@@ -433,7 +433,7 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 			s.logger().Warn("tftp: cannot open transfer socket", "peer", peer, "err", err)
 			return
 		}
-		lk = &sockLink{conn: c}
+		lk = newSockLink(c)
 	}
 	t := newTransfer(s, l, lk, peer, req)
 	s.mu.Lock()

@@ -338,6 +338,18 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 	lastProgress := time.Now()
 	buf := pkt.b[:4+bs]
 	buf[0], buf[1] = 0, opDATA
+	// Windows are sent from a buffer of their own: windowsize × blksize is
+	// bounded by MaxWindowBytes.
+	var win *poolBuf
+	var pkts [][]byte
+	if w > 1 {
+		win = getBuf(w * (4 + bs))
+		defer putBuf(win)
+		pkts = make([][]byte, 0, w)
+	} else {
+		var one [1][]byte
+		pkts = one[:0]
+	}
 	rbuf := t.rbuf[:]
 
 	for {
@@ -350,35 +362,49 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 			end = last
 		}
 		retrans := base <= highest
+		pkts = pkts[:0]
 		for k := base; k <= end; k++ {
-			var werr error
 			if k == 0 {
-				werr = t.link.write(oack)
-			} else {
-				n, err := src.block(k, buf[4:])
-				if err != nil {
-					info.Outcome = OutcomeError
-					t.sendError(errNotDefined, "read error")
-					return false, err
-				}
-				if n < bs && (last == 0 || k < last) {
-					last = k
-				}
-				if k == last {
-					lastLen = n
-				}
-				binary.BigEndian.PutUint16(buf[2:], wireBlock(k, rollover1))
-				werr = t.link.write(buf[:4+n])
-				info.Sent++
+				pkts = append(pkts, oack)
+				break
 			}
-			if werr != nil {
-				info.Outcome = OutcomeAborted
-				return false, fmt.Errorf("tftp: sending to client: %w", werr)
+			p := buf
+			if win != nil {
+				// Each block of a window has its own packet, so that
+				// the window leaves in one sendmmsg(2).
+				i := int(k-base) * (4 + bs)
+				p = win.b[i : i+4+bs]
+				p[0], p[1] = 0, opDATA
 			}
+			n, err := src.block(k, p[4:])
+			if err != nil {
+				info.Outcome = OutcomeError
+				t.sendError(errNotDefined, "read error")
+				return false, err
+			}
+			if n < bs && (last == 0 || k < last) {
+				last = k
+			}
+			if k == last {
+				lastLen = n
+			}
+			binary.BigEndian.PutUint16(p[2:], wireBlock(k, rollover1))
+			pkts = append(pkts, p[:4+n])
+			info.Sent++
 			if last > 0 && k >= last {
 				end = k
 				break
 			}
+		}
+		var werr error
+		if len(pkts) == 1 {
+			werr = t.link.write(pkts[0])
+		} else {
+			werr = t.link.writeBatch(pkts)
+		}
+		if werr != nil {
+			info.Outcome = OutcomeAborted
+			return false, fmt.Errorf("tftp: sending to client: %w", werr)
 		}
 		highest = max(highest, end)
 		sentAt := time.Now()
@@ -589,7 +615,7 @@ func (s *Server) maxWindowBytes() int {
 // transfers does not allocate packet and chunk buffers.
 type poolBuf struct{ b []byte }
 
-var bufPools [17]sync.Pool // 1<<0 .. 1<<16 bytes
+var bufPools [18]sync.Pool // 1<<0 .. 1<<17 bytes
 
 func getBuf(n int) *poolBuf {
 	c := bits.Len(uint(n - 1))
