@@ -151,14 +151,18 @@ func serve(o options, log *slog.Logger) error {
 	}
 
 	// URLs without a host get the server's address on the client's
-	// segment from the DHCP server (nbp.Policy.Decide).
+	// segment from the DHCP server (nbp.Policy.Decide), unless -http
+	// names one.
 	var httpBase string
 	if o.http != "" {
-		_, port, err := net.SplitHostPort(o.http)
+		host, port, err := net.SplitHostPort(o.http)
 		if err != nil {
 			return fmt.Errorf("-http %s: %w", o.http, err)
 		}
-		httpBase = "http://:" + port + "/"
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+			host = ""
+		}
+		httpBase = "http://" + net.JoinHostPort(host, port) + "/"
 	}
 	policy, err := bootPolicy(o, fsys, fallback, gen, httpBase)
 	if err != nil {
@@ -212,10 +216,13 @@ func serve(o options, log *slog.Logger) error {
 		}()
 	}
 
-	serverIP := interfaceAddr(o.iface)
+	serverIP, httpShown := interfaceAddr(o.iface), httpBase
+	if serverIP.IsValid() {
+		httpShown = strings.Replace(httpBase, "://:", "://"+serverIP.String()+":", 1)
+	}
 	log.Info("serving", "files", what, "dhcp", mode, "iface", ifaceName(o.iface), "address", serverIP,
 		"bios_boot", policy.TFTP[iana.INTEL_X86PC], "efi_boot", policy.TFTP[iana.EFI_X86_64], "arm64_boot", policy.TFTP[iana.EFI_ARM64],
-		"generated", strings.Join(gen.Names(), ","), "tftp", "udp :69", "http", strings.Replace(httpBase, "://:", "://"+serverIP.String()+":", 1))
+		"generated", strings.Join(gen.Names(), ","), "tftp", "udp :69", "http", httpShown)
 	// Give ListenAndServe a moment to fail on privileges before "ready".
 	select {
 	case err := <-errc:
