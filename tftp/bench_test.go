@@ -260,7 +260,10 @@ func TestNoAllocPerBlock(t *testing.T) {
 		}
 		mallocs(100) // warm the pools
 		small, large := mallocs(1000), mallocs(20000)
-		if large > small+50 {
+		// MemStats counts the whole process, and the runtime and the race
+		// detector allocate a little over time. An allocation per block
+		// would add 19,000; allow one per 100 blocks for that background.
+		if large > small+(20000-1000)/100 {
 			t.Errorf("window %d: %d allocations for 1000 blocks, %d for 20000: the block loop allocates", window, small, large)
 		}
 		t.Logf("window %d: %d allocations for 1000 blocks, %d for 20000 (client and server)", window, small, large)
