@@ -39,7 +39,7 @@ func main() {
 		leases    = flag.String("leases", "", "full DHCP: lease file (default: leases in memory only)")
 		file      = flag.String("file", "ipxe.efi", "boot file for PXE clients")
 		httpURL   = flag.String("http-url", "", "boot URL for UEFI HTTP boot clients (default: do not answer them)")
-		verbose   = flag.Bool("v", false, "log every reply")
+		verbose   = flag.Bool("v", false, "log every reply, and dropped and unanswered requests")
 		cpuprof   = flag.String("cpuprofile", "", "write a CPU profile to this file")
 	)
 	flag.Parse()
@@ -54,22 +54,26 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	level := slog.LevelInfo
+	// The server logs each reply at Info and dropped requests at Debug:
+	// both only with -v. Without it the server reports warnings (a pool
+	// without free addresses) and this program its start and stop.
+	srvLevel := slog.LevelWarn
 	if *verbose {
-		level = slog.LevelDebug
+		srvLevel = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := run(log, *addr, *iface, *rng, *subnet, *router, *dns, *leaseTime, *leases, *file, *httpURL); err != nil {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	srvLog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: srvLevel}))
+	if err := run(log, srvLog, *addr, *iface, *rng, *subnet, *router, *dns, *leaseTime, *leases, *file, *httpURL); err != nil {
 		log.Error("dhcpd", "err", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger, addr, iface, rng, subnet, router, dns string, leaseTime time.Duration, leases, file, httpURL string) error {
+func run(log, srvLog *slog.Logger, addr, iface, rng, subnet, router, dns string, leaseTime time.Duration, leases, file, httpURL string) error {
 	s := &dhcp.Server{
 		Interface: iface,
-		Logger:    log,
+		Logger:    srvLog,
 		Decider: dhcp.DeciderFunc(func(_ context.Context, req *dhcpv4.DHCPv4) (dhcp.Boot, error) {
 			if strings.HasPrefix(req.ClassIdentifier(), dhcp.ClassHTTPClient) {
 				if httpURL == "" {
@@ -136,6 +140,10 @@ func run(log *slog.Logger, addr, iface, rng, subnet, router, dns string, leaseTi
 		return err
 	}
 	st := s.Stats()
-	log.Info("dhcpd stopped", "received", st.Received, "replied", st.Replied, "malformed", st.Malformed, "ignored", st.Ignored, "errors", st.Errors)
+	attrs := []any{"received", st.Received, "replied", st.Replied, "malformed", st.Malformed, "ignored", st.Ignored, "errors", st.Errors}
+	if s.Pool != nil {
+		attrs = append(attrs, "leases", len(s.Pool.Leases()))
+	}
+	log.Info("dhcpd stopped", attrs...)
 	return nil
 }
