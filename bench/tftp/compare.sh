@@ -18,8 +18,13 @@
 # libwrap0, which it links against) is downloaded with apt-get download and
 # unpacked into the run's temp directory.
 #
+# Downloads land in a tmpfs (/dev/shm) and are checked after the clock
+# stops: written to a disk, 32 × 64 MiB of dirty pages are flushed while
+# the next server is measured, and that server loses. For the same reason
+# the order of the servers turns with each repetition.
+#
 # Environment: SIZE_MB (64), CONC (32), BLKSIZES ("512 1468 8192"), REPS
-# (3: single-client repetitions), CONC_REPS (1), THROUGHPUT (1; 0 skips the
+# (5: single-client repetitions), CONC_REPS (3), THROUGHPUT (1; 0 skips the
 # throughput part), LOSS_PCT (2), LOSS_RUNS (3; 0 skips), SERVERS ("pxekit
 # dnsmasq tftpd-hpa").
 set -euo pipefail
@@ -27,8 +32,8 @@ set -euo pipefail
 SIZE_MB=${SIZE_MB:-64}
 CONC=${CONC:-32}
 BLKSIZES=${BLKSIZES:-"512 1468 8192"}
-REPS=${REPS:-3}
-CONC_REPS=${CONC_REPS:-1}
+REPS=${REPS:-5}
+CONC_REPS=${CONC_REPS:-3}
 THROUGHPUT=${THROUGHPUT:-1}
 LOSS_PCT=${LOSS_PCT:-2}
 LOSS_RUNS=${LOSS_RUNS:-3}
@@ -41,6 +46,9 @@ done
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/tftp-compare.XXXXXX)
+shm=/dev/shm
+[ -d "$shm" ] && [ -w "$shm" ] || shm=/tmp
+out=$(mktemp -d "$shm/tftp-compare-out.XXXXXX")
 declare -A ns pid
 
 cleanup() {
@@ -49,7 +57,7 @@ cleanup() {
 		ip netns pids "${ns[$srv]}" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
 		ip netns del "${ns[$srv]}" 2>/dev/null || true
 	done
-	rm -rf "$work"
+	rm -rf "$work" "$out"
 }
 trap cleanup EXIT
 
@@ -116,20 +124,29 @@ measure() {
 	local srv=$1 client=$2 blk=$3 win=$4 n=$5 t0 t1 i pids=() fail=0
 	t0=$(now)
 	for ((i = 0; i < n; i++)); do
-		fetch "$srv" "$client" "$blk" "$win" big "$work/out.$i" &
+		fetch "$srv" "$client" "$blk" "$win" big "$out/out.$i" &
 		pids+=($!)
 	done
 	for p in "${pids[@]}"; do wait "$p" || fail=1; done
 	t1=$(now)
 	for ((i = 0; i < n; i++)); do
-		[ "$(sha256sum <"$work/out.$i" | cut -d' ' -f1)" = "$big_sum" ] || fail=1
+		[ "$(sha256sum <"$out/out.$i" | cut -d' ' -f1)" = "$big_sum" ] || fail=1
 	done
-	rm -f "$work"/out.*
+	rm -f "$out"/out.*
 	if [ "$fail" = 1 ]; then
 		echo FAIL
 	else
 		awk -v n="$n" -v mb="$SIZE_MB" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.1f", n * mb * 1048576 / 1e6 / (t1 - t0) }'
 	fi
+}
+
+# turn N WORD...: the words rotated left by N.
+turn() {
+	local k=$1
+	shift
+	local a=("$@")
+	k=$((k % ${#a[@]}))
+	echo "${a[@]:k}" "${a[@]:0:k}"
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -148,7 +165,7 @@ for c in "${configs[@]}"; do
 	[ "$n" -gt 1 ] && reps=$CONC_REPS
 	declare -A runs=()
 	for ((r = 0; r < reps; r++)); do
-		for srv in $SERVERS; do
+		for srv in $(turn "$r" $SERVERS); do
 			v=$(measure "$srv" "$client" "$blk" "$win" "$n")
 			runs[$srv]="${runs[$srv]:-} $v"
 		done
@@ -158,6 +175,26 @@ for c in "${configs[@]}"; do
 		if [[ "${runs[$srv]}" == *FAIL* ]]; then result["$srv $c"]=FAIL; else result["$srv $c"]=$(median ${runs[$srv]}); fi
 		echo "  $srv: $client blksize=$blk windowsize=$win clients=$n: runs${runs[$srv]} -> ${result["$srv $c"]} MB/s" >&2
 	done
+	# Paired ratios: within one repetition the servers ran one after the
+	# other, so the ratio of pxekit to the faster peer of that repetition
+	# cancels slow drifts of the machine's speed that the medians keep.
+	if [[ " $SERVERS " == *" pxekit "* ]]; then
+		peers=()
+		for srv in $SERVERS; do [ "$srv" = pxekit ] || peers+=("${runs[$srv]}"); done
+		result["paired $c"]=$(printf '%s\n' "${runs[pxekit]}" "${peers[@]}" | awk '
+			{ for (i = 1; i <= NF; i++) v[NR, i] = $i; if (NF > nf) nf = NF }
+			END {
+				for (i = 1; i <= nf; i++) {
+					best = 0; bad = v[1, i] == "FAIL"
+					for (r = 2; r <= NR; r++) if (v[r, i] != "FAIL" && v[r, i] + 0 > best) best = v[r, i] + 0
+					if (bad || best == 0) { print "-"; exit }
+					print v[1, i] / best
+				}
+			}' | sort -g | awk '
+			$1 == "-" { print "-"; exit }
+			{ q[NR] = $1 }
+			END { if (NR) printf "%.2fx (%.2f-%.2f)", q[int((NR + 1) / 2)], q[1], q[NR] }')
+	fi
 	unset runs
 done
 
@@ -166,10 +203,10 @@ echo "## Throughput, MB/s (10^6 bytes/s), median of $REPS runs ($CONC_REPS with 
 echo
 printf '| client | blksize | windowsize | clients |'
 for srv in $SERVERS; do printf ' %s |' "$srv"; done
-echo ' pxekit / faster peer |'
+echo ' pxekit / faster peer (medians) | per repetition: median (range) |'
 printf '|---|---|---|---|'
 for srv in $SERVERS; do printf -- '---|'; done
-echo '---|'
+echo '---|---|'
 for c in "${configs[@]}"; do
 	read -r client blk win n <<<"$c"
 	printf '| %s | %s | %s | %s |' "$client" "$blk" "$win" "$n"
@@ -183,10 +220,11 @@ for c in "${configs[@]}"; do
 	done
 	ours=${result["pxekit $c"]:-FAIL}
 	if [ "$ours" != FAIL ] && [ "$best" != 0 ]; then
-		awk -v a="$ours" -v b="$best" 'BEGIN { printf " %.2fx |\n", a / b }'
+		awk -v a="$ours" -v b="$best" 'BEGIN { printf " %.2fx |", a / b }'
 	else
-		echo " - |"
+		printf ' - |'
 	fi
+	echo " ${result["paired $c"]:--} |"
 done
 if [[ " $SERVERS " == *" pxekit "* ]]; then
 	echo
@@ -213,10 +251,10 @@ if [ "$LOSS_RUNS" -gt 0 ]; then
 	done
 	declare -A times=()
 	for ((r = 0; r < LOSS_RUNS; r++)); do
-		for srv in $SERVERS; do
+		for srv in $(turn "$r" $SERVERS); do
 			t0=$(now)
-			if fetch "$srv" curl 1468 1 small "$work/lossout" &&
-				[ "$(sha256sum <"$work/lossout" | cut -d' ' -f1)" = "$small_sum" ]; then
+			if fetch "$srv" curl 1468 1 small "$out/lossout" &&
+				[ "$(sha256sum <"$out/lossout" | cut -d' ' -f1)" = "$small_sum" ]; then
 				t=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
 			else
 				t=FAIL
