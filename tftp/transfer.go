@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/bits"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +79,8 @@ func (t *transfer) kick(flag uint32) {
 func (t *transfer) run() {
 	defer t.s.wg.Done()
 	defer t.link.close()
+	t.s.running.Add(1)
+	defer t.s.running.Add(-1)
 	for req := t.first; req != nil; req = t.next() {
 		t.serveOne(req)
 	}
@@ -351,6 +354,8 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 		pkts = one[:0]
 	}
 	rbuf := t.rbuf[:]
+	sock, _ := t.link.(*sockLink)
+	procs := int32(runtime.GOMAXPROCS(0))
 
 	for {
 		// Send the window [base, end] (RFC 7440 §4); block 0 is the OACK.
@@ -422,6 +427,9 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 			dl := deadline
 			if !drainUntil.IsZero() && drainUntil.Before(dl) {
 				dl = drainUntil
+			}
+			if sock != nil {
+				sock.threadOK = s.running.Load() <= procs
 			}
 			n, err := t.link.read(rbuf, dl, &t.flags)
 			if err == errWait {
