@@ -89,12 +89,17 @@ stop() {
 	srvpid=
 }
 
-# run server rate: prints "achieved dropDO dropRA"
+# run server rate: prints "achieved dropDO dropRA". perfdhcp sends for
+# PERIOD seconds and then waits a second for the last answers (-W), so that
+# a server that answers within its drop time (-d, 1 s) is not charged with
+# the exchanges still under way when sending stops; achieved is the number
+# of ACKs received over PERIOD.
 run() {
 	local extra=()
 	[ "$1" = pxekit-proxy ] && extra=(-o "60,$pxeclass")
-	ip netns exec "$nsc" timeout $((PERIOD + 20)) perfdhcp -4 -l 10.9.0.2 -r "$2" -p "$PERIOD" -R "$RANGE" "${extra[@]}" 10.9.0.1 2>&1 |
-		awk '/^Rate:/ {rate=$2} /^drops ratio:/ {d[n++]=$3} END {printf "%s %s %s\n", rate+0, d[0]+0, d[1]+0}'
+	ip netns exec "$nsc" timeout $((PERIOD + 20)) perfdhcp -4 -l 10.9.0.2 -r "$2" -p "$PERIOD" -W 1000000 -R "$RANGE" "${extra[@]}" 10.9.0.1 2>&1 |
+		awk -v p="$PERIOD" '/^received packets:/ {r[m++]=$3} /^drops ratio:/ {d[n++]=$3}
+			END {printf "%.1f %s %s\n", r[1]/p, d[0]+0, d[1]+0}'
 }
 
 # leasecheck: after a pxekit-full run, when the server has stopped and
