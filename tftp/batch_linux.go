@@ -21,6 +21,7 @@ type mmsgWriter struct {
 	cur  []unix.Mmsghdr // not yet sent
 	err  error
 	fn   func(fd uintptr) bool // w.send, bound once
+	gso  gsoState
 }
 
 func newBatchWriter(c *net.UDPConn) batchWriter {
@@ -34,6 +35,24 @@ func newBatchWriter(c *net.UDPConn) batchWriter {
 }
 
 func (w *mmsgWriter) writeBatch(pkts [][]byte) error {
+	for !w.gso.off {
+		n, seg := gsoRun(pkts)
+		if n < 2 {
+			break
+		}
+		total := (n-1)*seg + len(pkts[n-1])
+		err := w.sendGSO(pkts[0], total, seg)
+		if err == errNoGSO {
+			w.gso.off = true
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if pkts = pkts[n:]; len(pkts) == 0 {
+			return nil
+		}
+	}
 	if cap(w.hdrs) < len(pkts) {
 		w.hdrs = make([]unix.Mmsghdr, len(pkts))
 		w.iovs = make([]unix.Iovec, len(pkts))

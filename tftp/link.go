@@ -52,12 +52,8 @@ type sockLink struct {
 
 func newSockLink(c *net.UDPConn) *sockLink {
 	l := &sockLink{conn: c, batch: newBatchWriter(c)}
-	if raw, err := c.SyscallConn(); err == nil {
-		l.raw = raw
-		l.tw.init()
-	} else {
-		l.tw.efd = -1
-	}
+	l.raw, _ = c.SyscallConn()
+	l.tw.init()
 	return l
 }
 
@@ -88,7 +84,7 @@ func writeEach(l link, pkts [][]byte) error {
 }
 
 func (l *sockLink) read(b []byte, deadline time.Time, flags *atomic.Uint32) (int, error) {
-	if l.threadOK && l.tw.efd >= 0 {
+	if l.threadOK && l.raw != nil && l.tw.efd >= 0 {
 		if flags.Load() != 0 {
 			return 0, errWait
 		}
