@@ -73,11 +73,13 @@
 // buffer of blksize+4 bytes plus, for files that implement [io.ReaderAt]
 // (os.File, isofs files, [BytesFile]), a 32 KiB read chunk. A windowed
 // transfer adds a buffer of windowsize × (blksize+4) bytes (bounded by
-// [Server.MaxWindowBytes]) that holds the window's packets, so that on
-// Linux a whole window leaves in one sendmmsg(2) call instead of one
-// write per block; a retransmitted window is re-read from the source.
-// Other files buffer one window (windowsize × blksize) for
-// retransmission. Buffers are pooled. After setup, sending a block does not
+// [Server.MaxWindowBytes]) that holds the window's packets back to back,
+// so that on Linux a whole window leaves in one system call: one UDP GSO
+// send (UDP_SEGMENT) where the kernel and the device take it, else one
+// sendmmsg(2). As soon as the kernel has the window, the buffer is filled
+// with the next one, which then leaves the moment its ACK arrives; a
+// window that must be sent again is re-read from the source. Other files
+// buffer one window (windowsize × blksize) for retransmission. Buffers are pooled. After setup, sending a block does not
 // allocate. [Server.MaxTransfers], [Server.MaxClientTransfers],
 // [Server.TransferTimeout] and [Server.Timeout] bound the rest.
 //

@@ -357,18 +357,18 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 	sock, _ := t.link.(*sockLink)
 	procs := int32(runtime.GOMAXPROCS(0))
 
-	for {
-		// Send the window [base, end] (RFC 7440 §4); block 0 is the OACK.
-		end := base + int64(w) - 1
-		if base == 0 {
-			end = 0
+	// fill puts the packets of the window that starts at block from into
+	// pkts and returns its last block; block 0 is the OACK.
+	fill := func(from int64) (int64, error) {
+		to := from + int64(w) - 1
+		if from == 0 {
+			to = 0
 		}
-		if last > 0 && end > last {
-			end = last
+		if last > 0 && to > last {
+			to = last
 		}
-		retrans := base <= highest
 		pkts = pkts[:0]
-		for k := base; k <= end; k++ {
+		for k := from; k <= to; k++ {
 			if k == 0 {
 				pkts = append(pkts, oack)
 				break
@@ -376,16 +376,14 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 			p := buf
 			if win != nil {
 				// Each block of a window has its own packet, so that
-				// the window leaves in one sendmmsg(2).
-				i := int(k-base) * (4 + bs)
+				// the window leaves in one system call.
+				i := int(k-from) * (4 + bs)
 				p = win.b[i : i+4+bs]
 				p[0], p[1] = 0, opDATA
 			}
 			n, err := src.block(k, p[4:])
 			if err != nil {
-				info.Outcome = OutcomeError
-				t.sendError(errNotDefined, "read error")
-				return false, err
+				return 0, err
 			}
 			if n < bs && (last == 0 || k < last) {
 				last = k
@@ -395,11 +393,33 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 			}
 			binary.BigEndian.PutUint16(p[2:], wireBlock(k, rollover1))
 			pkts = append(pkts, p[:4+n])
-			info.Sent++
 			if last > 0 && k >= last {
-				end = k
+				to = k
 				break
 			}
+		}
+		return to, nil
+	}
+	// Windows re-read from an io.ReaderAt are read ahead: the next window
+	// is put together while the client takes in this one (the kernel has
+	// copied it), and leaves as soon as its ACK comes.
+	readAhead := w > 1 && last > 0
+	ahead := int64(-1) // first block of the window pkts holds, -1 none
+
+	for {
+		// Send the window [base, end] (RFC 7440 §4); block 0 is the OACK.
+		var end int64
+		if ahead == base {
+			end = base + int64(len(pkts)) - 1
+		} else if end, err = fill(base); err != nil {
+			info.Outcome = OutcomeError
+			t.sendError(errNotDefined, "read error")
+			return false, err
+		}
+		ahead = -1
+		retrans := base <= highest
+		if base > 0 {
+			info.Sent += int64(len(pkts))
 		}
 		var werr error
 		if len(pkts) == 1 {
@@ -413,6 +433,11 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 		}
 		highest = max(highest, end)
 		sentAt := time.Now()
+		if readAhead && base > 0 && end < last {
+			if _, err := fill(end + 1); err == nil {
+				ahead = end + 1
+			}
+		}
 		deadline := sentAt.Add(t.rto)
 		if g := lastProgress.Add(giveUp); g.Before(deadline) {
 			deadline = g
