@@ -5,6 +5,7 @@ package tftp
 import (
 	"errors"
 	"os"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -15,7 +16,11 @@ import (
 // writes to, and the ppoll(2) arguments, kept here so that no pointer to
 // a goroutine stack crosses the system call.
 type threadWait struct {
-	efd  int // -1: not available
+	// mu orders wake, from other goroutines, with close: a wake after
+	// close must not write to the number of a closed descriptor, which
+	// may already belong to another file.
+	mu   sync.Mutex
+	efd  int // -1: not available or closed
 	fds  [2]unix.PollFd
 	ts   unix.Timespec
 	buf  []byte
@@ -35,6 +40,8 @@ func (w *threadWait) init() {
 }
 
 func (w *threadWait) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.efd >= 0 {
 		unix.Close(w.efd)
 		w.efd = -1
@@ -42,6 +49,8 @@ func (w *threadWait) close() {
 }
 
 func (w *threadWait) wake() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.efd >= 0 {
 		v := [8]byte{1}
 		unix.Write(w.efd, v[:])
