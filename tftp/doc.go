@@ -79,19 +79,17 @@
 // sendmmsg(2). As soon as the kernel has the window, the buffer is filled
 // with the next one, which then leaves the moment its ACK arrives; a
 // window that must be sent again is re-read from the source. Other files
-// buffer one window (windowsize × blksize) for retransmission. Buffers are pooled. After setup, sending a block does not
-// allocate. [Server.MaxTransfers], [Server.MaxClientTransfers],
+// buffer one window (windowsize × blksize) for retransmission. Buffers are
+// pooled. After setup, sending a block does not allocate.
+// [Server.MaxTransfers], [Server.MaxClientTransfers],
 // [Server.TransferTimeout] and [Server.Timeout] bound the rest.
 //
-// On Linux, while no more transfers run than GOMAXPROCS, a transfer waits
-// for its ACKs in ppoll(2) on its own thread (with an eventfd to be woken)
-// instead of in the runtime's network poller. A lock-step transfer spends
-// most of its time in that wait, and the packet that ends it then wakes
-// the thread that needs it, usually on the CPU that sent it, rather than
-// the poller's thread, which hands the transfer on to another. On loopback
-// this made one or two lock-step clients about 1.5 to 2 times faster
-// (bench/tftp). With more transfers than processors they share the
-// network poller, which is where a boot storm does better.
+// Waiting for ACKs stays with the runtime's network poller. Waiting in
+// ppoll(2) on the transfer's own thread instead was tried: it made one
+// loopback client of another process about 1.5 times faster in lock-step,
+// but a transfer whose client runs in the same process, or beside other
+// busy goroutines, 3.5 times slower (BenchmarkTransfer), because the
+// woken thread then has to win a processor back.
 //
 // Not covered: write requests, multicast TFTP (RFC 2090), IPv6-specific
 // behaviour beyond what the socket does, and MTU discovery (a client that

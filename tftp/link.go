@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -42,19 +41,10 @@ type sockLink struct {
 	// turn of the caller's loop, which sets the right one.
 	deadline time.Time
 	batch    batchWriter // nil: one write per packet
-	raw      syscall.RawConn
-	// threadOK makes read wait on the goroutine's own thread (see
-	// threadRead) instead of in the network poller; the transfer sets it
-	// while no more transfers run than there are processors.
-	threadOK bool
-	tw       threadWait
 }
 
 func newSockLink(c *net.UDPConn) *sockLink {
-	l := &sockLink{conn: c, batch: newBatchWriter(c)}
-	l.raw, _ = c.SyscallConn()
-	l.tw.init()
-	return l
+	return &sockLink{conn: c, batch: newBatchWriter(c)}
 }
 
 // batchWriter sends several datagrams in one system call.
@@ -84,16 +74,6 @@ func writeEach(l link, pkts [][]byte) error {
 }
 
 func (l *sockLink) read(b []byte, deadline time.Time, flags *atomic.Uint32) (int, error) {
-	if l.threadOK && l.raw != nil && l.tw.efd >= 0 {
-		if flags.Load() != 0 {
-			return 0, errWait
-		}
-		n, done, err := l.threadRead(b, deadline)
-		if !done {
-			return 0, errWait
-		}
-		return n, err
-	}
 	if l.deadline.IsZero() || deadline.Before(l.deadline) {
 		l.conn.SetReadDeadline(deadline)
 		l.deadline = deadline
@@ -111,17 +91,9 @@ func (l *sockLink) read(b []byte, deadline time.Time, flags *atomic.Uint32) (int
 	return n, err
 }
 
-func (l *sockLink) wake() {
-	l.conn.SetReadDeadline(time.Unix(1, 0))
-	l.tw.wake()
-}
-
-func (l *sockLink) forget() { l.deadline = time.Time{} }
-
-func (l *sockLink) close() error {
-	l.tw.close()
-	return l.conn.Close()
-}
+func (l *sockLink) wake()        { l.conn.SetReadDeadline(time.Unix(1, 0)) }
+func (l *sockLink) forget()      { l.deadline = time.Time{} }
+func (l *sockLink) close() error { return l.conn.Close() }
 
 // maxCtlPacket is the largest packet a client sends during a read transfer
 // that we look at: ACKs are 4 bytes, error messages are cut here.

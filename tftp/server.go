@@ -112,7 +112,6 @@ type Server struct {
 	mu         sync.Mutex
 	listeners  map[*listener]struct{}
 	transfers  map[*transfer]struct{}
-	running    atomic.Int32 // transfer goroutines
 	perClient  map[netip.Addr]int
 	inShutdown atomic.Bool
 	wg         sync.WaitGroup

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"math/bits"
 	"net/netip"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,8 +78,6 @@ func (t *transfer) kick(flag uint32) {
 func (t *transfer) run() {
 	defer t.s.wg.Done()
 	defer t.link.close()
-	t.s.running.Add(1)
-	defer t.s.running.Add(-1)
 	for req := t.first; req != nil; req = t.next() {
 		t.serveOne(req)
 	}
@@ -354,8 +351,6 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 		pkts = one[:0]
 	}
 	rbuf := t.rbuf[:]
-	sock, _ := t.link.(*sockLink)
-	procs := int32(runtime.GOMAXPROCS(0))
 
 	// fill puts the packets of the window that starts at block from into
 	// pkts and returns its last block; block 0 is the OACK.
@@ -452,9 +447,6 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 			dl := deadline
 			if !drainUntil.IsZero() && drainUntil.Before(dl) {
 				dl = drainUntil
-			}
-			if sock != nil {
-				sock.threadOK = s.running.Load() <= procs
 			}
 			n, err := t.link.read(rbuf, dl, &t.flags)
 			if err == errWait {
