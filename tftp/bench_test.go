@@ -138,12 +138,18 @@ func BenchmarkTransfer(b *testing.B) {
 	for _, tc := range []struct {
 		name            string
 		blksize, window int
+		poll            time.Duration
 	}{
-		{"blksize=512/window=1", 512, 1},
-		{"blksize=1468/window=1", 1468, 1},
-		{"blksize=1468/window=16", 1468, 16},
-		{"blksize=8192/window=1", 8192, 1},
-		{"blksize=8192/window=16", 8192, 16},
+		{"blksize=512/window=1", 512, 1, 0},
+		{"blksize=512/window=1/nopoll", 512, 1, -1},
+		{"blksize=1468/window=1", 1468, 1, 0},
+		{"blksize=1468/window=1/nopoll", 1468, 1, -1},
+		{"blksize=1468/window=16", 1468, 16, 0},
+		{"blksize=1468/window=16/nopoll", 1468, 16, -1},
+		{"blksize=8192/window=1", 8192, 1, 0},
+		{"blksize=8192/window=1/nopoll", 8192, 1, -1},
+		{"blksize=8192/window=16", 8192, 16, 0},
+		{"blksize=8192/window=16/nopoll", 8192, 16, -1},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			var sent, blocks atomic.Int64
@@ -151,7 +157,7 @@ func BenchmarkTransfer(b *testing.B) {
 				sent.Add(t.Sent)
 				blocks.Add(t.Bytes/int64(t.BlockSize) + 1)
 			})
-			addr := startServer(b, &Server{Files: zeroFiles, Hook: hook})
+			addr := startServer(b, &Server{Files: zeroFiles, Hook: hook, BusyPoll: tc.poll})
 			c := newBenchClient(b, addr)
 			b.Cleanup(func() {
 				if blocks.Load() > 0 {

@@ -84,12 +84,19 @@
 // [Server.MaxTransfers], [Server.MaxClientTransfers],
 // [Server.TransferTimeout] and [Server.Timeout] bound the rest.
 //
-// Waiting for ACKs stays with the runtime's network poller. Waiting in
-// ppoll(2) on the transfer's own thread instead was tried: it made one
-// loopback client of another process about 1.5 times faster in lock-step,
-// but a transfer whose client runs in the same process, or beside other
-// busy goroutines, 3.5 times slower (BenchmarkTransfer), because the
-// woken thread then has to win a processor back.
+// A transfer waits for ACKs in the runtime's network poller, and on Linux
+// may first poll its socket for up to [Server.BusyPoll] (50 µs). When the
+// client answers from another CPU within microseconds, this saves the
+// wake-up, which costs more than the wait: lock-step downloads by curl on
+// loopback ran about 1.4 times faster. When the client is slow, or is a
+// goroutine of the same process (which runs soonest when the transfer's
+// thread sleeps), polling is wasted or slower. So each transfer measures
+// round trips both ways, now and then, and polls only if that is not
+// slower; it stops polling when polls keep missing, and never polls while
+// as many transfers run as GOMAXPROCS. [Transfer.Polled] counts the waits
+// that polled. Waiting in ppoll(2) on the transfer's own thread was also
+// tried and dropped: a client goroutine in the same process became 3.5
+// times slower.
 //
 // Not covered: write requests, multicast TFTP (RFC 2090), IPv6-specific
 // behaviour beyond what the socket does, and MTU discovery (a client that

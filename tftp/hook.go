@@ -55,6 +55,7 @@ type Transfer struct {
 	Duration   time.Duration  // from request to the end of the transfer
 	Bytes      int64          // file bytes acknowledged by the client
 	Sent       int64          // data packets sent, retransmissions included
+	Polled     int64          // waits for an ACK that polled first (see [Server.BusyPoll])
 	Outcome    Outcome
 	Err        error // nil for OutcomeOK
 }

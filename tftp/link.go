@@ -28,6 +28,9 @@ type link interface {
 	wake()
 	// forget drops a cached deadline after a wake.
 	forget()
+	// setSpin makes the next reads poll for up to d before they sleep;
+	// it reports whether the link can.
+	setSpin(d time.Duration) bool
 	close() error
 }
 
@@ -41,10 +44,12 @@ type sockLink struct {
 	// turn of the caller's loop, which sets the right one.
 	deadline time.Time
 	batch    batchWriter // nil: one write per packet
+	spin     *spinReader // nil: reads always sleep in the poller
+	spinFor  time.Duration
 }
 
 func newSockLink(c *net.UDPConn) *sockLink {
-	return &sockLink{conn: c, batch: newBatchWriter(c)}
+	return &sockLink{conn: c, batch: newBatchWriter(c), spin: newSpinReader(c)}
 }
 
 // batchWriter sends several datagrams in one system call.
@@ -83,12 +88,26 @@ func (l *sockLink) read(b []byte, deadline time.Time, flags *atomic.Uint32) (int
 	if flags.Load() != 0 {
 		return 0, errWait
 	}
-	n, err := l.conn.Read(b)
+	var n int
+	var err error
+	if l.spin != nil && l.spinFor > 0 {
+		n, err = l.spin.read(b, l.spinFor)
+	} else {
+		n, err = l.conn.Read(b)
+	}
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		l.deadline = time.Time{}
 		return 0, errWait
 	}
 	return n, err
+}
+
+func (l *sockLink) setSpin(d time.Duration) bool {
+	if l.spin == nil {
+		return false
+	}
+	l.spinFor = d
+	return true
 }
 
 func (l *sockLink) wake()        { l.conn.SetReadDeadline(time.Unix(1, 0)) }
@@ -166,5 +185,6 @@ func (c *chanLink) wake() {
 	}
 }
 
-func (c *chanLink) forget()      {}
-func (c *chanLink) close() error { return nil }
+func (c *chanLink) forget()                    {}
+func (c *chanLink) setSpin(time.Duration) bool { return false }
+func (c *chanLink) close() error               { return nil }

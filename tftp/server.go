@@ -32,6 +32,7 @@ const (
 	// Linux, kernel overhead per datagram included), or blocks are lost
 	// on every window even on loopback; 16 × 8192 did so with atftp.
 	DefaultMaxWindowBytes = 64 << 10
+	DefaultBusyPoll       = 50 * time.Microsecond
 )
 
 // Server is a read-only TFTP server. Its zero value serves nothing (every
@@ -108,6 +109,16 @@ type Server struct {
 	// containers. Serve also works this way when its connection is not a
 	// *net.UDPConn.
 	SinglePort bool
+
+	// BusyPoll is how long a transfer may poll its socket for an ACK
+	// before it sleeps (Linux, not in SinglePort mode): zero means
+	// DefaultBusyPoll, a negative value never polls. Each transfer
+	// measures whether polling makes its round trips faster and polls
+	// only then, and only while fewer transfers run than GOMAXPROCS. It
+	// pays for clients that answer within microseconds from another CPU
+	// (the same host, a fast LAN) and costs up to this much CPU time per
+	// round trip while it runs.
+	BusyPoll time.Duration
 
 	mu         sync.Mutex
 	listeners  map[*listener]struct{}

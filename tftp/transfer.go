@@ -142,6 +142,9 @@ func (t *transfer) report(info *Transfer, probe bool) {
 			slog.Duration("duration", info.Duration),
 			slog.String("outcome", info.Outcome.String()),
 		}
+		if info.Polled > 0 {
+			attrs = append(attrs, slog.Int64("polled", info.Polled))
+		}
 		if info.Err != nil {
 			attrs = append(attrs, slog.String("err", info.Err.Error()))
 		}
@@ -400,6 +403,11 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 	// copied it), and leaves as soon as its ACK comes.
 	readAhead := w > 1 && last > 0
 	ahead := int64(-1) // first block of the window pkts holds, -1 none
+	// Waits for ACKs may poll the socket first (see spin.go).
+	spin := newSpinPolicy(s.spinAllowed)
+	pollTime := s.busyPoll()
+	canSpin := t.link.setSpin(0) && pollTime > 0
+	spinning := false
 
 	for {
 		// Send the window [base, end] (RFC 7440 §4); block 0 is the OACK.
@@ -439,6 +447,21 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 		}
 		if !hardDeadline.IsZero() && hardDeadline.Before(deadline) {
 			deadline = hardDeadline
+		}
+		if canSpin {
+			if on := spin.next(sentAt); on != spinning {
+				spinning = on
+				d := time.Duration(0)
+				if on {
+					d = pollTime
+				}
+				t.link.setSpin(d)
+			}
+		}
+		var pollStart time.Time
+		if spinning {
+			pollStart = time.Now()
+			info.Polled++
 		}
 		var drainUntil time.Time
 
@@ -511,6 +534,9 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 					continue
 				}
 				now := time.Now()
+				if spinning {
+					spin.polled(now.Sub(pollStart) <= pollTime)
+				}
 				if !retrans && k == end {
 					t.sample(now.Sub(sentAt))
 				}
