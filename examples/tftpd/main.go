@@ -26,6 +26,7 @@ func main() {
 	maxWin := flag.Int("max-windowsize", 0, "cap on the negotiated window size (0: default 64, 1: off)")
 	perClient := flag.Int("max-client-transfers", 0, "concurrent transfers per client address (0: the package default, 16)")
 	fold := flag.Bool("case-insensitive", false, "match names that differ only in case")
+	busyPoll := flag.Duration("busy-poll", 0, "longest poll for an ACK before sleeping, when a transfer measures that it pays (0: 50µs, negative: never)")
 	verbose := flag.Bool("v", false, "log every transfer")
 	flag.Parse()
 
@@ -45,6 +46,7 @@ func main() {
 		SinglePort:    *single,
 		MaxBlockSize:  *maxBlk,
 		MaxWindowSize: *maxWin,
+		BusyPoll:      *busyPoll,
 
 		CaseInsensitive:    *fold,
 		MaxClientTransfers: *perClient,
