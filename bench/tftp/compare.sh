@@ -26,7 +26,8 @@
 # Environment: SIZE_MB (64), CONC (32), BLKSIZES ("512 1468 8192"), REPS
 # (5: single-client repetitions), CONC_REPS (3), THROUGHPUT (1; 0 skips the
 # throughput part), LOSS_PCT (2), LOSS_RUNS (3; 0 skips), SERVERS ("pxekit
-# dnsmasq tftpd-hpa").
+# dnsmasq tftpd-hpa"), PXEKIT_FLAGS (more flags for examples/tftpd, e.g.
+# "-busy-poll=-1ns" to measure without polling for ACKs).
 set -euo pipefail
 
 SIZE_MB=${SIZE_MB:-64}
@@ -38,6 +39,7 @@ THROUGHPUT=${THROUGHPUT:-1}
 LOSS_PCT=${LOSS_PCT:-2}
 LOSS_RUNS=${LOSS_RUNS:-3}
 SERVERS=${SERVERS:-"pxekit dnsmasq tftpd-hpa"}
+PXEKIT_FLAGS=${PXEKIT_FLAGS:-}
 
 [ "$(id -u)" = 0 ] || { echo "compare.sh: needs root (network namespaces)" >&2; exit 1; }
 for p in curl atftp dnsmasq nft ip apt-get dpkg-deb go sha256sum; do
@@ -86,7 +88,7 @@ for srv in $SERVERS; do
 	# All clients come from 127.0.0.1: lift pxekit's per-client limit (16
 	# by default), as dnsmasq's --tftp-max is lifted.
 	pxekit) ip netns exec "${ns[$srv]}" "$work/pxekit-tftpd" -addr 127.0.0.1:69 -root "$work/root" \
-		-max-client-transfers 1024 2>"$log" & ;;
+		-max-client-transfers 1024 $PXEKIT_FLAGS 2>"$log" & ;;
 	dnsmasq) ip netns exec "${ns[$srv]}" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 \
 		--enable-tftp --tftp-root="$work/root" --listen-address=127.0.0.1 --bind-interfaces \
 		--user=root --pid-file="$work/dnsmasq.pid" --tftp-max=200 2>"$log" & ;;
