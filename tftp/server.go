@@ -112,7 +112,8 @@ type Server struct {
 
 	// BusyPoll is how long a transfer may poll its socket for an ACK
 	// before it sleeps (Linux, not in SinglePort mode): zero means
-	// DefaultBusyPoll, a negative value never polls. Each transfer
+	// DefaultBusyPoll, a negative value never polls, and values above
+	// 1 ms are taken as 1 ms. Each transfer
 	// measures whether polling makes its round trips faster and polls
 	// only then, and only while fewer transfers run than GOMAXPROCS. It
 	// pays for clients that answer within microseconds from another CPU

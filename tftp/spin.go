@@ -141,6 +141,10 @@ func (s *Server) spinAllowed() bool {
 	return n < procs
 }
 
+// maxBusyPoll bounds Server.BusyPoll: a wait that polls notices neither
+// its deadline nor a wake-up before the poll time is over.
+const maxBusyPoll = time.Millisecond
+
 // busyPoll is how long one wait polls; 0: never.
 func (s *Server) busyPoll() time.Duration {
 	switch {
@@ -149,5 +153,5 @@ func (s *Server) busyPoll() time.Duration {
 	case s.BusyPoll == 0:
 		return DefaultBusyPoll
 	}
-	return s.BusyPoll
+	return min(s.BusyPoll, maxBusyPoll)
 }

@@ -126,3 +126,16 @@ func TestSpinPolicy(t *testing.T) {
 		}
 	})
 }
+
+func TestBusyPollSetting(t *testing.T) {
+	for _, tc := range []struct{ set, want time.Duration }{
+		{0, DefaultBusyPoll},
+		{-1, 0},
+		{20 * time.Microsecond, 20 * time.Microsecond},
+		{time.Second, maxBusyPoll},
+	} {
+		if got := (&Server{BusyPoll: tc.set}).busyPoll(); got != tc.want {
+			t.Errorf("BusyPoll %v: polls %v, want %v", tc.set, got, tc.want)
+		}
+	}
+}
