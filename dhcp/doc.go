@@ -26,7 +26,10 @@
 // nbp provides; the strategy per firmware family is described at [Boot].
 // It reads IP_PKTINFO to answer each client from the address, and out of
 // the interface, it reached, and tells the Decider about both through
-// [ArrivalFromContext].
+// [ArrivalFromContext]. The Server needs Linux (IP_PKTINFO,
+// SO_BINDTODEVICE); on other systems Serve and ListenAndServe return an
+// error that wraps [errors.ErrUnsupported], and the rest of the package
+// works as on Linux.
 //
 // # Not covered
 //

@@ -2,7 +2,6 @@ package dhcp
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"golang.org/x/net/ipv4"
-	"golang.org/x/sys/unix"
 )
 
 // ErrServerClosed is returned by [Server.Serve] and
@@ -141,7 +139,14 @@ func (s *Server) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// errNoServer is returned by Serve and ListenAndServe where the server
+// cannot run.
+var errNoServer = fmt.Errorf("dhcp: the server needs Linux (IP_PKTINFO, SO_BINDTODEVICE): %w", errors.ErrUnsupported)
+
 func (s *Server) start() (context.Context, error) {
+	if !serverSupported {
+		return nil, errNoServer
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -204,30 +209,12 @@ func (s *Server) ListenAndServe(addr string) error {
 	return first
 }
 
-const rcvBuf = 4 << 20
-
 // listen opens a UDP socket fit for DHCP: address reuse, broadcast
 // allowed, bound to Interface when set.
 func (s *Server) listen(addr string) (net.PacketConn, error) {
 	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
 		var serr error
-		err := c.Control(func(fd uintptr) {
-			if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); serr != nil {
-				return
-			}
-			if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1); serr != nil {
-				return
-			}
-			// A boot storm arrives in bursts: a large receive buffer
-			// rides them out (SO_RCVBUFFORCE passes rmem_max as root).
-			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvBuf) != nil {
-				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, rcvBuf)
-			}
-			if s.Interface != "" {
-				serr = unix.BindToDevice(int(fd), s.Interface)
-			}
-		})
-		if err != nil {
+		if err := c.Control(func(fd uintptr) { serr = s.setSockopts(fd) }); err != nil {
 			return err
 		}
 		return serr
@@ -279,9 +266,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 	sc := &serverConn{conn: conn}
 	if uc, ok := conn.(*net.UDPConn); ok {
 		if rc, err := uc.SyscallConn(); err == nil {
-			_ = rc.Control(func(fd uintptr) {
-				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1)
-			})
+			_ = rc.Control(setBroadcast)
 		}
 		// ipv4.PacketConn turns IP_PKTINFO on; the datagrams are then read
 		// with ReadMsgUDPAddrPort, which also yields ipi_spec_dst.
@@ -355,16 +340,7 @@ func (sc *serverConn) ifName(index int) string {
 	var name string
 	if sc.udp != nil {
 		if rc, err := sc.udp.SyscallConn(); err == nil {
-			_ = rc.Control(func(fd uintptr) {
-				ifr, err := unix.NewIfreq("")
-				if err != nil {
-					return
-				}
-				ifr.SetUint32(uint32(index))
-				if unix.IoctlIfreq(int(fd), unix.SIOCGIFNAME, ifr) == nil {
-					name = ifr.Name()
-				}
-			})
+			_ = rc.Control(func(fd uintptr) { name = socketIfName(fd, index) })
 		}
 	}
 	if name == "" {
@@ -389,36 +365,6 @@ type inbound struct {
 
 // pktinfo is a worker's IP_PKTINFO control message buffer for sending.
 type pktinfo []byte
-
-func newPktinfo() pktinfo { return unix.PktInfo4(&unix.Inet4Pktinfo{}) }
-
-func (p pktinfo) set(ifIndex int, src netip.Addr) []byte {
-	d := p[unix.CmsgLen(0):]
-	binary.NativeEndian.PutUint32(d[0:4], uint32(int32(ifIndex)))
-	a := [4]byte{}
-	if src.Is4() {
-		a = src.As4()
-	}
-	copy(d[4:8], a[:])
-	clear(d[8:12])
-	return p
-}
-
-// parsePktinfo reads IP_PKTINFO from a received control message.
-func parsePktinfo(oob []byte, in *inbound) {
-	for len(oob) > 0 {
-		h, data, rest, err := unix.ParseOneSocketControlMessage(oob)
-		if err != nil {
-			return
-		}
-		if h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo {
-			in.ifIndex = int(int32(binary.NativeEndian.Uint32(data[0:4])))
-			in.local = netip.AddrFrom4([4]byte(data[4:8]))
-			in.dst = netip.AddrFrom4([4]byte(data[8:12]))
-		}
-		oob = rest
-	}
-}
 
 func (s *Server) loop(ctx context.Context, sc *serverConn) error {
 	buf := make([]byte, MaxRequestSize+1)

@@ -1,8 +1,12 @@
+//go:build linux
+
 // Package testenv holds what pxekit's tests share to reach real peers: the
 // rule that a test which cannot run is skipped on a developer's machine but
 // fails in CI, and network namespaces that a test creates, uses and removes.
 //
-// Nothing here is for library users; it is imported only from _test.go files.
+// Nothing here is for library users; it is imported only from _test.go
+// files. It uses Linux network namespaces, and so do the tests: the
+// library's packages build elsewhere, their tests run on Linux.
 package testenv
 
 import (
