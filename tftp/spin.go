@@ -13,11 +13,11 @@ import (
 // another CPU (a client on the same host, a fast LAN), the wake-up costs
 // more than the wait: the packet is noticed by the poller on some thread,
 // and the goroutine then waits to be scheduled, often on another CPU.
-// Polling the socket for a short while before sleeping avoids that. It does not pay when the
-// client is slow, and it hurts when the client is a goroutine of the same
-// process: that goroutine runs soonest when the transfer's thread sleeps
-// and hands it the processor. So each transfer measures both ways and keeps
-// the faster one.
+// Polling the socket for a short while before sleeping avoids that. It
+// does not pay when the client is slow, and it hurts when the client is a
+// goroutine of the same process: that goroutine runs soonest when the
+// transfer's thread sleeps and hands it the processor. So each transfer
+// measures both ways and keeps the faster one.
 const (
 	// spinProbe is the number of round trips measured each way.
 	spinProbe = 64
@@ -127,9 +127,9 @@ func (p *spinPolicy) polled(hit bool) {
 	}
 }
 
-// spinAllowed reports whether a transfer may poll: only while there are
-// fewer transfers than processors, so that polling never takes a processor
-// another transfer or goroutine waits for.
+// spinAllowed reports whether a transfer may poll: only while fewer
+// transfers run than GOMAXPROCS, so that polling transfers leave at least
+// one processor to the rest of the program.
 func (s *Server) spinAllowed() bool {
 	procs := runtime.GOMAXPROCS(0)
 	if procs < 2 {
