@@ -1,0 +1,229 @@
+package netboot
+
+import (
+	"errors"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/netip"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// FileServer serves the files of an [fs.FS] over HTTP for boot clients:
+// regular files with ranges (casper, UEFI HTTP boot of an ISO, resumed
+// downloads), no directory listings unless Listing is set, and a bounded
+// answer to hostile range requests. The zero value of each field but FS
+// is a safe default. A FileServer is safe for concurrent use.
+type FileServer struct {
+	// FS is the served tree; use [Dir] for a directory so that no link
+	// leads out of it.
+	FS fs.FS
+	// Listing turns directory listings on; off, a directory is 404.
+	Listing bool
+	// MaxRanges caps the ranges of one request (default 16). A request
+	// with more, or with ranges that overlap, gets the whole file (RFC
+	// 9110 §14.2 lets a server ignore Range): never more bytes than the
+	// file has, whatever the client asks.
+	MaxRanges int
+	// WriteIdle is how long one write to a client may take before the
+	// connection is dropped (default 30 s): a client that stops reading,
+	// or reads a byte a minute, loses its connection, while a slow but
+	// moving download of any size goes on.
+	WriteIdle time.Duration
+}
+
+// ServeHTTP implements [http.Handler].
+func (s *FileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+	if name == "" {
+		name = "."
+	}
+	fi, err := fs.Stat(s.FS, name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		http.NotFound(w, r)
+		return
+	case errors.Is(err, fs.ErrPermission):
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	case err != nil:
+		http.Error(w, "cannot read "+name, http.StatusInternalServerError)
+		return
+	case fi.IsDir() && !s.Listing:
+		http.NotFound(w, r)
+		return
+	}
+	if !s.rangesOK(r.Header.Get("Range")) {
+		r.Header.Del("Range")
+	}
+	ww := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), idle: s.writeIdle()}
+	http.ServeFileFS(ww, r, s.FS, name)
+}
+
+func (s *FileServer) writeIdle() time.Duration {
+	if s.WriteIdle > 0 {
+		return s.WriteIdle
+	}
+	return 30 * time.Second
+}
+
+// rangesOK reports whether a Range header may be answered as it is: at
+// most MaxRanges ranges, none overlapping another. A header that does not
+// parse is left to net/http, which answers it with 416 or the whole file.
+func (s *FileServer) rangesOK(h string) bool {
+	spec, ok := strings.CutPrefix(h, "bytes=")
+	if !ok || !strings.Contains(spec, ",") {
+		return true
+	}
+	limit := s.MaxRanges
+	if limit <= 0 {
+		limit = 16
+	}
+	parts := strings.Split(spec, ",")
+	if len(parts) > limit {
+		return false
+	}
+	// Boot clients ask for one range; several that are open-ended,
+	// suffixes or overlapping only multiply the bytes sent.
+	type span struct{ a, b int64 }
+	var spans []span
+	for _, p := range parts {
+		first, last, ok := strings.Cut(strings.TrimSpace(p), "-")
+		if !ok {
+			return true // malformed: net/http answers it
+		}
+		a, err1 := strconv.ParseInt(first, 10, 64)
+		b, err2 := strconv.ParseInt(last, 10, 64)
+		if err1 != nil || err2 != nil {
+			return false
+		}
+		for _, y := range spans {
+			if a <= y.b && y.a <= b {
+				return false
+			}
+		}
+		spans = append(spans, span{a, b})
+	}
+	return true
+}
+
+// deadlineWriter gives every write to the client its own deadline.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.idle))
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets [http.ResponseController] reach the connection.
+func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// HTTPServer returns an [http.Server] for h with the timeouts a boot
+// server needs on a network where anything may connect: 10 s to send the
+// request headers, 30 s for the rest of a request, 60 s idle between
+// requests on a kept-alive connection, and 8 KiB of headers. Downloads
+// have no overall time limit: [FileServer] bounds each write instead, so a
+// slow firmware fetching a large root file system is not cut off. Pair it
+// with [LimitListener].
+func HTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    8 << 10,
+	}
+}
+
+// LimitListener caps the connections accepted from ln: at most total in
+// all and perClient from one IP address (defaults, for 0: 1024 and 64).
+// A connection over a cap is not refused silently: it gets "503 Service
+// Unavailable" with Retry-After and is closed, and accepting goes on.
+func LimitListener(ln net.Listener, total, perClient int) net.Listener {
+	if total <= 0 {
+		total = 1024
+	}
+	if perClient <= 0 {
+		perClient = 64
+	}
+	return &limitListener{Listener: ln, total: total, perClient: perClient, by: map[netip.Addr]int{}}
+}
+
+type limitListener struct {
+	net.Listener
+	total, perClient int
+
+	mu   sync.Mutex
+	n    int
+	by   map[netip.Addr]int
+	busy int // connections answered 503, for tests and logs
+}
+
+const busyReply = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		addr := remoteAddr(c)
+		l.mu.Lock()
+		if l.n >= l.total || l.by[addr] >= l.perClient {
+			l.busy++
+			l.mu.Unlock()
+			go func() {
+				_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+				_, _ = c.Write([]byte(busyReply))
+				_ = c.Close()
+			}()
+			continue
+		}
+		l.n++
+		l.by[addr]++
+		l.mu.Unlock()
+		return &limitConn{Conn: c, l: l, addr: addr}, nil
+	}
+}
+
+func (l *limitListener) release(addr netip.Addr) {
+	l.mu.Lock()
+	l.n--
+	if l.by[addr]--; l.by[addr] <= 0 {
+		delete(l.by, addr)
+	}
+	l.mu.Unlock()
+}
+
+func remoteAddr(c net.Conn) netip.Addr {
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+type limitConn struct {
+	net.Conn
+	l    *limitListener
+	addr netip.Addr
+	once sync.Once
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.l.release(c.addr) })
+	return err
+}
