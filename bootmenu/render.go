@@ -55,6 +55,19 @@ func ipxeText(s string) string {
 	}, s)
 }
 
+// ipxeArgs keeps a kernel command line as written: iPXE expands ${…}
+// settings in it (as pxelinux menus written for iPXE-chained loaders
+// mean), and splits commands only at words that are exactly || or &&,
+// which a command line does not contain. Control bytes become spaces.
+func ipxeArgs(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
 // ident makes an iPXE label or GRUB id from a prefix, a number and a
 // label name.
 func ident(prefix string, n int, name string) string {
@@ -248,7 +261,13 @@ func ipxeSection(e *Entry, id, menuID string, o *IPXEOptions) (string, bool) {
 	}
 	if a := e.Args(); a != "" {
 		b.WriteByte(' ')
-		b.WriteString(ipxeText(a))
+		b.WriteString(ipxeArgs(a))
+	}
+	if e.IPAppend&1 != 0 {
+		b.WriteString(" ip=${ip}:${next-server}:${gateway}:${netmask}")
+	}
+	if e.IPAppend&2 != 0 {
+		b.WriteString(" BOOTIF=01-${mac:hexhyp}")
 	}
 	fmt.Fprintf(&b, " || goto %s\n", menuID)
 	for i, u := range initrds {
@@ -406,7 +425,14 @@ func grubMenu(b *strings.Builder, m *Menu, n *numbering, o *GRUBOptions, ind str
 			if a := e.Args(); a != "" {
 				b.WriteString(" " + grubArgs(a))
 			}
+			if e.IPAppend&2 != 0 {
+				// GRUB writes the MAC with colons, pxelinux with hyphens.
+				b.WriteString(` "BOOTIF=01-${net_default_mac}"`)
+			}
 			b.WriteString("\n")
+			if e.IPAppend&1 != 0 {
+				fmt.Fprintf(b, "%s\t# IPAPPEND 1 (ip=client:server:gateway:netmask) has no GRUB equivalent; left out\n", ind)
+			}
 			if len(e.Initrds) > 0 {
 				fmt.Fprintf(b, "%s\tinitrd", ind)
 				for _, f := range e.Initrds {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/pxekit/pxekit/internal/testenv"
 )
@@ -175,6 +176,41 @@ LABEL dash
 	} {
 		if !strings.Contains(grub.String(), want) {
 			t.Errorf("GRUB config lacks %q:\n%s", want, grub.String())
+		}
+	}
+}
+
+// TestRenderArchisoPXE renders Arch's own PXE menu: ${pxeserver} must stay
+// one word and SYSAPPEND 3 must become ip= and BOOTIF=.
+func TestRenderArchisoPXE(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(corpusDir, "github/archiso/configs/releng/syslinux/archiso_pxe-linux.cfg"))
+	if err != nil {
+		testenv.Unavailable(t, "menu corpus missing: %v", err)
+	}
+	fsys := fstest.MapFS{"pxelinux.cfg/default": {Data: data}}
+	r := mustResolve(t, fsys, "pxelinux.cfg/default")
+	var ipxe, grub bytes.Buffer
+	if err := RenderIPXE(&ipxe, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"archiso_http_srv=http://${pxeserver}/ cms_verify=y ip=${ip}:${next-server}:${gateway}:${netmask} BOOTIF=01-${mac:hexhyp} || goto",
+		"archiso_nbd_srv=${pxeserver} ",
+	} {
+		if !strings.Contains(ipxe.String(), want) {
+			t.Errorf("RenderIPXE(archiso_pxe-linux.cfg) lacks %q:\n%s", want, ipxe.String())
+		}
+	}
+	if strings.Contains(ipxe.String(), "$ {") {
+		t.Errorf("RenderIPXE split ${…}:\n%s", ipxe.String())
+	}
+	checkIPXE(t, ipxe.String())
+	if err := RenderGRUB(&grub, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"BOOTIF=01-${net_default_mac}"`, "IPAPPEND 1", `'archiso_http_srv=http://${pxeserver}/'`} {
+		if !strings.Contains(grub.String(), want) {
+			t.Errorf("RenderGRUB(archiso_pxe-linux.cfg) lacks %q:\n%s", want, grub.String())
 		}
 	}
 }
