@@ -1,6 +1,7 @@
 package isofs
 
 import (
+	"cmp"
 	"fmt"
 	"io/fs"
 	"path"
@@ -96,8 +97,16 @@ func (n *node) Sys() any {
 
 // dirData is a decoded directory.
 type dirData struct {
-	entries []node // sorted by name, names unique
-	owner   int64  // byte offset of the parent directory that lists it, -1 until known; guarded by FS.mu
+	entries []node     // sorted by name, names unique
+	bad     []badEntry // records that could not be decoded, not listed
+	lost    int        // damaged records beyond maxBadPerDir, not in bad
+}
+
+// badEntry is a directory record that is damaged: it is left out of the
+// listing, and opening its name fails with err.
+type badEntry struct {
+	name string // as far as it could be decoded; "" if not at all
+	err  error  // a *FormatError
 }
 
 func (d *dirData) find(name string) *node {
@@ -108,6 +117,16 @@ func (d *dirData) find(name string) *node {
 		return nil
 	}
 	return &d.entries[i]
+}
+
+// findBad returns the error of the damaged record called name, or nil.
+func (d *dirData) findBad(name string) error {
+	for i := range d.bad {
+		if d.bad[i].name == name {
+			return d.bad[i].err
+		}
+	}
+	return nil
 }
 
 // rootNode makes the node of a root directory record found in a volume
@@ -204,7 +223,15 @@ func (f *FS) loadDir(n *node) (*dirData, error) {
 	return d, nil
 }
 
-// parseDir decodes the directory extent of n (ECMA-119 §6.8.1).
+// maxBadPerDir is how many damaged records of one directory are kept, with
+// their names and errors, for lookups and [FS.Check]; the rest are counted.
+const maxBadPerDir = 64
+
+// parseDir decodes the directory extent of n (ECMA-119 §6.8.1). A record
+// whose own fields are wrong (an extent outside the volume, a bad SUSP
+// area, an unreadable length) is left out and noted in the result's bad
+// entries; the directory's other records are still served. Only a
+// directory that cannot be read at all is an error.
 func (f *FS) parseDir(dn *node) (*dirData, error) {
 	bp := getBuf(int(dn.size))
 	defer putBuf(bp)
@@ -216,61 +243,107 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 	// nodes keep of it (names, TF entries) is copied to one arena string
 	// per directory, the spans of each node kept meanwhile in spans.
 	data := unsafe.String(unsafe.SliceData(buf), len(buf))
-	count := countRecords(data, int(f.bs))
-	d := &dirData{owner: -1, entries: make([]node, 0, count)}
+	bs := int(f.bs)
+	count := countRecords(data, bs)
+	d := &dirData{entries: make([]node, 0, count)}
 	spans := make([]span, 0, count)
 	arena := make([]byte, 0, len(data)/3)
 	var info rrInfo
-	var multi *node // the multi-extent file being assembled
-	var multiID string
+	// A multi-extent file continues with records of the same name: while
+	// inMulti, records named multiID are its further extents. multi is the
+	// file being assembled (the last entry), or nil when it is not listed
+	// (damaged or of an invalid name) and its records are only skipped.
+	var (
+		multi   = -1 // index in d.entries
+		multiID string
+		multiAt int64
+		inMulti bool
+	)
+	dropMulti := func(err error) {
+		d.addBad(d.entries[multi].name, err)
+		d.entries = d.entries[:multi]
+		spans = spans[:multi]
+		multi = -1
+	}
 	sorted := true
 	for pos := 0; pos < len(data); {
 		l := int(data[pos])
 		if l == 0 { // rest of the block is padding (§6.8.1.1)
-			pos = (pos/int(f.bs) + 1) * int(f.bs)
+			pos = (pos/bs + 1) * bs
 			continue
 		}
 		at := dn.off + int64(pos)
 		if l < minRecordLen || pos+l > len(data) {
-			return nil, corrupt(at, "directory record length")
+			// Where the next record starts is unknown, but no record
+			// crosses a block boundary (§6.8.1.1): go on at the next block.
+			if multi >= 0 {
+				dropMulti(corrupt(multiAt, "multi-extent file without its last extent"))
+			}
+			inMulti = false
+			d.addBad("", corrupt(at, "directory record length"))
+			pos = (pos/bs + 1) * bs
+			continue
 		}
 		r := dirRecord(data[pos : pos+l])
 		pos += l
 		id, su, ok := r.split()
 		if !ok {
-			return nil, corrupt(at, "directory record identifier length")
+			if multi >= 0 {
+				dropMulti(corrupt(multiAt, "multi-extent file without its last extent"))
+			}
+			inMulti = false
+			d.addBad("", corrupt(at, "directory record identifier length"))
+			continue
 		}
+		if id == "\x00" || id == "\x01" {
+			continue // "." (the parent's record describes this directory) and ".."
+		}
+		if inMulti {
+			if id == multiID && r.flags()&flagDirectory == 0 {
+				if r.flags()&flagMultiExtent == 0 {
+					inMulti = false
+				}
+				if multi < 0 {
+					continue
+				}
+				m := &d.entries[multi]
+				ext := *m.ext
+				last := ext[len(ext)-1]
+				e := extent{pos: last.pos + last.size, off: (int64(r.extent()) + int64(r.earLength())) * f.bs, size: int64(r.dataLength())}
+				if err := f.checkExtent(e, at); err != nil {
+					dropMulti(err)
+					continue
+				}
+				*m.ext = append(ext, e)
+				m.size += e.size
+				if !inMulti {
+					multi = -1
+				}
+				continue
+			}
+			// The file ended without its last extent; this record is the
+			// next entry.
+			if multi >= 0 {
+				dropMulti(corrupt(multiAt, "multi-extent file without its last extent"))
+			}
+			inMulti = false
+		}
+		// A damaged first record of a multi-extent file takes its further
+		// records with it.
+		skip := func(name string, err error) {
+			d.addBad(name, err)
+			if r.flags()&(flagMultiExtent|flagDirectory) == flagMultiExtent {
+				inMulti, multiID, multi = true, id, -1
+			}
+		}
+
 		info = rrInfo{link: info.link[:0]}
 		if f.rr {
 			if err := f.parseSUSP(su, f.skip, at, &info); err != nil {
-				return nil, err
+				skip(plainName(id), err) // the Rock Ridge name is lost
+				continue
 			}
 		}
-		if id == "\x00" {
-			continue // "." (the parent's record describes this directory)
-		}
-		if id == "\x01" {
-			continue // ".."
-		}
-		// A multi-extent file continues with records of the same name.
-		if multi != nil {
-			if id != multiID || r.flags()&flagDirectory != 0 {
-				return nil, corrupt(at, "multi-extent file record")
-			}
-			ext := *multi.ext
-			last := ext[len(ext)-1]
-			e := extent{pos: last.pos + last.size, off: (int64(r.extent()) + int64(r.earLength())) * f.bs, size: int64(r.dataLength())}
-			if err := f.checkExtent(e, at); err != nil {
-				return nil, err
-			}
-			*multi.ext = append(ext, e)
-			multi.size += e.size
-			if r.flags()&flagMultiExtent == 0 {
-				multi = nil
-			}
-			continue
-		}
-
 		n := node{rec: [7]byte([]byte(r[18:25])), size: int64(r.dataLength()), off: (int64(r.extent()) + int64(r.earLength())) * f.bs}
 		switch {
 		case f.rr && info.hasName:
@@ -288,14 +361,16 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 			n.mode = fs.ModeDir | 0o555
 			n.off = int64(r.extent()) * f.bs
 			if err := f.checkDirExtent(&n, at); err != nil {
-				return nil, err
+				skip(n.name, err)
+				continue
 			}
 		case f.rr && info.hasChild:
 			n.mode = fs.ModeDir | 0o555
 			n.off = int64(info.child) * f.bs
 			size, err := f.relocatedSize(n.off, at)
 			if err != nil {
-				return nil, err
+				skip(n.name, err)
+				continue
 			}
 			n.size = size
 		case f.rr && info.hasLink && (!info.hasMode || info.mode&sIFMT == sIFLNK):
@@ -323,13 +398,13 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 			if info.zf {
 				n.flags |= nodeZisofs
 			}
+			if err := f.checkExtent(extent{off: n.off, size: n.size}, at); err != nil {
+				skip(n.name, err)
+				continue
+			}
 			if r.flags()&flagMultiExtent != 0 {
 				n.ext = &[]extent{{off: n.off, size: n.size}}
-				if err := f.checkExtent((*n.ext)[0], at); err != nil {
-					return nil, err
-				}
-			} else if err := f.checkExtent(extent{off: n.off, size: n.size}, at); err != nil {
-				return nil, err
+				inMulti, multiID, multiAt, multi = true, id, at, -1
 			}
 		}
 		if f.rr {
@@ -348,11 +423,11 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 		spans = append(spans, sp)
 		d.entries = append(d.entries, n)
 		if n.ext != nil {
-			multi, multiID = &d.entries[len(d.entries)-1], id
+			multi = len(d.entries) - 1
 		}
 	}
-	if multi != nil {
-		return nil, corrupt(dn.off, "multi-extent file without its last extent")
+	if multi >= 0 {
+		dropMulti(corrupt(multiAt, "multi-extent file without its last extent"))
 	}
 	strs := unsafe.String(unsafe.SliceData(arena), len(arena)) // arena is not written again
 	for i := range d.entries {
@@ -363,23 +438,54 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 	if !sorted {
 		d.entries = sortNodes(d.entries)
 	}
-	// Two entries of one directory must not be the same directory: that
-	// would let a small image describe an exponentially large tree.
-	var subdirs []int64
+	d.dropSharedDirs()
+	return d, nil
+}
+
+// addBad notes a damaged record; name is copied, as it may point into the
+// buffer a directory is read into.
+func (d *dirData) addBad(name string, err error) {
+	if len(d.bad) >= maxBadPerDir {
+		d.lost++
+		return
+	}
+	d.bad = append(d.bad, badEntry{name: strings.Clone(name), err: err})
+}
+
+// dropSharedDirs removes the entries that are the same directory as an
+// entry before them (by name): listing both would let a small image
+// describe an exponentially large tree.
+func (d *dirData) dropSharedDirs() {
+	var subdirs []int // indexes of directories
 	for i := range d.entries {
 		if d.entries[i].mode.IsDir() {
-			subdirs = append(subdirs, d.entries[i].off)
+			subdirs = append(subdirs, i)
 		}
 	}
-	if len(subdirs) > 1 {
-		slices.Sort(subdirs)
-		for i := 1; i < len(subdirs); i++ {
-			if subdirs[i] == subdirs[i-1] {
-				return nil, corrupt(subdirs[i], "directory listed twice in its parent")
-			}
+	if len(subdirs) < 2 {
+		return
+	}
+	slices.SortStableFunc(subdirs, func(a, b int) int { return cmp.Compare(d.entries[a].off, d.entries[b].off) })
+	var drop []int
+	for k := 1; k < len(subdirs); k++ {
+		if d.entries[subdirs[k]].off == d.entries[subdirs[k-1]].off {
+			drop = append(drop, subdirs[k])
 		}
 	}
-	return d, nil
+	if len(drop) == 0 {
+		return
+	}
+	slices.Sort(drop)
+	kept := d.entries[:0:0]
+	for i := range d.entries {
+		if len(drop) > 0 && drop[0] == i {
+			drop = drop[1:]
+			d.addBad(d.entries[i].name, corrupt(d.entries[i].off, "directory listed twice in its parent"))
+			continue
+		}
+		kept = append(kept, d.entries[i])
+	}
+	d.entries = kept
 }
 
 // span locates a node's name and TF entry in a directory's arena.
@@ -500,10 +606,11 @@ func (f *FS) dirOf(n *node, parent int64) (*dirData, error) {
 		return nil, corrupt(n.off, "directory that is the root directory (a loop)")
 	}
 	f.mu.Lock()
-	if d.owner < 0 {
-		d.owner = parent
+	owner, ok := f.owners[n.off]
+	if !ok {
+		owner = parent
+		f.owners[n.off] = parent
 	}
-	owner := d.owner
 	f.mu.Unlock()
 	if owner != parent {
 		return nil, corrupt(n.off, fmt.Sprintf("directory listed in the directories at byte %d and %d (a loop or a shared directory)", owner, parent))
@@ -538,6 +645,9 @@ func (f *FS) resolve(name string, follow bool) (n *node, parentOff int64, err er
 		}
 		child := d.find(elem)
 		if child == nil {
+			if err := d.findBad(elem); err != nil {
+				return nil, 0, err
+			}
 			return nil, 0, fs.ErrNotExist
 		}
 		if child.mode&fs.ModeSymlink != 0 && (rest != "" || follow) {

@@ -61,6 +61,13 @@
 // so the tree can neither loop nor fan out; symbolic links are followed at
 // most 40 times ([ErrLinkLoop]).
 //
+// Damage is kept to the entry it is in: a directory record whose extent
+// lies outside the volume, whose size cannot be right or whose SUSP area is
+// malformed is left out of its directory, and opening its name fails with
+// an error wrapping [ErrCorrupt]; the other entries of the directory are
+// still listed and served. [FS.Check] walks the tree and reports each
+// damaged entry with its path, so a server can warn at start-up.
+//
 // # Concurrency and memory
 //
 // An [FS] is safe for concurrent use. It decodes each directory on first

@@ -256,5 +256,5 @@ func (f *FS) withBoot(d *dirData) *dirData {
 	e = append(e, d.entries...)
 	e = append(e, *f.bootDirNode())
 	slices.SortFunc(e, func(a, b node) int { return strings.Compare(a.name, b.name) })
-	return &dirData{entries: e, owner: d.owner}
+	return &dirData{entries: e, bad: d.bad, lost: d.lost}
 }

@@ -110,8 +110,9 @@ type FS struct {
 	boot     []BootImage
 	bootErr  error
 
-	mu   sync.Mutex
-	dirs map[int64]*dirData // by byte offset of the directory extent
+	mu     sync.Mutex
+	dirs   map[int64]*dirData // by byte offset of the directory extent
+	owners map[int64]int64    // directory offset -> offset of the directory listing it
 }
 
 // Open reads the volume descriptors of the ISO 9660 image in r and returns
@@ -130,7 +131,7 @@ const (
 
 // OpenWith is [Open] with options.
 func OpenWith(r io.ReaderAt, opts Options) (*FS, error) {
-	f := &FS{r: r, dirs: make(map[int64]*dirData)}
+	f := &FS{r: r, dirs: make(map[int64]*dirData), owners: make(map[int64]int64)}
 	if opts.BootDir != "" {
 		if !fs.ValidPath(opts.BootDir) || opts.BootDir == "." || containsSlash(opts.BootDir) {
 			return nil, &fs.PathError{Op: "open", Path: opts.BootDir, Err: fs.ErrInvalid}
