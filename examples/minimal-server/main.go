@@ -50,6 +50,7 @@ import (
 	"github.com/insomniacslk/dhcp/iana"
 	"github.com/pxekit/pxekit/dhcp"
 	"github.com/pxekit/pxekit/isofs"
+	"github.com/pxekit/pxekit/netboot"
 	"github.com/pxekit/pxekit/tftp"
 )
 
@@ -58,8 +59,8 @@ func main() {
 }
 
 type options struct {
-	iface, rng, root, iso, http, leases, biosBoot, efiBoot string
-	proxy, ra, verbose                                     bool
+	iface, rng, root, iso, http, leases, biosBoot, efiBoot, allowLinks string
+	proxy, ra, verbose                                                 bool
 }
 
 func run() int {
@@ -69,6 +70,7 @@ func run() int {
 	flag.StringVar(&o.rng, "range", "", "be a full DHCP server handing out addresses `FIRST-LAST`")
 	flag.StringVar(&o.leases, "leases", "", "keep full-DHCP leases in `FILE` (default: in memory)")
 	flag.StringVar(&o.root, "root", "", "serve the directory `DIR`")
+	flag.StringVar(&o.allowLinks, "allow-links", "", "serve files that -root's symbolic links lead to in the directories `DIR[,DIR…]` (default: nothing outside -root, over every protocol)")
 	flag.StringVar(&o.iso, "iso", "", "serve the ISO image `FILE` (read in place, never mounted)")
 	flag.StringVar(&o.http, "http", ":8080", "serve the same files over HTTP on `ADDR` (\"\" turns HTTP off)")
 	flag.StringVar(&o.biosBoot, "bios-boot", "", "boot program `FILE` for BIOS clients (default: pxelinux.0, lpxelinux.0 or undionly.kpxe)")
@@ -109,7 +111,16 @@ func serve(o options, log *slog.Logger) error {
 	var what string
 	switch {
 	case o.root != "":
-		fsys, what = os.DirFS(o.root), "directory "+o.root
+		var allow []string
+		if o.allowLinks != "" {
+			allow = strings.Split(o.allowLinks, ",")
+		}
+		d, err := netboot.Dir(o.root, allow...)
+		if err != nil {
+			return fmt.Errorf("-root %s: %w", o.root, err)
+		}
+		defer d.Close()
+		fsys, what = d, "directory "+o.root
 	case o.iso != "":
 		f, err := os.Open(o.iso)
 		if err != nil {
@@ -130,7 +141,12 @@ func serve(o options, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		fallback = os.DirFS(dir)
+		d, err := netboot.Dir(dir)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		fallback = d
 		log.Info("boot programs from this machine, used where the image has none", "programs", strings.Join(copied, ", "))
 	default:
 		dir, copied, err := defaultTree()
@@ -140,7 +156,12 @@ func serve(o options, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		fsys, what = os.DirFS(dir), "embedded default menu (boot.ipxe, pxelinux.cfg/default)"
+		d, err := netboot.Dir(dir)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		fsys, what = d, "embedded default menu (boot.ipxe, pxelinux.cfg/default)"
 		log.Info("default tree", "dir", dir, "boot programs", strings.Join(copied, ", "))
 	}
 
@@ -201,8 +222,8 @@ func serve(o options, log *slog.Logger) error {
 		if err != nil {
 			return privilegeHint(err, "TCP "+o.http+" (HTTP)")
 		}
-		hs = &http.Server{Handler: httpHandler(fsys, gen, log), ReadHeaderTimeout: 10 * time.Second}
-		go func() { errc <- hs.Serve(ln) }()
+		hs = netboot.HTTPServer(httpHandler(fsys, gen, log))
+		go func() { errc <- hs.Serve(netboot.LimitListener(ln, 0, 0)) }()
 	}
 	if o.ra && o.iface != "" {
 		ifi, err := net.InterfaceByName(o.iface)

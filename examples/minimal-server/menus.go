@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pxekit/pxekit/bootmenu"
+	"github.com/pxekit/pxekit/netboot"
 	"github.com/pxekit/pxekit/tftp"
 )
 
@@ -140,7 +141,7 @@ func (m *menus) Open(_ context.Context, client netip.AddrPort, name string) (fs.
 // httpHandler serves fsys over HTTP, with the generated menus for names
 // that fsys does not have, and logs one line per request.
 func httpHandler(fsys fs.FS, m *menus, log *slog.Logger) http.Handler {
-	files := http.FileServerFS(fsys)
+	files := &netboot.FileServer{FS: fsys}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
@@ -153,7 +154,7 @@ func httpHandler(fsys fs.FS, m *menus, log *slog.Logger) http.Handler {
 			}
 			if m.fallback != nil {
 				if st, err := fs.Stat(m.fallback, name); err == nil && st.Mode().IsRegular() {
-					http.ServeFileFS(sw, r, m.fallback, name)
+					(&netboot.FileServer{FS: m.fallback}).ServeHTTP(sw, r)
 					log.Info("http", "peer", r.RemoteAddr, "file", name, "from", "this machine", "status", sw.status, "bytes", sw.n, "time", time.Since(start).Round(time.Millisecond))
 					return
 				}
