@@ -14,6 +14,21 @@ import (
 // for a client; the client gets no offer.
 var ErrPoolExhausted = errors.New("dhcp: address pool exhausted")
 
+// StoreError is returned when the [LeaseStore] of a [Pool] fails. The
+// request it served is not acknowledged; the client's retry tries the store
+// again.
+type StoreError struct {
+	Op   string // "save" or "delete"
+	Addr netip.Addr
+	Err  error
+}
+
+func (e *StoreError) Error() string {
+	return fmt.Sprintf("dhcp: lease store: %s %v: %v", e.Op, e.Addr, e.Err)
+}
+
+func (e *StoreError) Unwrap() error { return e.Err }
+
 // Lease is an address bound to a client's hardware address until Expiry.
 type Lease struct {
 	Addr     netip.Addr
@@ -62,6 +77,10 @@ type Pool struct {
 	// LeaseTime is the lease duration (option 51); zero means one hour.
 	LeaseTime time.Duration
 
+	// OfferHold is how long an address offered to a client is kept for it
+	// while it has not sent its REQUEST; zero means one minute.
+	OfferHold time.Duration
+
 	// Reservations maps MAC addresses, in net.HardwareAddr.String form
 	// ("52:54:00:12:34:56"), to fixed addresses in Subnet, inside or
 	// outside the range.
@@ -101,9 +120,9 @@ type binding struct {
 }
 
 const (
-	scanMax     = 1 << 16
-	offerHold   = time.Minute
-	declineHold = 10 * time.Minute
+	scanMax          = 1 << 16
+	defaultOfferHold = time.Minute
+	declineHold      = 10 * time.Minute
 )
 
 func (p *Pool) subnet() netip.Prefix {
@@ -112,6 +131,13 @@ func (p *Pool) subnet() netip.Prefix {
 	}
 	pfx, _ := p.First.Prefix(24)
 	return pfx
+}
+
+func (p *Pool) offerHold() time.Duration {
+	if p.OfferHold > 0 {
+		return p.OfferHold
+	}
+	return defaultOfferHold
 }
 
 func (p *Pool) leaseTime() time.Duration {
@@ -269,7 +295,7 @@ func (p *Pool) offer(mac string, requested netip.Addr, now time.Time) (netip.Add
 	if b != nil && b.mac == mac && b.state == stateBound && b.expiry.After(now) {
 		return pick, nil // already bound: keep the lease, offer it again
 	}
-	p.bind(pick, mac, stateOffered, now.Add(offerHold), "")
+	p.bind(pick, mac, stateOffered, now.Add(p.offerHold()), "")
 	return pick, nil
 }
 
@@ -312,17 +338,34 @@ func (p *Pool) commit(ctx context.Context, a netip.Addr, mac string, host string
 		return Lease{}, false, nil
 	}
 	expiry := now.Add(p.leaseTime())
+	var was binding // what mac held on a before, to restore if the store fails
+	if b != nil && b.mac == mac {
+		was = *b
+	}
 	prev := p.bind(a, mac, stateBound, expiry, host)
 	l = Lease{Addr: a, MAC: net.HardwareAddr(mac), Expiry: expiry, Hostname: p.byAddr[a].hostname}
 	p.mu.Unlock()
 	if p.Store != nil {
+		err := error(nil)
 		if prev.IsValid() {
-			if err := p.Store.Delete(ctx, prev); err != nil {
-				return Lease{}, false, err
-			}
+			err = p.Store.Delete(ctx, prev)
 		}
-		if err := p.Store.Save(ctx, l); err != nil {
-			return Lease{}, false, err
+		if err == nil {
+			err = p.Store.Save(ctx, l)
+		}
+		if err != nil {
+			// Not durable, so not a lease: what mac held before stays,
+			// or the address stays offered to mac for its retries.
+			p.mu.Lock()
+			if nb := p.byAddr[a]; nb != nil && nb.mac == mac && nb.state == stateBound && nb.expiry.Equal(expiry) {
+				if was.mac != "" {
+					nb.state, nb.expiry = was.state, was.expiry
+				} else {
+					nb.state, nb.expiry = stateOffered, now.Add(p.offerHold())
+				}
+			}
+			p.mu.Unlock()
+			return Lease{}, false, &StoreError{Op: "save", Addr: a, Err: err}
 		}
 	}
 	return l, true, nil
@@ -379,7 +422,9 @@ func (p *Pool) release(ctx context.Context, a netip.Addr, mac string, decline bo
 	}
 	p.mu.Unlock()
 	if p.Store != nil {
-		return p.Store.Delete(ctx, a)
+		if err := p.Store.Delete(ctx, a); err != nil {
+			return &StoreError{Op: "delete", Addr: a, Err: err}
+		}
 	}
 	return nil
 }

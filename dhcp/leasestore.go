@@ -55,7 +55,10 @@ type FileStore struct {
 	gen      uint64   // changes made
 	flushed  uint64   // changes on disk
 	flushing bool
-	err      error // sticky write error: the file state is unknown
+	broken   bool   // a write failed: the file state is unknown
+	failed   uint64 // changes up to this one failed to reach the disk
+	failErr  error  // why
+	real     string // Path with symbolic links resolved
 }
 
 // Load reads the lease file and compacts it.
@@ -76,7 +79,7 @@ func (s *FileStore) Load(ctx context.Context) ([]Lease, error) {
 func (s *FileStore) loadLocked() error {
 	s.cond.L = &s.mu
 	if s.loaded {
-		return s.err
+		return nil
 	}
 	b, err := os.ReadFile(s.Path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -103,13 +106,13 @@ func (s *FileStore) loadLocked() error {
 // compactLocked replaces the file with a snapshot of the live leases and
 // reopens it for appending.
 func (s *FileStore) compactLocked() error {
-	if err := writeFileAtomic(s.Path, s.encodeLocked()); err != nil {
+	if err := writeFileAtomic(s.path(), s.encodeLocked()); err != nil {
 		return err
 	}
 	if s.f != nil {
 		s.f.Close()
 	}
-	f, err := os.OpenFile(s.Path, os.O_WRONLY|os.O_APPEND, 0)
+	f, err := os.OpenFile(s.path(), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		s.f = nil
 		return err
@@ -136,9 +139,7 @@ func (s *FileStore) Delete(ctx context.Context, addr netip.Addr) error {
 	})
 }
 
-// Close closes the file. A later Load reads it again; this is also how a
-// store recovers after a failed write, which makes every later change fail
-// because the state of the file is then unknown.
+// Close closes the file. A later Load reads it again.
 func (s *FileStore) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -149,12 +150,16 @@ func (s *FileStore) Close() error {
 	if s.f != nil {
 		err = s.f.Close()
 	}
-	s.f, s.loaded, s.err = nil, false, nil
+	s.f, s.loaded, s.broken = nil, false, false
 	return err
 }
 
 // change applies fn and waits until a write that includes it completes.
-// The first waiter writes for everyone queued behind it.
+// The first waiter writes for everyone queued behind it. A failed write
+// fails the changes it carried and leaves the file in an unknown state
+// (a partial journal line, a full disk); the next change then rewrites the
+// whole snapshot instead of appending, so the store recovers as soon as
+// writing works again.
 func (s *FileStore) change(fn func()) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -165,8 +170,8 @@ func (s *FileStore) change(fn func()) error {
 	s.gen++
 	mine := s.gen
 	for s.flushed < mine {
-		if s.err != nil {
-			return s.err
+		if s.failed >= mine {
+			return s.failErr
 		}
 		if s.flushing {
 			s.cond.Wait()
@@ -175,19 +180,25 @@ func (s *FileStore) change(fn func()) error {
 		s.flushing = true
 		target := s.gen
 		var err error
-		if s.journal+bytes.Count(s.pending, []byte{'\n'}) > 2*len(s.leases)+1024 {
+		if s.broken || s.f == nil || s.journal+bytes.Count(s.pending, []byte{'\n'}) > 2*len(s.leases)+1024 {
 			// Compact: the snapshot holds every change so far.
 			data := s.encodeLocked()
+			pending := s.pending
 			s.pending = s.pending[:0]
 			s.mu.Unlock()
-			err = writeFileAtomic(s.Path, data)
+			err = writeFileAtomic(s.path(), data)
 			s.mu.Lock()
 			if err == nil {
-				s.journal = 0
+				s.journal, s.broken = 0, false
 				if s.f != nil {
 					s.f.Close()
 				}
-				s.f, err = os.OpenFile(s.Path, os.O_WRONLY|os.O_APPEND, 0)
+				s.f, err = os.OpenFile(s.path(), os.O_WRONLY|os.O_APPEND, 0)
+				if err != nil {
+					s.f = nil
+				}
+			} else if len(s.pending) == 0 {
+				s.pending = pending // keep the journal lines: appending them may work again
 			}
 		} else {
 			data := s.pending
@@ -206,13 +217,24 @@ func (s *FileStore) change(fn func()) error {
 		}
 		s.flushing = false
 		if err != nil {
-			s.err = fmt.Errorf("dhcp: lease file %s: %w", s.Path, err)
+			// The file may hold part of this batch: rewrite it next time.
+			s.broken = true
+			s.failed, s.failErr = target, fmt.Errorf("dhcp: lease file %s: %w", s.Path, err)
 		} else if target > s.flushed {
 			s.flushed = target
 		}
 		s.cond.Broadcast()
 	}
 	return nil
+}
+
+// path is the file that is written: Path, or the target of the symbolic
+// link at Path.
+func (s *FileStore) path() string {
+	if s.real != "" {
+		return s.real
+	}
+	return s.Path
 }
 
 func (s *FileStore) encodeLocked() []byte {

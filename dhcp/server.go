@@ -90,8 +90,10 @@ type Server struct {
 
 	// Logger receives one info line per reply sent ("dhcp: reply", with
 	// the message type, the client's mac, yiaddr, the boot file, the
-	// destination and the arrival interface index), a warning when the
-	// pool has no address for a client, and debug lines for dropped
+	// destination and the arrival interface index), an error when the
+	// lease store fails (the request is then not acknowledged; a warning
+	// says when the store works again), a warning when the pool has no
+	// address for a client, and debug lines for dropped
 	// datagrams and for requests left unanswered because of an error;
 	// nil discards.
 	Logger *slog.Logger
@@ -115,10 +117,15 @@ type Stats struct {
 	Ignored   uint64 // well-formed, deliberately not answered
 	Replied   uint64 // replies sent
 	Errors    uint64 // replies that could not be built, stored or sent
+
+	// StoreErrors counts the requests left unanswered because the lease
+	// store failed (also counted in Errors).
+	StoreErrors uint64
 }
 
 type counters struct {
-	received, malformed, ignored, replied, errors atomic.Uint64
+	received, malformed, ignored, replied, errors, storeErrors atomic.Uint64
+	storeFailing                                               atomic.Bool
 }
 
 // Stats returns the server's counters.
@@ -129,6 +136,8 @@ func (s *Server) Stats() Stats {
 		Ignored:   s.stats.ignored.Load(),
 		Replied:   s.stats.replied.Load(),
 		Errors:    s.stats.errors.Load(),
+
+		StoreErrors: s.stats.storeErrors.Load(),
 	}
 }
 
@@ -447,6 +456,18 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		Port:          in.port,
 	})
 	reply, err := s.safeHandle(ctx, req, in, srvAddr)
+	if serr, ok := errors.AsType[*StoreError](err); ok {
+		s.stats.errors.Add(1)
+		s.stats.storeErrors.Add(1)
+		s.stats.storeFailing.Store(true)
+		log.Error("dhcp: lease store failed, request not acknowledged", "mac", req.ClientHWAddr.String(), "type", msgType(req), "addr", serr.Addr, "err", serr.Err)
+		return out
+	}
+	if err == nil && s.Pool != nil && s.Pool.Store != nil && s.stats.storeFailing.Load() && storeWrites(req) {
+		if s.stats.storeFailing.CompareAndSwap(true, false) {
+			log.Warn("dhcp: lease store works again", "store_errors", s.stats.storeErrors.Load())
+		}
+	}
 	if errors.Is(err, ErrPoolExhausted) {
 		s.stats.errors.Add(1)
 		log.Warn("dhcp: no address for client", "mac", req.ClientHWAddr.String(), "err", err)
@@ -478,6 +499,15 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		log.Info("dhcp: reply", "type", msgType(reply), "mac", req.ClientHWAddr.String(), "yiaddr", reply.YourIPAddr, "file", reply.BootFileName, "to", dst, "ifindex", in.ifIndex)
 	}
 	return out
+}
+
+// storeWrites reports whether answering req may write to the lease store.
+func storeWrites(req *dhcpv4.DHCPv4) bool {
+	switch msgType(req) {
+	case dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeRelease, dhcpv4.MessageTypeDecline:
+		return true
+	}
+	return false
 }
 
 // safeHandle is handle, with a panic (in a Decider or LeaseStore) turned

@@ -140,7 +140,7 @@ func run(log, srvLog *slog.Logger, addr, iface, rng, subnet, router, dns string,
 		return err
 	}
 	st := s.Stats()
-	attrs := []any{"received", st.Received, "replied", st.Replied, "malformed", st.Malformed, "ignored", st.Ignored, "errors", st.Errors}
+	attrs := []any{"received", st.Received, "replied", st.Replied, "malformed", st.Malformed, "ignored", st.Ignored, "errors", st.Errors, "store_errors", st.StoreErrors}
 	if s.Pool != nil {
 		attrs = append(attrs, "leases", len(s.Pool.Leases()))
 	}
