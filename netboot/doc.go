@@ -1,0 +1,15 @@
+// Package netboot turns a tree of boot files into what the network serves,
+// under one rule for every protocol.
+//
+// [Dir] serves a directory so that nothing outside it is ever read, whatever
+// its symbolic links say, unless the operator allows a directory by name;
+// TFTP, HTTP and the boot-program choice all read through it and agree.
+// [FileServer], [HTTPServer] and [LimitListener] serve such a tree over HTTP
+// to boot clients with bounds no client can stretch: no listings, capped
+// ranges, a deadline per write, header/read/idle timeouts and connection
+// caps per client and in all.
+//
+// The package opens no sockets of its own: it wraps the listener and
+// handler that its caller creates. Image recognition (distribution families
+// and their fetch-the-root parameters) is still to come.
+package netboot
