@@ -60,6 +60,8 @@ func main() {
 
 type options struct {
 	iface, rng, root, iso, http, leases, biosBoot, efiBoot, allowLinks string
+	defaultEntry                                                       string
+	timeout                                                            time.Duration
 	proxy, ra, verbose                                                 bool
 }
 
@@ -75,6 +77,8 @@ func run() int {
 	flag.StringVar(&o.http, "http", ":8080", "serve the same files over HTTP on `ADDR` (\"\" turns HTTP off)")
 	flag.StringVar(&o.biosBoot, "bios-boot", "", "boot program `FILE` for BIOS clients (default: pxelinux.0, lpxelinux.0 or undionly.kpxe)")
 	flag.StringVar(&o.efiBoot, "efi-boot", "", "boot program `FILE` for UEFI clients (default: bootnetx64.efi, grubx64.efi, syslinux.efi or ipxe.efi)")
+	flag.StringVar(&o.defaultEntry, "default", "", "boot the menu entry `LABEL` when nobody chooses (default: the image's own)")
+	flag.DurationVar(&o.timeout, "timeout", 0, "boot the default entry after `DURATION` in every generated menu, for machines without a keyboard (default: the image's own, which may wait for ever)")
 	flag.BoolVar(&o.ra, "ra", false, "answer IPv6 router solicitations with an empty router advertisement, which saves iPXE a 13 s wait")
 	flag.BoolVar(&o.verbose, "v", false, "log at debug level too (dropped and unanswered DHCP requests, TFTP size probes)")
 	flag.Parse()
@@ -106,8 +110,15 @@ func serve(o options, log *slog.Logger) error {
 		}
 	}
 
-	// The served tree.
-	var fsys, fallback fs.FS
+	if o.ra && o.iface == "" {
+		return errors.New("-ra needs -iface: router advertisements go out on one named interface")
+	}
+	if o.leases != "" && o.rng == "" {
+		return errors.New("-leases needs -range: proxyDHCP hands out no addresses, so it keeps no leases")
+	}
+
+	// The served tree, and this machine's boot programs where it has none.
+	var tree fs.FS
 	var what string
 	switch {
 	case o.root != "":
@@ -120,7 +131,7 @@ func serve(o options, log *slog.Logger) error {
 			return fmt.Errorf("-root %s: %w", o.root, err)
 		}
 		defer d.Close()
-		fsys, what = d, "directory "+o.root
+		tree, what = d, "directory "+o.root
 	case o.iso != "":
 		f, err := os.Open(o.iso)
 		if err != nil {
@@ -131,49 +142,33 @@ func serve(o options, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.iso, err)
 		}
-		fsys, what = img, "ISO image "+o.iso
-		// Distribution images carry isolinux.bin but no pxelinux.0: boot
-		// programs the image lacks come from this machine's packages.
-		dir, copied, err := defaultTree()
-		if dir != "" {
-			defer os.RemoveAll(dir)
+		if damage := img.Check(); len(damage) > 0 {
+			for _, err := range damage[:min(len(damage), 10)] {
+				log.Warn("damaged image: entry skipped", "image", o.iso, "err", err)
+			}
+			log.Warn("damaged image: the entries above are not served, the rest is", "image", o.iso, "damaged", len(damage))
 		}
-		if err != nil {
-			return err
-		}
-		d, err := netboot.Dir(dir)
-		if err != nil {
-			return err
-		}
-		defer d.Close()
-		fallback = d
-		log.Info("boot programs from this machine, used where the image has none", "programs", strings.Join(copied, ", "))
+		tree, what = img, "ISO image "+o.iso
 	default:
-		dir, copied, err := defaultTree()
-		if dir != "" {
-			defer os.RemoveAll(dir)
-		}
+		sub, err := fs.Sub(defaultFiles, "default")
 		if err != nil {
 			return err
 		}
-		d, err := netboot.Dir(dir)
-		if err != nil {
-			return err
-		}
-		defer d.Close()
-		fsys, what = d, "embedded default menu (boot.ipxe, pxelinux.cfg/default)"
-		log.Info("default tree", "dir", dir, "boot programs", strings.Join(copied, ", "))
+		tree, what = sub, "embedded default menu (boot.ipxe, pxelinux.cfg/default)"
 	}
-
-	// Menus generated from the tree's own isolinux/syslinux configuration.
-	gen, err := generatedMenus(fsys, fallback, log)
+	found := netboot.DebianPrograms()
+	programs, err := netboot.Files(found)
 	if err != nil {
 		return err
+	}
+	if len(found) > 0 {
+		log.Info("boot programs from this machine, used where the tree has none", "programs", describePrograms(programs))
 	}
 
 	// URLs without a host get the server's address on the client's
 	// segment from the DHCP server (nbp.Policy.Decide), unless -http
-	// names one.
+	// names one. Kernel command lines need a literal address: the one of
+	// -iface, or of the first interface that is up.
 	var httpBase string
 	if o.http != "" {
 		host, port, err := net.SplitHostPort(o.http)
@@ -185,9 +180,21 @@ func serve(o options, log *slog.Logger) error {
 		}
 		httpBase = "http://" + net.JoinHostPort(host, port) + "/"
 	}
-	policy, err := bootPolicy(o, fsys, fallback, gen, httpBase)
+	boot, err := netboot.New(tree, &netboot.Options{Programs: programs, HTTPBase: httpBase, Default: o.defaultEntry, Timeout: o.timeout, Logger: log})
 	if err != nil {
 		return err
+	}
+	policy, err := boot.Policy(&netboot.PolicyOptions{BIOS: o.biosBoot, EFI: o.efiBoot})
+	if err != nil {
+		return fmt.Errorf("-bios-boot/-efi-boot: %w", err)
+	}
+	if policy.TFTP[iana.INTEL_X86PC] == "" && policy.TFTP[iana.EFI_X86_64] == "" {
+		return fmt.Errorf("no boot program to offer: %s has none and this machine has none of Debian's (install them with: apt-get install %s), or name one with -bios-boot/-efi-boot", what, netboot.DebianPackages)
+	}
+	for _, n := range []string{"pxelinux.0", "ldlinux.c32", "snponly.efi", "ipxe.efi", "undionly.kpxe"} {
+		if layer, _ := boot.Lookup(n); layer == netboot.LayerNone {
+			log.Warn("boot program missing: clients that need it cannot boot", "program", n, "install", "apt-get install "+netboot.DebianPackages)
+		}
 	}
 
 	ds := &dhcp.Server{Interface: o.iface, Decider: policy, Logger: log}
@@ -203,7 +210,7 @@ func serve(o options, log *slog.Logger) error {
 		ds.Pool = pool
 		mode = "full DHCP " + o.rng
 	}
-	ts := &tftp.Server{FS: fsys, Files: gen, FSFirst: true, Logger: log}
+	ts := &tftp.Server{FS: boot, Files: logGenerated(boot, log), Logger: log}
 
 	// Bind everything before serving anything, so that a missing privilege
 	// is reported once and clearly.
@@ -222,7 +229,7 @@ func serve(o options, log *slog.Logger) error {
 		if err != nil {
 			return privilegeHint(err, "TCP "+o.http+" (HTTP)")
 		}
-		hs = netboot.HTTPServer(httpHandler(fsys, gen, log))
+		hs = netboot.HTTPServer(httpHandler(boot, log))
 		go func() { errc <- hs.Serve(netboot.LimitListener(ln, 0, 0)) }()
 	}
 	if o.ra && o.iface != "" {
@@ -243,7 +250,7 @@ func serve(o options, log *slog.Logger) error {
 	}
 	log.Info("serving", "files", what, "dhcp", mode, "iface", ifaceName(o.iface), "address", serverIP,
 		"bios_boot", policy.TFTP[iana.INTEL_X86PC], "efi_boot", policy.TFTP[iana.EFI_X86_64], "arm64_boot", policy.TFTP[iana.EFI_ARM64],
-		"generated", strings.Join(gen.Names(), ","), "tftp", "udp :69", "http", httpShown)
+		"generated", strings.Join(boot.Generated(), ","), "tftp", "udp :69", "http", httpShown)
 	// Give ListenAndServe a moment to fail on privileges before "ready".
 	select {
 	case err := <-errc:

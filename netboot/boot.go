@@ -1,0 +1,472 @@
+package netboot
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pxekit/pxekit/bootmenu"
+)
+
+// Names of the generated boot configurations. pxelinux and GRUB also get
+// theirs under every other name they ask for (see [Boot.Open]).
+const (
+	PXELinuxConfig = "pxelinux.cfg/default"
+	IPXEScript     = "boot.ipxe"
+	GRUBConfig     = "grub/grub.cfg"
+)
+
+// Options configure [New]. The zero value serves the tree and its menus
+// as they are.
+type Options struct {
+	// Programs holds boot programs served where the tree has none, such
+	// as Files(DebianPrograms()): distribution images carry isolinux.bin
+	// but no pxelinux.0. Nil: none.
+	Programs fs.FS
+
+	// HTTPBase is the URL clients fetch the served tree from, such as
+	// "http://192.0.2.1:8080/". Kernel command lines that must name this
+	// server (a live system's root file system) need its host; the
+	// generated iPXE script loads kernels and initrds relative to its own
+	// URL, so it works without. Empty: no HTTP.
+	HTTPBase string
+
+	// Default names the entry (its LABEL) booted when nobody chooses, and
+	// Timeout how long every generated menu waits before booting it.
+	// Fleets have no keyboard: an image's own "timeout 0" waits forever.
+	// Empty and zero keep the image's settings.
+	Default string
+	Timeout time.Duration
+
+	// Logger receives what New found and what it could not use; nil
+	// discards.
+	Logger *slog.Logger
+}
+
+// Boot is a boot tree turned into what the network serves: the tree
+// itself, the boot configurations generated from its isolinux/syslinux
+// menu in the formats each loader reads, and boot programs where the tree
+// has none, as one read-only [fs.FS] (give it to tftp.Server{FS: b} and
+// to an HTTP file server unchanged), and the boot program choice over
+// that same file system ([Boot.Policy]). It is safe for concurrent use.
+type Boot struct {
+	tree, programs fs.FS
+	gen            map[string][]byte
+	ownPXELinux    bool // the tree has its own pxelinux.cfg/default
+	config         string
+	menu           *bootmenu.Resolved
+	warnings       []string
+	httpBase       string
+}
+
+// New reads the boot configuration of tree (see [bootmenu.FindConfig])
+// and renders it as a pxelinux menu, an iPXE script and a GRUB
+// configuration. A tree without a configuration is served as it is, with
+// a warning ([Boot.Warnings]); a configuration that cannot be read is an
+// error.
+func New(tree fs.FS, opts *Options) (*Boot, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := &Boot{tree: tree, programs: o.Programs, gen: map[string][]byte{}, httpBase: o.HTTPBase}
+	if st, err := fs.Stat(tree, PXELinuxConfig); err == nil && st.Mode().IsRegular() {
+		b.ownPXELinux = true
+	}
+	name, dir, err := bootmenu.FindConfig(tree)
+	if errors.Is(err, bootmenu.ErrNoConfig) {
+		b.warn(log, "no isolinux/syslinux/pxelinux configuration in the tree: no menus generated, the tree is served as it is")
+		return b, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("netboot: %w", err)
+	}
+	r, err := bootmenu.Resolve(tree, name, &bootmenu.ResolveOptions{Dir: dir})
+	if err != nil {
+		return nil, fmt.Errorf("netboot: reading %s: %w", name, err)
+	}
+	b.config, b.menu = name, r
+	if len(r.Warnings) > 0 {
+		// syslinux passes over missing INCLUDE files too.
+		for _, w := range r.Warnings {
+			log.Debug("boot menu", "file", name, "warning", w)
+		}
+		log.Info("boot menu: skipped what syslinux would skip too (debug level lists it)", "file", name, "warnings", len(r.Warnings))
+	}
+	if err := b.unattended(r, o, log); err != nil {
+		return nil, err
+	}
+	// isolinux looks files up relative to its configuration's directory;
+	// the generated configurations name them from the root of the tree.
+	r.RewritePaths(func(_ bootmenu.PathKind, p string) string {
+		if n, ok := bootmenu.FSPath(dir, p); ok {
+			return "/" + n
+		}
+		return p // a URL
+	})
+	if err := b.render(r, log); err != nil {
+		return nil, err
+	}
+	log.Info("boot menu", "from", name, "entries", len(r.Menu.Entries), "generated", strings.Join(b.Generated(), ","))
+	return b, nil
+}
+
+func (b *Boot) warn(log *slog.Logger, msg string, args ...any) {
+	log.Warn(msg, args...)
+	b.warnings = append(b.warnings, msg)
+}
+
+// unattended applies Options.Default and Options.Timeout.
+func (b *Boot) unattended(r *bootmenu.Resolved, o Options, log *slog.Logger) error {
+	if o.Default != "" {
+		e := r.Menu.Entry(o.Default)
+		if e == nil {
+			var labels []string
+			r.Menu.All(func(_ *bootmenu.Menu, e *bootmenu.Entry) {
+				if e.Label != "" {
+					labels = append(labels, e.Label)
+				}
+			})
+			return fmt.Errorf("netboot: default entry %q: no such label in %s (labels: %s)", o.Default, b.config, strings.Join(labels, ", "))
+		}
+		r.Default = o.Default
+		for _, x := range r.Menu.Entries {
+			x.Default = x == e
+		}
+	}
+	if o.Timeout > 0 {
+		r.Timeout = o.Timeout
+		r.TotalTimeout = 0
+		r.Prompt = false
+	}
+	if r.Timeout == 0 && r.TotalTimeout == 0 {
+		b.warn(log, "the boot menu waits for a key press for ever (timeout 0): set a timeout to boot the default entry unattended", "file", b.config)
+	}
+	return nil
+}
+
+// render writes the three generated configurations.
+func (b *Boot) render(r *bootmenu.Resolved, log *slog.Logger) error {
+	var buf bytes.Buffer
+	if err := bootmenu.RenderIPXE(&buf, r, &bootmenu.IPXEOptions{InitrdArg: true}); err != nil {
+		return fmt.Errorf("netboot: rendering %s as iPXE script: %w", b.config, err)
+	}
+	b.gen[IPXEScript] = slices.Clone(buf.Bytes())
+	buf.Reset()
+	if err := bootmenu.RenderGRUB(&buf, r, nil); err != nil {
+		return fmt.Errorf("netboot: rendering %s as GRUB configuration: %w", b.config, err)
+	}
+	b.gen[GRUBConfig] = slices.Clone(buf.Bytes())
+	buf.Reset()
+	if b.ownPXELinux {
+		// pxelinux reads the tree's own menu under every name it tries.
+		return nil
+	}
+	// pxelinux loads UI modules from its own directory, and a module
+	// must match the pxelinux.0 that loads it: the UI line is kept, as a
+	// name beside pxelinux.0, only where that layer has the module.
+	if ui := strings.Fields(r.UI); len(ui) > 0 {
+		mod := path.Base(ui[0])
+		if !b.besidePXELinux(mod) {
+			log.Info("boot menu: pxelinux menu without UI module, which is not beside pxelinux.0", "ui", r.UI)
+			r.UI = ""
+		} else {
+			r.UI = strings.Join(append([]string{mod}, ui[1:]...), " ")
+		}
+	}
+	if err := bootmenu.RenderPXELinux(&buf, r); err != nil {
+		return fmt.Errorf("netboot: rendering %s as pxelinux configuration: %w", b.config, err)
+	}
+	b.gen[PXELinuxConfig] = slices.Clone(buf.Bytes())
+	return nil
+}
+
+// besidePXELinux reports whether module is served from the same layer
+// and directory as the pxelinux.0 (or lpxelinux.0) that clients get.
+func (b *Boot) besidePXELinux(module string) bool {
+	for _, layer := range []fs.FS{b.tree, b.programs} {
+		if layer == nil {
+			continue
+		}
+		for _, p := range []string{"pxelinux.0", "lpxelinux.0"} {
+			if isFile(layer, p) {
+				return isFile(layer, module)
+			}
+		}
+	}
+	return false
+}
+
+func isFile(fsys fs.FS, name string) bool {
+	st, err := fs.Stat(fsys, name)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// Warnings returns what New found that may keep clients from booting
+// unattended, one sentence each.
+func (b *Boot) Warnings() []string { return slices.Clone(b.warnings) }
+
+// Config returns the name of the boot configuration New read, "" if none.
+func (b *Boot) Config() string { return b.config }
+
+// Menu returns the resolved boot menu as generated (paths from the root
+// of the tree, kernel lines adjusted), nil if the tree has none.
+func (b *Boot) Menu() *bootmenu.Resolved { return b.menu }
+
+// Generated returns the names of the generated files, sorted.
+func (b *Boot) Generated() []string {
+	var n []string
+	for k := range b.gen {
+		n = append(n, k)
+	}
+	slices.Sort(n)
+	return n
+}
+
+// Layer says where [Boot.Open] finds a name.
+type Layer int
+
+// Layers, in the order they are asked.
+const (
+	LayerNone      Layer = iota // no layer has the name
+	LayerTree                   // the served tree
+	LayerGenerated              // a generated boot configuration
+	LayerPrograms               // Options.Programs
+)
+
+func (l Layer) String() string {
+	switch l {
+	case LayerTree:
+		return "tree"
+	case LayerGenerated:
+		return "generated"
+	case LayerPrograms:
+		return "programs"
+	}
+	return "none"
+}
+
+// Lookup says which layer serves name, and for a generated configuration
+// which one ([PXELinuxConfig], [IPXEScript], [GRUBConfig]). This is the
+// one precedence rule of the overlay:
+//
+//  1. A name the tree has is served from the tree, always.
+//  2. A generated configuration: under its own name, and pxelinux's
+//     under every name pxelinux tries (pxelinux.cfg/01-<mac>, UUID, hex
+//     IP prefixes), GRUB's as any */grub.cfg. When the tree has its own
+//     pxelinux.cfg/default, nothing is generated for pxelinux: a
+//     per-client name the tree lacks is not found, so pxelinux goes on
+//     to the tree's default.
+//  3. The boot programs of Options.Programs.
+func (b *Boot) Lookup(name string) (Layer, string) {
+	if name == "." {
+		return LayerTree, ""
+	}
+	if _, err := fs.Stat(b.tree, name); err == nil {
+		return LayerTree, ""
+	}
+	if g := b.generatedName(name); g != "" {
+		return LayerGenerated, g
+	}
+	if b.programs != nil {
+		if _, err := fs.Stat(b.programs, name); err == nil {
+			return LayerPrograms, ""
+		}
+	}
+	return LayerNone, ""
+}
+
+func (b *Boot) generatedName(name string) string {
+	if _, ok := b.gen[name]; ok {
+		return name
+	}
+	switch {
+	case strings.HasPrefix(name, "pxelinux.cfg/") || strings.Contains(name, "/pxelinux.cfg/"):
+		if _, ok := b.gen[PXELinuxConfig]; ok {
+			return PXELinuxConfig
+		}
+	case path.Base(name) == "grub.cfg":
+		if _, ok := b.gen[GRUBConfig]; ok {
+			return GRUBConfig
+		}
+	}
+	return ""
+}
+
+// Open implements [fs.FS] over the layers of [Boot.Lookup].
+func (b *Boot) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	layer, g := b.Lookup(name)
+	var f fs.File
+	var err error
+	switch layer {
+	case LayerGenerated:
+		return newMemFile(name, b.gen[g]), nil
+	case LayerTree:
+		f, err = b.tree.Open(name)
+	case LayerPrograms:
+		f, err = b.programs.Open(name)
+	default:
+		if b.generatedDir(name) {
+			return &overlayDir{b: b, name: name}, nil
+		}
+		// The tree's own error (permission, not found) says most.
+		return b.tree.Open(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		// A directory lists what every layer serves in it.
+		f.Close()
+		return &overlayDir{b: b, name: name}, nil
+	}
+	return f, nil
+}
+
+// generatedDir reports whether name is a directory of a generated file.
+func (b *Boot) generatedDir(name string) bool {
+	for g := range b.gen {
+		if strings.HasPrefix(g, name+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// overlayDir is a directory of a Boot, listed by [Boot.ReadDir].
+type overlayDir struct {
+	b       *Boot
+	name    string
+	entries []fs.DirEntry
+	started bool
+}
+
+func (d *overlayDir) Stat() (fs.FileInfo, error) { return dirInfo{name: path.Base(d.name)}, nil }
+func (d *overlayDir) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: d.name, Err: errors.New("is a directory")}
+}
+func (d *overlayDir) Close() error { return nil }
+
+// ReadDir implements [fs.ReadDirFile].
+func (d *overlayDir) ReadDir(n int) ([]fs.DirEntry, error) {
+	if !d.started {
+		d.started = true
+		es, err := d.b.ReadDir(d.name)
+		if err != nil {
+			return nil, err
+		}
+		d.entries = es
+	}
+	if n <= 0 {
+		out := d.entries
+		d.entries = nil
+		return out, nil
+	}
+	if len(d.entries) == 0 {
+		return nil, io.EOF
+	}
+	n = min(n, len(d.entries))
+	out := d.entries[:n]
+	d.entries = d.entries[n:]
+	return out, nil
+}
+
+// Stat implements [fs.StatFS].
+func (b *Boot) Stat(name string) (fs.FileInfo, error) {
+	f, err := b.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Stat()
+}
+
+// ReadFile implements [fs.ReadFileFS].
+func (b *Boot) ReadFile(name string) ([]byte, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "readfile", Path: name, Err: fs.ErrInvalid}
+	}
+	if layer, g := b.Lookup(name); layer == LayerGenerated {
+		return slices.Clone(b.gen[g]), nil
+	}
+	f, err := b.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(f); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// ReadDir implements [fs.ReadDirFS]: the entries of every layer in that
+// directory, each name once, as [Boot.Lookup] resolves it.
+func (b *Boot) ReadDir(name string) ([]fs.DirEntry, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrInvalid}
+	}
+	seen := map[string]bool{}
+	var out []fs.DirEntry
+	var first error
+	found := false
+	add := func(e fs.DirEntry) {
+		if !seen[e.Name()] {
+			seen[e.Name()] = true
+			out = append(out, e)
+		}
+	}
+	for _, layer := range []fs.FS{b.tree, b.programs} {
+		if layer == nil {
+			continue
+		}
+		es, err := fs.ReadDir(layer, name)
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		found = true
+		for _, e := range es {
+			if l, _ := b.Lookup(path.Join(name, e.Name())); l != LayerNone {
+				add(e)
+			}
+		}
+	}
+	for _, g := range b.Generated() {
+		dir, base := path.Split(g)
+		switch d := strings.TrimSuffix(dir, "/"); {
+		case d == name || name == "." && d == "":
+			found = true
+			add(fs.FileInfoToDirEntry(memInfo{name: base, size: int64(len(b.gen[g]))}))
+		case name == "." && !strings.Contains(d, "/") || strings.HasPrefix(d, name+"/") && !strings.Contains(d[len(name)+1:], "/"):
+			found = true
+			sub := d
+			if name != "." {
+				sub = d[len(name)+1:]
+			}
+			add(fs.FileInfoToDirEntry(dirInfo{name: sub}))
+		}
+	}
+	if !found {
+		return nil, first
+	}
+	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return out, nil
+}

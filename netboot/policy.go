@@ -1,0 +1,95 @@
+package netboot
+
+import (
+	"fmt"
+	"io/fs"
+
+	"github.com/insomniacslk/dhcp/iana"
+	"github.com/pxekit/pxekit/nbp"
+)
+
+// PolicyOptions adjust [Boot.Policy].
+type PolicyOptions struct {
+	// BIOS and EFI name the boot programs for BIOS and x86-64 UEFI
+	// clients, overriding the choice; each must be a regular file that
+	// the Boot serves. A program that is not iPXE also wins over the iPXE
+	// script for iPXE clients of its firmware family, so "pxelinux.0"
+	// boots pxelinux even on QEMU's iPXE ROM.
+	BIOS, EFI string
+}
+
+// Policy returns the boot program choice for clients of b, made over the
+// same file system that b serves, so that no client is offered a file it
+// cannot fetch:
+//
+//   - BIOS gets the tree's pxelinux.0, lpxelinux.0 or undionly.kpxe, else
+//     the first of those in Options.Programs;
+//   - x86-64 UEFI gets the tree's own EFI program (shim, GRUB, syslinux,
+//     iPXE), else iPXE from Options.Programs (snponly.efi, ipxe.efi),
+//     which reads the generated iPXE script;
+//   - ARM64 UEFI gets the tree's shim or GRUB;
+//   - UEFI HTTP boot (x86-64) gets the URL of an iPXE EFI build under
+//     Options.HTTPBase when one is served;
+//   - a client that already runs iPXE gets the iPXE script (the tree's
+//     boot.ipxe or the generated one), over HTTP when Options.HTTPBase is
+//     set.
+//
+// An architecture with nothing served is left uncovered (the client gets
+// no boot file and tries its next boot device) rather than offered a
+// default name that would fail.
+func (b *Boot) Policy(opts *PolicyOptions) (*nbp.Policy, error) {
+	var o PolicyOptions
+	if opts != nil {
+		o = *opts
+	}
+	progs := nbp.FindPrograms(b.tree)
+	setEFI := func(p string) { progs[iana.EFI_X86_64], progs[iana.EFI_BC] = p, p }
+	if b.programs != nil {
+		if progs[iana.INTEL_X86PC] == "" {
+			progs[iana.INTEL_X86PC] = nbp.FindPrograms(b.programs)[iana.INTEL_X86PC]
+		}
+		if progs[iana.EFI_X86_64] == "" {
+			setEFI(nbp.FindProgram(b.programs, "snponly.efi", "ipxe.efi"))
+		}
+	}
+	for flag, name := range map[string]string{"BIOS": o.BIOS, "EFI": o.EFI} {
+		if name == "" {
+			continue
+		}
+		st, err := fs.Stat(b, name)
+		if err != nil {
+			return nil, fmt.Errorf("netboot: %s boot program %s: %w", flag, name, err)
+		}
+		if !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("netboot: %s boot program %s: not a regular file", flag, name)
+		}
+	}
+	if o.BIOS != "" {
+		progs[iana.INTEL_X86PC] = o.BIOS
+	}
+	if o.EFI != "" {
+		setEFI(o.EFI)
+	}
+
+	p := &nbp.Policy{TFTP: progs, HTTP: map[iana.Arch]string{}}
+	for a := range nbp.DefaultHTTP() {
+		p.HTTP[a] = "" // uncovered unless served
+	}
+	if b.httpBase != "" {
+		if e := nbp.FindProgram(b, "snponly.efi", "ipxe.efi"); e != "" {
+			p.HTTP[iana.EFI_X86_64_HTTP] = b.httpBase + e
+		}
+		p.HTTPBase = b.httpBase
+	}
+	if isFile(b, IPXEScript) {
+		p.IPXEScript = b.httpBase + IPXEScript
+		p.IPXEScripts = map[iana.Arch]string{}
+		if o.BIOS != "" && !nbp.IsIPXEProgram(o.BIOS) {
+			p.IPXEScripts[iana.INTEL_X86PC] = ""
+		}
+		if o.EFI != "" && !nbp.IsIPXEProgram(o.EFI) {
+			p.IPXEScripts[iana.EFI_X86_64], p.IPXEScripts[iana.EFI_BC] = "", ""
+		}
+	}
+	return p, nil
+}
