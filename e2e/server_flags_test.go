@@ -62,7 +62,7 @@ func TestEmbeddedDefault(t *testing.T) {
 	d.waitOutput(t, readyLine, 20*time.Second)
 	requireLog(t, d, "msg=serving", "embedded default", "dhcp=proxyDHCP", "address="+labServerIP, "http=http://"+labServerIP+":8080/")
 	if _, err := os.Stat(debUndionly); err == nil {
-		requireLog(t, d, "default tree", "undionly.kpxe")
+		requireLog(t, d, "boot programs from this machine", "undionly.kpxe")
 	}
 
 	curl := testenv.NeedCommand(t, "curl")[0]

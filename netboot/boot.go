@@ -159,11 +159,13 @@ func (b *Boot) unattended(r *bootmenu.Resolved, o Options, log *slog.Logger) err
 // render writes the three generated configurations.
 func (b *Boot) render(r *bootmenu.Resolved, log *slog.Logger) error {
 	var buf bytes.Buffer
-	if err := bootmenu.RenderIPXE(&buf, r, &bootmenu.IPXEOptions{InitrdArg: true}); err != nil {
-		return fmt.Errorf("netboot: rendering %s as iPXE script: %w", b.config, err)
+	if !isFile(b.tree, IPXEScript) {
+		if err := bootmenu.RenderIPXE(&buf, r, &bootmenu.IPXEOptions{InitrdArg: true}); err != nil {
+			return fmt.Errorf("netboot: rendering %s as iPXE script: %w", b.config, err)
+		}
+		b.gen[IPXEScript] = slices.Clone(buf.Bytes())
+		buf.Reset()
 	}
-	b.gen[IPXEScript] = slices.Clone(buf.Bytes())
-	buf.Reset()
 	if err := bootmenu.RenderGRUB(&buf, r, nil); err != nil {
 		return fmt.Errorf("netboot: rendering %s as GRUB configuration: %w", b.config, err)
 	}
