@@ -45,6 +45,11 @@ type Options struct {
 	Default string
 	Timeout time.Duration
 
+	// Machine, if set, decides per machine what it boots: an entry of
+	// the menu, a kernel of its own, or its local disk (see [Plan] and
+	// [Boot.Decider]). Nil: every machine gets the menu.
+	Machine MachineFunc
+
 	// Logger receives what New found and what it could not use; nil
 	// discards.
 	Logger *slog.Logger
@@ -64,6 +69,9 @@ type Boot struct {
 	menu           *bootmenu.Resolved
 	warnings       []string
 	httpBase       string
+	machine        MachineFunc
+	plans          plans
+	log            *slog.Logger
 }
 
 // New reads the boot configuration of tree (see [bootmenu.FindConfig])
@@ -80,7 +88,7 @@ func New(tree fs.FS, opts *Options) (*Boot, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b := &Boot{tree: tree, programs: o.Programs, gen: map[string][]byte{}, httpBase: o.HTTPBase}
+	b := &Boot{tree: tree, programs: o.Programs, gen: map[string][]byte{}, httpBase: o.HTTPBase, machine: o.Machine, log: log}
 	if st, err := fs.Stat(tree, PXELinuxConfig); err == nil && st.Mode().IsRegular() {
 		b.ownPXELinux = true
 	}
@@ -245,6 +253,7 @@ const (
 	LayerTree                   // the served tree
 	LayerGenerated              // a generated boot configuration
 	LayerPrograms               // Options.Programs
+	LayerMachine                // a machine's own configuration (Options.Machine)
 )
 
 func (l Layer) String() string {
@@ -255,6 +264,8 @@ func (l Layer) String() string {
 		return "generated"
 	case LayerPrograms:
 		return "programs"
+	case LayerMachine:
+		return "machine"
 	}
 	return "none"
 }
@@ -263,6 +274,9 @@ func (l Layer) String() string {
 // which one ([PXELinuxConfig], [IPXEScript], [GRUBConfig]). This is the
 // one precedence rule of the overlay:
 //
+//  0. A machine's own configuration, while its plan lasts (see
+//     [Options.Machine]): pxelinux.cfg/01-<mac>, boot-01-<mac>.ipxe,
+//     grub.cfg-01-<mac>.
 //  1. A name the tree has is served from the tree, always.
 //  2. A generated configuration: under its own name, and pxelinux's
 //     under every name pxelinux tries (pxelinux.cfg/01-<mac>, UUID, hex
@@ -274,6 +288,11 @@ func (l Layer) String() string {
 func (b *Boot) Lookup(name string) (Layer, string) {
 	if name == "." {
 		return LayerTree, ""
+	}
+	if b.machine != nil {
+		if _, ok := b.plans.file(name); ok {
+			return LayerMachine, name
+		}
 	}
 	if _, err := fs.Stat(b.tree, name); err == nil {
 		return LayerTree, ""
@@ -315,6 +334,11 @@ func (b *Boot) Open(name string) (fs.File, error) {
 	var f fs.File
 	var err error
 	switch layer {
+	case LayerMachine:
+		if d, ok := b.plans.file(name); ok {
+			return newMemFile(name, d), nil
+		}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	case LayerGenerated:
 		return newMemFile(name, b.gen[g]), nil
 	case LayerTree:
