@@ -98,7 +98,7 @@ func (b *Boot) Decider(p *nbp.Policy) dhcp.Decider {
 		name := machineName(c.MAC)
 		plan, err := b.machine(ctx, c)
 		if err != nil {
-			b.log.Warn("machine plan failed: booting the menu", "mac", c.MAC, "err", err)
+			b.log.Warn("machine plan failed: booting the menu", "mac", c.MAC.String(), "err", err)
 			b.plans.forget(name)
 			return p.Decide(ctx, req)
 		}
@@ -108,12 +108,12 @@ func (b *Boot) Decider(p *nbp.Policy) dhcp.Decider {
 		}
 		files, err := b.renderPlan(plan, name)
 		if err != nil {
-			b.log.Warn("machine plan cannot be served: booting the menu", "mac", c.MAC, "err", err)
+			b.log.Warn("machine plan cannot be served: booting the menu", "mac", c.MAC.String(), "err", err)
 			b.plans.forget(name)
 			return p.Decide(ctx, req)
 		}
 		b.plans.put(name, c.UUID(), files)
-		b.log.Info("machine plan", "mac", c.MAC, "plan", plan.String())
+		b.log.Info("machine plan", "mac", c.MAC.String(), "plan", plan.String())
 		if p.IPXEScript == "" {
 			return p.Decide(ctx, req)
 		}

@@ -60,7 +60,7 @@ func main() {
 
 type options struct {
 	iface, rng, root, iso, http, leases, biosBoot, efiBoot, allowLinks string
-	defaultEntry                                                       string
+	defaultEntry, kernel, initrd, cmdline, api                         string
 	timeout                                                            time.Duration
 	proxy, ra, verbose                                                 bool
 }
@@ -79,6 +79,10 @@ func run() int {
 	flag.StringVar(&o.efiBoot, "efi-boot", "", "boot program `FILE` for UEFI clients (default: bootnetx64.efi, grubx64.efi, syslinux.efi or ipxe.efi)")
 	flag.StringVar(&o.defaultEntry, "default", "", "boot the menu entry `LABEL` when nobody chooses (default: the image's own)")
 	flag.DurationVar(&o.timeout, "timeout", 0, "boot the default entry after `DURATION` in every generated menu, for machines without a keyboard (default: the image's own, which may wait for ever)")
+	flag.StringVar(&o.kernel, "kernel", "", "boot every machine straight into the kernel `FILE` of this machine (or an http:// URL), with -initrd and -cmdline, instead of a menu")
+	flag.StringVar(&o.initrd, "initrd", "", "initrds for -kernel: `FILE[,FILE…]` of this machine or http:// URLs")
+	flag.StringVar(&o.cmdline, "cmdline", "", "kernel command line for -kernel")
+	flag.StringVar(&o.api, "api", "", "ask `URL` what each machine boots: GET URL?mac=…&uuid=…&arch=…&firmware=… answering JSON {\"local_disk\": true} or {\"entry\": LABEL} or {\"kernel\", \"initrds\", \"cmdline\"}; {} boots the menu")
 	flag.BoolVar(&o.ra, "ra", false, "answer IPv6 router solicitations with an empty router advertisement, which saves iPXE a 13 s wait")
 	flag.BoolVar(&o.verbose, "v", false, "log at debug level too (dropped and unanswered DHCP requests, TFTP size probes)")
 	flag.Parse()
@@ -157,6 +161,10 @@ func serve(o options, log *slog.Logger) error {
 		tree, what = sub, "embedded default menu (boot.ipxe, pxelinux.cfg/default)"
 	}
 	found := netboot.DebianPrograms()
+	machine, err := machinePlans(o, found, log)
+	if err != nil {
+		return err
+	}
 	programs, err := netboot.Files(found)
 	if err != nil {
 		return err
@@ -180,7 +188,7 @@ func serve(o options, log *slog.Logger) error {
 		}
 		httpBase = "http://" + net.JoinHostPort(host, port) + "/"
 	}
-	boot, err := netboot.New(tree, &netboot.Options{Programs: programs, HTTPBase: httpBase, Default: o.defaultEntry, Timeout: o.timeout, Logger: log})
+	boot, err := netboot.New(tree, &netboot.Options{Programs: programs, HTTPBase: httpBase, Default: o.defaultEntry, Timeout: o.timeout, Machine: machine, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -197,7 +205,7 @@ func serve(o options, log *slog.Logger) error {
 		}
 	}
 
-	ds := &dhcp.Server{Interface: o.iface, Decider: policy, Logger: log}
+	ds := &dhcp.Server{Interface: o.iface, Decider: boot.Decider(policy), Logger: log}
 	mode := "proxyDHCP"
 	if o.rng != "" {
 		pool, err := parseRange(o.rng)

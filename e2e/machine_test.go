@@ -1,0 +1,46 @@
+package e2e
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pxekit/pxekit/internal/testenv"
+)
+
+// TestKernelFlag boots QEMU's iPXE ROM pixiecore-style: no tree (the
+// embedded default menu), and -kernel/-initrd/-cmdline name files of this
+// machine that every machine boots at once.
+func TestKernelFlag(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	dir := l.mkdir("files")
+	l.kernelAndInitrd(dir)
+	d := l.pxekit("-range", labFirst+"-"+labLast, "-ra",
+		"-kernel", filepath.Join(dir, "vmlinuz"), "-initrd", filepath.Join(dir, "initrd.gz"), "-cmdline", kernelCmdline)
+	l.boot(biosIPXE, bootTimeout)
+	requireLog(t, d, "machine plan", "mac="+labMAC, "plan=\"kernel /pxekit-kernel")
+	requireLog(t, d, "msg=http", "file=pxekit-kernel", "status=200")
+	requireLog(t, d, "msg=http", "file=pxekit-initrd-1", "status=200")
+}
+
+// TestAPIWebhook boots QEMU's iPXE ROM against an image whose menu
+// boots an entry that panics; the -api webhook (busybox httpd in the
+// lab namespace) answers for this machine with the marker kernel, so the
+// marker appears only if the machine's plan was served.
+func TestAPIWebhook(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	bb := testenv.NeedCommand(t, "busybox")[0]
+	root := l.mkdir("tree")
+	l.isoTree(root)
+	writeFile(t, filepath.Join(root, "isolinux", "isolinux.cfg"), strings.Replace(isolinuxCfg, "default marker", "default other", 1))
+	api := l.mkdir("api")
+	writeFile(t, filepath.Join(api, "plan"), `{"kernel": "/install/vmlinuz", "initrds": ["/install/initrd.gz"], "cmdline": "`+kernelCmdline+`"}`)
+	l.startIn(l.ns, bb, "httpd", "-f", "-p", "127.0.0.1:9000", "-h", api)
+	d := l.pxekit("-range", labFirst+"-"+labLast, "-ra", "-root", root, "-api", "http://127.0.0.1:9000/plan")
+	l.boot(biosIPXE, bootTimeout)
+	requireLog(t, d, "machine plan", "mac="+labMAC, "plan=\"kernel /install/vmlinuz")
+	requireLog(t, d, `msg="dhcp: reply"`, "file=http://"+labServerIP+":8080/boot-01-52-54-00-12-34-56.ipxe")
+	requireLog(t, d, "msg=http", "file=boot-01-52-54-00-12-34-56.ipxe", "status=200")
+}
