@@ -51,6 +51,7 @@ import (
 	"github.com/pxekit/pxekit/dhcp"
 	"github.com/pxekit/pxekit/isofs"
 	"github.com/pxekit/pxekit/netboot"
+	"github.com/pxekit/pxekit/ra"
 	"github.com/pxekit/pxekit/tftp"
 )
 
@@ -240,13 +241,11 @@ func serve(o options, log *slog.Logger) error {
 		hs = netboot.HTTPServer(httpHandler(boot, log))
 		go func() { errc <- hs.Serve(netboot.LimitListener(ln, 0, 0)) }()
 	}
-	if o.ra && o.iface != "" {
-		ifi, err := net.InterfaceByName(o.iface)
-		if err != nil {
-			return err
-		}
+	var rs *ra.Server
+	if o.ra {
+		rs = &ra.Server{Interface: o.iface, Logger: log}
 		go func() {
-			if err := answerRouterSolicitations(ctx, ifi, log); err != nil {
+			if err := rs.ListenAndServe(); err != nil && !errors.Is(err, ra.ErrServerClosed) {
 				log.Warn("router advertisements off", "err", err)
 			}
 		}()
@@ -279,6 +278,9 @@ func serve(o options, log *slog.Logger) error {
 	_ = ts.Shutdown(sctx)
 	if hs != nil {
 		_ = hs.Shutdown(sctx)
+	}
+	if rs != nil {
+		_ = rs.Close()
 	}
 	if ds.Pool != nil {
 		log.Info("leases", "bound", len(ds.Pool.Leases()), "file", o.leases)
