@@ -22,7 +22,7 @@ func readTreeinfo(t testing.TB, name string) []byte {
 func TestParseTreeinfo(t *testing.T) {
 	type want struct {
 		family, version, arch, kernel, initrd, xenKernel, main string
-		repos                                                 []string
+		repos                                                  []string
 	}
 	for _, tc := range []struct {
 		file string
