@@ -655,7 +655,7 @@ func (f *Family) anaconda(c cmdline, s Served) cmdline {
 	isRepo := func(k string) bool { return k == "inst.repo" || k == "repo" }
 	netRepo := false
 	for _, w := range c {
-		if v, _ := wordValue(w); isRepo(wordKey(w)) && !local(v) {
+		if v, _ := wordValue(w); isRepo(wordKey(w)) && !local(v) && v != s.base() {
 			netRepo = true
 		}
 	}
@@ -679,7 +679,7 @@ func (f *Family) anaconda(c cmdline, s Served) cmdline {
 	// The new word takes the place of the first local selector, the
 	// others go.
 	c = c.replace(func(k, v string, _ bool) bool {
-		return isStage2(k) || (isRepo(k) && local(v))
+		return isStage2(k) || (isRepo(k) && (local(v) || v == s.base()))
 	}, key+"="+s.base())
 	c = c.setDefault("ip", "dhcp")
 	return c.override(parseCmdline(s.Extra))
