@@ -240,7 +240,7 @@ func TestArchiso(t *testing.T) {
 			want: "archisobasedir=arch checksum=y archiso_http_srv=" + base + " ip=dhcp"},
 		{name: "operator ip and BOOTIF", line: bios.Append,
 			served: Served{Kernel: bios.Kernel, Extra: "ip=10.0.0.9::10.0.0.1:255.255.255.0::eth0:none BOOTIF=01-52-54-00-12-34-56"},
-			want: "archisobasedir=arch initrd=/arch/boot/x86_64/initramfs-linux.img archiso_http_srv=" + base + " ip=10.0.0.9::10.0.0.1:255.255.255.0::eth0:none BOOTIF=01-52-54-00-12-34-56"},
+			want:   "archisobasedir=arch initrd=/arch/boot/x86_64/initramfs-linux.img archiso_http_srv=" + base + " ip=10.0.0.9::10.0.0.1:255.255.255.0::eth0:none BOOTIF=01-52-54-00-12-34-56"},
 		{name: "wrong base dir", line: "archisobasedir=sysresccd", served: Served{Kernel: "/sysresccd/boot/x86_64/vmlinuz"},
 			wantErr: ErrMissingFile},
 	})
