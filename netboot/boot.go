@@ -7,6 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
+	"net"
+	"net/url"
 	"path"
 	"slices"
 	"strings"
@@ -37,6 +40,27 @@ type Options struct {
 	// generated iPXE script loads kernels and initrds relative to its own
 	// URL, so it works without. Empty: no HTTP.
 	HTTPBase string
+
+	// Host is the address clients reach this server at (an IP address:
+	// several initramfs downloaders cannot resolve names), put into the
+	// URLs of kernel command lines when HTTPBase names no host. Empty:
+	// HTTPBase's host.
+	Host string
+
+	// Image is the name under which the whole image file is served (in
+	// the tree or in Programs), for families whose initramfs downloads
+	// the image itself (casper): it must end in ".iso". Empty: none.
+	Image string
+
+	// Family, if set, is used instead of [DetectFamily]'s answer; Plain
+	// turns the kernel line rewriting off: entries are served as the
+	// image writes them.
+	Family *Family
+	Plain  bool
+
+	// Append holds kernel arguments of the operator's own, added to every
+	// Linux entry; each replaces the image's argument of the same name.
+	Append string
 
 	// Default names the entry (its LABEL) booted when nobody chooses, and
 	// Timeout how long every generated menu waits before booting it.
@@ -71,6 +95,7 @@ type Boot struct {
 	httpBase       string
 	machine        MachineFunc
 	plans          plans
+	family         *Family
 	log            *slog.Logger
 }
 
@@ -123,6 +148,9 @@ func New(tree fs.FS, opts *Options) (*Boot, error) {
 		}
 		return p // a URL
 	})
+	if err := b.netbootEntries(r, o, log); err != nil {
+		return nil, err
+	}
 	if err := b.render(r, log); err != nil {
 		return nil, err
 	}
@@ -134,6 +162,107 @@ func (b *Boot) warn(log *slog.Logger, msg string, args ...any) {
 	log.Warn(msg, args...)
 	b.warnings = append(b.warnings, msg)
 }
+
+// netbootEntries rewrites the kernel line of every Linux entry so that
+// the booted system fetches the rest of itself from this server (see
+// [Family.Rewrite]), and adds Options.Append.
+func (b *Boot) netbootEntries(r *bootmenu.Resolved, o Options, log *slog.Logger) error {
+	var linux []*bootmenu.Entry
+	r.Menu.All(func(_ *bootmenu.Menu, e *bootmenu.Entry) {
+		if e.IsLinux() {
+			linux = append(linux, e)
+		}
+	})
+	if len(linux) == 0 || o.Plain {
+		return appendArgs(linux, o.Append)
+	}
+	fam := o.Family
+	if fam == nil {
+		var err error
+		fam, err = DetectFamily(b.tree)
+		if errors.Is(err, ErrUnknownFamily) {
+			b.warn(log, "image of no known distribution family: its entries are served as written, and a system whose root is not in its initrd will not find it", "looked_for", "live/, casper/, .treeinfo, LiveOS/, <base>/x86_64/airootfs.sfs, boot/<arch>/loader/, .alpine-release, dists/+pool/")
+			return appendArgs(linux, o.Append)
+		}
+		if err != nil {
+			return fmt.Errorf("netboot: recognising the image: %w", err)
+		}
+	}
+	b.family = fam
+	base, err := b.kernelBase(o)
+	if err != nil {
+		b.warn(log, "kernel lines left as written: "+err.Error(), "family", fam.Name)
+		return appendArgs(linux, o.Append)
+	}
+	s := Served{BaseURL: base, Extra: o.Append}
+	if o.Image != "" {
+		s.ImageURL = base + strings.TrimLeft(o.Image, "/")
+	}
+	log.Info("image family", "family", fam.Name, "evidence", strings.Join(fam.Evidence, ","), "serve", strings.Join(fam.Serve, ","))
+	for _, n := range fam.Notes {
+		log.Info("image family note", "family", fam.Name, "note", n)
+	}
+	failed := map[string]int{}
+	var firstErr error
+	for _, e := range linux {
+		s.Kernel = e.Kernel
+		line, err := fam.Rewrite(e.Append, s)
+		if err != nil {
+			failed[e.Label]++
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		e.Append = line
+	}
+	if firstErr != nil {
+		labels := slices.Sorted(maps.Keys(failed))
+		b.warn(log, "entries left as written, which will not find their root over the network: "+firstErr.Error(), "family", fam.Name, "entries", strings.Join(labels, ","))
+	}
+	return nil
+}
+
+// kernelBase is the URL of the served tree in kernel command lines.
+func (b *Boot) kernelBase(o Options) (string, error) {
+	if o.HTTPBase == "" {
+		return "", errors.New("no HTTP (Options.HTTPBase) to fetch the root file system from")
+	}
+	u, err := url.Parse(o.HTTPBase)
+	if err != nil {
+		return "", fmt.Errorf("HTTPBase %q: %w", o.HTTPBase, err)
+	}
+	if o.Host != "" {
+		port := u.Port()
+		u.Host = o.Host
+		if port != "" {
+			u.Host = net.JoinHostPort(o.Host, port)
+		}
+	}
+	if u.Hostname() == "" {
+		return "", fmt.Errorf("HTTPBase %q names no host and Options.Host is empty: kernel lines need the server's address", o.HTTPBase)
+	}
+	s := u.String()
+	if !strings.HasSuffix(s, "/") {
+		s += "/"
+	}
+	return s, nil
+}
+
+// appendArgs adds the operator's arguments to entries.
+func appendArgs(entries []*bootmenu.Entry, args string) error {
+	if strings.TrimSpace(args) == "" {
+		return nil
+	}
+	for _, e := range entries {
+		e.Append = parseCmdline(e.Append).override(parseCmdline(args)).String()
+	}
+	return nil
+}
+
+// Family returns the distribution family whose kernel lines New
+// rewrote, nil if none.
+func (b *Boot) Family() *Family { return b.family }
 
 // unattended applies Options.Default and Options.Timeout.
 func (b *Boot) unattended(r *bootmenu.Resolved, o Options, log *slog.Logger) error {

@@ -21,7 +21,7 @@ func isoTree() fstest.MapFS {
 		"isolinux/isolinux.cfg":  {Data: []byte("UI vesamenu.c32\nDEFAULT live\nTIMEOUT 0\nLABEL live\n  KERNEL /live/vmlinuz\n  APPEND initrd=/live/initrd.img boot=live components\nLABEL safe\n  KERNEL /live/vmlinuz\n  APPEND initrd=/live/initrd.img boot=live nomodeset\n")},
 		"live/vmlinuz":           {Data: []byte("kernel")},
 		"live/initrd.img":        {Data: []byte("initrd")},
-		"live/filesystem.squash": {Data: []byte("root")},
+		"live/filesystem.squashfs": {Data: []byte("root")},
 	}
 }
 
@@ -127,7 +127,7 @@ func TestOwnPXELinuxDefaultNotShadowed(t *testing.T) {
 func TestUnattended(t *testing.T) {
 	var logs strings.Builder
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	b, err := New(isoTree(), &Options{Default: "safe", Timeout: 5 * time.Second, Logger: log})
+	b, err := New(isoTree(), &Options{Default: "safe", Timeout: 5 * time.Second, HTTPBase: "http://10.0.0.1/", Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestUnattended(t *testing.T) {
 	}
 
 	// The image's own timeout 0 waits for ever: say so.
-	b, err = New(isoTree(), &Options{Logger: log})
+	b, err = New(isoTree(), &Options{HTTPBase: "http://10.0.0.1/", Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,5 +222,50 @@ func TestPolicyOffersOnlyServed(t *testing.T) {
 	}
 	if s, ok := p.IPXEScripts[iana.INTEL_X86PC]; !ok || s != "" {
 		t.Errorf("a named pxelinux.0 does not win over the iPXE script for BIOS iPXE clients: %q %v", s, ok)
+	}
+}
+
+// The kernel lines of a recognised image get what makes the booted system
+// fetch its root from this server, in every generated format.
+func TestFamilyLinesInMenus(t *testing.T) {
+	const fetch = "fetch=http://10.0.0.1:8080/live/filesystem.squashfs"
+	for _, o := range []*Options{
+		{HTTPBase: "http://10.0.0.1:8080/"},
+		{HTTPBase: "http://:8080/", Host: "10.0.0.1"},
+	} {
+		b, err := New(isoTree(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Family() == nil || b.Family().Name != FamilyLiveBoot {
+			t.Fatalf("family %+v, want live-boot", b.Family())
+		}
+		for _, name := range []string{PXELinuxConfig, IPXEScript, GRUBConfig} {
+			if got := read(t, b, name); strings.Count(got, fetch) != 2 {
+				t.Errorf("%+v: %s has %d × %q, want one per entry:\n%s", o, name, strings.Count(got, fetch), fetch, got)
+			}
+		}
+	}
+
+	// No host to name: lines as written, and a warning that says why.
+	b, err := New(isoTree(), &Options{HTTPBase: "http://:8080/", Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, b, PXELinuxConfig); strings.Contains(got, "fetch=") {
+		t.Errorf("fetch= with no host:\n%s", got)
+	}
+	if w := b.Warnings(); len(w) != 1 || !strings.Contains(w[0], "names no host") {
+		t.Errorf("warnings %q", w)
+	}
+
+	// Plain: as written; Append: the operator's words win.
+	b, err = New(isoTree(), &Options{HTTPBase: "http://10.0.0.1/", Plain: true, Append: "components=no quiet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := read(t, b, PXELinuxConfig)
+	if strings.Contains(got, "fetch=") || !strings.Contains(got, "boot=live components=no quiet") {
+		t.Errorf("plain with append:\n%s", got)
 	}
 }

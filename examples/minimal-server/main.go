@@ -43,6 +43,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -61,7 +62,8 @@ func main() {
 
 type options struct {
 	iface, rng, root, iso, http, leases, biosBoot, efiBoot, allowLinks string
-	defaultEntry, kernel, initrd, cmdline, api                         string
+	defaultEntry, kernel, initrd, cmdline, api, appendArgs             string
+	plain                                                              bool
 	timeout                                                            time.Duration
 	proxy, ra, verbose                                                 bool
 }
@@ -84,6 +86,8 @@ func run() int {
 	flag.StringVar(&o.initrd, "initrd", "", "initrds for -kernel: `FILE[,FILE…]` of this machine or http:// URLs")
 	flag.StringVar(&o.cmdline, "cmdline", "", "kernel command line for -kernel")
 	flag.StringVar(&o.api, "api", "", "ask `URL` what each machine boots: GET URL?mac=…&uuid=…&arch=…&firmware=… answering JSON {\"local_disk\": true} or {\"entry\": LABEL} or {\"kernel\", \"initrds\", \"cmdline\"}; {} boots the menu")
+	flag.BoolVar(&o.plain, "plain", false, "serve the image's kernel lines as written (default: add what makes a recognised distribution fetch its root file system from this server)")
+	flag.StringVar(&o.appendArgs, "append", "", "add kernel `ARGS` to every entry of the menu (each replaces the image's argument of the same name)")
 	flag.BoolVar(&o.ra, "ra", false, "answer IPv6 router solicitations with an empty router advertisement, which saves iPXE a 13 s wait")
 	flag.BoolVar(&o.verbose, "v", false, "log at debug level too (dropped and unanswered DHCP requests, TFTP size probes)")
 	flag.Parse()
@@ -162,6 +166,20 @@ func serve(o options, log *slog.Logger) error {
 		tree, what = sub, "embedded default menu (boot.ipxe, pxelinux.cfg/default)"
 	}
 	found := netboot.DebianPrograms()
+	var image string
+	if o.iso != "" {
+		// The image itself, for initramfs that download it (casper) and
+		// for UEFI HTTP boot of the ISO.
+		abs, err := filepath.Abs(o.iso)
+		if err != nil {
+			return err
+		}
+		image = filepath.Base(abs)
+		if !strings.HasSuffix(strings.ToLower(image), ".iso") {
+			image += ".iso"
+		}
+		found[image] = abs
+	}
 	machine, err := machinePlans(o, found, log)
 	if err != nil {
 		return err
@@ -189,7 +207,15 @@ func serve(o options, log *slog.Logger) error {
 		}
 		httpBase = "http://" + net.JoinHostPort(host, port) + "/"
 	}
-	boot, err := netboot.New(tree, &netboot.Options{Programs: programs, HTTPBase: httpBase, Default: o.defaultEntry, Timeout: o.timeout, Machine: machine, Logger: log})
+	var host string
+	if ip := interfaceAddr(o.iface); ip.IsValid() {
+		host = ip.String()
+	}
+	boot, err := netboot.New(tree, &netboot.Options{
+		Programs: programs, HTTPBase: httpBase, Host: host, Image: image,
+		Plain: o.plain, Append: o.appendArgs, Default: o.defaultEntry, Timeout: o.timeout,
+		Machine: machine, Logger: log,
+	})
 	if err != nil {
 		return err
 	}
