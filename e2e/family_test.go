@@ -175,3 +175,227 @@ func TestFamilyHarnessExplicitFetch(t *testing.T) {
 	fi := liveBootImage(" fetch=http://" + labServerIP + ":8080/live/filesystem.squashfs console=ttyS0")
 	bootFamily(t, fi)
 }
+
+// familyRewriting says whether minimal-server -iso turns a family's local
+// kernel line into one that fetches the root over HTTP (netboot's family
+// rules). Until that is wired into the server, TestFamilies runs only with
+// PXEKIT_E2E_FAMILIES=1 (and then fails: the images' lines name local
+// media only). Set it to true when the server rewrites the lines.
+const familyRewriting = false
+
+// familyImages are the images of TestFamilies: each family's layout (after
+// /work/shared/notes/distro-netboot.md) and the kernel line of its own
+// isolinux/syslinux menu, plus console=ttyS0 so that a failing boot shows
+// the kernel's messages. Timeouts are cut to a second; the rest is as the
+// distributions ship it.
+func familyImages() []familyImage {
+	const console = " console=ttyS0"
+	return []familyImage{
+		liveBootImage(console),
+		{
+			// Ubuntu's isolinux/txt.cfg; casper fetches the whole ISO
+			// (url=…/x.iso), so the hash wanted is the image's own.
+			name:   "casper",
+			volume: "Ubuntu 22.04.4 LTS amd64",
+			config: "isolinux/isolinux.cfg",
+			menu: `default live
+prompt 0
+timeout 1
+label live
+  menu label ^Try Ubuntu without installing
+  kernel /casper/vmlinuz
+  append  file=/cdrom/preseed/ubuntu.seed boot=casper initrd=/casper/initrd quiet splash ---` + console + `
+label live-install
+  menu label ^Install Ubuntu
+  kernel /casper/vmlinuz
+  append  file=/cdrom/preseed/ubuntu.seed boot=casper only-ubiquity initrd=/casper/initrd quiet splash ---` + console + `
+`,
+			kernel:  "casper/vmlinuz",
+			initrd:  "casper/initrd",
+			payload: map[string]int{"casper/filesystem.squashfs": payloadSize},
+			text: map[string]string{
+				".disk/casper-uuid-generic": "6e1f4a0c-8e41-4c4b-9d0e-3b0b1f0e2a11\n",
+				".disk/info":                "Ubuntu 22.04.4 LTS \"Jammy Jellyfish\" - Release amd64 (20240220)\n",
+			},
+			rule: fetchRule{param: "url", match: "*.iso", require: []string{"boot=casper", "ip=dhcp"}},
+			fw:   biosIPXE,
+		},
+		{
+			// Fedora's installer (isolinux/isolinux.cfg of Fedora 36
+			// Server, with kernel and initrd named where later releases
+			// keep them); anaconda takes images/install.img under
+			// inst.stage2=URL.
+			name:   "anaconda",
+			volume: "Fedora-S-dvd-x86_64-36",
+			config: "isolinux/isolinux.cfg",
+			menu: `default linux
+timeout 1
+menu title Fedora 36
+label linux
+  menu label ^Install Fedora 36
+  kernel /images/pxeboot/vmlinuz
+  append initrd=/images/pxeboot/initrd.img inst.stage2=hd:LABEL=Fedora-S-dvd-x86_64-36 quiet` + console + `
+label check
+  menu label Test this ^media & install Fedora 36
+  kernel /images/pxeboot/vmlinuz
+  append initrd=/images/pxeboot/initrd.img inst.stage2=hd:LABEL=Fedora-S-dvd-x86_64-36 rd.live.check quiet` + console + `
+`,
+			kernel:  "images/pxeboot/vmlinuz",
+			initrd:  "images/pxeboot/initrd.img",
+			payload: map[string]int{"images/install.img": payloadSize},
+			fetched: "images/install.img",
+			text: map[string]string{".treeinfo": `[general]
+arch = x86_64
+family = Fedora
+name = Fedora 36
+platforms = x86_64
+version = 36
+
+[images-x86_64]
+initrd = images/pxeboot/initrd.img
+kernel = images/pxeboot/vmlinuz
+
+[stage2]
+mainimage = images/install.img
+`},
+			rule: fetchRule{param: "inst.stage2", dirSuffix: "/images/install.img", require: []string{"ip=dhcp"}, forbid: []string{"root="}},
+			fw:   uefiOVMF,
+		},
+		{
+			// Fedora Workstation Live 36's isolinux/isolinux.cfg: kernel
+			// and initrd beside it, named relative to isolinux/.
+			name:   "dracut-live",
+			volume: "Fedora-WS-Live-36-1-5",
+			config: "isolinux/isolinux.cfg",
+			menu: `default linux
+timeout 1
+menu title Fedora-Workstation-Live 36
+label linux
+  menu label ^Start Fedora-Workstation-Live 36
+  kernel vmlinuz
+  append initrd=initrd.img root=live:CDLABEL=Fedora-WS-Live-36-1-5 rd.live.image quiet rhgb` + console + `
+label check
+  menu label Test this ^media & start Fedora-Workstation-Live 36
+  kernel vmlinuz
+  append initrd=initrd.img root=live:CDLABEL=Fedora-WS-Live-36-1-5 rd.live.image rd.live.check quiet` + console + `
+`,
+			kernel:  "isolinux/vmlinuz",
+			initrd:  "isolinux/initrd.img",
+			payload: map[string]int{"LiveOS/squashfs.img": payloadSize},
+			fetched: "LiveOS/squashfs.img",
+			rule:    fetchRule{param: "root", strip: "live:", require: []string{"rd.live.image", "ip=dhcp"}},
+			fw:      biosIPXE,
+		},
+		{
+			// archiso's syslinux/archiso_sys-linux.cfg: microcode
+			// initrds first, then the real one; archiso_pxe_http fetches
+			// <archiso_http_srv><archisobasedir>/x86_64/airootfs.sfs.
+			name:   "archiso",
+			volume: "ARCH_202403",
+			config: "boot/syslinux/syslinux.cfg",
+			menu: `SERIAL 0 115200
+DEFAULT arch64
+TIMEOUT 1
+INCLUDE archiso_sys-linux.cfg
+`,
+			includes: map[string]string{"boot/syslinux/archiso_sys-linux.cfg": `LABEL arch64
+TEXT HELP
+Boot the Arch Linux install medium on BIOS.
+It allows you to install Arch Linux or perform system maintenance.
+ENDTEXT
+MENU LABEL Arch Linux install medium (x86_64, BIOS)
+LINUX /arch/boot/x86_64/vmlinuz-linux
+INITRD /arch/boot/intel-ucode.img,/arch/boot/amd-ucode.img,/arch/boot/x86_64/initramfs-linux.img
+APPEND archisobasedir=arch archisosearchuuid=2024-03-01-10-00-00-00` + console + `
+`},
+			kernel:  "arch/boot/x86_64/vmlinuz-linux",
+			initrd:  "arch/boot/x86_64/initramfs-linux.img",
+			empty:   []string{"arch/boot/intel-ucode.img", "arch/boot/amd-ucode.img"},
+			payload: map[string]int{"arch/x86_64/airootfs.sfs": payloadSize},
+			fetched: "arch/x86_64/airootfs.sfs",
+			text:    map[string]string{"boot/2024-03-01-10-00-00-00.uuid": ""},
+			rule: fetchRule{param: "archiso_http_srv", base: "archisobasedir", tail: "/x86_64/airootfs.sfs",
+				require: []string{"ip=dhcp"}, forbid: []string{"archisosearchuuid="}},
+			fw: uefiOVMF,
+		},
+		{
+			// openSUSE Leap's boot/x86_64/loader/isolinux.cfg (default
+			// "linux" instead of "harddisk", timeout cut from 60 s);
+			// linuxrc loads the installation system from
+			// <install>/boot/x86_64/root.
+			name:   "opensuse",
+			volume: "openSUSE-Leap-15.5-DVD-x86_6401",
+			config: "boot/x86_64/loader/isolinux.cfg",
+			menu: `default linux
+
+# hard disk
+label harddisk
+  localboot 0x80
+
+# install
+label linux
+  kernel linux
+  append initrd=initrd splash=silent showopts` + console + `
+
+# upgrade
+label upgrade
+  kernel linux
+  append initrd=initrd splash=silent upgrade=1 showopts` + console + `
+
+implicit	1
+prompt		0
+timeout		1
+`,
+			kernel:  "boot/x86_64/loader/linux",
+			initrd:  "boot/x86_64/loader/initrd",
+			payload: map[string]int{"boot/x86_64/root": payloadSize},
+			fetched: "boot/x86_64/root",
+			text:    map[string]string{"media.1/products": "/ openSUSE 15.5-0\n", "media.1/media": "openSUSE - openSUSE-15.5-x86_64-Build491.1-Media\nopenSUSE-15.5-x86_64-Build491.1\n1\n"},
+			rule:    fetchRule{param: "install", dirSuffix: "/boot/x86_64/root"},
+			fw:      biosIPXE,
+		},
+		{
+			// Alpine's boot/syslinux/syslinux.cfg; the initramfs mounts
+			// the modloop from modloop=URL and installs from alpine_repo.
+			name:   "alpine",
+			volume: "alpine-std 3.19.1 x86_64",
+			config: "boot/syslinux/syslinux.cfg",
+			menu: `SERIAL 0 115200
+TIMEOUT 10
+PROMPT 1
+DEFAULT lts
+
+LABEL lts
+MENU LABEL Linux lts
+KERNEL /boot/vmlinuz-lts
+INITRD /boot/initramfs-lts
+FDTDIR /boot/dtbs-lts
+APPEND modules=loop,squashfs,sd-mod,usb-storage quiet console=tty0 console=ttyS0,115200
+`,
+			kernel:  "boot/vmlinuz-lts",
+			initrd:  "boot/initramfs-lts",
+			payload: map[string]int{"boot/modloop-lts": payloadSize, "apks/x86_64/APKINDEX.tar.gz": 4 << 10},
+			fetched: "boot/modloop-lts",
+			text:    map[string]string{".alpine-release": "3.19.1 240126\n"},
+			rule:    fetchRule{param: "modloop", require: []string{"ip=dhcp", "alpine_repo="}},
+			fw:      biosIPXE,
+		},
+	}
+}
+
+// TestFamilies boots one image of each distribution family, with its own
+// local kernel line, from minimal-server -iso: it passes when the test
+// initrd, reading the line as the family's initramfs does, fetched the
+// family's root file system (or the whole image) from the server over HTTP.
+// Boots run in parallel as far as qemuSlots allows.
+func TestFamilies(t *testing.T) {
+	if !familyRewriting && os.Getenv("PXEKIT_E2E_FAMILIES") == "" {
+		t.Skip("minimal-server does not rewrite family kernel lines yet; PXEKIT_E2E_FAMILIES=1 runs the boots anyway")
+	}
+	for _, fi := range familyImages() {
+		t.Run(fi.name, func(t *testing.T) {
+			t.Parallel()
+			bootFamily(t, fi)
+		})
+	}
+}
