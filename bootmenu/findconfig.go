@@ -12,9 +12,11 @@ var ErrNoConfig = errors.New("bootmenu: no isolinux, syslinux or pxelinux config
 
 // configDirs and configFiles are where ISOLINUX and SYSLINUX look for
 // their configuration when their own directory has none, directory by
-// directory.
+// directory, and (boot/<arch>/loader) where openSUSE's images keep
+// isolinux.bin with its configuration, which isolinux reads from its own
+// directory first.
 var (
-	configDirs  = []string{"boot/isolinux", "isolinux", "boot/syslinux", "syslinux", "."}
+	configDirs  = []string{"boot/isolinux", "isolinux", "boot/syslinux", "syslinux", "boot/x86_64/loader", "boot/i386/loader", "."}
 	configFiles = []string{"isolinux.cfg", "syslinux.cfg", "extlinux.conf"}
 )
 
@@ -26,8 +28,9 @@ var (
 //	r, err := bootmenu.Resolve(fsys, name, &bootmenu.ResolveOptions{Dir: dir})
 //
 // It tries isolinux.cfg, syslinux.cfg and extlinux.conf in boot/isolinux,
-// isolinux, boot/syslinux, syslinux and the top of fsys, in that order of
-// directories, which are the places ISOLINUX and SYSLINUX search; the
+// isolinux, boot/syslinux, syslinux, boot/x86_64/loader, boot/i386/loader
+// (openSUSE) and the top of fsys, in that order of directories, which are
+// the places ISOLINUX and SYSLINUX search; the
 // working directory is the file's own, as syslinux changes to it. Last it
 // tries pxelinux.cfg/default, whose names pxelinux resolves against its
 // path prefix, taken to be the top of fsys. The top is dir "". Only regular files

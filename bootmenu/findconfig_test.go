@@ -21,6 +21,7 @@ func TestFindConfig(t *testing.T) {
 		{"top", fstest.MapFS{"syslinux.cfg": f, "pxelinux.cfg/default": f}, "syslinux.cfg", "", nil},
 		{"extlinux", fstest.MapFS{"boot/syslinux/extlinux.conf": f}, "boot/syslinux/extlinux.conf", "boot/syslinux", nil},
 		{"pxelinux tree", fstest.MapFS{"pxelinux.cfg/default": f, "pxelinux.0": f}, "pxelinux.cfg/default", "", nil},
+		{"opensuse loader", fstest.MapFS{"boot/x86_64/loader/isolinux.cfg": f, "boot/x86_64/loader/isolinux.bin": f}, "boot/x86_64/loader/isolinux.cfg", "boot/x86_64/loader", nil},
 		{"directory is no file", fstest.MapFS{"isolinux/isolinux.cfg/x": f, "syslinux/syslinux.cfg": f}, "syslinux/syslinux.cfg", "syslinux", nil},
 	}
 	for _, tt := range tests {

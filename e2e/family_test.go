@@ -176,12 +176,6 @@ func TestFamilyHarnessExplicitFetch(t *testing.T) {
 	bootFamily(t, fi)
 }
 
-// familyRewriting says whether minimal-server -iso turns a family's local
-// kernel line into one that fetches the root over HTTP (netboot's family
-// rules). Until that is wired into the server, TestFamilies runs only with
-// PXEKIT_E2E_FAMILIES=1 (and then fails: the images' lines name local
-// media only). Set it to true when the server rewrites the lines.
-const familyRewriting = false
 
 // familyImages are the images of TestFamilies: each family's layout (after
 // /work/shared/notes/distro-netboot.md) and the kernel line of its own
@@ -389,9 +383,6 @@ APPEND modules=loop,squashfs,sd-mod,usb-storage quiet console=tty0 console=ttyS0
 // family's root file system (or the whole image) from the server over HTTP.
 // Boots run in parallel as far as qemuSlots allows.
 func TestFamilies(t *testing.T) {
-	if !familyRewriting && os.Getenv("PXEKIT_E2E_FAMILIES") == "" {
-		t.Skip("minimal-server does not rewrite family kernel lines yet; PXEKIT_E2E_FAMILIES=1 runs the boots anyway")
-	}
 	for _, fi := range familyImages() {
 		t.Run(fi.name, func(t *testing.T) {
 			t.Parallel()

@@ -67,3 +67,7 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 	w.n += int64(n)
 	return n, err
 }
+
+// Unwrap lets http.ResponseController reach the connection, so that
+// netboot.FileServer's per-write deadline applies through the logging.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
