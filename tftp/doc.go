@@ -22,7 +22,8 @@
 // [Server.MaxBlockSize]), tsize (RFC 2349, from the file's Stat, also for
 // generated files; not offered in netascii mode, where the size on the wire
 // differs), timeout (RFC 2349, used as the ceiling of the retransmission
-// interval), windowsize (RFC 7440, capped by [Server.MaxWindowSize] and
+// interval; a value over [Server.MaxClientTimeout], 5 s by default, is
+// left out of the OACK and the server keeps its own timer), windowsize (RFC 7440, capped by [Server.MaxWindowSize] and
 // [Server.MaxWindowBytes]) and the de-facto rollover option (0 or 1).
 // Block numbers roll over past 65535 to 0, or to 1 with
 // [Server.RolloverToOne].
@@ -33,7 +34,9 @@
 // packet on a LAN costs milliseconds, not seconds. Each timeout doubles the
 // interval, up to 6 s (or twice the client's timeout option): some clients
 // (atftp) answer a repeated block only once and then wait for their own
-// timer, which must get a chance to fire.
+// timer, which must get a chance to fire. The client's options never
+// decide how long a silent client keeps its transfer slot: [Server.Timeout]
+// (12 s by default) ends any transfer that makes no progress for that long.
 // Duplicate ACKs are never answered (the Sorcerer's Apprentice bug, RFC 1123
 // §4.2.3.1). A repeated RRQ from the same client port is answered once
 // while the first packet is unacknowledged, and ignored later; a client

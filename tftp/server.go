@@ -33,6 +33,9 @@ const (
 	// on every window even on loopback; 16 × 8192 did so with atftp.
 	DefaultMaxWindowBytes = 64 << 10
 	DefaultBusyPoll       = 50 * time.Microsecond
+	// DefaultMaxClientTimeout is the largest RFC 2349 timeout option the
+	// server acknowledges by default: clients send 1 to 5 s in practice.
+	DefaultMaxClientTimeout = 5 * time.Second
 )
 
 // Server is a read-only TFTP server. Its zero value serves nothing (every
@@ -79,13 +82,22 @@ type Server struct {
 	TransferTimeout time.Duration
 
 	// Timeout ends a transfer when the client acknowledges nothing new for
-	// this long (default: DefaultTimeout, or twice the longest back-off
-	// below if that is longer). Retransmission itself is adaptive: the interval
-	// follows the measured round-trip time (RFC 6298's estimator, 10 ms to
-	// 1 s, or to the client's RFC 2349 timeout), and doubles on each
-	// timeout up to 6 s (twice the client's timeout if it sent one), so
-	// that a client waiting on its own timer gets to retransmit its ACK.
+	// this long, whatever options the client sent (default: the longest of
+	// DefaultTimeout, twice the longest back-off below, and twice
+	// MaxClientTimeout: 12 s with the defaults). Retransmission itself is
+	// adaptive: the interval follows the measured round-trip time (RFC
+	// 6298's estimator, 10 ms to 1 s, or to the client's RFC 2349
+	// timeout), and doubles on each timeout up to 6 s (twice the client's
+	// timeout if it sent one), so that a client waiting on its own timer
+	// gets to retransmit its ACK.
 	Timeout time.Duration
+
+	// MaxClientTimeout is the largest RFC 2349 timeout option the server
+	// takes (default DefaultMaxClientTimeout; negative: none). A larger
+	// one is left out of the OACK, which RFC 2349 requires to repeat the
+	// client's value, so the server keeps its own retransmission timer.
+	// Either way a client cannot stretch Timeout.
+	MaxClientTimeout time.Duration
 
 	// MaxBlockSize caps the blksize option (RFC 2348); zero means the RFC's
 	// 65464. Values below 8 are taken as 8.
@@ -143,6 +155,22 @@ func (s *Server) maxTransfers() int {
 		return s.MaxTransfers
 	}
 	return DefaultMaxTransfers
+}
+
+func (s *Server) maxClientTimeout() time.Duration {
+	if s.MaxClientTimeout == 0 {
+		return DefaultMaxClientTimeout
+	}
+	return s.MaxClientTimeout
+}
+
+// giveUp is how long a transfer waits without progress (see Timeout). It
+// depends on the server's settings only, never on the client's options.
+func (s *Server) giveUp() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return max(DefaultTimeout, 2*maxBackoff, 2*s.maxClientTimeout())
 }
 
 func (s *Server) maxClientTransfers() int {
