@@ -87,6 +87,18 @@
 // [Server.MaxTransfers], [Server.MaxClientTransfers],
 // [Server.TransferTimeout] and [Server.Timeout] bound the rest.
 //
+// Log lines and error replies that a client can cause are limited per
+// client IP address and message: [Server.LogBurst] lines (20) per
+// [Server.LogInterval] (10 s), then one line "<message>: lines suppressed"
+// with the client and the count when the interval ends (or at Shutdown
+// or Close). This covers the line of every finished transfer and of every
+// refused, malformed or dropped request. The error packets answering
+// malformed requests and write or mail requests go out only with a line
+// the limit lets through, so a forged source address cannot make the
+// server an amplifier. At most 4096 client addresses are tracked per
+// interval; the rest share one allowance. [Hook] still sees every
+// transfer.
+//
 // A transfer waits for ACKs in the runtime's network poller, and on Linux
 // may first poll its socket for up to [Server.BusyPoll] (50 µs). When the
 // client answers from another CPU within microseconds, this saves the

@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
+
+	"github.com/pxekit/pxekit/internal/lograte"
 )
 
 // ErrServerClosed is returned by [Server.Serve] and [Server.ListenAndServe]
@@ -36,6 +38,10 @@ const (
 	// DefaultMaxClientTimeout is the largest RFC 2349 timeout option the
 	// server acknowledges by default: clients send 1 to 5 s in practice.
 	DefaultMaxClientTimeout = 5 * time.Second
+	// DefaultLogBurst lines of one message per client address per
+	// DefaultLogInterval are logged; see [Server.LogBurst].
+	DefaultLogBurst    = lograte.DefaultBurst
+	DefaultLogInterval = lograte.DefaultInterval
 )
 
 // Server is a read-only TFTP server. Its zero value serves nothing (every
@@ -66,6 +72,18 @@ type Server struct {
 	// discards. Size probes aborted by the client log at Debug, not-found
 	// at Info, access violations and timeouts at Warn.
 	Logger *slog.Logger
+
+	// LogBurst and LogInterval limit the lines that one client can cause,
+	// so that a flood of requests cannot flood the log: at most LogBurst
+	// lines of each message per client IP address in LogInterval (default
+	// DefaultLogBurst, 20, per DefaultLogInterval, 10 s: a PXE client's
+	// pxelinux config search takes about a dozen). When an interval ends,
+	// one line says how many were suppressed (message "<message>: lines
+	// suppressed", attributes client and suppressed). Beyond 4096 client
+	// addresses in one interval, the rest share one allowance. A negative
+	// LogBurst turns the limit off. [Hook] still sees every transfer.
+	LogBurst    int
+	LogInterval time.Duration
 
 	// Hook, if set, is told about every transfer when it ends.
 	Hook Hook
@@ -133,6 +151,8 @@ type Server struct {
 	// round trip while it runs.
 	BusyPoll time.Duration
 
+	limOnce    sync.Once
+	lim        *lograte.Limiter
 	mu         sync.Mutex
 	listeners  map[*listener]struct{}
 	transfers  map[*transfer]struct{}
@@ -149,6 +169,19 @@ func (s *Server) logger() *slog.Logger {
 }
 
 var discard = slog.New(slog.DiscardHandler)
+
+func (s *Server) limiter() *lograte.Limiter {
+	s.limOnce.Do(func() {
+		s.lim = &lograte.Limiter{Burst: s.LogBurst, Interval: s.LogInterval}
+	})
+	return s.lim
+}
+
+// logPeer writes a line that peer caused, within the client's allowance
+// (see LogBurst), and reports whether it was within it.
+func (s *Server) logPeer(level slog.Level, peer netip.AddrPort, msg string, args ...any) bool {
+	return s.limiter().Log(context.Background(), s.logger(), level, peer.Addr(), msg, args...)
+}
 
 func (s *Server) maxTransfers() int {
 	if s.MaxTransfers > 0 {
@@ -260,12 +293,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		if n == 0 {
 			s.wg.Wait()
+			s.limiter().Flush()
 			return nil
 		}
 		select {
 		case <-ctx.Done():
 			s.cancelAll()
 			s.wg.Wait()
+			s.limiter().Flush()
 			return ctx.Err()
 		case <-tick.C:
 		}
@@ -284,6 +319,7 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	s.cancelAll()
 	s.wg.Wait()
+	s.limiter().Flush()
 	return nil
 }
 
@@ -431,17 +467,25 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 	}
 	req, err := parseRequest(b)
 	if err != nil {
-		s.logger().Debug("tftp: malformed request", "peer", peer, "err", err)
-		l.writeTo(appendError(nil, errIllegalOperation, "malformed request"), peer)
+		// The error packet is larger than the smallest bad request: it
+		// goes out within the client's log allowance only, so that a
+		// forged source address cannot turn the server into an
+		// amplifier. The same holds for the refusals below.
+		if s.logPeer(slog.LevelDebug, peer, "tftp: malformed request", "peer", peer, "err", err) {
+			l.writeTo(appendError(nil, errIllegalOperation, "malformed request"), peer)
+		}
 		return
 	}
 	if req.op == opWRQ {
-		s.logger().Info("tftp: write request refused", "peer", peer, "file", req.name)
-		l.writeTo(appendError(nil, errAccessViolation, "read-only server: write requests are refused"), peer)
+		if s.logPeer(slog.LevelInfo, peer, "tftp: write request refused", "peer", peer, "file", req.name) {
+			l.writeTo(appendError(nil, errAccessViolation, "read-only server: write requests are refused"), peer)
+		}
 		return
 	}
 	if req.mode == "mail" {
-		l.writeTo(appendError(nil, errIllegalOperation, "mail mode is not supported"), peer)
+		if s.logPeer(slog.LevelInfo, peer, "tftp: mail mode refused", "peer", peer, "file", req.name) {
+			l.writeTo(appendError(nil, errIllegalOperation, "mail mode is not supported"), peer)
+		}
 		return
 	}
 	if s.inShutdown.Load() {
@@ -459,7 +503,7 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 	}
 	if len(s.transfers) >= s.maxTransfers() || s.perClient[peer.Addr()] >= s.maxClientTransfers() {
 		s.mu.Unlock()
-		s.logger().Warn("tftp: request dropped: transfer limit reached", "peer", peer, "file", req.name)
+		s.logPeer(slog.LevelWarn, peer, "tftp: request dropped: transfer limit reached", "peer", peer, "file", req.name)
 		return
 	}
 	s.mu.Unlock()
@@ -470,7 +514,7 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 	} else {
 		c, err := dialTransfer(dst, peer)
 		if err != nil {
-			s.logger().Warn("tftp: cannot open transfer socket", "peer", peer, "err", err)
+			s.logPeer(slog.LevelWarn, peer, "tftp: cannot open transfer socket", "peer", peer, "err", err)
 			return
 		}
 		lk = newSockLink(c)

@@ -130,7 +130,8 @@ func (t *transfer) report(info *Transfer, probe bool) {
 	case OutcomeCanceled:
 		msg = "tftp: transfer canceled"
 	}
-	if log.Enabled(context.Background(), level) {
+	if log.Enabled(context.Background(), level) &&
+		t.s.limiter().Allow(context.Background(), log, level, info.Client.Addr(), msg) {
 		attrs := []slog.Attr{
 			slog.String("peer", info.Client.String()),
 			slog.String("file", info.File),

@@ -83,16 +83,29 @@ type summary struct {
 
 // Log writes the line (msg with args, as [slog.Logger.Log] takes them) to
 // log at level unless client has used up its lines for msg, and reports
-// whether it did. Lines are counted whether or not log is enabled at
-// level, so the result can also gate a reply to client. A nil log
-// discards.
+// whether it did (see [Limiter.Allow]).
 func (l *Limiter) Log(ctx context.Context, log *slog.Logger, level slog.Level, client netip.Addr, msg string, args ...any) bool {
+	if !l.Allow(ctx, log, level, client, msg) {
+		return false
+	}
+	if log != nil {
+		log.Log(ctx, level, msg, args...)
+	}
+	return true
+}
+
+// Allow counts one line of msg for client and reports whether it may be
+// written; the caller writes it (with [slog.Logger.LogAttrs], say). It
+// first writes, to log, the summary of an interval of this pair that has
+// ended and, once per interval, those of other pairs. Lines are counted
+// whether or not log is enabled at level, so the result can also gate a
+// reply to client. A nil log discards summaries too.
+func (l *Limiter) Allow(ctx context.Context, log *slog.Logger, level slog.Level, client netip.Addr, msg string) bool {
+	if l.Burst < 0 {
+		return true
+	}
 	if log == nil {
 		log = discard
-	}
-	if l.Burst < 0 {
-		log.Log(ctx, level, msg, args...)
-		return true
 	}
 	now := l.now()
 	iv := l.interval()
@@ -123,9 +136,6 @@ func (l *Limiter) Log(ctx context.Context, log *slog.Logger, level slog.Level, c
 	l.mu.Unlock()
 
 	l.write(ctx, sums)
-	if ok {
-		log.Log(ctx, level, msg, args...)
-	}
 	return ok
 }
 
