@@ -44,6 +44,20 @@
 // tsize-only probe, releases it at once (logged at Debug level), and a new
 // request from the same port is served on the same socket.
 //
+// Packets from the wrong transfer ID (RFC 1350 §4): each transfer's socket
+// is a UDP socket connected to its client, so the kernel never hands it a
+// packet from another address or port; it answers such a packet with ICMP
+// port unreachable, and the transfer is not disturbed. The listening
+// socket answers a DATA, ACK or OACK packet that belongs to no transfer
+// (in [Server.SinglePort] mode: none from that client address and port;
+// otherwise: any, since transfers use their own ports) with error 5,
+// "unknown transfer ID", from the listening socket, within the client's
+// log allowance (see [Server.LogBurst]). It never answers an ERROR
+// packet, a packet with another opcode, a packet whose source port is 0,
+// or one from or to an unspecified, multicast or limited-broadcast
+// address (the kernel drops most of those anyway; a subnet's broadcast
+// address cannot be told from a unicast one here).
+//
 // # Paths
 //
 // Requested names pass through [CleanPath]: the pxelinux "::" prefix,

@@ -461,8 +461,10 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 			s.mu.Unlock()
 			if t != nil {
 				t.link.(*chanLink).deliver(b)
+				return
 			}
 		}
+		l.unknownTID(op, peer, dst)
 		return
 	}
 	req, err := parseRequest(b)
@@ -532,6 +534,31 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go t.run()
+}
+
+// unknownTID answers a DATA, ACK or OACK packet that belongs to no
+// transfer with error 5, "unknown transfer ID" (RFC 1350 §4), within the
+// client's log allowance. Error packets are never answered (two servers
+// would answer each other forever), nor packets of other opcodes, nor
+// packets from or to a broadcast or multicast address.
+func (l *listener) unknownTID(op int, peer netip.AddrPort, dst netip.Addr) {
+	if op != opDATA && op != opACK && op != opOACK {
+		return
+	}
+	if !unicast(peer.Addr()) || peer.Port() == 0 || dst.IsValid() && !dst.IsUnspecified() && !unicast(dst) {
+		return
+	}
+	if l.s.logPeer(slog.LevelDebug, peer, "tftp: packet for an unknown transfer", "peer", peer, "opcode", op) {
+		var b [32]byte
+		l.writeTo(appendError(b[:0], errUnknownTID, "unknown transfer ID"), peer)
+	}
+}
+
+// unicast reports whether a is an address a reply may be sent to: not
+// unspecified, multicast or the limited broadcast address. (A subnet's
+// broadcast address cannot be told from here.)
+func unicast(a netip.Addr) bool {
+	return a.IsValid() && !a.IsUnspecified() && !a.IsMulticast() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
 // release forgets t; it is called with s.mu held.
