@@ -22,7 +22,8 @@
 // [Server.MaxBlockSize]), tsize (RFC 2349, from the file's Stat, also for
 // generated files; not offered in netascii mode, where the size on the wire
 // differs), timeout (RFC 2349, used as the ceiling of the retransmission
-// interval), windowsize (RFC 7440, capped by [Server.MaxWindowSize] and
+// interval; a value over [Server.MaxClientTimeout], 5 s by default, is
+// left out of the OACK and the server keeps its own timer), windowsize (RFC 7440, capped by [Server.MaxWindowSize] and
 // [Server.MaxWindowBytes]) and the de-facto rollover option (0 or 1).
 // Block numbers roll over past 65535 to 0, or to 1 with
 // [Server.RolloverToOne].
@@ -33,13 +34,29 @@
 // packet on a LAN costs milliseconds, not seconds. Each timeout doubles the
 // interval, up to 6 s (or twice the client's timeout option): some clients
 // (atftp) answer a repeated block only once and then wait for their own
-// timer, which must get a chance to fire.
+// timer, which must get a chance to fire. The client's options never
+// decide how long a silent client keeps its transfer slot: [Server.Timeout]
+// (12 s by default) ends any transfer that makes no progress for that long.
 // Duplicate ACKs are never answered (the Sorcerer's Apprentice bug, RFC 1123
 // §4.2.3.1). A repeated RRQ from the same client port is answered once
 // while the first packet is unacknowledged, and ignored later; a client
 // that aborts a transfer with an error packet, as PXE ROMs do after a
 // tsize-only probe, releases it at once (logged at Debug level), and a new
 // request from the same port is served on the same socket.
+//
+// Packets from the wrong transfer ID (RFC 1350 §4): each transfer's socket
+// is a UDP socket connected to its client, so the kernel never hands it a
+// packet from another address or port; it answers such a packet with ICMP
+// port unreachable, and the transfer is not disturbed. The listening
+// socket answers a DATA, ACK or OACK packet that belongs to no transfer
+// (in [Server.SinglePort] mode: none from that client address and port;
+// otherwise: any, since transfers use their own ports) with error 5,
+// "unknown transfer ID", from the listening socket, within the client's
+// log allowance (see [Server.LogBurst]). It never answers an ERROR
+// packet, a packet with another opcode, a packet whose source port is 0,
+// or one from or to an unspecified, multicast or limited-broadcast
+// address (the kernel drops most of those anyway; a subnet's broadcast
+// address cannot be told from a unicast one here).
 //
 // # Paths
 //
@@ -83,6 +100,18 @@
 // pooled. After setup, sending a block does not allocate.
 // [Server.MaxTransfers], [Server.MaxClientTransfers],
 // [Server.TransferTimeout] and [Server.Timeout] bound the rest.
+//
+// Log lines and error replies that a client can cause are limited per
+// client IP address and message: [Server.LogBurst] lines (20) per
+// [Server.LogInterval] (10 s), then one line "<message>: lines suppressed"
+// with the client and the count when the interval ends (or at Shutdown
+// or Close). This covers the line of every finished transfer and of every
+// refused, malformed or dropped request. The error packets answering
+// malformed requests and write or mail requests go out only with a line
+// the limit lets through, so a forged source address cannot make the
+// server an amplifier. At most 4096 client addresses are tracked per
+// interval; the rest share one allowance. [Hook] still sees every
+// transfer.
 //
 // A transfer waits for ACKs in the runtime's network poller, and on Linux
 // may first poll its socket for up to [Server.BusyPoll] (50 µs). When the

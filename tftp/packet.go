@@ -23,6 +23,7 @@ const (
 	errFileNotFound     = 1
 	errAccessViolation  = 2
 	errIllegalOperation = 4
+	errUnknownTID       = 5
 	errOptionRefused    = 8
 )
 

@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
+
+	"github.com/pxekit/pxekit/internal/lograte"
 )
 
 // ErrServerClosed is returned by [Server.Serve] and [Server.ListenAndServe]
@@ -33,6 +35,13 @@ const (
 	// on every window even on loopback; 16 × 8192 did so with atftp.
 	DefaultMaxWindowBytes = 64 << 10
 	DefaultBusyPoll       = 50 * time.Microsecond
+	// DefaultMaxClientTimeout is the largest RFC 2349 timeout option the
+	// server acknowledges by default: clients send 1 to 5 s in practice.
+	DefaultMaxClientTimeout = 5 * time.Second
+	// DefaultLogBurst lines of one message per client address per
+	// DefaultLogInterval are logged; see [Server.LogBurst].
+	DefaultLogBurst    = lograte.DefaultBurst
+	DefaultLogInterval = lograte.DefaultInterval
 )
 
 // Server is a read-only TFTP server. Its zero value serves nothing (every
@@ -64,6 +73,18 @@ type Server struct {
 	// at Info, access violations and timeouts at Warn.
 	Logger *slog.Logger
 
+	// LogBurst and LogInterval limit the lines that one client can cause,
+	// so that a flood of requests cannot flood the log: at most LogBurst
+	// lines of each message per client IP address in LogInterval (default
+	// DefaultLogBurst, 20, per DefaultLogInterval, 10 s: a PXE client's
+	// pxelinux config search takes about a dozen). When an interval ends,
+	// one line says how many were suppressed (message "<message>: lines
+	// suppressed", attributes client and suppressed). Beyond 4096 client
+	// addresses in one interval, the rest share one allowance. A negative
+	// LogBurst turns the limit off. [Hook] still sees every transfer.
+	LogBurst    int
+	LogInterval time.Duration
+
 	// Hook, if set, is told about every transfer when it ends.
 	Hook Hook
 
@@ -79,13 +100,22 @@ type Server struct {
 	TransferTimeout time.Duration
 
 	// Timeout ends a transfer when the client acknowledges nothing new for
-	// this long (default: DefaultTimeout, or twice the longest back-off
-	// below if that is longer). Retransmission itself is adaptive: the interval
-	// follows the measured round-trip time (RFC 6298's estimator, 10 ms to
-	// 1 s, or to the client's RFC 2349 timeout), and doubles on each
-	// timeout up to 6 s (twice the client's timeout if it sent one), so
-	// that a client waiting on its own timer gets to retransmit its ACK.
+	// this long, whatever options the client sent (default: the longest of
+	// DefaultTimeout, twice the longest back-off below, and twice
+	// MaxClientTimeout: 12 s with the defaults). Retransmission itself is
+	// adaptive: the interval follows the measured round-trip time (RFC
+	// 6298's estimator, 10 ms to 1 s, or to the client's RFC 2349
+	// timeout), and doubles on each timeout up to 6 s (twice the client's
+	// timeout if it sent one), so that a client waiting on its own timer
+	// gets to retransmit its ACK.
 	Timeout time.Duration
+
+	// MaxClientTimeout is the largest RFC 2349 timeout option the server
+	// takes (default DefaultMaxClientTimeout; negative: none). A larger
+	// one is left out of the OACK, which RFC 2349 requires to repeat the
+	// client's value, so the server keeps its own retransmission timer.
+	// Either way a client cannot stretch Timeout.
+	MaxClientTimeout time.Duration
 
 	// MaxBlockSize caps the blksize option (RFC 2348); zero means the RFC's
 	// 65464. Values below 8 are taken as 8.
@@ -121,6 +151,8 @@ type Server struct {
 	// round trip while it runs.
 	BusyPoll time.Duration
 
+	limOnce    sync.Once
+	lim        *lograte.Limiter
 	mu         sync.Mutex
 	listeners  map[*listener]struct{}
 	transfers  map[*transfer]struct{}
@@ -138,11 +170,40 @@ func (s *Server) logger() *slog.Logger {
 
 var discard = slog.New(slog.DiscardHandler)
 
+func (s *Server) limiter() *lograte.Limiter {
+	s.limOnce.Do(func() {
+		s.lim = &lograte.Limiter{Burst: s.LogBurst, Interval: s.LogInterval}
+	})
+	return s.lim
+}
+
+// logPeer writes a line that peer caused, within the client's allowance
+// (see LogBurst), and reports whether it was within it.
+func (s *Server) logPeer(level slog.Level, peer netip.AddrPort, msg string, args ...any) bool {
+	return s.limiter().Log(context.Background(), s.logger(), level, peer.Addr(), msg, args...)
+}
+
 func (s *Server) maxTransfers() int {
 	if s.MaxTransfers > 0 {
 		return s.MaxTransfers
 	}
 	return DefaultMaxTransfers
+}
+
+func (s *Server) maxClientTimeout() time.Duration {
+	if s.MaxClientTimeout == 0 {
+		return DefaultMaxClientTimeout
+	}
+	return s.MaxClientTimeout
+}
+
+// giveUp is how long a transfer waits without progress (see Timeout). It
+// depends on the server's settings only, never on the client's options.
+func (s *Server) giveUp() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return max(DefaultTimeout, 2*maxBackoff, 2*s.maxClientTimeout())
 }
 
 func (s *Server) maxClientTransfers() int {
@@ -232,12 +293,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		if n == 0 {
 			s.wg.Wait()
+			s.limiter().Flush()
 			return nil
 		}
 		select {
 		case <-ctx.Done():
 			s.cancelAll()
 			s.wg.Wait()
+			s.limiter().Flush()
 			return ctx.Err()
 		case <-tick.C:
 		}
@@ -256,6 +319,7 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	s.cancelAll()
 	s.wg.Wait()
+	s.limiter().Flush()
 	return nil
 }
 
@@ -397,23 +461,33 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 			s.mu.Unlock()
 			if t != nil {
 				t.link.(*chanLink).deliver(b)
+				return
 			}
 		}
+		l.unknownTID(op, peer, dst)
 		return
 	}
 	req, err := parseRequest(b)
 	if err != nil {
-		s.logger().Debug("tftp: malformed request", "peer", peer, "err", err)
-		l.writeTo(appendError(nil, errIllegalOperation, "malformed request"), peer)
+		// The error packet is larger than the smallest bad request: it
+		// goes out within the client's log allowance only, so that a
+		// forged source address cannot turn the server into an
+		// amplifier. The same holds for the refusals below.
+		if s.logPeer(slog.LevelDebug, peer, "tftp: malformed request", "peer", peer, "err", err) {
+			l.writeTo(appendError(nil, errIllegalOperation, "malformed request"), peer)
+		}
 		return
 	}
 	if req.op == opWRQ {
-		s.logger().Info("tftp: write request refused", "peer", peer, "file", req.name)
-		l.writeTo(appendError(nil, errAccessViolation, "read-only server: write requests are refused"), peer)
+		if s.logPeer(slog.LevelInfo, peer, "tftp: write request refused", "peer", peer, "file", req.name) {
+			l.writeTo(appendError(nil, errAccessViolation, "read-only server: write requests are refused"), peer)
+		}
 		return
 	}
 	if req.mode == "mail" {
-		l.writeTo(appendError(nil, errIllegalOperation, "mail mode is not supported"), peer)
+		if s.logPeer(slog.LevelInfo, peer, "tftp: mail mode refused", "peer", peer, "file", req.name) {
+			l.writeTo(appendError(nil, errIllegalOperation, "mail mode is not supported"), peer)
+		}
 		return
 	}
 	if s.inShutdown.Load() {
@@ -431,7 +505,7 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 	}
 	if len(s.transfers) >= s.maxTransfers() || s.perClient[peer.Addr()] >= s.maxClientTransfers() {
 		s.mu.Unlock()
-		s.logger().Warn("tftp: request dropped: transfer limit reached", "peer", peer, "file", req.name)
+		s.logPeer(slog.LevelWarn, peer, "tftp: request dropped: transfer limit reached", "peer", peer, "file", req.name)
 		return
 	}
 	s.mu.Unlock()
@@ -442,7 +516,7 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 	} else {
 		c, err := dialTransfer(dst, peer)
 		if err != nil {
-			s.logger().Warn("tftp: cannot open transfer socket", "peer", peer, "err", err)
+			s.logPeer(slog.LevelWarn, peer, "tftp: cannot open transfer socket", "peer", peer, "err", err)
 			return
 		}
 		lk = newSockLink(c)
@@ -460,6 +534,31 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go t.run()
+}
+
+// unknownTID answers a DATA, ACK or OACK packet that belongs to no
+// transfer with error 5, "unknown transfer ID" (RFC 1350 §4), within the
+// client's log allowance. Error packets are never answered (two servers
+// would answer each other forever), nor packets of other opcodes, nor
+// packets from or to a broadcast or multicast address.
+func (l *listener) unknownTID(op int, peer netip.AddrPort, dst netip.Addr) {
+	if op != opDATA && op != opACK && op != opOACK {
+		return
+	}
+	if !unicast(peer.Addr()) || peer.Port() == 0 || dst.IsValid() && !dst.IsUnspecified() && !unicast(dst) {
+		return
+	}
+	if l.s.logPeer(slog.LevelDebug, peer, "tftp: packet for an unknown transfer", "peer", peer, "opcode", op) {
+		var b [32]byte
+		l.writeTo(appendError(b[:0], errUnknownTID, "unknown transfer ID"), peer)
+	}
+}
+
+// unicast reports whether a is an address a reply may be sent to: not
+// unspecified, multicast or the limited broadcast address. (A subnet's
+// broadcast address cannot be told from here.)
+func unicast(a netip.Addr) bool {
+	return a.IsValid() && !a.IsUnspecified() && !a.IsMulticast() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
 // release forgets t; it is called with s.mu held.

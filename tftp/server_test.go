@@ -78,6 +78,9 @@ func TestOptionsOnlyWhenAsked(t *testing.T) {
 		{"upper case", []string{"TSIZE", "0", "BlkSize", "512"}, map[string]string{"tsize": "100000", "blksize": "512"}},
 		{"timeout", []string{"timeout", "3"}, map[string]string{"timeout": "3"}},
 		{"bad timeout ignored", []string{"timeout", "0", "blksize", "800"}, map[string]string{"blksize": "800"}},
+		{"timeout at MaxClientTimeout", []string{"timeout", "5"}, map[string]string{"timeout": "5"}},
+		{"timeout over MaxClientTimeout left out", []string{"tsize", "0", "timeout", "255", "blksize", "800"}, map[string]string{"tsize": "100000", "blksize": "800"}},
+		{"only a too large timeout: no OACK", []string{"timeout", "6"}, nil},
 		{"ovmf", []string{"tsize", "0", "blksize", "1468", "windowsize", "4"}, map[string]string{"tsize": "100000", "blksize": "1024", "windowsize": "4"}},
 		{"windowsize capped by bytes", []string{"blksize", "1024", "windowsize", "1000"}, map[string]string{"blksize": "1024", "windowsize": "64"}},
 		{"rollover", []string{"rollover", "1"}, map[string]string{"rollover": "1"}},
@@ -681,5 +684,99 @@ func TestDualStack(t *testing.T) {
 	c.send(ack(0))
 	if got := c.fetch(1024); !bytes.Equal(got, fsys["pxelinux.0"].Data) {
 		t.Error("download differs")
+	}
+}
+
+// TestMaxClientTimeout checks which timeout options the OACK takes for
+// several MaxClientTimeout settings.
+func TestMaxClientTimeout(t *testing.T) {
+	tests := []struct {
+		max     time.Duration
+		timeout string
+		want    bool // acknowledged
+	}{
+		{0, "1", true},
+		{0, "5", true},
+		{0, "6", false},
+		{0, "255", false},
+		{10 * time.Second, "10", true},
+		{10 * time.Second, "11", false},
+		{1500 * time.Millisecond, "2", false},
+		{-1, "1", false},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("max=%v/timeout=%s", tc.max, tc.timeout), func(t *testing.T) {
+			addr := startServer(t, &Server{FS: mapFS(), MaxClientTimeout: tc.max})
+			c := newRawClient(t, addr)
+			c.sendRRQ("pxelinux.0", "octet", "tsize", "0", "timeout", tc.timeout)
+			got, ok := options(t, c.mustRecv())["timeout"]
+			c.send(append([]byte{0, opERROR, 0, 0}, "done\x00"...))
+			if ok != tc.want || ok && got != tc.timeout {
+				t.Errorf("OACK timeout %q (present %v), want present %v", got, ok, tc.want)
+			}
+		})
+	}
+}
+
+// TestClientTimeoutHoldsNoSlot: a client that asks for timeout=255 and
+// then never acknowledges loses the server's only transfer slot within
+// the server's default give-up time (12 s), not 4 × 255 s.
+func TestClientTimeoutHoldsNoSlot(t *testing.T) {
+	t.Parallel()
+	hook := newCountingHook()
+	addr := startServer(t, &Server{FS: mapFS(), Hook: hook, MaxTransfers: 1})
+	a := newRawClient(t, addr)
+	a.sendRRQ("pxelinux.0", "octet", "tsize", "0", "timeout", "255")
+	if _, ok := options(t, a.mustRecv())["timeout"]; ok {
+		t.Error("OACK acknowledges timeout=255")
+	}
+	want := max(DefaultTimeout, 2*maxBackoff, 2*DefaultMaxClientTimeout)
+	select {
+	case tr := <-hook.c:
+		if tr.Outcome != OutcomeTimeout || tr.Duration < want || tr.Duration > want+2*time.Second {
+			t.Errorf("silent client: outcome %v after %v, want timeout after %v", tr.Outcome, tr.Duration, want)
+		}
+	case <-time.After(want + 3*time.Second):
+		t.Fatalf("silent client with timeout=255 still holds its slot after %v", want+3*time.Second)
+	}
+	// The slot is free: another client is served.
+	b := newRawClient(t, addr)
+	var p []byte
+	for try := 0; try < 25 && p == nil; try++ {
+		b.sendRRQ("pxelinux.0", "octet")
+		p = b.recv(200 * time.Millisecond)
+	}
+	if p == nil || binary.BigEndian.Uint16(p) != opDATA {
+		t.Fatalf("after the slot freed: %x, want DATA", p)
+	}
+}
+
+// TestSmallClientTimeout: a timeout within the limit is acknowledged and
+// the transfer runs to its end; a lost ACK is answered by a retransmission
+// within the client's timeout.
+func TestSmallClientTimeout(t *testing.T) {
+	hook := newCountingHook()
+	addr := startServer(t, &Server{FS: mapFS(), Hook: hook})
+	c := newRawClient(t, addr)
+	c.sendRRQ("pxelinux.0", "octet", "timeout", "1")
+	if got := options(t, c.mustRecv())["timeout"]; got != "1" {
+		t.Fatalf("OACK timeout %q, want 1", got)
+	}
+	// Do not acknowledge the OACK: it comes again within 1 s (+ slack).
+	start := time.Now()
+	p := c.recv(2 * time.Second)
+	if p == nil || binary.BigEndian.Uint16(p) != opOACK {
+		t.Fatalf("no OACK retransmission within 2s (got %x)", p)
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Errorf("OACK retransmitted after %v, want within the client's 1s", d)
+	}
+	c.send(ack(0))
+	data := c.fetch(512)
+	if want := mapFS()["pxelinux.0"].Data; !bytes.Equal(data, want) {
+		t.Fatalf("got %d bytes, want the %d of pxelinux.0", len(data), len(want))
+	}
+	if tr := hook.wait(t); tr.Outcome != OutcomeOK {
+		t.Errorf("outcome %v, want ok", tr.Outcome)
 	}
 }

@@ -130,7 +130,8 @@ func (t *transfer) report(info *Transfer, probe bool) {
 	case OutcomeCanceled:
 		msg = "tftp: transfer canceled"
 	}
-	if log.Enabled(context.Background(), level) {
+	if log.Enabled(context.Background(), level) &&
+		t.s.limiter().Allow(context.Background(), log, level, info.Client.Addr(), msg) {
 		attrs := []slog.Attr{
 			slog.String("peer", info.Client.String()),
 			slog.String("file", info.File),
@@ -285,9 +286,13 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 				oack = appendOption(oack, k, size)
 			}
 		case "timeout":
-			t.maxRTO = time.Duration(req.timeout) * time.Second
-			t.backoffCap = 2 * t.maxRTO
-			oack = appendOption(oack, k, int64(req.timeout))
+			// A timeout over the server's limit is not acknowledged
+			// (RFC 2349 allows no other value in the OACK): the
+			// server's own timer applies.
+			if d := time.Duration(req.timeout) * time.Second; d <= s.maxClientTimeout() {
+				t.maxRTO, t.backoffCap = d, 2*d
+				oack = appendOption(oack, k, int64(req.timeout))
+			}
 		case "windowsize":
 			oack = appendOption(oack, k, int64(w))
 		case "rollover":
@@ -323,10 +328,7 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 	}
 
 	t.srtt, t.rttvar, t.rto = 0, 0, min(initialRTO, t.maxRTO)
-	giveUp := s.Timeout
-	if giveUp <= 0 {
-		giveUp = max(DefaultTimeout, 2*t.backoffCap)
-	}
+	giveUp := s.giveUp()
 	var hardDeadline time.Time
 	if s.TransferTimeout > 0 {
 		hardDeadline = info.Start.Add(s.TransferTimeout)
