@@ -69,7 +69,9 @@ func once(ctx context.Context, c normalClient, limit time.Duration) clientResult
 }
 
 func inCtx(ctx context.Context, ns, name string, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, name}, args...)...)
+	c := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, name}, args...)...)
+	c.WaitDelay = time.Second // a grandchild holding the output pipe
+	return c
 }
 
 // curlClient downloads url with curl and checks that want bytes arrived.
@@ -96,7 +98,7 @@ func (l *lab) tftpClient(dir, name string, want []byte) normalClient {
 		_ = os.Remove(out)
 		// tftp-hpa retries for 25 s by default; a 5 s attempt is enough on
 		// a veth, and the loop in retry tries again.
-		b, err := inCtx(ctx, l.client, "timeout", "5", "tftp", "-m", "binary", serverIP, "-c", "get", name, out).CombinedOutput()
+		b, err := inCtx(ctx, l.client, "timeout", "-s", "KILL", "5", "tftp", "-m", "binary", serverIP, "-c", "get", name, out).CombinedOutput()
 		got, rerr := os.ReadFile(out)
 		if err != nil || rerr != nil || !bytes.Equal(got, want) {
 			return fmt.Errorf("tftp: %v %s", err, strings.TrimSpace(string(b)))

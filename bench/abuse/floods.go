@@ -116,8 +116,9 @@ func helperMain(args []string) int {
 		addrs := fl.Int("addrs", floodAddrs, "source addresses")
 		hold := fl.Duration("hold", 20*time.Second, "how long the flood lasts")
 		file := fl.String("file", "small.txt", "file asked for")
+		within := fl.Duration("within", time.Second, "RRQs sent within")
 		_ = fl.Parse(args[1:])
-		summary, err = tftpRRQ(*addrs, *per, *hold, *file)
+		summary, err = tftpRRQ(*addrs, *per, *within, *hold, *file)
 	case "tftp-garbage":
 		n := fl.Int("n", 20000, "packets")
 		dur := fl.Duration("dur", 5*time.Second, "spread over")
@@ -349,9 +350,11 @@ func httpRanges(n int, path string) (string, error) {
 }
 
 // tftpRRQ sends per RRQs from each of addrs source addresses (one socket
-// each) for file with option timeout=255, never ACKs, keeps the sockets
-// open until hold has passed, and reports how many the server answered.
-func tftpRRQ(addrs, per int, hold time.Duration, file string) (string, error) {
+// each) for file with option timeout=255, spread over within (sent all at
+// once, most would be lost in port 69's receive buffer), never ACKs, keeps
+// the sockets open until hold has passed, and reports how many the server
+// answered.
+func tftpRRQ(addrs, per int, within, hold time.Duration, file string) (string, error) {
 	start := time.Now()
 	rrq := tftpPacket(1, file, "octet", "timeout", "255")
 	var socks []*net.UDPConn
@@ -372,10 +375,11 @@ func tftpRRQ(addrs, per int, hold time.Duration, file string) (string, error) {
 	dst := &net.UDPAddr{IP: net.ParseIP(serverIP), Port: 69}
 	var answered, packets, oack, data, errs atomic.Int64
 	var wg sync.WaitGroup
-	for _, c := range socks {
+	for i, c := range socks {
 		if _, err := c.WriteToUDP(rrq, dst); err != nil {
 			return "", err
 		}
+		time.Sleep(time.Until(start.Add(within * time.Duration(i+1) / time.Duration(len(socks)))))
 		wg.Go(func() {
 			buf := make([]byte, 1500)
 			first := true

@@ -192,6 +192,7 @@ func (a *app) flood(r *row, client normalClient, helper string, args ...string) 
 	r.cDuring = retry(a.ctx, client, time.Now().Add(a.hold))
 	res := <-h.res
 	r.logs, r.warns = countLogs(s.logSince(l0))
+	r.note = firstWarning(s.logSince(l0))
 	r.peak = sm.end()
 	time.Sleep(time.Second)
 	r.after = s.usage()
@@ -200,9 +201,24 @@ func (a *app) flood(r *row, client normalClient, helper string, args ...string) 
 		return errors.New(res.Err)
 	}
 	if !r.cDuring.ok {
-		r.note = "client: " + r.cDuring.last
+		r.note += "; client during: " + r.cDuring.last
 	}
 	return nil
+}
+
+// firstWarning returns the first line logged at WARN or ERROR, shortened,
+// or "".
+func firstWarning(lines []string) string {
+	for _, l := range lines {
+		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
+			l = strings.TrimSpace(l)
+			if len(l) > 160 {
+				l = l[:160] + "…"
+			}
+			return "first warning: " + l
+		}
+	}
+	return ""
 }
 
 func countLogs(lines []string) (n, warns int) {
@@ -280,13 +296,7 @@ func (a *app) diskFull(r *row) error {
 	sm := s.sample()
 	r.cDuring = once(a.ctx, client, a.hold)
 	r.logs, r.warns = countLogs(s.logSince(l0))
-	firstErr := ""
-	for _, l := range s.logSince(l0) {
-		if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
-			firstErr = l
-			break
-		}
-	}
+	firstErr := firstWarning(s.logSince(l0))
 	if err := os.Remove(fill); err != nil {
 		return err
 	}
@@ -298,7 +308,7 @@ func (a *app) diskFull(r *row) error {
 		r.summary += " (" + afterFull.last + ")"
 	}
 	if firstErr != "" {
-		r.note = "first warning: " + strings.TrimSpace(firstErr)
+		r.note = firstErr
 	} else {
 		r.note = "no warning or error logged while the disk was full"
 	}
