@@ -63,9 +63,17 @@ func retry(ctx context.Context, c normalClient, deadline time.Time) clientResult
 	}
 }
 
-// once runs c one time and times it.
+// once runs c one time, for at most limit, and times it.
 func once(ctx context.Context, c normalClient, limit time.Duration) clientResult {
-	return retry(ctx, c, time.Now().Add(limit))
+	start := time.Now()
+	actx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	err := c(actx)
+	r := clientResult{ok: err == nil, took: time.Since(start), tries: 1}
+	if err != nil {
+		r.last = err.Error()
+	}
+	return r
 }
 
 func inCtx(ctx context.Context, ns, name string, args ...string) *exec.Cmd {

@@ -257,7 +257,8 @@ func (a *app) dhcpFlood(r *row) error {
 }
 
 // diskFull puts the lease file on a 64 KiB tmpfs, gets a lease, fills the
-// tmpfs, asks for a lease as a new client, frees the space and asks again.
+// tmpfs, asks for leases as new clients until the server logs a write
+// error, asks once more, frees the space and asks again.
 func (a *app) diskFull(r *row) error {
 	mnt := filepath.Join(a.dir, "leasefs")
 	if err := os.Mkdir(mnt, 0o755); err != nil {
@@ -292,25 +293,42 @@ func (a *app) diskFull(r *row) error {
 		}
 	}
 	f.Close()
+	// The lease file's last page still has room: new clients get leases
+	// until an append needs a page that the tmpfs no longer has.
 	l0 := s.logLines()
 	sm := s.sample()
-	r.cDuring = once(a.ctx, client, a.hold)
-	r.logs, r.warns = countLogs(s.logSince(l0))
+	var acked int
+	var first clientResult
+	deadline := time.Now().Add(a.hold)
+	for a.ctx.Err() == nil && time.Now().Before(deadline) && acked < 200 {
+		first = once(a.ctx, client, 10*time.Second)
+		if firstWarning(s.logSince(l0)) != "" {
+			break
+		}
+		if first.ok {
+			acked++
+		}
+	}
 	firstErr := firstWarning(s.logSince(l0))
+	if firstErr != "" {
+		r.cDuring = once(a.ctx, client, 10*time.Second)
+	}
+	r.logs, r.warns = countLogs(s.logSince(l0))
 	if err := os.Remove(fill); err != nil {
 		return err
 	}
 	afterFull := retry(a.ctx, client, time.Now().Add(a.hold))
 	r.peak = sm.end()
 	r.after = s.usage()
-	r.summary = fmt.Sprintf("lease file on a 64 KiB tmpfs, filled with %d bytes; then space freed: new client %s", filled, afterFull)
+	r.summary = fmt.Sprintf("lease file on a 64 KiB tmpfs, filled with %d bytes: %d new clients got leases into the file's last page, the next one %s (first write error); client during = the one after; space freed: new client %s",
+		filled, acked, first, afterFull)
 	if !afterFull.ok {
 		r.summary += " (" + afterFull.last + ")"
 	}
 	if firstErr != "" {
 		r.note = firstErr
 	} else {
-		r.note = "no warning or error logged while the disk was full"
+		r.note = fmt.Sprintf("no warning or error logged while the disk was full (%d clients got leases)", acked)
 	}
 	if !r.cDuring.ok {
 		r.note += "; client during: " + r.cDuring.last
