@@ -34,6 +34,9 @@ func (r clientResult) String() string {
 		}
 		return fmt.Sprintf("%.2fs (%d tries)", r.took.Seconds(), r.tries)
 	}
+	if r.tries == 1 {
+		return fmt.Sprintf("FAIL %.1fs", r.took.Seconds())
+	}
 	return fmt.Sprintf("FAIL %.1fs (%d tries)", r.took.Seconds(), r.tries)
 }
 

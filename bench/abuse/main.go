@@ -65,6 +65,7 @@ func orchestrate() int {
 	hold := flag.Duration("hold", 20*time.Second, "how long floods 1 and 3 last, and the normal client's time limit during a flood")
 	bin := flag.String("server", "", "minimal-server binary to test (default: build ../examples/minimal-server)")
 	repo := flag.String("repo", "..", "repository root to build the server from")
+	limit := flag.Duration("timeout", 10*time.Minute, "end the whole run after this long")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "abuse: needs root (network namespaces, tmpfs)")
@@ -78,6 +79,8 @@ func orchestrate() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *limit)
+	defer cancel()
 
 	dir, err := os.MkdirTemp("", "pxekit-abuse-")
 	if err != nil {
@@ -135,7 +138,7 @@ func orchestrate() int {
 	}
 	printTable(rows)
 	if ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "abuse: interrupted")
+		fmt.Fprintln(os.Stderr, "abuse: interrupted:", context.Cause(ctx))
 		return 1
 	}
 	return 0
