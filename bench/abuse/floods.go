@@ -2,8 +2,8 @@ package main
 
 // The floods themselves. Each runs as "abuse helper NAME FLAGS" inside the
 // flood namespace (started by runHelper), prints "ready" when its load is
-// in place, and ends with one line of JSON: a summary of what the server
-// answered.
+// in place and "end" just before it lets go of it, and ends with one line
+// of JSON: a summary of what the server answered.
 
 import (
 	"bufio"
@@ -38,9 +38,9 @@ type helperResult struct {
 
 // helperRun is a flood helper running in the flood namespace.
 type helperRun struct {
-	cmd   *exec.Cmd
-	ready chan struct{}
-	res   chan helperResult
+	cmd        *exec.Cmd
+	ready, end chan struct{}
+	res        chan helperResult
 }
 
 // runHelper starts "self helper name args..." in namespace ns.
@@ -52,6 +52,7 @@ func runHelper(ctx context.Context, ns, name string, args ...string) (*helperRun
 	h := &helperRun{
 		cmd:   exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, self, "helper", name}, args...)...),
 		ready: make(chan struct{}),
+		end:   make(chan struct{}),
 		res:   make(chan helperResult, 1),
 	}
 	h.cmd.Stderr = os.Stderr
@@ -65,12 +66,17 @@ func runHelper(ctx context.Context, ns, name string, args ...string) (*helperRun
 	go func() {
 		var r helperResult
 		sc := bufio.NewScanner(out)
-		readyClosed := false
+		readyClosed, endClosed := false, false
 		for sc.Scan() {
 			line := sc.Text()
 			if line == "ready" && !readyClosed {
 				close(h.ready)
 				readyClosed = true
+				continue
+			}
+			if line == "end" && !endClosed {
+				close(h.end)
+				endClosed = true
 				continue
 			}
 			if err := json.Unmarshal([]byte(line), &r); err != nil {
@@ -82,6 +88,9 @@ func runHelper(ctx context.Context, ns, name string, args ...string) (*helperRun
 		}
 		if !readyClosed {
 			close(h.ready)
+		}
+		if !endClosed {
+			close(h.end)
 		}
 		h.res <- r
 	}()
@@ -143,6 +152,13 @@ func helperMain(args []string) int {
 }
 
 func ready() { fmt.Println("ready") }
+
+// end says that the load is still in place but about to be released, and
+// gives the orchestrator 300 ms to sample the server.
+func end() {
+	fmt.Println("end")
+	time.Sleep(300 * time.Millisecond)
+}
 
 // raiseNoFile lifts the soft open-file limit to the hard one.
 func raiseNoFile() {
@@ -253,9 +269,17 @@ func httpIdle(n, addrs int, hold time.Duration, path string) (string, error) {
 		})
 	}
 	time.Sleep(time.Until(start.Add(hold)))
+	end()
 	close(stop)
-	// A slow reader's connection may be closed with data still unread:
-	// the kernel's TCP state says so.
+	// A server that closes a slow reader's connection leaves its unsent
+	// data queued behind a zero window: its FIN never arrives. A byte sent
+	// to such a closed socket brings back a reset, which TCP_INFO shows.
+	for _, c := range conns {
+		if c != nil && c.slow && c.closed.Load() == 0 {
+			_, _ = c.c.Write([]byte("\r\n"))
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
 	var opened, busy, accepted, closedIdle, closedSlow, openIdle, openSlow int
 	var idleClose []time.Duration
 	for _, c := range conns {
@@ -296,7 +320,7 @@ func httpIdle(n, addrs int, hold time.Duration, path string) (string, error) {
 	if len(idleClose) > 0 {
 		med = fmt.Sprintf("%.1fs", idleClose[len(idleClose)/2].Seconds())
 	}
-	s := fmt.Sprintf("%d conns from %d addrs in %.1fs (%d failed): %d got 503, %d accepted; at %s: %d/%d idle closed (median %s), %d/%d slow readers closed",
+	s := fmt.Sprintf("%d conns from %d addrs in %.1fs (%d failed): %d got 503, %d accepted; at %s: %d/%d idle closed (median %s), %d/%d slow readers closed (probed)",
 		opened, addrs, dialed.Seconds(), dialErrs.Load(), busy, accepted, hold, closedIdle, closedIdle+openIdle, med, closedSlow, closedSlow+openSlow)
 	if e, ok := firstDialErr.Load().(string); ok {
 		s += "; first dial error: " + e
@@ -341,6 +365,7 @@ func httpRanges(n int, path string) (string, error) {
 	}
 	defer resp.Body.Close()
 	nb, err := io.Copy(io.Discard, resp.Body)
+	end()
 	s := fmt.Sprintf("%d ranges (%d-byte header): %s, %d bytes returned in %.2fs (Content-Type %s)",
 		n, len(hdr), resp.Status, nb, time.Since(start).Seconds(), resp.Header.Get("Content-Type"))
 	if err != nil {
@@ -408,6 +433,7 @@ func tftpRRQ(addrs, per int, within, hold time.Duration, file string) (string, e
 	time.Sleep(time.Second)
 	ready()
 	time.Sleep(time.Until(start.Add(hold)))
+	end()
 	for _, c := range socks {
 		c.Close()
 	}
@@ -481,6 +507,7 @@ func tftpGarbage(n int, dur time.Duration) (string, error) {
 	}
 	took := time.Since(start)
 	time.Sleep(time.Second)
+	end()
 	for _, c := range socks {
 		c.Close()
 	}
@@ -557,6 +584,7 @@ func dhcpDiscover(n int, within time.Duration, ifname string) (string, error) {
 	took := time.Since(start)
 	ready()
 	time.Sleep(3 * time.Second)
+	end()
 	pc.Close()
 	<-done
 	mu.Lock()

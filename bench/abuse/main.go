@@ -44,6 +44,7 @@ type row struct {
 	n                   int
 	name                string
 	before, peak, after usage
+	end                 usage // as the flood ends, before the flooder lets go
 	logs, warns         int
 	cBefore, cDuring    clientResult
 	summary, note       string
@@ -66,6 +67,7 @@ func orchestrate() int {
 	bin := flag.String("server", "", "minimal-server binary to test (default: build ../examples/minimal-server)")
 	repo := flag.String("repo", "..", "repository root to build the server from")
 	limit := flag.Duration("timeout", 10*time.Minute, "end the whole run after this long")
+	keep := flag.Bool("keep", false, "keep the scratch directory (server logs, lease files) and say where it is")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "abuse: needs root (network namespaces, tmpfs)")
@@ -87,7 +89,11 @@ func orchestrate() int {
 		fmt.Fprintln(os.Stderr, "abuse:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
+	if *keep {
+		defer fmt.Fprintln(os.Stderr, "abuse: server logs kept in", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
 	a := &app{ctx: ctx, dir: dir, bin: *bin, hold: *hold}
 	if a.bin == "" {
 		a.bin = filepath.Join(dir, "minimal-server")
@@ -191,9 +197,12 @@ func (a *app) flood(r *row, client normalClient, helper string, args ...string) 
 		sm.end()
 		return err
 	}
+	endc := make(chan usage, 1)
+	go func() { <-h.end; endc <- s.usage() }()
 	<-h.ready
 	r.cDuring = retry(a.ctx, client, time.Now().Add(a.hold))
 	res := <-h.res
+	r.end = <-endc
 	r.logs, r.warns = countLogs(s.logSince(l0))
 	r.note = firstWarning(s.logSince(l0))
 	r.peak = sm.end()
@@ -316,6 +325,7 @@ func (a *app) diskFull(r *row) error {
 	if firstErr != "" {
 		r.cDuring = once(a.ctx, client, 10*time.Second)
 	}
+	r.end = s.usage()
 	r.logs, r.warns = countLogs(s.logSince(l0))
 	if err := os.Remove(fill); err != nil {
 		return err
@@ -339,15 +349,22 @@ func (a *app) diskFull(r *row) error {
 	return nil
 }
 
-func mib(u usage) string { return fmt.Sprintf("%.1f", float64(u.rssKiB)/1024) }
+func mib(kib int) string {
+	if kib < 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.1f", float64(kib)/1024)
+}
 
 func printTable(rows []row) {
 	fmt.Println()
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tflood\tRSS MiB before/peak/after\tfds before/peak/after\tlog lines (warn+)\tclient before\tclient during")
+	fmt.Fprintln(tw, "#\tflood\tRSS MiB before/peak/end/after\tfds before/peak/end/after\tsock MiB before/peak/end/after\tlog lines (warn+)\tclient before\tclient during")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%d\t%s\t%s/%s/%s\t%d/%d/%d\t%d (%d)\t%s\t%s\n", r.n, r.name,
-			mib(r.before), mib(r.peak), mib(r.after), r.before.fds, r.peak.fds, r.after.fds,
+		fmt.Fprintf(tw, "%d\t%s\t%s/%s/%s/%s\t%d/%d/%d/%d\t%s/%s/%s/%s\t%d (%d)\t%s\t%s\n", r.n, r.name,
+			mib(r.before.rssKiB), mib(r.peak.rssKiB), mib(r.end.rssKiB), mib(r.after.rssKiB),
+			r.before.fds, r.peak.fds, r.end.fds, r.after.fds,
+			mib(r.before.sockKiB), mib(r.peak.sockKiB), mib(r.end.sockKiB), mib(r.after.sockKiB),
 			r.logs, r.warns, r.cBefore, r.cDuring)
 	}
 	tw.Flush()

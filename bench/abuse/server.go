@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 type server struct {
 	cmd     *exec.Cmd
 	pid     int
+	ns      string
 	logPath string
 	done    chan struct{}
 }
@@ -29,7 +31,7 @@ func startServer(ns, bin, logPath string, args ...string) (*server, error) {
 		return nil, err
 	}
 	defer f.Close()
-	s := &server{cmd: in(ns, bin, args...), logPath: logPath, done: make(chan struct{})}
+	s := &server{cmd: in(ns, bin, args...), ns: ns, logPath: logPath, done: make(chan struct{})}
 	s.cmd.Stdout, s.cmd.Stderr = f, f
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
@@ -83,11 +85,39 @@ func (s *server) logSince(n int) []string {
 	return lines[n:]
 }
 
-// usage is a sample of the server's resident memory (KiB) and open file
-// descriptors.
-type usage struct{ rssKiB, fds int }
+// usage is a sample of the server's resident memory (KiB), its open file
+// descriptors, and the kernel memory queued in the sockets of its
+// namespace (KiB), which RSS does not show.
+type usage struct{ rssKiB, fds, sockKiB int }
 
+var skmem = regexp.MustCompile(`skmem:\(r(\d+),.*?,w(\d+),`)
+
+// sockMem sums what ss reports as received-but-unread (r) and queued for
+// sending (w) over every TCP and UDP socket in the server's namespace,
+// orphaned ones included.
+func (s *server) sockMem() int {
+	out, err := in(s.ns, "ss", "-tuamn").Output()
+	if err != nil {
+		return -1
+	}
+	var sum int
+	for _, m := range skmem.FindAllSubmatch(out, -1) {
+		r, _ := strconv.Atoi(string(m[1]))
+		w, _ := strconv.Atoi(string(m[2]))
+		sum += r + w
+	}
+	return sum / 1024
+}
+
+// usage samples everything.
 func (s *server) usage() usage {
+	u := s.procUsage()
+	u.sockKiB = s.sockMem()
+	return u
+}
+
+// procUsage samples RSS and descriptors only.
+func (s *server) procUsage() usage {
 	var u usage
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.pid)); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
@@ -102,7 +132,8 @@ func (s *server) usage() usage {
 	return u
 }
 
-// sampler records the highest usage seen every 100 ms until stopped.
+// sampler records the highest usage seen every 100 ms (socket memory
+// every 500 ms) until stopped.
 type sampler struct {
 	mu   sync.Mutex
 	peak usage
@@ -117,11 +148,15 @@ func (s *server) sample() *sampler {
 		defer sm.wg.Done()
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
-		for {
-			u := s.usage()
+		for i := 0; ; i++ {
+			u := s.procUsage()
+			if i%5 == 0 {
+				u.sockKiB = s.sockMem()
+			}
 			sm.mu.Lock()
 			sm.peak.rssKiB = max(sm.peak.rssKiB, u.rssKiB)
 			sm.peak.fds = max(sm.peak.fds, u.fds)
+			sm.peak.sockKiB = max(sm.peak.sockKiB, u.sockKiB)
 			sm.mu.Unlock()
 			select {
 			case <-sm.stop:
