@@ -7,7 +7,7 @@
 //	cd bench && sudo go run ./abuse                 # all floods
 //	cd bench && sudo go run ./abuse -only 3,4 -hold 30s
 //
-// It needs root, ip (iproute2), curl, tftp (tftp-hpa) and busybox, and the
+// It needs root, ip and ss (iproute2), curl, tftp (tftp-hpa) and busybox, and the
 // Go toolchain to build the server from the repository (or -server BIN).
 // Every packet goes between the namespaces only; they, the tmpfs of flood
 // 6 and the scratch directory are removed on exit, on error and on
@@ -73,7 +73,7 @@ func orchestrate() int {
 		fmt.Fprintln(os.Stderr, "abuse: needs root (network namespaces, tmpfs)")
 		return 1
 	}
-	for _, c := range []string{"ip", "curl", "tftp", "busybox", "timeout"} {
+	for _, c := range []string{"ip", "ss", "curl", "tftp", "busybox", "timeout"} {
 		if _, err := exec.LookPath(c); err != nil {
 			fmt.Fprintf(os.Stderr, "abuse: %s not installed\n", c)
 			return 1
