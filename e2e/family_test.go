@@ -176,7 +176,6 @@ func TestFamilyHarnessExplicitFetch(t *testing.T) {
 	bootFamily(t, fi)
 }
 
-
 // familyImages are the images of TestFamilies: each family's layout (after
 // /work/shared/notes/distro-netboot.md) and the kernel line of its own
 // isolinux/syslinux menu, plus console=ttyS0 so that a failing boot shows

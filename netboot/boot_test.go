@@ -16,11 +16,11 @@ import (
 // isolinux.bin, kernel and initrd named from the root.
 func isoTree() fstest.MapFS {
 	return fstest.MapFS{
-		"isolinux/isolinux.bin":  {Data: []byte("isolinux")},
-		"isolinux/vesamenu.c32":  {Data: []byte("module of the image's syslinux")},
-		"isolinux/isolinux.cfg":  {Data: []byte("UI vesamenu.c32\nDEFAULT live\nTIMEOUT 0\nLABEL live\n  KERNEL /live/vmlinuz\n  APPEND initrd=/live/initrd.img boot=live components\nLABEL safe\n  KERNEL /live/vmlinuz\n  APPEND initrd=/live/initrd.img boot=live nomodeset\n")},
-		"live/vmlinuz":           {Data: []byte("kernel")},
-		"live/initrd.img":        {Data: []byte("initrd")},
+		"isolinux/isolinux.bin":    {Data: []byte("isolinux")},
+		"isolinux/vesamenu.c32":    {Data: []byte("module of the image's syslinux")},
+		"isolinux/isolinux.cfg":    {Data: []byte("UI vesamenu.c32\nDEFAULT live\nTIMEOUT 0\nLABEL live\n  KERNEL /live/vmlinuz\n  APPEND initrd=/live/initrd.img boot=live components\nLABEL safe\n  KERNEL /live/vmlinuz\n  APPEND initrd=/live/initrd.img boot=live nomodeset\n")},
+		"live/vmlinuz":             {Data: []byte("kernel")},
+		"live/initrd.img":          {Data: []byte("initrd")},
 		"live/filesystem.squashfs": {Data: []byte("root")},
 	}
 }
