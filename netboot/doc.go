@@ -1,15 +1,39 @@
-// Package netboot turns a tree of boot files into what the network serves,
-// under one rule for every protocol.
+// Package netboot turns a boot image or tree into what the network serves:
+// point it at a distribution's ISO image (through package isofs) or a
+// directory, and every machine on the network can boot it.
+//
+// [New] finds the image's boot configuration (isolinux/syslinux, or a
+// pxelinux tree's own menu), recognises its distribution family from its
+// layout ([DetectFamily]: live-boot, casper, anaconda, dracut live,
+// archiso, openSUSE, Alpine, Debian's CD installer) and rewrites each
+// entry's kernel line so that the booted system fetches the rest of itself
+// from this server over HTTP ([Family.Rewrite]: fetch=, url=,
+// inst.stage2=, root=live:, archiso_http_srv=, install=, alpine_repo=),
+// removing the selectors that would send it looking for a CD. It renders
+// the menu for every loader — pxelinux (under every name pxelinux asks
+// for), iPXE and GRUB — with an unattended default and timeout where the
+// image's own menu waits for ever, and says in [Boot.Warnings] what it
+// could not make bootable.
+//
+// The [Boot] is one read-only [io/fs.FS] over three layers, asked in one
+// order written once in [Boot.Lookup]: the tree itself (a name the tree
+// has always wins), the generated configurations, then this machine's
+// boot programs ([Files], [DebianPrograms]) where the image has none.
+// Give it to tftp.Server{FS: boot} and to [FileServer] unchanged.
+// [Boot.Policy] chooses each client's boot program over that same file
+// system, so no client is offered a file it cannot fetch, and
+// [Boot.Decider] adds per-machine plans ([Options.Machine]: a machine's
+// own kernel, one entry, or its local disk) for provisioning tools.
 //
 // [Dir] serves a directory so that nothing outside it is ever read, whatever
 // its symbolic links say, unless the operator allows a directory by name;
 // TFTP, HTTP and the boot-program choice all read through it and agree.
-// [FileServer], [HTTPServer] and [LimitListener] serve such a tree over HTTP
+// [FileServer], [HTTPServer] and [LimitListener] serve a tree over HTTP
 // to boot clients with bounds no client can stretch: no listings, capped
 // ranges, a deadline per write, header/read/idle timeouts and connection
 // caps per client and in all.
 //
 // The package opens no sockets of its own: it wraps the listener and
-// handler that its caller creates. Image recognition (distribution families
-// and their fetch-the-root parameters) is still to come.
+// handler that its caller creates, and the DHCP decider its caller
+// serves.
 package netboot
