@@ -3,6 +3,8 @@ package netboot
 import (
 	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"log/slog"
 	"strings"
 	"testing"
@@ -267,5 +269,46 @@ func TestFamilyLinesInMenus(t *testing.T) {
 	got := read(t, b, PXELinuxConfig)
 	if strings.Contains(got, "fetch=") || !strings.Contains(got, "boot=live components=no quiet") {
 		t.Errorf("plain with append:\n%s", got)
+	}
+}
+
+// -root /usr/lib/ipxe: ipxe.efi there is a link to /boot/ipxe.efi. The
+// policy and the servers read through the same Dir, so a program whose
+// link leads out of the root is never offered, and one allowed by name is.
+func TestPolicyAgreesWithDirLinks(t *testing.T) {
+	outside, root := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "ipxe.efi"), []byte("ipxe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "ipxe.efi"), filepath.Join(root, "ipxe.efi")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "undionly.kpxe"), []byte("ipxe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		allow []string
+		efi   string
+	}{{nil, ""}, {[]string{outside}, "ipxe.efi"}} {
+		d, err := Dir(root, c.allow...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		b, err := New(d, &Options{HTTPBase: "http://10.0.0.1/"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := b.Policy(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.TFTP[iana.EFI_X86_64]; got != c.efi {
+			t.Errorf("allow %q: EFI program %q, want %q", c.allow, got, c.efi)
+		}
+		_, err = fs.ReadFile(b, "ipxe.efi")
+		if served := err == nil; served != (c.efi != "") {
+			t.Errorf("allow %q: ipxe.efi served %v (err %v), but offered %q", c.allow, served, err, c.efi)
+		}
 	}
 }
