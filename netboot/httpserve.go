@@ -65,8 +65,21 @@ func (s *FileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.rangesOK(r.Header.Get("Range")) {
 		r.Header.Del("Range")
 	}
+	if ct, ok := bootTypes[strings.ToLower(path.Ext(name))]; ok && fi.Mode().IsRegular() {
+		w.Header().Set("Content-Type", ct)
+	}
 	ww := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), idle: s.writeIdle()}
 	http.ServeFileFS(ww, r, s.FS, name)
+}
+
+// bootTypes are the media types UEFI HTTP boot firmware reads (UEFI 2.x
+// HTTP boot; EDK2's HttpBootCheckImageType): an EFI program is run, an ISO
+// image becomes a RAM disk the firmware boots from. Firmware falls back to
+// the name's extension, but a generic type from the system's mime table
+// ("application/x-iso9660-image") says nothing it knows.
+var bootTypes = map[string]string{
+	".efi": "application/efi",
+	".iso": "application/vnd.efi-iso",
 }
 
 func (s *FileServer) writeIdle() time.Duration {

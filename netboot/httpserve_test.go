@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -136,5 +137,25 @@ func TestLimitListener(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if code, body := get(t, "http://"+ln.Addr().String()+"/", ""); code != 200 || string(body) != "hi" {
 		t.Errorf("after a connection closed: %d %q", code, body)
+	}
+}
+
+func TestBootContentTypes(t *testing.T) {
+	fsys := fstest.MapFS{
+		"snponly.efi": {Data: []byte("MZ")},
+		"image.ISO":   {Data: []byte("CD001")},
+		"vmlinuz":     {Data: []byte{0x4d, 0x5a, 0, 1, 2, 0xff}},
+	}
+	srv := httptest.NewServer(&FileServer{FS: fsys})
+	defer srv.Close()
+	for name, want := range map[string]string{"snponly.efi": "application/efi", "image.ISO": "application/vnd.efi-iso", "vmlinuz": "application/octet-stream"} {
+		resp, err := http.Get(srv.URL + "/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Content-Type"); got != want {
+			t.Errorf("%s: Content-Type %q, want %q", name, got, want)
+		}
 	}
 }
