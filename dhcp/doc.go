@@ -22,7 +22,10 @@
 // [Server] answers as proxyDHCP (port 67 and 4011, beside another DHCP
 // server, silent to all but boot clients) or, with a [Pool], as a full
 // DHCP server (RFC 2131) whose leases persist in a [LeaseStore] such as
-// [FileStore]. It takes the boot decision from a [Decider], which package
+// [FileStore]. A FileStore that finds its file damaged keeps the readable
+// leases, keeps a copy of the damaged file, warns and reports the damage
+// as a [*LeaseFileDamage]; a lease file that is a symbolic link stays one.
+// It takes the boot decision from a [Decider], which package
 // nbp provides; the strategy per firmware family is described at [Boot].
 // It reads IP_PKTINFO to answer each client from the address, and out of
 // the interface, it reached, and tells the Decider about both through

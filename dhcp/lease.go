@@ -43,7 +43,10 @@ type Lease struct {
 // one address to two machines. Implementations must be safe for concurrent
 // use; concurrent Saves are where an implementation can batch its writes.
 type LeaseStore interface {
-	// Load returns every lease saved and not deleted since.
+	// Load returns every lease saved and not deleted since. A Load that
+	// recovered from damage returns the leases it could read together
+	// with a [*LeaseFileDamage] error (or one that wraps it), which the
+	// Pool accepts; any other error stops the server.
 	Load(ctx context.Context) ([]Lease, error)
 	// Save adds l, replacing any lease for the same address.
 	Save(ctx context.Context, l Lease) error
@@ -188,7 +191,7 @@ func (p *Pool) load(ctx context.Context) error {
 		return nil
 	}
 	leases, err := p.Store.Load(ctx)
-	if err != nil {
+	if _, damaged := errors.AsType[*LeaseFileDamage](err); err != nil && !damaged {
 		return fmt.Errorf("dhcp: loading leases: %w", err)
 	}
 	for _, l := range leases {
