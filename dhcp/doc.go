@@ -32,7 +32,9 @@
 // [ArrivalFromContext]. The Server needs Linux (IP_PKTINFO,
 // SO_BINDTODEVICE); on other systems Serve and ListenAndServe return an
 // error that wraps [errors.ErrUnsupported], and the rest of the package
-// works as on Linux.
+// works as on Linux. Its log lines caused by single datagrams are rate
+// limited per message and sender, with a summary of what was held back,
+// so that no client can flood the log.
 //
 // # Not covered
 //
