@@ -53,9 +53,9 @@ const (
 // to an address the client does not have yet, which the RFC allows).
 //
 // Hostile or malformed datagrams are dropped, counted in [Stats] and
-// logged at debug level, rate limited (see Logger). The zero value is a proxyDHCP server that boots
-// nobody; set Decider. Fields must not change once serving; the methods
-// are safe for concurrent use.
+// logged at debug level, rate limited (see Logger). The zero value is a
+// proxyDHCP server that boots nobody; set Decider. Fields must not change
+// once serving; the methods are safe for concurrent use.
 type Server struct {
 	// Decider makes the boot decision for boot clients; nil boots no one.
 	Decider Decider
