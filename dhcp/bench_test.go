@@ -51,7 +51,9 @@ func BenchmarkFullFileStoreParallel(b *testing.B) {
 }
 
 func benchFull(b *testing.B, store LeaseStore) {
-	p := &Pool{First: netip.MustParseAddr("10.0.0.1"), Last: netip.MustParseAddr("10.0.255.254"), Subnet: netip.MustParsePrefix("10.0.0.0/16"), Store: store}
+	// A /8, so that no run of b.Loop exhausts the pool (a /16 did, at
+	// 65534 iterations).
+	p := &Pool{First: netip.MustParseAddr("10.0.0.1"), Last: netip.MustParseAddr("10.255.255.254"), Subnet: netip.MustParsePrefix("10.0.0.0/8"), Store: store}
 	if err := p.init(context.Background()); err != nil {
 		b.Fatal(err)
 	}

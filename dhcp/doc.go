@@ -22,14 +22,19 @@
 // [Server] answers as proxyDHCP (port 67 and 4011, beside another DHCP
 // server, silent to all but boot clients) or, with a [Pool], as a full
 // DHCP server (RFC 2131) whose leases persist in a [LeaseStore] such as
-// [FileStore]. It takes the boot decision from a [Decider], which package
+// [FileStore]. A FileStore that finds its file damaged keeps the readable
+// leases, keeps a copy of the damaged file, warns and reports the damage
+// as a [*LeaseFileDamage]; a lease file that is a symbolic link stays one.
+// It takes the boot decision from a [Decider], which package
 // nbp provides; the strategy per firmware family is described at [Boot].
 // It reads IP_PKTINFO to answer each client from the address, and out of
 // the interface, it reached, and tells the Decider about both through
 // [ArrivalFromContext]. The Server needs Linux (IP_PKTINFO,
 // SO_BINDTODEVICE); on other systems Serve and ListenAndServe return an
 // error that wraps [errors.ErrUnsupported], and the rest of the package
-// works as on Linux.
+// works as on Linux. Its log lines caused by single datagrams are rate
+// limited per message and sender, with a summary of what was held back,
+// so that no client can flood the log.
 //
 // # Not covered
 //

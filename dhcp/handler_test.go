@@ -395,7 +395,8 @@ func TestParseLeaseFileErrors(t *testing.T) {
 
 // TestFileStoreJournal checks the journal semantics: later lines win,
 // "ADDR -" deletes, a torn last line (a write cut by a crash, never
-// acknowledged) is ignored, and Load compacts the file.
+// acknowledged) is skipped and reported as damage, and Load compacts the
+// file.
 func TestFileStoreJournal(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "leases")
 	content := "# snapshot\n" +
@@ -409,8 +410,8 @@ func TestFileStoreJournal(t *testing.T) {
 	}
 	st := &FileStore{Path: path}
 	got, err := st.Load(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	if d, ok := errors.AsType[*LeaseFileDamage](err); !ok || d.Offset != int64(strings.LastIndexByte(content, '\n')+1) {
+		t.Fatalf("Load: %v, want the torn last line reported as damage", err)
 	}
 	if len(got) != 1 || got[0].Addr.String() != "10.0.0.5" || got[0].MAC.String() != "02:00:00:00:00:07" || got[0].Hostname != "c" {
 		t.Fatalf("Load = %+v, want only 10.0.0.5 → 02:00:00:00:00:07 \"c\"", got)

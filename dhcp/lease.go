@@ -43,7 +43,10 @@ type Lease struct {
 // one address to two machines. Implementations must be safe for concurrent
 // use; concurrent Saves are where an implementation can batch its writes.
 type LeaseStore interface {
-	// Load returns every lease saved and not deleted since.
+	// Load returns every lease saved and not deleted since. A Load that
+	// recovered from damage returns the leases it could read together
+	// with a [*LeaseFileDamage] error (or one that wraps it), which the
+	// Pool accepts; any other error stops the server.
 	Load(ctx context.Context) ([]Lease, error)
 	// Save adds l, replacing any lease for the same address.
 	Save(ctx context.Context, l Lease) error
@@ -57,10 +60,13 @@ type LeaseStore interface {
 // them afterwards; its state is safe for concurrent use.
 //
 // A client is identified by its hardware address (chaddr); option 61 is
-// echoed but not used for identity. Offers are held for a minute without
-// being stored; a lease is stored before its ACK is sent. Expired leases
-// stay associated with their client, which gets the same address back,
-// until another client needs the address.
+// echoed but not used for identity. Offers are held briefly (OfferHold)
+// without being stored, and when no address is free the oldest offer not
+// yet requested goes to the next client; a lease is stored before its ACK
+// is sent. Expired and released leases stay associated with their client,
+// which gets the same address back, until another client needs the
+// address; addresses are handed out round robin, so the address of a
+// departed client is reused as late as possible.
 type Pool struct {
 	// First and Last delimit the dynamic range, both included.
 	First, Last netip.Addr
@@ -78,7 +84,13 @@ type Pool struct {
 	LeaseTime time.Duration
 
 	// OfferHold is how long an address offered to a client is kept for it
-	// while it has not sent its REQUEST; zero means one minute.
+	// while it has not sent its REQUEST; zero means 10 seconds. A client
+	// answers an OFFER within a second or two (RFC 2131 §4.4.1 has it
+	// collect offers briefly, then REQUEST one), so a short hold costs
+	// real clients nothing, while every DISCOVER holds an address for
+	// OfferHold: with a long hold, a burst of DISCOVERs from made-up MACs
+	// would keep a whole pool on offer. When no address is free, the
+	// oldest offer not yet requested is given to the new client anyway.
 	OfferHold time.Duration
 
 	// Reservations maps MAC addresses, in net.HardwareAddr.String form
@@ -121,7 +133,7 @@ type binding struct {
 
 const (
 	scanMax          = 1 << 16
-	defaultOfferHold = time.Minute
+	defaultOfferHold = 10 * time.Second
 	declineHold      = 10 * time.Minute
 )
 
@@ -188,7 +200,7 @@ func (p *Pool) load(ctx context.Context) error {
 		return nil
 	}
 	leases, err := p.Store.Load(ctx)
-	if err != nil {
+	if _, damaged := errors.AsType[*LeaseFileDamage](err); err != nil && !damaged {
 		return fmt.Errorf("dhcp: loading leases: %w", err)
 	}
 	for _, l := range leases {
@@ -274,8 +286,11 @@ func (p *Pool) offer(mac string, requested netip.Addr, now time.Time) (netip.Add
 	} else {
 		// Scan from a rotating cursor, at most scanMax addresses per
 		// DISCOVER so that a nearly full large pool costs bounded time;
-		// the next DISCOVER goes on where this one stopped.
+		// the next DISCOVER goes on where this one stopped. The cursor
+		// hands out the address given out longest ago first, which
+		// leaves a departed client's address free longest for its return.
 		n := min(p.size, scanMax)
+		var oldest *binding // the oldest offer held for another client
 		for i := uint32(0); i < n; i++ {
 			a := addrOf(p.first + (p.cursor+i)%p.size)
 			if p.assignable(a, mac, now) {
@@ -283,12 +298,21 @@ func (p *Pool) offer(mac string, requested netip.Addr, now time.Time) (netip.Add
 				p.cursor = (p.cursor + i + 1) % p.size
 				break
 			}
+			if b := p.byAddr[a]; b != nil && b.state == stateOffered && (oldest == nil || b.expiry.Before(oldest.expiry)) {
+				if _, reserved := p.resv[a]; !reserved {
+					oldest = b
+				}
+			}
 		}
 		if !pick.IsValid() {
 			p.cursor = (p.cursor + n) % p.size
-		}
-		if !pick.IsValid() {
-			return netip.Addr{}, ErrPoolExhausted
+			if oldest == nil {
+				return netip.Addr{}, ErrPoolExhausted
+			}
+			// No free address: an offer nobody has requested yet is
+			// worth less than this client. Its holder's REQUEST, if it
+			// comes, gets a NAK and starts over.
+			pick = oldest.addr
 		}
 	}
 	b := p.byAddr[pick]

@@ -1,12 +1,12 @@
 package dhcp
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -34,34 +34,93 @@ var ErrLeaseFile = errors.New("dhcp: malformed lease file")
 // the old file, and the directory is synced. A crash therefore leaves
 // either the old or the new snapshot plus whole journal lines that were
 // synced, and at most one torn last line, whose change was never
-// acknowledged and which Load ignores.
+// acknowledged.
 //
 // The format is one record per line: "ADDR MAC EXPIRY HOSTNAME" adds or
 // replaces the lease for ADDR (EXPIRY in Unix seconds, HOSTNAME a Go-quoted
 // string); "ADDR -" deletes it; lines starting with '#' are comments; later
 // lines win. A FileStore is safe for concurrent use. Its zero value with
-// Path set is ready; a missing file is an empty store.
+// Path set is ready; a missing or empty file is an empty store.
+//
+// # Damage
+//
+// A file damaged by something other than this store (a truncation inside a
+// record, zeroed blocks after a crash of the file system, stray bytes) is
+// read record by record: an unreadable line is skipped and reading goes on
+// at the next line, and after the last NUL byte of a line that holds NULs,
+// so the leases before and after the damage are kept. The last line is
+// unreadable when it lacks its newline, however it looks. When Load skips
+// anything it first copies the file, as it was, to
+// FILE.damaged-YYYYMMDDTHHMMSS (UTC) beside it, then logs a warning on
+// Logger and returns the leases it read together with a
+// [*LeaseFileDamage] error that says what was lost and where the copy is;
+// only then is the file compacted. If the copy cannot be written, Load
+// fails and leaves the file alone.
+//
+// # Symbolic links
+//
+// When Path is a symbolic link, the file written is the link's final
+// target: compaction writes its temporary file in the target's directory
+// and renames it over the target, so the link stays a link. Load says so
+// once on Logger, at info level.
 type FileStore struct {
 	// Path is the lease file.
 	Path string
 
-	mu       sync.Mutex
-	cond     sync.Cond
-	loaded   bool
-	leases   map[netip.Addr]Lease
-	f        *os.File // open for appending after the first compaction
-	journal  int      // journal lines in the file
-	pending  []byte   // journal lines not yet written
-	gen      uint64   // changes made
-	flushed  uint64   // changes on disk
-	flushing bool
-	broken   bool   // a write failed: the file state is unknown
-	failed   uint64 // changes up to this one failed to reach the disk
-	failErr  error  // why
-	real     string // Path with symbolic links resolved
+	// Logger receives a warning when Load finds damage in the file and an
+	// info line when Path is a symbolic link; nil discards.
+	Logger *slog.Logger
+
+	mu        sync.Mutex
+	cond      sync.Cond
+	loaded    bool
+	leases    map[netip.Addr]Lease
+	f         *os.File // open for appending after the first compaction
+	journal   int      // journal lines in the file
+	pending   []byte   // journal lines not yet written
+	gen       uint64   // changes made
+	flushed   uint64   // changes on disk
+	flushing  bool
+	broken    bool             // a write failed: the file state is unknown
+	failed    uint64           // changes up to this one failed to reach the disk
+	failErr   error            // why
+	real      string           // Path with symbolic links resolved, when Path is a link
+	linkNoted bool             // the link was logged
+	damage    *LeaseFileDamage // what the last reading of the file skipped
 }
 
-// Load reads the lease file and compacts it.
+// LeaseFileDamage describes what [FileStore.Load] skipped in a damaged
+// lease file. Load returns it as its error together with the leases it
+// could read; a [Pool] then serves with those leases. It wraps
+// [ErrLeaseFile].
+type LeaseFileDamage struct {
+	Path           string // FileStore.Path
+	Offset         int64  // first damaged byte
+	Line           int    // line of that byte, from 1
+	Records        int    // records read (additions and deletions)
+	Leases         int    // leases loaded
+	SkippedRecords int    // unreadable lines skipped
+	SkippedBytes   int64  // bytes in them
+	Copy           string // where the damaged file was kept
+	Err            error  // why the first damaged line is unreadable
+}
+
+func (d *LeaseFileDamage) Error() string {
+	return fmt.Sprintf("dhcp: lease file %s damaged at byte %d (line %d: %v): %d records read, %d unreadable lines (%d bytes) skipped; damaged file kept as %s",
+		d.Path, d.Offset, d.Line, d.Err, d.Records, d.SkippedRecords, d.SkippedBytes, d.Copy)
+}
+
+func (d *LeaseFileDamage) Unwrap() error { return ErrLeaseFile }
+
+func (s *FileStore) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Load reads the lease file and compacts it. When the file was damaged it
+// returns the leases it could read and a [*LeaseFileDamage].
 func (s *FileStore) Load(ctx context.Context) ([]Lease, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -73,6 +132,9 @@ func (s *FileStore) Load(ctx context.Context) ([]Lease, error) {
 		out = append(out, l)
 	}
 	slices.SortFunc(out, func(a, b Lease) int { return a.Addr.Compare(b.Addr) })
+	if s.damage != nil {
+		return out, s.damage
+	}
 	return out, nil
 }
 
@@ -81,19 +143,39 @@ func (s *FileStore) loadLocked() error {
 	if s.loaded {
 		return nil
 	}
-	b, err := os.ReadFile(s.Path)
+	real, err := resolveLink(s.Path)
+	if err != nil {
+		return fmt.Errorf("dhcp: lease file %s: %w", s.Path, err)
+	}
+	s.real = ""
+	if real != s.Path {
+		s.real = real
+		if !s.linkNoted {
+			s.linkNoted = true
+			s.logger().Info("dhcp: lease file is a symbolic link; writing to its target", "file", s.Path, "target", real)
+		}
+	}
+	b, err := os.ReadFile(s.path())
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if i := bytes.LastIndexByte(b, '\n'); i+1 < len(b) {
-		b = b[:i+1] // a torn last line: never acknowledged
+	sc := scanLeaseFile(b, true)
+	s.damage = nil
+	if sc.bad > 0 {
+		cp, err := keepDamaged(s.path(), b)
+		if err != nil {
+			return fmt.Errorf("dhcp: lease file %s is damaged at byte %d and cannot be kept aside, so it is left alone: %w", s.Path, sc.offset, err)
+		}
+		s.damage = &LeaseFileDamage{
+			Path: s.Path, Offset: sc.offset, Line: sc.line, Records: sc.records, Leases: len(sc.leases),
+			SkippedRecords: sc.bad, SkippedBytes: sc.badBytes, Copy: cp, Err: sc.err,
+		}
+		s.logger().Warn("dhcp: lease file damaged; unreadable records skipped, their leases are lost",
+			"file", s.Path, "offset", sc.offset, "line", sc.line, "records", sc.records, "leases", len(sc.leases),
+			"skipped_records", sc.bad, "skipped_bytes", sc.badBytes, "copy", cp, "err", sc.err)
 	}
-	leases, err := ParseLeaseFile(b)
-	if err != nil {
-		return fmt.Errorf("%s: %w", s.Path, err)
-	}
-	s.leases = make(map[netip.Addr]Lease, len(leases))
-	for _, l := range leases {
+	s.leases = make(map[netip.Addr]Lease, len(sc.leases))
+	for _, l := range sc.leases {
 		s.leases[l.Addr] = l
 	}
 	if err := s.compactLocked(); err != nil {
@@ -101,6 +183,76 @@ func (s *FileStore) loadLocked() error {
 	}
 	s.loaded = true
 	return nil
+}
+
+// maxLinks bounds the symbolic links followed from a lease file's path.
+const maxLinks = 40
+
+// resolveLink follows path while it is a symbolic link and returns the
+// final target, which need not exist; path itself when it is no link.
+func resolveLink(path string) (string, error) {
+	p := path
+	for range maxLinks {
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return p, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return p, nil
+		}
+		t, err := os.Readlink(p)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(t) {
+			t = filepath.Join(filepath.Dir(p), t)
+		}
+		p = t
+	}
+	return "", fmt.Errorf("more than %d symbolic links", maxLinks)
+}
+
+// keepDamaged writes data, the contents of the damaged file path, to a new
+// file path.damaged-YYYYMMDDTHHMMSS (with a -N suffix when that exists),
+// synced, and returns its name.
+func keepDamaged(path string, data []byte) (string, error) {
+	base := path + ".damaged-" + time.Now().UTC().Format("20060102T150405")
+	for i := 1; i <= 100; i++ {
+		name := base
+		if i > 1 {
+			name += "-" + strconv.Itoa(i)
+		}
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		_, err = f.Write(data)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(name)
+			return "", err
+		}
+		if d, err := os.Open(filepath.Dir(name)); err == nil {
+			err = d.Sync()
+			d.Close()
+			if err != nil {
+				return "", err
+			}
+		}
+		return name, nil
+	}
+	return "", fmt.Errorf("%s: too many copies", base)
 }
 
 // compactLocked replaces the file with a snapshot of the live leases and
@@ -264,43 +416,109 @@ func appendLeaseLine(b []byte, l Lease) []byte {
 
 // ParseLeaseFile decodes the contents of a [FileStore] file, snapshot and
 // journal, into the live leases in the order of their first appearance.
-// Errors wrap [ErrLeaseFile] and name the line.
+// Errors wrap [ErrLeaseFile] and name the line. Unlike [FileStore.Load],
+// which skips damaged lines, it accepts no damage, and it reads a last
+// line that lacks its newline like any other.
 func ParseLeaseFile(b []byte) ([]Lease, error) {
-	live := map[netip.Addr]int{} // address → index in out
-	var out []Lease
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 64<<10)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if a, ok := strings.CutSuffix(line, " -"); ok {
-			addr, err := netip.ParseAddr(a)
-			if err != nil || !addr.Is4() {
-				return nil, fmt.Errorf("%w: line %d: bad address %q", ErrLeaseFile, n, a)
-			}
-			if i, ok := live[addr]; ok {
-				out[i] = Lease{}
-				delete(live, addr)
-			}
-			continue
-		}
-		l, err := parseLeaseLine(line)
-		if err != nil {
-			return nil, fmt.Errorf("%w: line %d: %v", ErrLeaseFile, n, err)
-		}
-		if i, ok := live[l.Addr]; ok {
-			out[i] = l
-			continue
-		}
-		live[l.Addr] = len(out)
-		out = append(out, l)
+	sc := scanLeaseFile(b, false)
+	if sc.bad > 0 {
+		return nil, fmt.Errorf("%w: line %d: %v", ErrLeaseFile, sc.line, sc.err)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrLeaseFile, err)
+	return sc.leases, nil
+}
+
+// maxLeaseLine bounds a lease file line; longer lines are unreadable.
+const maxLeaseLine = 64 << 10
+
+// leaseScan is what scanLeaseFile found.
+type leaseScan struct {
+	leases   []Lease
+	records  int   // lines applied: additions and deletions
+	bad      int   // unreadable lines skipped
+	badBytes int64 // bytes skipped
+	offset   int64 // first byte skipped, when bad > 0
+	line     int   // its line, from 1
+	err      error // why that line is unreadable
+}
+
+// scanLeaseFile decodes a lease file line by line and skips the lines it
+// cannot read. In a line that holds NUL bytes (zeroed blocks), what
+// follows the last NUL is read as a line of its own. With torn, a last
+// line without its newline is unreadable.
+func scanLeaseFile(b []byte, torn bool) leaseScan {
+	var sc leaseScan
+	live := map[netip.Addr]int{} // address → index in sc.leases
+	skip := func(off int64, n int, line int, err error) {
+		if sc.bad == 0 {
+			sc.offset, sc.line, sc.err = off, line, err
+		}
+		sc.bad++
+		sc.badBytes += int64(n)
 	}
-	return slices.DeleteFunc(out, func(l Lease) bool { return !l.Addr.IsValid() }), nil
+	off := 0
+	for n := 1; off < len(b); n++ {
+		raw := b[off:]
+		end := bytes.IndexByte(raw, '\n')
+		if end < 0 {
+			end = len(raw)
+			if torn {
+				skip(int64(off), end, n, errors.New("last line without newline: a write cut short"))
+				break
+			}
+		}
+		raw = raw[:end]
+		start := off
+		off += end + 1
+		if len(raw) > maxLeaseLine {
+			skip(int64(start), end+1, n, errors.New("line too long"))
+			continue
+		}
+		if i := bytes.LastIndexByte(raw, 0); i >= 0 {
+			// Zeroed blocks: resynchronise after the last NUL.
+			skip(int64(start), i+1, n, errors.New("NUL bytes"))
+			if err := sc.apply(live, string(raw[i+1:])); err != nil {
+				sc.badBytes += int64(len(raw) - i - 1)
+			}
+			continue
+		}
+		if err := sc.apply(live, string(raw)); err != nil {
+			skip(int64(start), len(raw), n, err)
+		}
+	}
+	sc.leases = slices.DeleteFunc(sc.leases, func(l Lease) bool { return !l.Addr.IsValid() })
+	return sc
+}
+
+// apply reads one line into sc.
+func (sc *leaseScan) apply(live map[netip.Addr]int, line string) error {
+	line = strings.TrimSpace(line)
+	if line == "" || line[0] == '#' {
+		return nil
+	}
+	if a, ok := strings.CutSuffix(line, " -"); ok {
+		addr, err := netip.ParseAddr(a)
+		if err != nil || !addr.Is4() {
+			return fmt.Errorf("bad address %q", a)
+		}
+		if i, ok := live[addr]; ok {
+			sc.leases[i] = Lease{}
+			delete(live, addr)
+		}
+		sc.records++
+		return nil
+	}
+	l, err := parseLeaseLine(line)
+	if err != nil {
+		return err
+	}
+	sc.records++
+	if i, ok := live[l.Addr]; ok {
+		sc.leases[i] = l
+		return nil
+	}
+	live[l.Addr] = len(sc.leases)
+	sc.leases = append(sc.leases, l)
+	return nil
 }
 
 func parseLeaseLine(line string) (Lease, error) {

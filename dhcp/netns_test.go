@@ -369,3 +369,55 @@ func TestListenAndServeProxy(t *testing.T) {
 		t.Fatal("ListenAndServe did not return after Shutdown")
 	}
 }
+
+// TestDiscoverFloodThenUdhcpc floods a full DHCP server whose pool is a
+// /24 with 400 DISCOVERs from 400 random MACs that never REQUEST (Kea's
+// perfdhcp -i, as a relay), then runs busybox udhcpc on the same segment:
+// it must get a lease, because offers are held briefly and, with the pool
+// on offer to the flood, the oldest offer goes to the next client.
+func TestDiscoverFloodThenUdhcpc(t *testing.T) {
+	perfdhcp := testenv.NeedCommand(t, "perfdhcp")[0]
+	busybox := testenv.NeedCommand(t, "busybox")[0]
+	srv, cl := testenv.NewNetNS(t), testenv.NewNetNS(t)
+	_, ifc := testenv.Veth(t, srv, netip.MustParsePrefix("10.0.0.1/24"), cl, netip.MustParsePrefix("10.0.0.2/24"))
+	pool := &Pool{First: netip.MustParseAddr("10.0.0.3"), Last: netip.MustParseAddr("10.0.0.254"), LeaseTime: time.Hour}
+	s := &Server{Pool: pool}
+	serveIn(t, srv, s, "0.0.0.0:67")
+
+	out, _ := cl.Command(t.Context(), perfdhcp, "-4", "-i", "-l", "10.0.0.2", "-r", "500", "-n", "400", "-R", "400", "10.0.0.1").CombinedOutput()
+	var sent, recv int
+	for _, l := range strings.Split(string(out), "\n") {
+		if f, ok := strings.CutPrefix(l, "sent packets: "); ok && sent == 0 {
+			sent, _ = strconv.Atoi(f)
+		}
+		if f, ok := strings.CutPrefix(l, "received packets: "); ok && recv == 0 {
+			recv, _ = strconv.Atoi(f)
+		}
+	}
+	if sent < 400 {
+		t.Fatalf("perfdhcp sent %d DISCOVERs, want 400:\n%s", sent, out)
+	}
+	if recv < sent*90/100 {
+		t.Errorf("flood: %d of %d DISCOVERs offered an address, want at least 90%%", recv, sent)
+	}
+	if n := len(pool.Leases()); n != 0 {
+		t.Fatalf("%d leases after a DISCOVER-only flood", n)
+	}
+
+	cl.MustRun(t, "ip", "addr", "flush", "dev", ifc)
+	dir := t.TempDir()
+	logf := filepath.Join(dir, "events")
+	script := filepath.Join(dir, "script")
+	os.WriteFile(script, []byte("#!/bin/sh\necho \"$1 ip=$ip\" >> "+logf+"\n"), 0o755)
+	start := time.Now()
+	cmd := cl.Command(t.Context(), busybox, "udhcpc", "-i", ifc, "-f", "-q", "-n", "-s", script, "-t", "5", "-T", "1", "-A", "1")
+	b, err := cmd.CombinedOutput()
+	ev, _ := os.ReadFile(logf)
+	if err != nil || !strings.Contains(string(ev), "bound ip=10.0.0.") {
+		t.Fatalf("udhcpc after the flood got no lease (%v):\n%s\nevents:\n%s", err, b, ev)
+	}
+	if l := pool.Leases(); len(l) != 1 {
+		t.Errorf("leases after udhcpc: %v, want its one", l)
+	}
+	t.Logf("flood: %d DISCOVERs, %d OFFERs; udhcpc bound after %v: %s", sent, recv, time.Since(start).Round(time.Millisecond), strings.TrimSpace(string(ev)))
+}

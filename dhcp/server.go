@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/pxekit/pxekit/internal/lograte"
 	"golang.org/x/net/ipv4"
 )
 
@@ -52,9 +53,9 @@ const (
 // to an address the client does not have yet, which the RFC allows).
 //
 // Hostile or malformed datagrams are dropped, counted in [Stats] and
-// logged at debug level. The zero value is a proxyDHCP server that boots
-// nobody; set Decider. Fields must not change once serving; the methods
-// are safe for concurrent use.
+// logged at debug level, rate limited (see Logger). The zero value is a
+// proxyDHCP server that boots nobody; set Decider. Fields must not change
+// once serving; the methods are safe for concurrent use.
 type Server struct {
 	// Decider makes the boot decision for boot clients; nil boots no one.
 	Decider Decider
@@ -96,6 +97,14 @@ type Server struct {
 	// address for a client, and debug lines for dropped
 	// datagrams and for requests left unanswered because of an error;
 	// nil discards.
+	//
+	// Lines caused by one datagram are rate limited per message and
+	// sender address (the client's, a relay's, or 0.0.0.0 for clients
+	// without an address), so that no client can flood the log: each
+	// message passes 20 times per 10 s per sender, and the reply line
+	// 1000 times; for each message and sender that was held back, one
+	// line "MESSAGE: lines suppressed" with the count follows when the
+	// 10 s are over, or at Shutdown or Close.
 	Logger *slog.Logger
 
 	mu        sync.Mutex
@@ -108,6 +117,33 @@ type Server struct {
 	ifaces    ifaceCache
 	stats     counters
 	bindIndex atomic.Int64 // index of Interface, 0 unknown
+
+	limitOnce  sync.Once
+	limit      lograte.Limiter // lines caused by a datagram, but replies
+	replyLimit lograte.Limiter // "dhcp: reply" lines
+}
+
+// replyLogBurst is how many reply lines a sender address may cause per
+// lograte interval: a boot storm of hundreds of clients behind one relay
+// (or all without an address yet) is logged in full, a flood is not.
+const replyLogBurst = 1000
+
+// logPacket writes a line caused by a datagram from peer, rate limited
+// per message and peer (reply lines by lim = &s.replyLimit).
+func (s *Server) logPacket(ctx context.Context, lim *lograte.Limiter, level slog.Level, peer netip.Addr, msg string, args ...any) {
+	log := s.logger()
+	if !log.Enabled(ctx, level) {
+		return
+	}
+	s.limitOnce.Do(func() { s.replyLimit.Burst = replyLogBurst })
+	lim.Log(ctx, log, level, peer, msg, args...)
+}
+
+// flushLogs writes the summaries of the lines held back.
+func (s *Server) flushLogs() {
+	s.limitOnce.Do(func() { s.replyLimit.Burst = replyLogBurst })
+	s.limit.Flush()
+	s.replyLimit.Flush()
 }
 
 // Stats counts what a server has done since it started.
@@ -418,7 +454,6 @@ func (s *Server) loop(ctx context.Context, sc *serverConn) error {
 // serveDatagram handles one datagram and sends the reply, if any. It
 // returns the reply buffer for reuse.
 func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in inbound, out []byte, pi pktinfo) []byte {
-	log := s.logger()
 	if bi := s.bindIndex.Load(); bi != 0 && in.ifIndex != 0 && int64(in.ifIndex) != bi {
 		s.stats.ignored.Add(1)
 		return out
@@ -426,7 +461,7 @@ func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in
 	req, err := ParseRequest(b)
 	if err != nil {
 		s.stats.malformed.Add(1)
-		log.Debug("dhcp: dropped datagram", "peer", in.src, "len", len(b), "err", err)
+		s.logPacket(ctx, &s.limit, slog.LevelDebug, in.src.Addr(), "dhcp: dropped datagram", "peer", in.src, "len", len(b), "err", err)
 		return out
 	}
 	srvAddr := s.serverAddr(sc, in)
@@ -460,7 +495,7 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		s.stats.errors.Add(1)
 		s.stats.storeErrors.Add(1)
 		s.stats.storeFailing.Store(true)
-		log.Error("dhcp: lease store failed, request not acknowledged", "mac", req.ClientHWAddr.String(), "type", msgType(req), "addr", serr.Addr, "err", serr.Err)
+		s.logPacket(ctx, &s.limit, slog.LevelError, in.src.Addr(), "dhcp: lease store failed, request not acknowledged", "mac", req.ClientHWAddr.String(), "type", msgType(req), "addr", serr.Addr, "err", serr.Err)
 		return out
 	}
 	if err == nil && s.Pool != nil && s.Pool.Store != nil && s.stats.storeFailing.Load() && storeWrites(req) {
@@ -470,12 +505,12 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 	}
 	if errors.Is(err, ErrPoolExhausted) {
 		s.stats.errors.Add(1)
-		log.Warn("dhcp: no address for client", "mac", req.ClientHWAddr.String(), "err", err)
+		s.logPacket(ctx, &s.limit, slog.LevelWarn, in.src.Addr(), "dhcp: no address for client", "mac", req.ClientHWAddr.String(), "err", err)
 		return out
 	}
 	if err != nil {
 		s.stats.errors.Add(1)
-		log.Debug("dhcp: no reply", "mac", req.ClientHWAddr.String(), "type", msgType(req), "err", err)
+		s.logPacket(ctx, &s.limit, slog.LevelDebug, in.src.Addr(), "dhcp: no reply", "mac", req.ClientHWAddr.String(), "type", msgType(req), "err", err)
 		return out
 	}
 	if reply == nil {
@@ -485,18 +520,18 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 	out, err = AppendMessage(out, reply, maxReplySize(req))
 	if err != nil {
 		s.stats.errors.Add(1)
-		log.Debug("dhcp: cannot encode reply", "mac", req.ClientHWAddr.String(), "err", err)
+		s.logPacket(ctx, &s.limit, slog.LevelDebug, in.src.Addr(), "dhcp: cannot encode reply", "mac", req.ClientHWAddr.String(), "err", err)
 		return out[:0]
 	}
 	dst := replyDest(req, reply, in)
 	if err := sc.send(out, dst, in.ifIndex, srvAddr, pi); err != nil {
 		s.stats.errors.Add(1)
-		log.Debug("dhcp: send failed", "mac", req.ClientHWAddr.String(), "to", dst, "err", err)
+		s.logPacket(ctx, &s.limit, slog.LevelDebug, in.src.Addr(), "dhcp: send failed", "mac", req.ClientHWAddr.String(), "to", dst, "err", err)
 		return out
 	}
 	s.stats.replied.Add(1)
 	if log.Enabled(ctx, slog.LevelInfo) {
-		log.Info("dhcp: reply", "type", msgType(reply), "mac", req.ClientHWAddr.String(), "yiaddr", reply.YourIPAddr, "file", reply.BootFileName, "to", dst, "ifindex", in.ifIndex)
+		s.logPacket(ctx, &s.replyLimit, slog.LevelInfo, in.src.Addr(), "dhcp: reply", "type", msgType(reply), "mac", req.ClientHWAddr.String(), "yiaddr", reply.YourIPAddr, "file", reply.BootFileName, "to", dst, "ifindex", in.ifIndex)
 	}
 	return out
 }
@@ -610,9 +645,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 		s.cancelCtx()
+		s.flushLogs()
 		return nil
 	case <-ctx.Done():
 		s.cancelCtx()
+		s.flushLogs()
 		return ctx.Err()
 	}
 }
@@ -622,6 +659,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.closeConns()
 	s.cancelCtx()
+	s.flushLogs()
 	return nil
 }
 

@@ -115,7 +115,7 @@ func run(log, srvLog *slog.Logger, addr, iface, rng, subnet, router, dns string,
 			p.DNS = append(p.DNS, a)
 		}
 		if leases != "" {
-			p.Store = &dhcp.FileStore{Path: leases}
+			p.Store = &dhcp.FileStore{Path: leases, Logger: log}
 		}
 		s.Pool = p
 		mode = "full DHCP " + rng

@@ -240,7 +240,7 @@ func serve(o options, log *slog.Logger) error {
 			return err
 		}
 		if o.leases != "" {
-			pool.Store = &dhcp.FileStore{Path: o.leases}
+			pool.Store = &dhcp.FileStore{Path: o.leases, Logger: log}
 		}
 		ds.Pool = pool
 		mode = "full DHCP " + o.rng
