@@ -100,6 +100,11 @@ type dirData struct {
 	entries []node     // sorted by name, names unique
 	bad     []badEntry // records that could not be decoded, not listed
 	lost    int        // damaged records beyond maxBadPerDir, not in bad
+
+	// For the dirCache: its key, what it costs and its place in the list.
+	off        int64
+	bytes      int64
+	prev, next *dirData
 }
 
 // badEntry is a directory record that is damaged: it is left out of the
@@ -204,7 +209,7 @@ func (n *node) applyRR(info *rrInfo) {
 // loadDir returns the decoded directory n, from the cache or decoded now.
 func (f *FS) loadDir(n *node) (*dirData, error) {
 	f.mu.Lock()
-	d := f.dirs[n.off]
+	d := f.cache.get(n.off)
 	f.mu.Unlock()
 	if d != nil {
 		return d, nil
@@ -214,11 +219,7 @@ func (f *FS) loadDir(n *node) (*dirData, error) {
 		return nil, err
 	}
 	f.mu.Lock()
-	if d2 := f.dirs[n.off]; d2 != nil {
-		d = d2
-	} else {
-		f.dirs[n.off] = d
-	}
+	d = f.cache.add(n.off, d)
 	f.mu.Unlock()
 	return d, nil
 }
@@ -233,8 +234,8 @@ const maxBadPerDir = 64
 // entries; the directory's other records are still served. Only a
 // directory that cannot be read at all is an error.
 func (f *FS) parseDir(dn *node) (*dirData, error) {
-	bp := getBuf(int(dn.size))
-	defer putBuf(bp)
+	bp := getBuf(&bufs, int(dn.size))
+	defer putBuf(&bufs, bp)
 	buf := *bp
 	if _, err := f.r.ReadAt(buf, dn.off); err != nil {
 		return nil, truncated(dn.off, "directory")
@@ -247,7 +248,11 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 	count := countRecords(data, bs)
 	d := &dirData{entries: make([]node, 0, count)}
 	spans := make([]span, 0, count)
-	arena := make([]byte, 0, len(data)/3)
+	// The arena is built in a pooled buffer and copied once to a string of
+	// its exact size.
+	ap := getBuf(&arenas, len(data)/3)
+	defer putBuf(&arenas, ap)
+	arena := (*ap)[:0]
 	var info rrInfo
 	// A multi-extent file continues with records of the same name: while
 	// inMulti, records named multiID are its further extents. multi is the
@@ -429,7 +434,8 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 	if multi >= 0 {
 		dropMulti(corrupt(multiAt, "multi-extent file without its last extent"))
 	}
-	strs := unsafe.String(unsafe.SliceData(arena), len(arena)) // arena is not written again
+	strs := string(arena)
+	*ap = arena[:0] // arena may have grown
 	for i := range d.entries {
 		sp := spans[i]
 		d.entries[i].name = strs[sp.name : sp.name+sp.nameLen]
@@ -439,6 +445,7 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 		d.entries = sortNodes(d.entries)
 	}
 	d.dropSharedDirs()
+	d.bytes = d.memory(len(strs))
 	return d, nil
 }
 
@@ -491,26 +498,29 @@ func (d *dirData) dropSharedDirs() {
 // span locates a node's name and TF entry in a directory's arena.
 type span struct{ name, nameLen, tf, tfLen uint32 }
 
-// bufs holds the buffers directories are read into.
-var bufs sync.Pool
+// bufs holds the buffers directories are read into, arenas those their
+// strings are gathered in. Two pools, so that neither hands out buffers
+// too small for the other's use (which would be put back and pile up).
+var bufs, arenas sync.Pool
 
 const maxPooledBuf = 1 << 20
 
-func getBuf(n int) *[]byte {
-	if bp, ok := bufs.Get().(*[]byte); ok {
+func getBuf(pool *sync.Pool, n int) *[]byte {
+	if bp, ok := pool.Get().(*[]byte); ok {
 		if cap(*bp) >= n {
 			*bp = (*bp)[:n]
 			return bp
 		}
-		bufs.Put(bp)
+		// Too small: dropped, as putting it back would let the pool fill
+		// with buffers that no larger directory can use.
 	}
 	b := make([]byte, n, max(n, 64<<10))
 	return &b
 }
 
-func putBuf(bp *[]byte) {
+func putBuf(pool *sync.Pool, bp *[]byte) {
 	if cap(*bp) <= maxPooledBuf {
-		bufs.Put(bp)
+		pool.Put(bp)
 	}
 }
 

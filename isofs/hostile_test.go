@@ -17,8 +17,7 @@ import (
 // It stops after maxEntries entries, and reads file contents only until
 // maxRead bytes have been read: files of a hostile image may all share one
 // large extent, so reading them all costs entries × image size.
-func walkAll(fsys *FS) error {
-	const maxEntries, maxRead = 100_000, 16 << 20
+func walkAll(fsys *FS, maxEntries int, maxRead int64) error {
 	count, read := 0, int64(0)
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -77,7 +76,7 @@ func readTestdata(t testing.TB, name string) []byte {
 // record finds the directory record of name (its ECMA-119 identifier without
 // version, e.g. "HELLO.TXT") in the directory dir of img and returns its
 // byte offset in img.
-func record(t *testing.T, img []byte, dir, name string) int {
+func record(t testing.TB, img []byte, dir, name string) int {
 	t.Helper()
 	fsys, err := OpenWith(bytes.NewReader(img), Options{Names: NamesPlain})
 	if err != nil {
@@ -108,140 +107,145 @@ func put32(b []byte, off int, v uint32) {
 	binary.BigEndian.PutUint32(b[off+4:], v)
 }
 
+const pvd = 16 * 2048
+
+// hostileCases are small-rr.iso with one field made hostile, and the error
+// each must yield (nil: any error or none, but no panic). FuzzOpen takes
+// them as seeds.
+var hostileCases = []struct {
+	name   string
+	mutate func(t testing.TB, b []byte) []byte
+	want   error
+}{
+	{"not ISO", func(t testing.TB, b []byte) []byte { b[pvd+1] = 'X'; return b }, ErrNotISO},
+	{"empty", func(t testing.TB, b []byte) []byte { return nil }, ErrNotISO},
+	{"truncated in the descriptors", func(t testing.TB, b []byte) []byte { return b[:pvd+100] }, ErrNotISO},
+	{"truncated at half", func(t testing.TB, b []byte) []byte { return b[:len(b)/2] }, ErrTruncated},
+	{"truncated by one byte", func(t testing.TB, b []byte) []byte {
+		return b[:int(binary.LittleEndian.Uint32(b[pvd+80:]))*2048-1]
+	}, ErrTruncated},
+	{"volume size beyond the end", func(t testing.TB, b []byte) []byte { put32(b, pvd+80, 1<<31); return b }, ErrTruncated},
+	{"block size 3", func(t testing.TB, b []byte) []byte { b[pvd+128] = 3; return b }, ErrCorrupt},
+	{"no terminator", func(t testing.TB, b []byte) []byte {
+		for i := 17; i < 90; i++ { // copies of the PVD instead of the set terminator
+			off := i * 2048
+			if off+2048 > len(b) {
+				break
+			}
+			copy(b[off:off+2048], b[pvd:pvd+2048])
+		}
+		return b
+	}, ErrCorrupt},
+	{"root past the end", func(t testing.TB, b []byte) []byte { put32(b, pvd+156+2, 0x7fffffff); return b }, ErrCorrupt},
+	{"root size 4 GiB", func(t testing.TB, b []byte) []byte { put32(b, pvd+156+10, 0xffffffff); return b }, ErrCorrupt},
+	{"root size 0", func(t testing.TB, b []byte) []byte { put32(b, pvd+156+10, 0); return b }, ErrCorrupt},
+	{"directory past the end", func(t testing.TB, b []byte) []byte {
+		put32(b, record(t, b, ".", "SUB")+2, uint32(len(b)/2048+10))
+		return b
+	}, ErrCorrupt},
+	{"directory size 4 GiB", func(t testing.TB, b []byte) []byte {
+		put32(b, record(t, b, ".", "SUB")+10, 0xffffffff)
+		return b
+	}, ErrCorrupt},
+	{"directory is the root", func(t testing.TB, b []byte) []byte {
+		put32(b, record(t, b, ".", "SUB")+2, binary.LittleEndian.Uint32(b[pvd+156+2:]))
+		return b
+	}, ErrCorrupt},
+	{"directory is its parent", func(t testing.TB, b []byte) []byte {
+		sub := binary.LittleEndian.Uint32(b[record(t, b, ".", "SUB")+2:])
+		put32(b, record(t, b, "SUB", "A")+2, sub)
+		return b
+	}, ErrCorrupt},
+	{"file past the end", func(t testing.TB, b []byte) []byte {
+		put32(b, record(t, b, ".", "HELLO.TXT")+2, 0xfffffff)
+		return b
+	}, ErrCorrupt},
+	{"file size 4 GiB", func(t testing.TB, b []byte) []byte {
+		put32(b, record(t, b, ".", "HELLO.TXT")+10, 0xffffffff)
+		return b
+	}, ErrCorrupt},
+	{"record length 5", func(t testing.TB, b []byte) []byte {
+		b[record(t, b, ".", "HELLO.TXT")] = 5
+		return b
+	}, ErrCorrupt},
+	{"record length past the directory", func(t testing.TB, b []byte) []byte {
+		r := record(t, b, "SUB", "BLOCKS.TXT")
+		b[r] = 255
+		return b
+	}, nil}, // may decode as garbage records; must not panic
+	{"identifier longer than the record", func(t testing.TB, b []byte) []byte {
+		b[record(t, b, ".", "HELLO.TXT")+32] = 250
+		return b
+	}, ErrCorrupt},
+	{"multi-extent without its last extent", func(t testing.TB, b []byte) []byte {
+		b[record(t, b, "SUB", "BLOCKS.TXT")+25] |= flagMultiExtent
+		return b
+	}, nil}, // ErrCorrupt unless another record happens to follow
+	{"SUSP entry longer than the area", func(t testing.TB, b []byte) []byte {
+		r := record(t, b, ".", "HELLO.TXT")
+		i := bytes.Index(b[r:r+int(b[r])], []byte("PX"))
+		b[r+i+2] = 250
+		return b
+	}, ErrCorrupt},
+	{"CE loop", func(t testing.TB, b []byte) []byte {
+		// Replace the PX entry (36 or 44 bytes) of HELLO.TXT by a CE
+		// entry (28 bytes) pointing back at itself, and a PD.
+		r := record(t, b, ".", "HELLO.TXT")
+		i := r + bytes.Index(b[r:r+int(b[r])], []byte("PX"))
+		px := int(b[i+2])
+		ce := b[i : i+28]
+		copy(ce, "CE\x1c\x01")
+		put32(ce, 4, uint32(i/2048))  // block
+		put32(ce, 12, uint32(i%2048)) // offset
+		put32(ce, 20, uint32(px))     // length
+		copy(b[i+28:i+px], []byte{'P', 'D', byte(px - 28), 1})
+		return b
+	}, ErrCorrupt},
+	{"CE past the end", func(t testing.TB, b []byte) []byte {
+		r := record(t, b, ".", "HELLO.TXT")
+		i := r + bytes.Index(b[r:r+int(b[r])], []byte("PX"))
+		px := int(b[i+2])
+		ce := b[i : i+28]
+		copy(ce, "CE\x1c\x01")
+		put32(ce, 4, 0xffffff)
+		put32(ce, 12, 0)
+		put32(ce, 20, 100)
+		copy(b[i+28:i+px], []byte{'P', 'D', byte(px - 28), 1})
+		return b
+	}, ErrCorrupt},
+	{"link loop", func(t testing.TB, b []byte) []byte {
+		// sub/link -> ../hello.txt becomes ../sub//link: itself.
+		r := record(t, b, "SUB", "LINK")
+		i := r + bytes.Index(b[r:r+int(b[r])], []byte("hello.txt"))
+		copy(b[i:], "sub//link")
+		return b
+	}, ErrLinkLoop},
+	{"catalog past the end", func(t testing.TB, b []byte) []byte {
+		// Turn the Joliet descriptor at 17 into an El Torito boot record.
+		vd := b[17*2048 : 18*2048]
+		clear(vd)
+		vd[0] = 0
+		copy(vd[1:], "CD001\x01EL TORITO SPECIFICATION")
+		binary.LittleEndian.PutUint32(vd[71:], 0xfffffff)
+		return b
+	}, ErrCorrupt},
+	{"catalog checksum", func(t testing.TB, b []byte) []byte {
+		vd := b[17*2048 : 18*2048]
+		clear(vd)
+		copy(vd[1:], "CD001\x01EL TORITO SPECIFICATION")
+		binary.LittleEndian.PutUint32(vd[71:], 20) // a block that is no catalog
+		b[20*2048] = 1
+		b[20*2048+30], b[20*2048+31] = 0x55, 0xAA
+		return b
+	}, ErrCorrupt},
+}
+
 // TestHostile opens images of the corpus with one field made hostile and
 // checks that the damage surfaces as the right error, without a panic or a
 // hang, when opening, walking or checking the image.
 func TestHostile(t *testing.T) {
 	base := readTestdata(t, "small-rr.iso")
-	const pvd = 16 * 2048
-	tests := []struct {
-		name   string
-		mutate func(t *testing.T, b []byte) []byte
-		want   error
-	}{
-		{"not ISO", func(t *testing.T, b []byte) []byte { b[pvd+1] = 'X'; return b }, ErrNotISO},
-		{"empty", func(t *testing.T, b []byte) []byte { return nil }, ErrNotISO},
-		{"truncated in the descriptors", func(t *testing.T, b []byte) []byte { return b[:pvd+100] }, ErrNotISO},
-		{"truncated at half", func(t *testing.T, b []byte) []byte { return b[:len(b)/2] }, ErrTruncated},
-		{"truncated by one byte", func(t *testing.T, b []byte) []byte {
-			return b[:int(binary.LittleEndian.Uint32(b[pvd+80:]))*2048-1]
-		}, ErrTruncated},
-		{"volume size beyond the end", func(t *testing.T, b []byte) []byte { put32(b, pvd+80, 1<<31); return b }, ErrTruncated},
-		{"block size 3", func(t *testing.T, b []byte) []byte { b[pvd+128] = 3; return b }, ErrCorrupt},
-		{"no terminator", func(t *testing.T, b []byte) []byte {
-			for i := 17; i < 90; i++ { // copies of the PVD instead of the set terminator
-				off := i * 2048
-				if off+2048 > len(b) {
-					break
-				}
-				copy(b[off:off+2048], b[pvd:pvd+2048])
-			}
-			return b
-		}, ErrCorrupt},
-		{"root past the end", func(t *testing.T, b []byte) []byte { put32(b, pvd+156+2, 0x7fffffff); return b }, ErrCorrupt},
-		{"root size 4 GiB", func(t *testing.T, b []byte) []byte { put32(b, pvd+156+10, 0xffffffff); return b }, ErrCorrupt},
-		{"root size 0", func(t *testing.T, b []byte) []byte { put32(b, pvd+156+10, 0); return b }, ErrCorrupt},
-		{"directory past the end", func(t *testing.T, b []byte) []byte {
-			put32(b, record(t, b, ".", "SUB")+2, uint32(len(b)/2048+10))
-			return b
-		}, ErrCorrupt},
-		{"directory size 4 GiB", func(t *testing.T, b []byte) []byte {
-			put32(b, record(t, b, ".", "SUB")+10, 0xffffffff)
-			return b
-		}, ErrCorrupt},
-		{"directory is the root", func(t *testing.T, b []byte) []byte {
-			put32(b, record(t, b, ".", "SUB")+2, binary.LittleEndian.Uint32(b[pvd+156+2:]))
-			return b
-		}, ErrCorrupt},
-		{"directory is its parent", func(t *testing.T, b []byte) []byte {
-			sub := binary.LittleEndian.Uint32(b[record(t, b, ".", "SUB")+2:])
-			put32(b, record(t, b, "SUB", "A")+2, sub)
-			return b
-		}, ErrCorrupt},
-		{"file past the end", func(t *testing.T, b []byte) []byte {
-			put32(b, record(t, b, ".", "HELLO.TXT")+2, 0xfffffff)
-			return b
-		}, ErrCorrupt},
-		{"file size 4 GiB", func(t *testing.T, b []byte) []byte {
-			put32(b, record(t, b, ".", "HELLO.TXT")+10, 0xffffffff)
-			return b
-		}, ErrCorrupt},
-		{"record length 5", func(t *testing.T, b []byte) []byte {
-			b[record(t, b, ".", "HELLO.TXT")] = 5
-			return b
-		}, ErrCorrupt},
-		{"record length past the directory", func(t *testing.T, b []byte) []byte {
-			r := record(t, b, "SUB", "BLOCKS.TXT")
-			b[r] = 255
-			return b
-		}, nil}, // may decode as garbage records; must not panic
-		{"identifier longer than the record", func(t *testing.T, b []byte) []byte {
-			b[record(t, b, ".", "HELLO.TXT")+32] = 250
-			return b
-		}, ErrCorrupt},
-		{"multi-extent without its last extent", func(t *testing.T, b []byte) []byte {
-			b[record(t, b, "SUB", "BLOCKS.TXT")+25] |= flagMultiExtent
-			return b
-		}, nil}, // ErrCorrupt unless another record happens to follow
-		{"SUSP entry longer than the area", func(t *testing.T, b []byte) []byte {
-			r := record(t, b, ".", "HELLO.TXT")
-			i := bytes.Index(b[r:r+int(b[r])], []byte("PX"))
-			b[r+i+2] = 250
-			return b
-		}, ErrCorrupt},
-		{"CE loop", func(t *testing.T, b []byte) []byte {
-			// Replace the PX entry (36 or 44 bytes) of HELLO.TXT by a CE
-			// entry (28 bytes) pointing back at itself, and a PD.
-			r := record(t, b, ".", "HELLO.TXT")
-			i := r + bytes.Index(b[r:r+int(b[r])], []byte("PX"))
-			px := int(b[i+2])
-			ce := b[i : i+28]
-			copy(ce, "CE\x1c\x01")
-			put32(ce, 4, uint32(i/2048))  // block
-			put32(ce, 12, uint32(i%2048)) // offset
-			put32(ce, 20, uint32(px))     // length
-			copy(b[i+28:i+px], []byte{'P', 'D', byte(px - 28), 1})
-			return b
-		}, ErrCorrupt},
-		{"CE past the end", func(t *testing.T, b []byte) []byte {
-			r := record(t, b, ".", "HELLO.TXT")
-			i := r + bytes.Index(b[r:r+int(b[r])], []byte("PX"))
-			px := int(b[i+2])
-			ce := b[i : i+28]
-			copy(ce, "CE\x1c\x01")
-			put32(ce, 4, 0xffffff)
-			put32(ce, 12, 0)
-			put32(ce, 20, 100)
-			copy(b[i+28:i+px], []byte{'P', 'D', byte(px - 28), 1})
-			return b
-		}, ErrCorrupt},
-		{"link loop", func(t *testing.T, b []byte) []byte {
-			// sub/link -> ../hello.txt becomes ../sub//link: itself.
-			r := record(t, b, "SUB", "LINK")
-			i := r + bytes.Index(b[r:r+int(b[r])], []byte("hello.txt"))
-			copy(b[i:], "sub//link")
-			return b
-		}, ErrLinkLoop},
-		{"catalog past the end", func(t *testing.T, b []byte) []byte {
-			// Turn the Joliet descriptor at 17 into an El Torito boot record.
-			vd := b[17*2048 : 18*2048]
-			clear(vd)
-			vd[0] = 0
-			copy(vd[1:], "CD001\x01EL TORITO SPECIFICATION")
-			binary.LittleEndian.PutUint32(vd[71:], 0xfffffff)
-			return b
-		}, ErrCorrupt},
-		{"catalog checksum", func(t *testing.T, b []byte) []byte {
-			vd := b[17*2048 : 18*2048]
-			clear(vd)
-			copy(vd[1:], "CD001\x01EL TORITO SPECIFICATION")
-			binary.LittleEndian.PutUint32(vd[71:], 20) // a block that is no catalog
-			b[20*2048] = 1
-			b[20*2048+30], b[20*2048+31] = 0x55, 0xAA
-			return b
-		}, ErrCorrupt},
-	}
-	for _, tt := range tests {
+	for _, tt := range hostileCases {
 		t.Run(tt.name, func(t *testing.T) {
 			img := tt.mutate(t, bytes.Clone(base))
 			err := openAndWalk(img)
@@ -256,22 +260,39 @@ func TestHostile(t *testing.T) {
 	}
 }
 
-func openAndWalk(img []byte) error {
+func openAndWalk(img []byte) error { return openAndWalkLimits(img, 100_000, 16<<20) }
+
+// walkTrees are the trees openAndWalkLimits opens an image with.
+var walkTrees = []NameSource{NamesAuto, NamesPlain, NamesJoliet}
+
+// openAndWalkLimits opens img with each name tree, walks it (walkAll with
+// maxEntries and maxRead) and checks it.
+func openAndWalkLimits(img []byte, maxEntries int, maxRead int64) error {
 	var errs []error
-	for _, names := range []NameSource{NamesAuto, NamesPlain, NamesJoliet} {
-		fsys, err := OpenWith(bytes.NewReader(img), Options{Names: names, BootDir: "eltorito"})
+	for _, names := range walkTrees {
+		werrs, err := walkTree(bytes.NewReader(img), names, maxEntries, maxRead)
+		if errors.Is(err, ErrNoTree) {
+			continue
+		}
 		if err != nil {
-			if errors.Is(err, ErrNoTree) {
-				continue
-			}
 			return err
 		}
-		errs = append(errs, walkAll(fsys))
-		// Damage that a walk does not meet, because the damaged entry is
-		// not listed, must still show in Check.
-		errs = append(errs, fsys.Check()...)
+		errs = append(errs, werrs...)
 	}
 	return errors.Join(errs...)
+}
+
+// walkTree opens r with the tree names (openErr is OpenWith's error), walks
+// it with walkAll and checks it, and returns what these found.
+func walkTree(r io.ReaderAt, names NameSource, maxEntries int, maxRead int64) (errs []error, openErr error) {
+	fsys, err := OpenWith(r, Options{Names: names, BootDir: "eltorito"})
+	if err != nil {
+		return nil, err
+	}
+	errs = append(errs, walkAll(fsys, maxEntries, maxRead))
+	// Damage that a walk does not meet, because the damaged entry is not
+	// listed, must still show in Check.
+	return append(errs, fsys.Check()...), nil
 }
 
 // TestHostileAllocation checks that no hostile image makes the reader
@@ -280,7 +301,6 @@ func openAndWalk(img []byte) error {
 // memory is sized by it.
 func TestHostileAllocation(t *testing.T) {
 	base := readTestdata(t, "small-rr.iso")
-	const pvd = 16 * 2048
 	mutants := map[string][]byte{"base": base}
 	set := func(name string, f func(b []byte)) {
 		b := bytes.Clone(base)

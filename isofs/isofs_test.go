@@ -207,7 +207,7 @@ func TestConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
-			if err := walkAll(fsys); err != nil {
+			if err := walkAll(fsys, 100_000, 16<<20); err != nil {
 				t.Error(err)
 			}
 			b := make([]byte, 100)

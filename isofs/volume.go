@@ -58,6 +58,14 @@ type Options struct {
 	// is a pattern to [fs.Glob]; "eltorito" is not); an existing root
 	// entry of the same name wins.
 	BootDir string
+
+	// MaxCacheBytes bounds the memory of the decoded directories the FS
+	// keeps, least recently used dropped first (and decoded again from
+	// the image when next needed); the package comment says what a
+	// directory costs. 0 means [DefaultMaxCacheBytes] (64 MiB); a negative
+	// value means no bound. A directory that costs more than the bound on
+	// its own is decoded on every use and not kept.
+	MaxCacheBytes int64
 }
 
 // Volume describes the primary volume descriptor (ECMA-119 §8.4) and which
@@ -89,11 +97,10 @@ type Volume struct {
 // [fs.FS], [fs.ReadDirFS], [fs.StatFS], [fs.ReadFileFS] and [fs.ReadLinkFS].
 //
 // An FS is safe for concurrent use by multiple goroutines. Directories are
-// decoded on first use and kept (the cache grows with the directories
-// visited and is bounded by the image's directory data); file contents are
-// never cached but read from the underlying [io.ReaderAt] on demand, which
-// therefore must allow concurrent ReadAt calls (as [os.File] and
-// [bytes.Reader] do).
+// decoded on first use and kept in a cache bounded by
+// [Options.MaxCacheBytes]; file contents are never cached but read from
+// the underlying [io.ReaderAt] on demand, which therefore must allow
+// concurrent ReadAt calls (as [os.File] and [bytes.Reader] do).
 type FS struct {
 	r     io.ReaderAt
 	bs    int64 // logical block size
@@ -111,8 +118,8 @@ type FS struct {
 	bootErr  error
 
 	mu     sync.Mutex
-	dirs   map[int64]*dirData // by byte offset of the directory extent
-	owners map[int64]int64    // directory offset -> offset of the directory listing it
+	cache  dirCache        // decoded directories
+	owners map[int64]int64 // directory offset -> offset of the directory listing it
 }
 
 // Open reads the volume descriptors of the ISO 9660 image in r and returns
@@ -131,7 +138,15 @@ const (
 
 // OpenWith is [Open] with options.
 func OpenWith(r io.ReaderAt, opts Options) (*FS, error) {
-	f := &FS{r: r, dirs: make(map[int64]*dirData), owners: make(map[int64]int64)}
+	f := &FS{r: r, owners: make(map[int64]int64)}
+	switch {
+	case opts.MaxCacheBytes == 0:
+		f.cache.init(DefaultMaxCacheBytes)
+	case opts.MaxCacheBytes < 0:
+		f.cache.init(-1)
+	default:
+		f.cache.init(opts.MaxCacheBytes)
+	}
 	if opts.BootDir != "" {
 		if !fs.ValidPath(opts.BootDir) || opts.BootDir == "." || containsSlash(opts.BootDir) {
 			return nil, &fs.PathError{Op: "open", Path: opts.BootDir, Err: fs.ErrInvalid}
