@@ -20,6 +20,9 @@ const (
 	DefaultBurst    = 20
 	DefaultInterval = 10 * time.Second
 	DefaultMaxKeys  = 4096
+	// DefaultMessageBurst, times Burst, is how many lines of one message
+	// pass per Interval over all clients together.
+	DefaultMessageBurst = 5
 )
 
 // A Limiter passes at most Burst lines per Interval for each pair of
@@ -46,6 +49,11 @@ type Limiter struct {
 	Interval time.Duration
 	// MaxKeys bounds the pairs tracked (default DefaultMaxKeys).
 	MaxKeys int
+	// MessageBurst is how many lines of one message may pass per Interval
+	// over all clients together (default DefaultMessageBurst × Burst), so
+	// that a flood from many addresses, forged or not, is bounded too; the
+	// lines held back by it are summed up in one line per message.
+	MessageBurst int
 	// Now, if set, replaces time.Now (tests). With it set no timer runs:
 	// summaries are written by the next call after an interval ends, or
 	// by Flush.
@@ -53,6 +61,7 @@ type Limiter struct {
 
 	mu        sync.Mutex
 	keys      map[key]*entry
+	msgs      map[string]*entry // message-wide windows
 	overflow  entry
 	nextSweep time.Time
 	timer     *time.Timer
@@ -76,6 +85,7 @@ type entry struct {
 type summary struct {
 	key      key
 	overflow bool
+	all      bool // message-wide: lines held back by MessageBurst
 	n        int
 	log      *slog.Logger
 	level    slog.Level
@@ -119,18 +129,39 @@ func (l *Limiter) Allow(ctx context.Context, log *slog.Logger, level slog.Level,
 	e, over := l.entryLocked(k, now)
 	if now.Sub(e.start) >= iv {
 		if e.suppressed > 0 {
-			sums = append(sums, summary{k, over, e.suppressed, e.log, e.level})
+			sums = append(sums, summary{key: k, overflow: over, n: e.suppressed, log: e.log, level: e.level})
 		}
 		*e = entry{start: now}
 	}
 	e.log, e.level = log, level
 	ok := e.n < l.burst()
+	held := e
 	if ok {
-		e.n++
-	} else {
-		e.suppressed++
+		m := l.msgs[msg]
+		if m == nil {
+			if l.msgs == nil {
+				l.msgs = make(map[string]*entry)
+			}
+			m = &entry{start: now}
+			l.msgs[msg] = m
+		} else if now.Sub(m.start) >= iv {
+			if m.suppressed > 0 {
+				sums = append(sums, summary{key: key{msg: msg}, all: true, n: m.suppressed, log: m.log, level: m.level})
+			}
+			*m = entry{start: now}
+		}
+		m.log, m.level = log, level
+		if m.n < l.messageBurst() {
+			m.n++
+			e.n++
+		} else {
+			ok, held = false, m
+		}
+	}
+	if !ok {
+		held.suppressed++
 		if l.timer == nil && l.Now == nil {
-			l.timer = time.AfterFunc(e.start.Add(iv).Sub(now), l.onTimer)
+			l.timer = time.AfterFunc(held.start.Add(iv).Sub(now), l.onTimer)
 		}
 	}
 	l.mu.Unlock()
@@ -170,6 +201,9 @@ func (l *Limiter) onTimer() {
 	for _, e := range l.keys {
 		pending(e)
 	}
+	for _, e := range l.msgs {
+		pending(e)
+	}
 	pending(&l.overflow)
 	if !next.IsZero() {
 		l.timer = time.AfterFunc(max(next.Sub(now), time.Millisecond), l.onTimer)
@@ -206,14 +240,22 @@ func (l *Limiter) sweepLocked(now time.Time, all bool, sums []summary) []summary
 	for k, e := range l.keys {
 		if all || now.Sub(e.start) >= iv {
 			if e.suppressed > 0 {
-				sums = append(sums, summary{k, false, e.suppressed, e.log, e.level})
+				sums = append(sums, summary{key: k, n: e.suppressed, log: e.log, level: e.level})
 			}
 			delete(l.keys, k)
 		}
 	}
+	for msg, e := range l.msgs {
+		if all || now.Sub(e.start) >= iv {
+			if e.suppressed > 0 {
+				sums = append(sums, summary{key: key{msg: msg}, all: true, n: e.suppressed, log: e.log, level: e.level})
+			}
+			delete(l.msgs, msg)
+		}
+	}
 	if e := &l.overflow; !e.start.IsZero() && (all || now.Sub(e.start) >= iv) {
 		if e.suppressed > 0 {
-			sums = append(sums, summary{key{}, true, e.suppressed, e.log, e.level})
+			sums = append(sums, summary{overflow: true, n: e.suppressed, log: e.log, level: e.level})
 		}
 		*e = entry{}
 	}
@@ -223,6 +265,11 @@ func (l *Limiter) sweepLocked(now time.Time, all bool, sums []summary) []summary
 func (l *Limiter) write(ctx context.Context, sums []summary) {
 	iv := l.interval()
 	for _, s := range sums {
+		if s.all {
+			s.log.Log(ctx, s.level, s.key.msg+": lines suppressed",
+				"client", "many", "suppressed", s.n, "interval", iv)
+			continue
+		}
 		if s.overflow {
 			s.log.Log(ctx, s.level, "lograte: lines suppressed (more clients than tracked)",
 				"suppressed", s.n, "interval", iv)
@@ -245,6 +292,13 @@ func (l *Limiter) burst() int {
 		return DefaultBurst
 	}
 	return l.Burst
+}
+
+func (l *Limiter) messageBurst() int {
+	if l.MessageBurst > 0 {
+		return l.MessageBurst
+	}
+	return DefaultMessageBurst * l.burst()
 }
 
 func (l *Limiter) interval() time.Duration {

@@ -117,6 +117,7 @@ func TestKeys(t *testing.T) {
 
 func TestSweep(t *testing.T) {
 	l, c, log, rec := newFake(1, time.Second, 0)
+	l.MessageBurst = 1 << 30
 	for i := range 100 {
 		logN(l, log, netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), "m", 2)
 	}
@@ -234,7 +235,7 @@ func TestTimer(t *testing.T) {
 func TestConcurrent(t *testing.T) {
 	rec := &recorder{}
 	log := slog.New(rec)
-	l := &Limiter{Burst: 5, Interval: time.Hour, MaxKeys: 8}
+	l := &Limiter{Burst: 5, Interval: time.Hour, MaxKeys: 8, MessageBurst: 1 << 30}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	passed := 0
@@ -276,4 +277,24 @@ func BenchmarkLog(b *testing.B) {
 		l.Log(context.Background(), log, slog.LevelWarn, a1, "m")
 	}
 	l.Flush()
+}
+
+// A flood of one message from many addresses (forged ones cost nothing)
+// is bounded as a whole, and summed up in one line.
+func TestMessageBurst(t *testing.T) {
+	l, c, log, rec := newFake(20, time.Second, 0)
+	passed := 0
+	for i := range 4000 {
+		passed += logN(l, log, netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), "m", 5)
+	}
+	if want := DefaultMessageBurst * 20; passed != want {
+		t.Errorf("%d lines passed, want %d", passed, want)
+	}
+	rec.take()
+	c.advance(time.Second)
+	logN(l, log, a1, "m", 1)
+	got := rec.take()
+	if len(got) != 2 || got[0] != "WARN m: lines suppressed client=many suppressed=19900 interval=1s" {
+		t.Errorf("after the interval: %q, want one message-wide summary of 19900 and the line", got)
+	}
 }
