@@ -380,6 +380,9 @@ APPEND modules=loop,squashfs,sd-mod,usb-storage quiet console=tty0 console=ttyS0
 			text:    map[string]string{".alpine-release": "3.19.1 240126\n"},
 			rule:    fetchRule{param: "modloop", require: []string{"ip=dhcp", "alpine_repo="}},
 			fw:      biosIPXE,
+			// pxelinux, as syslinux boots Alpine's image: kernel and
+			// initrd over TFTP, the line from the pxelinux menu.
+			flags: []string{"-bios-boot", "pxelinux.0"},
 		},
 	}
 }

@@ -199,6 +199,7 @@ finish
 	if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("test initrd %s: %d bytes gzip, %d modules", filepath.Base(dst), buf.Len(), len(mods))
 }
 
 // kmod is one kernel module taken from Debian's netboot initrd.
