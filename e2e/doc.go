@@ -8,6 +8,15 @@
 // files. The tests need root, QEMU and the Debian packages that .ci/run
 // installs; they skip without them on a developer's machine and fail in CI.
 //
+// The family tests (family_test.go) go one step further, to the root file
+// system: images laid out as each distribution family's (Debian Live,
+// casper, anaconda, Fedora Live, archiso, openSUSE, Alpine), made with
+// xorriso at test time and carrying the family's own local kernel line,
+// boot a test initrd that brings the NIC up with the Debian kernel's own
+// modules, reads the kernel line as that family's initramfs does, downloads
+// what it names over HTTP and prints its SHA-256, which must be that of the
+// file in the image.
+//
 // The same harness boots against dnsmasq as a reference server, which
 // bench/boot.sh uses to compare boot times.
 package e2e

@@ -107,12 +107,18 @@ func (fi familyImage) build(l *lab) (iso, want string) {
 var sha256Line = regexp.MustCompile(`(?m)^sha256=([0-9a-f]{64})\r?$`)
 
 // bootFamily builds fi's image, serves it with minimal-server -iso (full
-// DHCP, HTTP on :8080, plus fi.flags), boots it with fi.fw and checks that
+// DHCP, HTTP on the server's address and port 8080, which the rewritten
+// kernel lines must name, plus fi.flags), boots it with fi.fw and checks that
 // the initramfs printed the hash of the file it had to fetch.
 func bootFamily(t *testing.T, fi familyImage) {
 	l := newLab(t)
 	iso, want := fi.build(l)
-	d := l.pxekit(append([]string{"-range", labFirst + "-" + labLast, "-iso", iso, "-ra"}, fi.flags...)...)
+	d := l.pxekit(append([]string{"-range", labFirst + "-" + labLast, "-iso", iso, "-ra", "-http", labServerIP + ":8080"}, fi.flags...)...)
+	// Without a menu nothing boots: say so now rather than after
+	// bootTimeout.
+	if out := d.out.String(); strings.Contains(out, "no isolinux/syslinux/pxelinux configuration") {
+		t.Fatalf("%s: minimal-server found no boot menu in the image (its menu is %s):\n%s", fi.name, fi.config, out)
+	}
 	r := l.boot(fi.fw, bootTimeout)
 	m := sha256Line.FindAllStringSubmatch(r.serial, -1)
 	if len(m) != 1 {
@@ -121,10 +127,12 @@ func bootFamily(t *testing.T, fi familyImage) {
 	if got := m[0][1]; got != want {
 		t.Fatalf("%s: the initramfs fetched a file with SHA-256 %s, want %s (of %q in the image)\n--- serial console (last 4000 bytes):\n%s", fi.name, got, want, fi.fetched, tail(r.serial, 4000))
 	}
+	what := "the image itself"
 	if fi.fetched != "" {
 		requireLog(t, d, "msg=http", "file="+fi.fetched, "status=200")
+		what = fi.fetched
 	}
-	t.Logf("%s: fetched %s over HTTP, SHA-256 %s", fi.name, fi.fetched, want)
+	t.Logf("%s: fetched %s over HTTP, SHA-256 %s", fi.name, what, want)
 }
 
 // payloadSize is the size of the random root file systems: enough for
@@ -216,8 +224,8 @@ label live-install
 		{
 			// Fedora's installer (isolinux/isolinux.cfg of Fedora 36
 			// Server, with kernel and initrd named where later releases
-			// keep them); anaconda takes images/install.img under
-			// inst.stage2=URL.
+			// keep them); anaconda reads .treeinfo under
+			// inst.stage2=URL and fetches its [stage2] mainimage.
 			name:   "anaconda",
 			volume: "Fedora-S-dvd-x86_64-36",
 			config: "isolinux/isolinux.cfg",
@@ -251,7 +259,7 @@ kernel = images/pxeboot/vmlinuz
 [stage2]
 mainimage = images/install.img
 `},
-			rule: fetchRule{param: "inst.stage2", dirSuffix: "/images/install.img", require: []string{"ip=dhcp"}, forbid: []string{"root="}},
+			rule: fetchRule{param: "inst.stage2", dirSuffix: "/images/install.img", treeinfo: true, require: []string{"ip=dhcp"}, forbid: []string{"root="}},
 			fw:   uefiOVMF,
 		},
 		{
@@ -372,6 +380,9 @@ APPEND modules=loop,squashfs,sd-mod,usb-storage quiet console=tty0 console=ttyS0
 			text:    map[string]string{".alpine-release": "3.19.1 240126\n"},
 			rule:    fetchRule{param: "modloop", require: []string{"ip=dhcp", "alpine_repo="}},
 			fw:      biosIPXE,
+			// pxelinux, as syslinux boots Alpine's image: kernel and
+			// initrd over TFTP, the line from the pxelinux menu.
+			flags: []string{"-bios-boot", "pxelinux.0"},
 		},
 	}
 }

@@ -34,6 +34,11 @@ type fetchRule struct {
 	// (anything not ending in .img, .iso, .sfs or .squashfs), as
 	// anaconda's inst.stage2=URL finds images/install.img under it.
 	dirSuffix string
+	// treeinfo: the directory's .treeinfo, when it can be fetched, names
+	// the file instead in its [stage2] mainimage (the first "mainimage ="
+	// line, as anaconda's dracut hook reads it), relative to the
+	// directory; dirSuffix is the file without one.
+	treeinfo bool
 	// base names a second parameter whose value, then tail, follow the
 	// first one's, as archiso builds <archiso_http_srv><archisobasedir>
 	// /x86_64/airootfs.sfs.
@@ -79,6 +84,18 @@ func (r fetchRule) script() string {
 	switch {
 	case r.dirSuffix != "":
 		fmt.Fprintf(&b, "case \"$v\" in *.img|*.iso|*.sfs|*.squashfs) url=\"$v\" ;; \"\") url= ;; *) url=\"${v%%/}%s\" ;; esac\n", r.dirSuffix)
+		if r.treeinfo {
+			b.WriteString(`case "$url" in http://*)
+	case "$v" in *.img|*.iso|*.sfs|*.squashfs) ;; *)
+		if wget -q -O /tmp/treeinfo "${v%/}/.treeinfo"; then
+			m=$(sed -n 's/^mainimage *= *//p' /tmp/treeinfo | head -n 1)
+			say ".treeinfo names mainimage '$m'"
+			[ -n "$m" ] && url="${v%/}/$m"
+		fi ;;
+	esac ;;
+esac
+`)
+		}
 	case r.base != "":
 		fmt.Fprintf(&b, "url=\"$v$base%s\"\n", r.tail)
 		fmt.Fprintf(&b, "[ -n \"$v\" ] && [ -n \"$base\" ] || url=\n")
@@ -182,6 +199,7 @@ finish
 	if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("test initrd %s: %d bytes gzip, %d modules", filepath.Base(dst), buf.Len(), len(mods))
 }
 
 // kmod is one kernel module taken from Debian's netboot initrd.
