@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pxekit/pxekit/internal/testenv"
 )
 
 // grubSeeds is the directory of real GRUB configurations (see its README).
@@ -46,7 +49,7 @@ func flatten(r *Resolved) []gentry {
 	return out
 }
 
-func readSeed(t *testing.T, name string) []byte {
+func readSeed(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(grubSeeds, name))
 	if err != nil {
@@ -143,7 +146,7 @@ func hasWarning(r *Resolved, target error) bool {
 // liveBuildTree lays out live-build's GRUB files as binary_grub-pc puts
 // them on an image: boot/grub/, with install.cfg and install_start.cfg
 // the graphical installer's, the @…@ placeholders left as they are.
-func liveBuildTree(t *testing.T) fstest.MapFS {
+func liveBuildTree(t testing.TB) fstest.MapFS {
 	m := fstest.MapFS{}
 	for dst, src := range map[string]string{
 		"boot/grub/grub.cfg":          "grub.cfg",
@@ -416,21 +419,71 @@ func TestResolveGRUBBounds(t *testing.T) {
 	}
 }
 
+// grubBroken are files that GRUB cannot parse either.
+var grubBroken = []string{
+	"menuentry 'x { linux /k }",
+	`menuentry "x { linux /k }`,
+	"menuentry x { linux /k",
+	"fi",
+	"if true; then menuentry x { linux /k }",
+	"}",
+	"while true; menuentry x { linux /k }; done",
+}
+
 func TestResolveGRUBParseErrors(t *testing.T) {
-	for _, src := range []string{
-		"menuentry 'x { linux /k }",
-		`menuentry "x { linux /k }`,
-		"menuentry x { linux /k",
-		"menuentry x linux /k",
-		"fi",
-		"if true; then menuentry x { linux /k }",
-		"}",
-		"while true; menuentry x { linux /k }; done",
-	} {
+	for _, src := range grubBroken {
 		_, err := ResolveGRUB(fstest.MapFS{"g.cfg": {Data: []byte(src)}}, "g.cfg", nil)
 		var pe *ParseError
 		if !errors.As(err, &pe) || pe.File != "g.cfg" || pe.Line < 1 {
 			t.Errorf("ResolveGRUB(%q) = %v, want a *ParseError in g.cfg", src, err)
+		}
+	}
+}
+
+// TestGRUBScriptCheckAgrees has GRUB's own parser judge the same files:
+// what grub-script-check accepts, ResolveGRUB must read, and the broken
+// files of TestResolveGRUBParseErrors must be broken for GRUB too.
+func TestGRUBScriptCheckAgrees(t *testing.T) {
+	check := testenv.NeedCommand(t, "grub-script-check")[0]
+	tmp := filepath.Join(t.TempDir(), "grub.cfg")
+	accepts := func(src []byte) bool {
+		if err := os.WriteFile(tmp, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return exec.Command(check, tmp).Run() == nil
+	}
+	var good [][]byte
+	for _, b := range grubSeedFiles(t) {
+		good = append(good, b)
+	}
+	for _, s := range []string{
+		`menuentry 'a $x "b" \n' { linux /k 'x=$y;z' }`,
+		"set v=\"1 2\"\nmenuentry \"t $v \\\"q\\\" \\$v \\\\\" { linux /k \"a=$v\" }",
+		`menuentry t\ u { linux /k ds=nocloud\;s=/cdrom/ a\ b }`,
+		"menuentry x {\n linux /k a \\\n b\n}",
+		"menuentry x linux /k",
+		"for i in 1 2; do menuentry \"loop $i\" { linux /l }; done",
+		"if a; then menuentry a { linux /a }; elif b; then set p=1; else menuentry b { linux /b }; fi",
+		"function f { insmod x; }\nf",
+	} {
+		good = append(good, []byte(s))
+	}
+	for _, src := range good {
+		if !accepts(src) {
+			t.Errorf("grub-script-check rejects test input %q", src)
+			continue
+		}
+		m := fstest.MapFS{"g.cfg": {Data: src}}
+		if _, err := ResolveGRUB(m, "g.cfg", nil); err != nil {
+			var pe *ParseError
+			if errors.As(err, &pe) {
+				t.Errorf("GRUB accepts %q, ResolveGRUB: %v", src, err)
+			}
+		}
+	}
+	for _, src := range grubBroken {
+		if accepts([]byte(src)) {
+			t.Errorf("grub-script-check accepts %q, which TestResolveGRUBParseErrors calls broken", src)
 		}
 	}
 }
@@ -553,4 +606,16 @@ func FuzzResolveGRUB(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkResolveGRUB reads live-build's menu: seven files through
+// source, 34 entries in submenus.
+func BenchmarkResolveGRUB(b *testing.B) {
+	tree := liveBuildTree(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ResolveGRUB(tree, "boot/grub/grub.cfg", nil); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -459,6 +459,13 @@ func (p *grubParser) statement() *grubStmt {
 			s.words = append(s.words, p.tok.word)
 			p.advance()
 		}
+		if p.tok.kind != gtLBrace {
+			// GRUB's grammar takes it for a plain command (which
+			// fails when run): no entry.
+			s.kind = gsCommand
+			s.words = append([]grubWord{t.word}, s.words...)
+			return s
+		}
 		s.body = p.block(t)
 		return s
 	case "then", "elif", "else", "fi", "do", "done":
