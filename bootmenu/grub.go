@@ -78,8 +78,12 @@ type GRUBResolveOptions struct {
 }
 
 // maxGRUBValue bounds the length of a variable's value and of an
-// expanded word.
-const maxGRUBValue = 1 << 16
+// expanded word, and the words of a command; maxGRUBExpanded bounds the
+// bytes that variable expansion produces in one resolution.
+const (
+	maxGRUBValue    = 1 << 16
+	maxGRUBExpanded = 1 << 24
+)
 
 // ResolveGRUB reads the GRUB configuration name (a name in fsys, from its
 // root) and returns its menu as a [Resolved], the same value [Resolve]
@@ -157,19 +161,20 @@ type grubItem struct {
 }
 
 type grubResolver struct {
-	fsys    fs.FS
-	opts    GRUBResolveOptions
-	r       *resolver // for read and limits
-	res     Resolved
-	stack   []string
-	files   []string
-	reads   int
-	entries int
-	walked  int
-	items   map[*Menu][]grubItem
-	warned  map[string]bool
-	labels  map[string]bool // every Label given
-	suffix  map[string]int  // next number to try for a Label taken
+	fsys     fs.FS
+	opts     GRUBResolveOptions
+	r        *resolver // for read and limits
+	res      Resolved
+	stack    []string
+	files    []string
+	reads    int
+	entries  int
+	walked   int
+	items    map[*Menu][]grubItem
+	warned   map[string]bool
+	expanded int             // bytes of expanded words, for maxGRUBExpanded
+	labels   map[string]bool // every Label given
+	suffix   map[string]int  // next number to try for a Label taken
 }
 
 // grubScope is where evaluation stands: the variables, the menu entries
@@ -336,54 +341,61 @@ func cloneVars(m map[string]string) map[string]string {
 }
 
 // expand substitutes variables in words. Unquoted expansions are split
-// at blanks, as GRUB splits them.
+// at blanks, as GRUB splits them. Words are bounded by maxGRUBValue
+// bytes, and all expansions of a resolution together by maxGRUBExpanded.
 func (g *grubResolver) expand(words []grubWord, sc *grubScope) ([]string, error) {
 	var out []string
+	tooLarge := func(w grubWord, what string) error {
+		return &ResolveError{File: sc.file, Pos: w.pos, Err: fmt.Errorf("%w: %s", ErrTooLarge, what)}
+	}
 	for _, w := range words {
 		var cur strings.Builder
 		have := false
 		for _, p := range w.parts {
-			if p.varRef == "" {
-				cur.WriteString(p.lit)
-				have = true
-				continue
-			}
-			v, ok := g.lookup(p.varRef, sc)
-			if !ok {
-				g.warnOnce("var:"+sc.file+":"+p.varRef, sc.file, w.pos, fmt.Errorf("%w: $%s", ErrGRUBVariable, p.varRef))
-				if p.quoted {
-					have = true
+			var v string
+			switch {
+			case p.varRef == "":
+				v = p.lit
+			default:
+				var ok bool
+				v, ok = g.lookup(p.varRef, sc)
+				if !ok {
+					g.warnOnce("var:"+sc.file+":"+p.varRef, sc.file, w.pos, fmt.Errorf("%w: $%s", ErrGRUBVariable, p.varRef))
+					have = have || p.quoted
+					continue
 				}
-				continue
 			}
-			if p.quoted {
+			if g.expanded += len(v); g.expanded > maxGRUBExpanded {
+				return nil, tooLarge(w, fmt.Sprintf("more than %d bytes of expanded words", maxGRUBExpanded))
+			}
+			if p.varRef == "" || p.quoted {
 				cur.WriteString(v)
 				have = true
-				continue
-			}
-			fs := strings.Fields(v)
-			for i, f := range fs {
-				if i > 0 {
+			} else {
+				fs := strings.Fields(v)
+				for i, f := range fs {
+					if i > 0 {
+						out = append(out, cur.String())
+						cur.Reset()
+					}
+					cur.WriteString(f)
+					have = true
+				}
+				if len(fs) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
 					out = append(out, cur.String())
 					cur.Reset()
+					have = false
 				}
-				cur.WriteString(f)
-				have = true
 			}
-			if len(fs) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
-				out = append(out, cur.String())
-				cur.Reset()
-				have = false
+			if cur.Len() > maxGRUBValue {
+				return nil, tooLarge(w, fmt.Sprintf("a word longer than %d bytes", maxGRUBValue))
 			}
-		}
-		if cur.Len() > maxGRUBValue {
-			return nil, &ResolveError{File: sc.file, Pos: w.pos, Err: fmt.Errorf("%w: a word longer than %d bytes", ErrTooLarge, maxGRUBValue)}
+			if len(out) > maxGRUBValue {
+				return nil, tooLarge(w, fmt.Sprintf("more than %d words", maxGRUBValue))
+			}
 		}
 		if have {
 			out = append(out, cur.String())
-		}
-		if len(out) > maxGRUBValue {
-			return nil, &ResolveError{File: sc.file, Pos: w.pos, Err: fmt.Errorf("%w: more than %d words", ErrTooLarge, maxGRUBValue)}
 		}
 	}
 	return out, nil

@@ -412,6 +412,19 @@ func TestResolveGRUBBounds(t *testing.T) {
 	if err == nil && len(r.Menu.Entries[0].Append) > 2*maxGRUBValue {
 		t.Errorf("doubling: command line of %d bytes", len(r.Menu.Entries[0].Append))
 	}
+	// Expansions that would make gigabytes stop at the bounds.
+	big := strings.Repeat("x", 60000)
+	words := strings.Repeat("x ", 30000)
+	for name, src := range map[string]string{
+		"one word":    "set a=" + big + "\nmenuentry x { linux /k \"" + strings.Repeat("$a", 300000) + "\" }",
+		"many words":  "set a='" + words + "'\nmenuentry x { linux /k" + strings.Repeat(" $a", 300000) + " }",
+		"all entries": "set a=" + big + "\n" + strings.Repeat("menuentry x { linux /k $a }\n", 400),
+	} {
+		_, err := ResolveGRUB(fstest.MapFS{"g.cfg": {Data: []byte(src)}}, "g.cfg", nil)
+		if !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%s: %v, want ErrTooLarge", name, err)
+		}
+	}
 	deep := strings.Repeat("submenu s {\n", MaxMenuDepth+2) + strings.Repeat("}\n", MaxMenuDepth+2)
 	var pe *ParseError
 	if _, err := ResolveGRUB(fstest.MapFS{"g.cfg": {Data: []byte(deep)}}, "g.cfg", nil); !errors.As(err, &pe) {
