@@ -487,11 +487,21 @@ func TestGRUBScriptCheckAgrees(t *testing.T) {
 			continue
 		}
 		m := fstest.MapFS{"g.cfg": {Data: src}}
-		if _, err := ResolveGRUB(m, "g.cfg", nil); err != nil {
+		r, err := ResolveGRUB(m, "g.cfg", nil)
+		if err != nil {
 			var pe *ParseError
 			if errors.As(err, &pe) {
 				t.Errorf("GRUB accepts %q, ResolveGRUB: %v", src, err)
 			}
+			continue
+		}
+		// And the menu rendered back for GRUB is GRUB script again.
+		var out bytes.Buffer
+		if err := RenderGRUB(&out, r, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !accepts(out.Bytes()) {
+			t.Errorf("grub-script-check rejects RenderGRUB of %q:\n%s", src, out.String())
 		}
 	}
 	for _, src := range grubBroken {

@@ -131,3 +131,48 @@ func TestBadGRUBConfigFails(t *testing.T) {
 		t.Errorf("New with a broken grub.cfg: %v, want a *bootmenu.ParseError naming it", err)
 	}
 }
+
+// A Fedora 41 boot image: no isolinux, GRUB for BIOS (boot/grub2) and EFI
+// (EFI/BOOT), the lorax grub.cfg filled in, and its .treeinfo.
+func TestGRUBOnlyFedora(t *testing.T) {
+	ti, err := os.ReadFile("testdata/treeinfo/fedora-41-boot.treeinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile("../bootmenu/testdata/grub/lorax/mkksiso-uefi-grub.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+	tree := fstest.MapFS{
+		".treeinfo":                 {Data: ti},
+		"EFI/BOOT/grub.cfg":         {Data: cfg},
+		"EFI/BOOT/BOOTX64.EFI":      f("shim"),
+		"boot/grub2/grub.cfg":       {Data: cfg},
+		"images/pxeboot/vmlinuz":    f("kernel"),
+		"images/pxeboot/initrd.img": f("initrd"),
+		"images/install.img":        f("stage2"),
+	}
+	b, err := New(tree, &Options{HTTPBase: "http://10.0.0.1:8080/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Config() != "boot/grub2/grub.cfg" || b.Family() == nil || b.Family().Name != FamilyAnaconda {
+		t.Fatalf("Config() = %q, Family() = %v; want boot/grub2/grub.cfg, anaconda", b.Config(), b.Family())
+	}
+	ipxe := read(t, b, IPXEScript)
+	for _, want := range []string{
+		"item e1-Install-Fedora-rawhide Install Fedora rawhide",
+		"--default e2-Test-this-media-install-Fedora-rawhide", // set default="1"
+		"kernel images/pxeboot/vmlinuz ",
+		"inst.stage2=http://10.0.0.1:8080/",
+		"initrd --name initrd.img images/pxeboot/initrd.img",
+	} {
+		if !strings.Contains(ipxe, want) {
+			t.Errorf("iPXE script lacks %q:\n%s", want, ipxe)
+		}
+	}
+	if strings.Contains(ipxe, "hd:LABEL=") {
+		t.Errorf("iPXE script keeps the local stage2:\n%s", ipxe)
+	}
+}
