@@ -95,7 +95,8 @@ const (
 //     [Entry]: Display and MenuLabel are the title, Label is the --id or
 //     else a name made from the title (unique in the whole tree), Kernel is
 //     the first word of its linux (linuxefi, linux16) command and Append
-//     the rest with initrd=<initrd files, comma-separated> added; Initrds
+//     the rest (an argument with blanks in double quotes) with
+//     initrd=<initrd files, comma-separated> added; Initrds
 //     lists the initrd (initrdefi, initrd16) files. A leading GRUB device
 //     such as (loop) or ($root) is dropped from file names, and names are
 //     made absolute ("/casper/vmlinuz"). Entries that boot no Linux
@@ -462,7 +463,9 @@ func (g *grubResolver) command(s *grubStmt, sc *grubScope) error {
 		if !e.hasLinux {
 			e.hasLinux = true
 			e.kernel = grubFile(args[0])
-			e.args = args[1:]
+			for _, a := range args[1:] {
+				e.args = append(e.args, kernelArg(a))
+			}
 		}
 	case "initrd", "initrdefi", "initrd16":
 		e := sc.entry
@@ -472,7 +475,7 @@ func (g *grubResolver) command(s *grubStmt, sc *grubScope) error {
 		e.hasInit = true
 		for _, a := range args {
 			if strings.HasPrefix(a, "--") {
-				continue // initrd --newc:name:file
+				continue // an option, such as --nounzip
 			}
 			e.initrds = append(e.initrds, grubFile(a))
 		}
@@ -482,6 +485,27 @@ func (g *grubResolver) command(s *grubStmt, sc *grubScope) error {
 		}
 	}
 	return nil
+}
+
+// kernelArg writes one argument of GRUB's linux command into the kernel
+// command line so that it stays one argument, as GRUB's loader keeps it:
+// an argument with blanks goes in double quotes (which Linux's parser
+// understands), with '"' and '\' inside backslash-escaped as GRUB
+// escapes them.
+func kernelArg(a string) string {
+	if !strings.ContainsAny(a, " \t") {
+		return a
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(a); i++ {
+		if a[i] == '"' || a[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(a[i])
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // set applies "name=value" (or "name" alone: empty value).

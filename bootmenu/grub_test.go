@@ -226,8 +226,8 @@ func TestResolveGRUBQuoting(t *testing.T) {
 		args      string
 	}{
 		{"single quotes keep everything", `menuentry 'a $x "b" \n' { linux /k 'x=$y;z' }`, `a $x "b" \n`, "/k", "x=$y;z"},
-		{"double quotes expand", `set v="1 2"` + "\n" + `menuentry "t $v \"q\" \$v \\" { linux /k "a=$v" }`, `t 1 2 "q" $v \`, "/k", "a=1 2"},
-		{"backslash outside quotes", `menuentry t\ u { linux /k ds=nocloud\;s=/cdrom/ a\ b }`, "t u", "/k", "ds=nocloud;s=/cdrom/ a b"},
+		{"double quotes expand", `set v="1 2"` + "\n" + `menuentry "t $v \"q\" \$v \\" { linux /k "a=$v" }`, `t 1 2 "q" $v \`, "/k", `"a=1 2"`},
+		{"backslash outside quotes", `menuentry t\ u { linux /k ds=nocloud\;s=/cdrom/ a\ b }`, "t u", "/k", `ds=nocloud;s=/cdrom/ "a b"`},
 		{"braces as variable", `set root=hd0` + "\n" + `menuentry x { linux (${root})/vmlinuz r=${root}x }`, "x", "/vmlinuz", "r=hd0x"},
 		{"line continuation", "menuentry x {\n linux /k a \\\n b\n}", "x", "/k", "a b"},
 		{"comment", "# menuentry no { linux /no }\nmenuentry x { # c\n linux /k a#b # c\n}", "x", "/k", "a#b"},
