@@ -51,9 +51,25 @@
 // they are served. [SearchPath] lists the configuration files pxelinux
 // asks for, in its order.
 //
+// # GRUB configurations
+//
+// Images without an isolinux menu (Ubuntu 22.04 and later, Fedora 37 and
+// later, RHEL 9) boot through GRUB only. [FindGRUBConfig] finds their
+// grub.cfg and [ResolveGRUB] reads it into the same [Resolved] value, so
+// the renderers work on it unchanged: menuentry blocks become entries with
+// their linux/linuxefi and initrd/initrdefi files, submenu blocks become
+// submenus, set default= and set timeout= give the default and timeout,
+// source and configfile are followed through the fs.FS, and variables the
+// file sets are substituted. Nothing is executed: the entries of every
+// if/elif/else branch are kept, function bodies are skipped, and unset
+// variables are dropped, each with a warning (see ResolveGRUB for the
+// rules). Quoting follows GRUB's lexer.
+//
 // # Checked against
 //
-// The tests read 117 real configurations from public projects, Debian's
+// The tests read real GRUB configurations of archiso, Fedora lorax,
+// Debian live-build and Ubuntu live-server images (testdata/grub, with
+// their provenance), and 117 real syslinux configurations from public projects, Debian's
 // netboot menus, the syslinux manual's examples and isolinux menus read
 // through isofs from xorriso-mastered images; run pxelinux.0 and the iPXE
 // ROM in QEMU on SearchPath's names and on rendered output; and check

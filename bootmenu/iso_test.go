@@ -132,3 +132,57 @@ func TestMenusFromISO(t *testing.T) {
 		t.Errorf("menu from ISO has %d entries", len(fromISO.Menu.Entries))
 	}
 }
+
+// TestGRUBFromISO masters an image laid out as Ubuntu's live-server ISO
+// (GRUB only, its real grub.cfg) with xorriso and reads its menu through
+// isofs, names as Rock Ridge keeps them.
+func TestGRUBFromISO(t *testing.T) {
+	xorriso := testenv.NeedCommand(t, "xorriso")[0]
+	dir := t.TempDir()
+	files := map[string][]byte{
+		"boot/grub/grub.cfg":   readSeed(t, "ubuntu/ubuntu-22.04-live-server.grub.cfg"),
+		"EFI/boot/grubx64.efi": []byte("grub"),
+		"casper/vmlinuz":       []byte("kernel"),
+		"casper/initrd":        []byte("initrd"),
+		"casper/hwe-vmlinuz":   []byte("kernel"),
+		"casper/hwe-initrd":    []byte("initrd"),
+		"boot/memtest86+.bin":  []byte("memtest"),
+	}
+	for name, data := range files {
+		p := filepath.Join(dir, "tree", name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	iso := filepath.Join(dir, "ubuntu.iso")
+	if out, err := exec.Command(xorriso, "-as", "mkisofs", "-quiet", "-r", "-J", "-V", "Ubuntu-Server 22.04", "-o", iso, filepath.Join(dir, "tree")).CombinedOutput(); err != nil {
+		t.Fatalf("xorriso: %v\n%s", err, out)
+	}
+	fsys := openISO(t, iso)
+	if _, _, err := FindConfig(fsys); err != ErrNoConfig {
+		t.Fatalf("FindConfig = %v, want ErrNoConfig", err)
+	}
+	name, err := FindGRUBConfig(fsys)
+	if err != nil || name != "boot/grub/grub.cfg" {
+		t.Fatalf("FindGRUBConfig = %q, %v", name, err)
+	}
+	r, err := ResolveGRUB(fsys, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kernels []string
+	r.Menu.All(func(_ *Menu, e *Entry) {
+		kernels = append(kernels, e.Kernel)
+		for _, f := range append([]string{e.Kernel}, e.Initrds...) {
+			if _, err := fs.Stat(fsys, strings.TrimPrefix(f, "/")); err != nil {
+				t.Errorf("entry %q names %s, not in the image: %v", e.Display, f, err)
+			}
+		}
+	})
+	if d := cmp.Diff([]string{"/casper/vmlinuz", "/casper/hwe-vmlinuz", "/boot/memtest86+.bin"}, kernels); d != "" {
+		t.Errorf("kernels (-want +got):\n%s", d)
+	}
+}

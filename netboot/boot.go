@@ -81,7 +81,7 @@ type Options struct {
 
 // Boot is a boot tree turned into what the network serves: the tree
 // itself, the boot configurations generated from its isolinux/syslinux
-// menu in the formats each loader reads, and boot programs where the tree
+// menu (or its GRUB configuration) in the formats each loader reads, and boot programs where the tree
 // has none, as one read-only [fs.FS] (give it to tftp.Server{FS: b} and
 // to an HTTP file server unchanged), and the boot program choice over
 // that same file system ([Boot.Policy]). It is safe for concurrent use.
@@ -101,8 +101,13 @@ type Boot struct {
 
 // New reads the boot configuration of tree (see [bootmenu.FindConfig])
 // and renders it as a pxelinux menu, an iPXE script and a GRUB
-// configuration. A tree without a configuration is served as it is, with
-// a warning ([Boot.Warnings]); a configuration that cannot be read is an
+// configuration. A tree without an isolinux/syslinux/pxelinux
+// configuration but with a GRUB one (see [bootmenu.FindGRUBConfig]), as
+// Ubuntu 22.04+, Fedora 37+ and RHEL 9 images are, gets its menus from
+// that ([bootmenu.ResolveGRUB]); the tree's own grub.cfg is still served
+// under its own name, the generated one under every other */grub.cfg
+// (see [Boot.Lookup]). A tree with neither is served as it is, with a
+// warning ([Boot.Warnings]); a configuration that cannot be read is an
 // error.
 func New(tree fs.FS, opts *Options) (*Boot, error) {
 	var o Options
@@ -117,25 +122,22 @@ func New(tree fs.FS, opts *Options) (*Boot, error) {
 	if st, err := fs.Stat(tree, PXELinuxConfig); err == nil && st.Mode().IsRegular() {
 		b.ownPXELinux = true
 	}
-	name, dir, err := bootmenu.FindConfig(tree)
+	name, dir, r, err := findMenu(tree)
 	if errors.Is(err, bootmenu.ErrNoConfig) {
-		b.warn(log, "no isolinux/syslinux/pxelinux configuration in the tree: no menus generated, the tree is served as it is")
+		b.warn(log, "no isolinux/syslinux/pxelinux or GRUB configuration in the tree: no menus generated, the tree is served as it is")
 		return b, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("netboot: %w", err)
-	}
-	r, err := bootmenu.Resolve(tree, name, &bootmenu.ResolveOptions{Dir: dir})
-	if err != nil {
-		return nil, fmt.Errorf("netboot: reading %s: %w", name, err)
+		return nil, err
 	}
 	b.config, b.menu = name, r
 	if len(r.Warnings) > 0 {
-		// syslinux passes over missing INCLUDE files too.
+		// syslinux passes over missing INCLUDE files too; GRUB script
+		// is read, not run (see bootmenu.ResolveGRUB).
 		for _, w := range r.Warnings {
 			log.Debug("boot menu", "file", name, "warning", w)
 		}
-		log.Info("boot menu: skipped what syslinux would skip too (debug level lists it)", "file", name, "warnings", len(r.Warnings))
+		log.Info("boot menu: skipped what the boot loader would skip, or what only it can decide (debug level lists it)", "file", name, "warnings", len(r.Warnings))
 	}
 	if err := b.unattended(r, o, log); err != nil {
 		return nil, err
@@ -156,6 +158,36 @@ func New(tree fs.FS, opts *Options) (*Boot, error) {
 	}
 	log.Info("boot menu", "from", name, "entries", len(r.Menu.Entries), "generated", strings.Join(b.Generated(), ","))
 	return b, nil
+}
+
+// findMenu reads the tree's isolinux/syslinux/pxelinux menu, or, for
+// trees without one (Ubuntu 22.04 and later, Fedora 37 and later, RHEL 9
+// boot only through GRUB), its GRUB configuration. It returns
+// bootmenu.ErrNoConfig for a tree with neither.
+func findMenu(tree fs.FS) (name, dir string, r *bootmenu.Resolved, err error) {
+	name, dir, err = bootmenu.FindConfig(tree)
+	switch {
+	case err == nil:
+		r, err = bootmenu.Resolve(tree, name, &bootmenu.ResolveOptions{Dir: dir})
+	case errors.Is(err, bootmenu.ErrNoConfig):
+		var gerr error
+		name, gerr = bootmenu.FindGRUBConfig(tree)
+		if errors.Is(gerr, bootmenu.ErrNoGRUBConfig) {
+			return "", "", nil, err
+		}
+		if gerr != nil {
+			return "", "", nil, fmt.Errorf("netboot: %w", gerr)
+		}
+		// GRUB names every file from the root of the image.
+		dir = ""
+		r, err = bootmenu.ResolveGRUB(tree, name, nil)
+	default:
+		return "", "", nil, fmt.Errorf("netboot: %w", err)
+	}
+	if err != nil {
+		return "", "", nil, fmt.Errorf("netboot: reading %s: %w", name, err)
+	}
+	return name, dir, r, nil
 }
 
 func (b *Boot) warn(log *slog.Logger, msg string, args ...any) {
@@ -409,7 +441,8 @@ func (l Layer) String() string {
 //  1. A name the tree has is served from the tree, always.
 //  2. A generated configuration: under its own name, and pxelinux's
 //     under every name pxelinux tries (pxelinux.cfg/01-<mac>, UUID, hex
-//     IP prefixes), GRUB's as any */grub.cfg. When the tree has its own
+//     IP prefixes), GRUB's as any */grub.cfg (names with a backslash
+//     excepted). When the tree has its own
 //     pxelinux.cfg/default, nothing is generated for pxelinux: a
 //     per-client name the tree lacks is not found, so pxelinux goes on
 //     to the tree's default.
@@ -440,6 +473,11 @@ func (b *Boot) Lookup(name string) (Layer, string) {
 func (b *Boot) generatedName(name string) string {
 	if _, ok := b.gen[name]; ok {
 		return name
+	}
+	if strings.Contains(name, "\\") {
+		// No loader asks for such a name; it is not another spelling
+		// of a generated one.
+		return ""
 	}
 	switch {
 	case strings.HasPrefix(name, "pxelinux.cfg/") || strings.Contains(name, "/pxelinux.cfg/"):

@@ -33,6 +33,13 @@
 // ranges, a deadline per write, header/read/idle timeouts and connection
 // caps per client and in all.
 //
+// [New] turns a boot image or tree into the one [fs.FS] that TFTP and HTTP
+// serve: the tree, and pxelinux, iPXE and GRUB menus generated from the
+// image's isolinux/syslinux configuration or, for images that boot only
+// through GRUB (Ubuntu 22.04+, Fedora 37+, RHEL 9), from its grub.cfg
+// ([bootmenu.ResolveGRUB]), with kernel lines rewritten per distribution
+// family so the booted system fetches its root from this server.
+//
 // The package opens no sockets of its own: it wraps the listener and
 // handler that its caller creates, and the DHCP decider its caller
 // serves.

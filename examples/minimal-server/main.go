@@ -7,8 +7,9 @@
 //	minimal-server -root /srv/tftp -iface eth0 -range 10.0.0.100-10.0.0.199 -leases leases.txt
 //	minimal-server            # embedded default: a menu with local disk and iPXE shell
 //
-// With -iso it reads the image's isolinux/syslinux configuration and offers
-// its entries as a pxelinux menu (pxelinux.cfg/*), an iPXE script (boot.ipxe)
+// With -iso it reads the image's isolinux/syslinux configuration (or, for
+// images that boot only through GRUB, such as Ubuntu 22.04+ and Fedora
+// 37+, its grub.cfg) and offers its entries as a pxelinux menu (pxelinux.cfg/*), an iPXE script (boot.ipxe)
 // and a GRUB configuration (any */grub.cfg), generated at start and served
 // when a client asks; a file of the same name in the served tree always
 // wins. Boot programs the image lacks (distribution images carry no
