@@ -222,6 +222,44 @@ label live-install
 			fw:   biosIPXE,
 		},
 		{
+			// Ubuntu 24.04 live-server: GRUB only, no isolinux
+			// (boot/grub/grub.cfg as the image ships it), over UEFI.
+			name:   "casper-grub",
+			volume: "Ubuntu-Server 24.04.3 LTS amd64",
+			config: "boot/grub/grub.cfg",
+			menu: `set timeout=1
+
+loadfont unicode
+
+set menu_color_normal=white/black
+set menu_color_highlight=black/light-gray
+
+menuentry "Try or Install Ubuntu Server" {
+	set gfxpayload=keep
+	linux	/casper/vmlinuz  ---` + console + `
+	initrd	/casper/initrd
+}
+grub_platform
+if [ "$grub_platform" = "efi" ]; then
+menuentry 'Boot from next volume' {
+	exit 1
+}
+menuentry 'UEFI Firmware Settings' {
+	fwsetup
+}
+fi
+`,
+			kernel:  "casper/vmlinuz",
+			initrd:  "casper/initrd",
+			payload: map[string]int{"casper/ubuntu-server-minimal.squashfs": payloadSize},
+			text: map[string]string{
+				".disk/casper-uuid-generic": "0c2b7e5e-5d38-4f5a-9a3c-9b8f2d0e7c11\n",
+				".disk/info":                "Ubuntu-Server 24.04.3 LTS \"Noble Numbat\" - Release amd64 (20250805)\n",
+			},
+			rule: fetchRule{param: "url", match: "*.iso", require: []string{"ip=dhcp"}},
+			fw:   uefiOVMF,
+		},
+		{
 			// Fedora's installer (isolinux/isolinux.cfg of Fedora 36
 			// Server, with kernel and initrd named where later releases
 			// keep them); anaconda reads .treeinfo under

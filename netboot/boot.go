@@ -201,7 +201,9 @@ func (b *Boot) warn(log *slog.Logger, msg string, args ...any) {
 func (b *Boot) netbootEntries(r *bootmenu.Resolved, o Options, log *slog.Logger) error {
 	var linux []*bootmenu.Entry
 	r.Menu.All(func(_ *bootmenu.Menu, e *bootmenu.Entry) {
-		if e.IsLinux() {
+		// A memory tester loaded as a kernel (memtest86+.bin, memtest.efi)
+		// fetches no root and takes no distribution arguments.
+		if e.IsLinux() && !strings.Contains(strings.ToLower(path.Base(e.Kernel)), "memtest") {
 			linux = append(linux, e)
 		}
 	})

@@ -312,3 +312,19 @@ func TestPolicyAgreesWithDirLinks(t *testing.T) {
 		}
 	}
 }
+
+func TestMemtestLeftAlone(t *testing.T) {
+	tree := isoTree()
+	tree["isolinux/isolinux.cfg"] = &fstest.MapFile{Data: []byte("DEFAULT live\nTIMEOUT 10\nLABEL live\n  KERNEL /live/vmlinuz\n  APPEND initrd=/live/initrd.img boot=live\nLABEL memtest\n  KERNEL /live/memtest86+.bin\n")}
+	b, err := New(tree, &Options{HTTPBase: "http://10.0.0.1/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := b.Menu().Menu.Entry("memtest")
+	if e == nil || e.Append != "" {
+		t.Errorf("memtest entry %+v: want no arguments added", e)
+	}
+	if e := b.Menu().Menu.Entry("live"); e == nil || !strings.Contains(e.Append, "fetch=") {
+		t.Errorf("live entry %+v: want fetch=", e)
+	}
+}
