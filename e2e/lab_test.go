@@ -265,10 +265,16 @@ const (
 	uefiOVMF                  // OVMF, PXE first
 	uefiHTTP                  // OVMF with PXE off, so HTTP boot at once
 	uefiARM64                 // AAVMF on QEMU's aarch64 virt machine
+	// OVMF with Secure Boot enforcing and Microsoft's keys enrolled
+	// (Debian's OVMF_CODE_4M.secboot.fd, OVMF_VARS_4M.ms.fd), PXE
+	// first, and with PXE off (HTTP boot). AAVMF in Debian has no
+	// Secure Boot variables, so there is no ARM64 kind.
+	uefiSecure
+	uefiSecureHTTP
 )
 
 func (f firmware) String() string {
-	return [...]string{"BIOS iPXE", "UEFI OVMF", "UEFI HTTP", "ARM64 AAVMF"}[f]
+	return [...]string{"BIOS iPXE", "UEFI OVMF", "UEFI HTTP", "ARM64 AAVMF", "UEFI Secure Boot", "UEFI Secure Boot HTTP"}[f]
 }
 
 // qemuSlots bounds the virtual machines running at once: 2 by default,
@@ -340,7 +346,7 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+code,
 			"-drive", "if=pflash,format=raw,unit=1,file="+ourVars)
 		nic += ",romfile="
-	case uefiOVMF, uefiHTTP:
+	case uefiOVMF, uefiHTTP, uefiSecure, uefiSecureHTTP:
 		// Without the NIC's option ROM (QEMU's is an iPXE build, which
 		// would do the network boot itself), OVMF boots with its own
 		// drivers (VirtioNetDxe, PxeBcDxe, HttpBootDxe), as a UEFI
@@ -349,19 +355,31 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 	}
 	args = append(args, "-device", nic)
 	switch fw {
-	case uefiOVMF, uefiHTTP:
+	case uefiOVMF, uefiHTTP, uefiSecure, uefiSecureHTTP:
 		code := "/usr/share/OVMF/OVMF_CODE_4M.fd"
 		vars := "/usr/share/OVMF/OVMF_VARS_4M.fd"
+		machine := "q35"
+		secure := fw == uefiSecure || fw == uefiSecureHTTP
+		if secure {
+			// Secure Boot needs SMM, and the variable store behind it.
+			code = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"
+			vars = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
+			machine = "q35,smm=on"
+		}
+		// A fresh copy per boot: the firmware writes its variables.
 		ourVars := filepath.Join(l.dir, "OVMF_VARS.fd")
 		copyFile(t, vars, ourVars)
 		if _, err := os.Stat(code); err != nil {
 			testenv.Unavailable(t, "%s is missing (install ovmf)", code)
 		}
 		args = append(args,
-			"-machine", "q35",
+			"-machine", machine,
 			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+code,
 			"-drive", "if=pflash,format=raw,unit=1,file="+ourVars)
-		if fw == uefiHTTP {
+		if secure {
+			args = append(args, "-global", "driver=cfi.pflash01,property=secure,value=on")
+		}
+		if fw == uefiHTTP || fw == uefiSecureHTTP {
 			args = append(args,
 				"-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=no",
 				"-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=no")

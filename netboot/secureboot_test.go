@@ -1,0 +1,183 @@
+package netboot
+
+import (
+	"io/fs"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/insomniacslk/dhcp/iana"
+)
+
+// signedTree is a tree laid out for Secure Boot as Debian's packages
+// name the programs: Microsoft-signed shim as shimx64.efi, the signed
+// network GRUB as grubnetx64.efi (prefix /grub), a signed kernel and a
+// menu that boots it.
+func signedTree(t *testing.T) fstest.MapFS {
+	shim := testPKCS7(t, "Microsoft Windows UEFI Driver Publisher", "Microsoft Corporation UEFI CA 2011")
+	debian := testPKCS7(t, "Debian Secure Boot Signer 2022 - grub2", "Debian Secure Boot CA")
+	return fstest.MapFS{
+		"isolinux/isolinux.cfg": {Data: []byte("DEFAULT install\nTIMEOUT 10\nLABEL install\n  KERNEL /install/vmlinuz\n  APPEND initrd=/install/initrd.gz\n")},
+		"install/vmlinuz":       {Data: testPE(MachineX8664, debian, "")},
+		"install/initrd.gz":     {Data: []byte("initrd")},
+		"shimx64.efi":           {Data: testPE(MachineX8664, shim, "")},
+		"grubnetx64.efi":        {Data: testPE(MachineX8664, debian, "/grub")},
+	}
+}
+
+func problems(ps []SecureBootProblem) string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, "\n")
+}
+
+func TestSecureBootChain(t *testing.T) {
+	tree := signedTree(t)
+	b, err := New(tree, &Options{Programs: programsFS(), HTTPBase: "http://:8080/", Plain: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Shim(); got != "shimx64.efi" {
+		t.Errorf("Shim() = %q, want shimx64.efi", got)
+	}
+	p, err := b.Policy(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for a, want := range map[iana.Arch]string{iana.EFI_X86_64: "shimx64.efi", iana.EFI_BC: "shimx64.efi"} {
+		if got := p.TFTP[a]; got != want {
+			t.Errorf("Policy().TFTP[%v] = %q, want %q (the signed shim)", a, got, want)
+		}
+	}
+	if got, want := p.HTTP[iana.EFI_X86_64_HTTP], "http://:8080/shimx64.efi"; got != want {
+		t.Errorf("Policy().HTTP[EFI x86-64 HTTP] = %q, want %q (the signed shim, not iPXE)", got, want)
+	}
+	// shim asks for grubx64.efi beside itself: the tree's grubnetx64.efi.
+	if l, name := b.Lookup("grubx64.efi"); l != LayerAlias || name != "grubnetx64.efi" {
+		t.Errorf("Lookup(grubx64.efi) = %v, %q, want alias, grubnetx64.efi", l, name)
+	}
+	if got := read(t, b, "grubx64.efi"); got != string(tree["grubnetx64.efi"].Data) {
+		t.Errorf("grubx64.efi is not grubnetx64.efi")
+	}
+	if st, err := fs.Stat(b, "grubx64.efi"); err != nil || st.Name() != "grubx64.efi" || st.Size() != int64(len(tree["grubnetx64.efi"].Data)) {
+		t.Errorf("Stat(grubx64.efi) = %v, %v, want grubx64.efi of grubnetx64.efi's size", st, err)
+	}
+	if f, err := b.Open("grubx64.efi"); err == nil {
+		if _, ok := f.(interface {
+			ReadAt([]byte, int64) (int, error)
+		}); !ok {
+			t.Errorf("the alias lost io.ReaderAt, which TFTP and HTTP read through")
+		}
+		f.Close()
+	}
+	// Only beside the shim, and only the second stage.
+	for _, n := range []string{"install/grubx64.efi", "mmx64.efi", "fbx64.efi", "revocations_sbat.efi"} {
+		if l, _ := b.Lookup(n); l != LayerNone {
+			t.Errorf("Lookup(%s) = %v, want none (a clean not found)", n, l)
+		}
+		if _, err := b.Open(n); !errorsIsNotExist(err) {
+			t.Errorf("Open(%s) error = %v, want fs.ErrNotExist", n, err)
+		}
+	}
+	// GRUB's prefix is /grub: the generated configuration is there.
+	if l, g := b.Lookup("grub/grub.cfg"); l != LayerGenerated || g != GRUBConfig {
+		t.Errorf("Lookup(grub/grub.cfg) = %v, %q, want the generated GRUB configuration", l, g)
+	}
+	if ps := b.SecureBoot(p); len(ps) != 0 {
+		t.Errorf("SecureBoot() of a signed chain:\n%s", problems(ps))
+	}
+	if err := fstest.TestFS(b, "shimx64.efi", "grubnetx64.efi", "grub/grub.cfg", "install/vmlinuz"); err != nil {
+		t.Error(err)
+	}
+}
+
+func errorsIsNotExist(err error) bool {
+	return err != nil && strings.Contains(err.Error(), fs.ErrNotExist.Error())
+}
+
+func TestSecureBootProblems(t *testing.T) {
+	shimSig := testPKCS7(t, "Microsoft Windows UEFI Driver Publisher", "Microsoft Corporation UEFI CA 2011")
+	debian := testPKCS7(t, "Debian Secure Boot Signer 2022 - grub2", "Debian Secure Boot CA")
+	unsignedKernel := signedTree(t)
+	unsignedKernel["install/vmlinuz"] = &fstest.MapFile{Data: testPE(MachineX8664, nil, "")}
+	noSecond := signedTree(t)
+	delete(noSecond, "grubnetx64.efi")
+	noMenu := signedTree(t)
+	delete(noMenu, "isolinux/isolinux.cfg")
+	grubDirect := fstest.MapFS{
+		"isolinux/isolinux.cfg": signedTree(t)["isolinux/isolinux.cfg"],
+		"install/vmlinuz":       {Data: testPE(MachineX8664, debian, "")},
+		"grubx64.efi":           {Data: testPE(MachineX8664, debian, "/grub")},
+	}
+	tests := []struct {
+		name string
+		tree fstest.MapFS
+		want []string // one line per problem, each containing these words
+	}{
+		{"iPXE from this machine", fstest.MapFS{"isolinux/isolinux.cfg": signedTree(t)["isolinux/isolinux.cfg"]}, nil},
+		{"unsigned kernel", unsignedKernel, []string{"kernel of entry install install/vmlinuz: unsigned"}},
+		{"no second stage", noSecond, []string{"shim's second stage grubx64.efi: not served"}},
+		{"no configuration", noMenu, []string{"configuration of grubx64.efi /grub/grub.cfg: not served"}},
+		{"GRUB without shim", grubDirect, []string{`x86-64 UEFI boot program grubx64.efi: signed by "Debian Secure Boot Signer 2022 - grub2"`, "UEFI HTTP boot program snponly.efi: unsigned"}},
+		{"unsigned bootx64.efi is no shim", fstest.MapFS{
+			"EFI/boot/bootx64.efi": {Data: testPE(MachineX8664, nil, "")},
+			"snponly.efi":          {Data: testPE(MachineX8664, nil, "")},
+		}, []string{"x86-64 UEFI boot program snponly.efi: unsigned", "UEFI HTTP boot program snponly.efi: unsigned"}},
+		{"image shim", fstest.MapFS{
+			"EFI/boot/bootx64.efi": {Data: testPE(MachineX8664, shimSig, "")},
+			"EFI/boot/grubx64.efi": {Data: testPE(MachineX8664, debian, "/grub")},
+		}, []string{"configuration of EFI/boot/grubx64.efi /grub/grub.cfg: not served"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			progs := fstest.MapFS{"snponly.efi": {Data: testPE(MachineX8664, nil, "")}}
+			want := tt.want
+			if tt.name == "iPXE from this machine" {
+				want = []string{"x86-64 UEFI boot program snponly.efi: unsigned", "UEFI HTTP boot program snponly.efi: unsigned"}
+			}
+			b, err := New(tt.tree, &Options{Programs: progs, HTTPBase: "http://:8080/", Plain: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := b.Policy(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := b.SecureBoot(p)
+			var lines []string
+			for _, g := range got {
+				lines = append(lines, g.String())
+			}
+			if len(lines) != len(want) {
+				t.Fatalf("SecureBoot() =\n%s\nwant %d problems: %q", problems(got), len(want), want)
+			}
+			for i, w := range want {
+				if !strings.Contains(lines[i], w) {
+					t.Errorf("SecureBoot()[%d] = %q, want it to say %q", i, lines[i], w)
+				}
+			}
+		})
+	}
+	// The image's own shim, named for removable media, is what UEFI
+	// clients get, over TFTP and HTTP boot.
+	b, err := New(fstest.MapFS{
+		"EFI/boot/bootx64.efi": {Data: testPE(MachineX8664, shimSig, "")},
+		"EFI/boot/grubx64.efi": {Data: testPE(MachineX8664, debian, "/grub")},
+		"efi/boot/grubx64.efi": {Data: testPE(MachineX8664, debian, "/grub")},
+	}, &Options{HTTPBase: "http://:8080/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := b.Policy(nil)
+	if p.TFTP[iana.EFI_X86_64] != "EFI/boot/bootx64.efi" || p.HTTP[iana.EFI_X86_64_HTTP] != "http://:8080/EFI/boot/bootx64.efi" {
+		t.Errorf("Policy() of an image with shim as EFI/boot/bootx64.efi: TFTP %q, HTTP %q", p.TFTP[iana.EFI_X86_64], p.HTTP[iana.EFI_X86_64_HTTP])
+	}
+	// -efi-boot still wins.
+	p, _ = b.Policy(&PolicyOptions{EFI: "efi/boot/grubx64.efi"})
+	if !slices.Contains([]string{p.TFTP[iana.EFI_X86_64]}, "efi/boot/grubx64.efi") {
+		t.Errorf("Policy(EFI) = %q, want the operator's program", p.TFTP[iana.EFI_X86_64])
+	}
+}
