@@ -40,6 +40,9 @@ type lab struct {
 	dir    string
 	marker string
 	mac    string // the virtual machine's MAC address, labMAC unless changed
+	// until, when set, is what boot waits for on the serial console
+	// instead of the marker.
+	until string
 }
 
 // newLab makes the namespace, bridge and tap device, and a boot tree in
@@ -404,6 +407,10 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 		_ = cmd.Process.Kill()
 		<-done
 	}()
+	want := l.marker
+	if l.until != "" {
+		want = l.until
+	}
 	var res qemuResult
 	for {
 		data, _ := os.ReadFile(serial)
@@ -411,7 +418,7 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 		if res.console == 0 && len(data) > 0 {
 			res.console = time.Since(start)
 		}
-		if strings.Contains(res.serial, l.marker) {
+		if strings.Contains(res.serial, want) {
 			res.elapsed = time.Since(start)
 			return res, nil
 		}
@@ -419,13 +426,13 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 		case <-done:
 			data, _ := os.ReadFile(serial)
 			res.serial = string(data)
-			if strings.Contains(res.serial, l.marker) {
+			if strings.Contains(res.serial, want) {
 				res.elapsed = time.Since(start)
 				return res, nil
 			}
-			return res, fmt.Errorf("qemu exited without the marker: %v\n%s", cmd.ProcessState, qout.String())
+			return res, fmt.Errorf("qemu exited without %q: %v\n%s", want, cmd.ProcessState, qout.String())
 		case <-ctx.Done():
-			return res, fmt.Errorf("no marker within %v", timeout)
+			return res, fmt.Errorf("no %q within %v", want, timeout)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

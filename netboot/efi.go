@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -52,7 +53,16 @@ type EFIProgram struct {
 	// netboot tree), "/EFI/debian" for grubx64.efi.signed. Empty for a
 	// program that is not GRUB.
 	GRUBPrefix string
+
+	// GRUBModules are the names of the modules built into a GRUB image,
+	// in image order. A signed GRUB loads no others, so the protocols it
+	// reads files over are those of its modules: Debian 12's signed
+	// network GRUB has "tftp" but no "http".
+	GRUBModules []string
 }
+
+// HasGRUBModule reports whether name is one of p.GRUBModules.
+func (p EFIProgram) HasGRUBModule(name string) bool { return slices.Contains(p.GRUBModules, name) }
 
 // MicrosoftUEFI reports whether the program is signed with a certificate
 // that Microsoft's third-party UEFI CA issued ("Microsoft Corporation
@@ -71,6 +81,8 @@ const (
 	maxCertTable      = 1 << 20
 	maxGRUBObjects    = 4096
 	maxGRUBPrefix     = 4096
+	maxELFSections    = 256
+	maxModName        = 64
 )
 
 // Offsets in the headers (PE/COFF specification §2, §3, §4).
@@ -83,14 +95,15 @@ const (
 	certDirectory   = 4 // IMAGE_DIRECTORY_ENTRY_SECURITY
 	winCertPKCS7    = 0x0002
 	grubModuleMagic = 0x676d696d // "mimg"
+	grubObjELF      = 0          // OBJ_TYPE_ELF: a module
 	grubObjPrefix   = 3          // OBJ_TYPE_PREFIX
 )
 
 // ParseEFIProgram reads the headers of the PE/COFF executable r of size
 // bytes: its machine type, its Authenticode signature's presence and
 // signer, and, for GRUB, its built-in prefix. It reads only headers, the
-// certificate table (at most 1 MiB) and GRUB's module headers, never
-// the whole file. An error wraps [ErrNotEFI] when r is not a PE/COFF
+// certificate table (at most 1 MiB) and GRUB's object and module
+// headers, never the whole file. An error wraps [ErrNotEFI] when r is not a PE/COFF
 // executable; a signature that cannot be decoded leaves Signer empty.
 func ParseEFIProgram(r io.ReaderAt, size int64) (EFIProgram, error) {
 	var p EFIProgram
@@ -170,7 +183,7 @@ func ParseEFIProgram(r io.ReaderAt, size int64) (EFIProgram, error) {
 		}
 		rawSize := int64(binary.LittleEndian.Uint32(s[16:]))
 		rawOff := int64(binary.LittleEndian.Uint32(s[20:]))
-		p.GRUBPrefix = grubPrefix(read, rawOff, rawSize)
+		p.GRUBPrefix, p.GRUBModules = grubObjects(read, rawOff, rawSize)
 		break
 	}
 	return p, nil
@@ -225,12 +238,13 @@ func signerNames(der []byte) (subject, issuer string) {
 	return "", ""
 }
 
-// grubPrefix walks the objects of a GRUB module section (struct
-// grub_module_info64, then grub_module_header entries) for the prefix.
-func grubPrefix(read func(int64, int) ([]byte, error), off, size int64) string {
+// grubObjects walks the objects of a GRUB module section (struct
+// grub_module_info64, then grub_module_header entries) for the prefix
+// and the names of the modules built in.
+func grubObjects(read func(int64, int) ([]byte, error), off, size int64) (prefix string, modules []string) {
 	info, err := read(off, 24)
 	if err != nil || binary.LittleEndian.Uint32(info) != grubModuleMagic {
-		return ""
+		return "", nil
 	}
 	pos, end := binary.LittleEndian.Uint64(info[8:]), binary.LittleEndian.Uint64(info[16:])
 	if end > uint64(size) {
@@ -238,27 +252,80 @@ func grubPrefix(read func(int64, int) ([]byte, error), off, size int64) string {
 	}
 	for range maxGRUBObjects {
 		if pos+8 > end || pos+8 < pos {
-			return ""
+			break
 		}
 		h, err := read(off+int64(pos), 8)
 		if err != nil {
-			return ""
+			break
 		}
 		typ, n := binary.LittleEndian.Uint32(h), uint64(binary.LittleEndian.Uint32(h[4:]))
-		if n < 8 {
-			return ""
+		if n < 8 || n > end-pos {
+			break
 		}
-		if typ == grubObjPrefix {
-			body, err := read(off+int64(pos)+8, int(min(n-8, maxGRUBPrefix, end-pos-8)))
+		switch typ {
+		case grubObjELF:
+			if name := grubModuleName(read, off+int64(pos)+8, int64(n-8)); name != "" {
+				modules = append(modules, name)
+			}
+		case grubObjPrefix:
+			body, err := read(off+int64(pos)+8, int(min(n-8, maxGRUBPrefix)))
 			if err != nil {
-				return ""
+				break
 			}
 			if i := bytes.IndexByte(body, 0); i >= 0 {
 				body = body[:i]
 			}
-			return string(body)
+			prefix = string(body)
 		}
 		pos += n
+	}
+	return prefix, modules
+}
+
+// grubModuleName returns the name in the .modname section of the ELF64
+// module of size bytes at off, "" if it has none.
+func grubModuleName(read func(int64, int) ([]byte, error), off, size int64) string {
+	le := binary.LittleEndian
+	eh, err := read(off, 64)
+	if err != nil || size < 64 || !bytes.Equal(eh[:5], []byte("\x7fELF\x02")) {
+		return ""
+	}
+	shoff, shnum, shstrndx := int64(le.Uint64(eh[0x28:])), int64(le.Uint16(eh[0x3c:])), int64(le.Uint16(eh[0x3e:]))
+	const shdr = 64
+	if shnum > maxELFSections || shstrndx >= shnum || shoff < 0 || shoff > size || shnum*shdr > size-shoff {
+		return ""
+	}
+	shs, err := read(off+shoff, int(shnum*shdr))
+	if err != nil {
+		return ""
+	}
+	section := func(i int64) (int64, int64) { // offset and size in the module
+		h := shs[i*shdr:]
+		return int64(le.Uint64(h[0x18:])), int64(le.Uint64(h[0x20:]))
+	}
+	strOff, strSize := section(shstrndx)
+	const want = ".modname\x00"
+	for i := range shnum {
+		nameOff := int64(le.Uint32(shs[i*shdr:]))
+		if nameOff < 0 || nameOff > strSize-int64(len(want)) || strOff < 0 || strOff > size-strSize {
+			continue
+		}
+		name, err := read(off+strOff+nameOff, len(want))
+		if err != nil || string(name) != want {
+			continue
+		}
+		o, n := section(i)
+		if o < 0 || n <= 0 || n > maxModName || o > size-n {
+			return ""
+		}
+		b, err := read(off+o, int(n))
+		if err != nil {
+			return ""
+		}
+		if j := bytes.IndexByte(b, 0); j >= 0 {
+			b = b[:j]
+		}
+		return string(b)
 	}
 	return ""
 }

@@ -11,8 +11,11 @@ import (
 	"errors"
 	"math/big"
 	"os"
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // testPE builds a PE32+ executable for machine, annotated field by field
@@ -20,9 +23,9 @@ import (
 // header, a COFF header, an optional header with 16 data directories
 // (directory 4, the certificate table, pointing at the WIN_CERTIFICATE
 // of pkcs7 when it is not nil), and, when prefix is not empty, a "mods"
-// section holding a GRUB module area with one padding object and the
-// prefix object.
-func testPE(machine uint16, pkcs7 []byte, prefix string) []byte {
+// section holding a GRUB module area with an ELF module object per
+// name of modules, then the prefix object.
+func testPE(machine uint16, pkcs7 []byte, prefix string, modules ...string) []byte {
 	le := binary.LittleEndian
 	const peOff, optSize = 0x40, 112 + 16*8
 	nsec := 0
@@ -52,9 +55,13 @@ func testPE(machine uint16, pkcs7 []byte, prefix string) []byte {
 		for len(body)%8 != 0 {
 			body = append(body, 0)
 		}
-		objs := le.AppendUint32(nil, 0) // an ELF module object (type 0) of 16 bytes
-		objs = le.AppendUint32(objs, 16)
-		objs = append(objs, make([]byte, 8)...)
+		var objs []byte
+		for _, m := range modules {
+			elf := testModule(m)
+			objs = le.AppendUint32(objs, 0) // OBJ_TYPE_ELF
+			objs = le.AppendUint32(objs, uint32(8+len(elf)))
+			objs = append(objs, elf...)
+		}
 		objs = le.AppendUint32(objs, 3) // OBJ_TYPE_PREFIX
 		objs = le.AppendUint32(objs, uint32(8+len(body)))
 		objs = append(objs, body...)
@@ -83,6 +90,35 @@ func testPE(machine uint16, pkcs7 []byte, prefix string) []byte {
 		b = append(b, cert...)
 	}
 	return b
+}
+
+// testModule returns a GRUB module as GRUB's build leaves it, reduced to
+// what names it: an ELF64 header, a section name table and a .modname
+// section holding name.
+func testModule(name string) []byte {
+	le := binary.LittleEndian
+	strtab := []byte("\x00.shstrtab\x00.modname\x00")
+	modname := append([]byte(name), 0)
+	const shoff = 64
+	b := make([]byte, 64+3*64)
+	copy(b, "\x7fELF\x02\x01\x01") // ELFCLASS64, little-endian, version 1
+	le.PutUint16(b[0x10:], 1)      // e_type: ET_REL
+	le.PutUint16(b[0x12:], 62)     // e_machine: x86-64
+	le.PutUint64(b[0x28:], shoff)  // e_shoff
+	le.PutUint16(b[0x3a:], 64)     // e_shentsize
+	le.PutUint16(b[0x3c:], 3)      // e_shnum: null, .shstrtab, .modname
+	le.PutUint16(b[0x3e:], 1)      // e_shstrndx
+	sh := func(i int, nameOff uint32, off, size int) {
+		h := b[shoff+64*i:]
+		le.PutUint32(h[0:], nameOff)        // sh_name
+		le.PutUint32(h[4:], 3)              // sh_type: SHT_STRTAB (PROGBITS would do)
+		le.PutUint64(h[0x18:], uint64(off)) // sh_offset
+		le.PutUint64(h[0x20:], uint64(size))
+	}
+	sh(1, 1, len(b), len(strtab))
+	sh(2, 11, len(b)+len(strtab), len(modname))
+	b = append(b, strtab...)
+	return append(b, modname...)
 }
 
 // testPKCS7 returns a PKCS#7 SignedData (RFC 2315 §9.1) without signer
@@ -148,8 +184,9 @@ func TestParseEFIProgram(t *testing.T) {
 		{"unsigned", testPE(MachineX8664, nil, ""), EFIProgram{Machine: MachineX8664}, false},
 		{"shim", testPE(MachineX8664, shimSig, ""), EFIProgram{Machine: MachineX8664, Signed: true,
 			Signer: "Microsoft Windows UEFI Driver Publisher", Issuer: "Microsoft Corporation UEFI CA 2011"}, true},
-		{"signed grub", testPE(MachineX8664, grubSig, "/debian-installer/amd64/grub"), EFIProgram{Machine: MachineX8664, Signed: true,
-			Signer: "Debian Secure Boot Signer 2022 - grub2", Issuer: "Debian Secure Boot CA", GRUBPrefix: "/debian-installer/amd64/grub"}, false},
+		{"signed grub", testPE(MachineX8664, grubSig, "/debian-installer/amd64/grub", "efinet", "tftp"), EFIProgram{Machine: MachineX8664, Signed: true,
+			Signer: "Debian Secure Boot Signer 2022 - grub2", Issuer: "Debian Secure Boot CA", GRUBPrefix: "/debian-installer/amd64/grub",
+			GRUBModules: []string{"efinet", "tftp"}}, false},
 		{"unsigned arm64 grub", testPE(MachineARM64, nil, "/grub"), EFIProgram{Machine: MachineARM64, GRUBPrefix: "/grub"}, false},
 		{"undecodable signature", testPE(MachineX8664, []byte("not DER"), ""), EFIProgram{Machine: MachineX8664, Signed: true}, false},
 	}
@@ -159,8 +196,8 @@ func TestParseEFIProgram(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseEFIProgram: %v", err)
 			}
-			if got != tt.want {
-				t.Errorf("ParseEFIProgram = %+v, want %+v", got, tt.want)
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("ParseEFIProgram: (-want +got)\n%s", d)
 			}
 			if got.MicrosoftUEFI() != tt.ms {
 				t.Errorf("MicrosoftUEFI() = %v, want %v", got.MicrosoftUEFI(), tt.ms)
@@ -194,17 +231,18 @@ func TestParseEFIProgramDebian(t *testing.T) {
 		file                 string
 		signed, ms           bool
 		signer, issuer, pref string
+		tftp, http           bool // GRUB modules built in
 	}{
-		{"/usr/lib/shim/shimx64.efi.signed", true, true, "Microsoft Windows UEFI Driver Publisher", "Microsoft Corporation UEFI CA 2011", ""},
-		{"/usr/lib/shim/shimx64.efi", false, false, "", "", ""},
-		{"/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", true, false, "", "Debian Secure Boot CA", "/grub"},
-		{"/usr/lib/grub/x86_64-efi-signed/grubnetx64-installer.efi.signed", true, false, "", "Debian Secure Boot CA", "/debian-installer/amd64/grub"},
-		{"/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed", true, false, "", "Debian Secure Boot CA", "/EFI/debian"},
-		{"/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/grubx64.efi", true, false, "", "Debian Secure Boot CA", "/debian-installer/amd64/grub"},
-		{"/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/linux", true, false, "", "Debian Secure Boot CA", ""},
-		{"/usr/lib/ipxe/ipxe.efi", false, false, "", "", ""},
-		{"/usr/lib/ipxe/snponly.efi", false, false, "", "", ""},
-		{"/usr/lib/SYSLINUX.EFI/efi64/syslinux.efi", false, false, "", "", ""},
+		{"/usr/lib/shim/shimx64.efi.signed", true, true, "Microsoft Windows UEFI Driver Publisher", "Microsoft Corporation UEFI CA 2011", "", false, false},
+		{"/usr/lib/shim/shimx64.efi", false, false, "", "", "", false, false},
+		{"/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", true, false, "", "Debian Secure Boot CA", "/grub", true, false},
+		{"/usr/lib/grub/x86_64-efi-signed/grubnetx64-installer.efi.signed", true, false, "", "Debian Secure Boot CA", "/debian-installer/amd64/grub", true, false},
+		{"/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed", true, false, "", "Debian Secure Boot CA", "/EFI/debian", false, false},
+		{"/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/grubx64.efi", true, false, "", "Debian Secure Boot CA", "/debian-installer/amd64/grub", true, false},
+		{"/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/linux", true, false, "", "Debian Secure Boot CA", "", false, false},
+		{"/usr/lib/ipxe/ipxe.efi", false, false, "", "", "", false, false},
+		{"/usr/lib/ipxe/snponly.efi", false, false, "", "", "", false, false},
+		{"/usr/lib/SYSLINUX.EFI/efi64/syslinux.efi", false, false, "", "", "", false, false},
 	}
 	for _, tt := range tests {
 		f, err := os.Open(tt.file)
@@ -219,7 +257,7 @@ func TestParseEFIProgramDebian(t *testing.T) {
 			t.Errorf("%s: %v", tt.file, err)
 			continue
 		}
-		if p.Machine != MachineX8664 || p.Signed != tt.signed || p.MicrosoftUEFI() != tt.ms || tt.signer != "" && p.Signer != tt.signer || p.Issuer != tt.issuer || p.GRUBPrefix != tt.pref {
+		if p.Machine != MachineX8664 || p.Signed != tt.signed || p.MicrosoftUEFI() != tt.ms || tt.signer != "" && p.Signer != tt.signer || p.Issuer != tt.issuer || p.GRUBPrefix != tt.pref || p.HasGRUBModule("tftp") != tt.tftp || p.HasGRUBModule("http") != tt.http {
 			t.Errorf("%s: ParseEFIProgram = %+v (MicrosoftUEFI %v), want signed %v, MicrosoftUEFI %v, issuer %q, prefix %q", tt.file, p, p.MicrosoftUEFI(), tt.signed, tt.ms, tt.issuer, tt.pref)
 		}
 	}
@@ -227,7 +265,7 @@ func TestParseEFIProgramDebian(t *testing.T) {
 
 func FuzzParseEFIProgram(f *testing.F) {
 	f.Add(testPE(MachineX8664, nil, ""))
-	f.Add(testPE(MachineARM64, nil, "/grub"))
+	f.Add(testPE(MachineARM64, nil, "/grub", "tftp", "http"))
 	f.Add(testPE(MachineX8664, testPKCS7(f, "Microsoft Windows UEFI Driver Publisher", "Microsoft Corporation UEFI CA 2011"), "/debian-installer/amd64/grub"))
 	f.Add([]byte("MZ"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -237,13 +275,13 @@ func FuzzParseEFIProgram(f *testing.F) {
 		}
 		// Parsing is a function of the bytes.
 		q, err := ParseEFIProgram(bytes.NewReader(data), int64(len(data)))
-		if err != nil || p != q {
+		if err != nil || !reflect.DeepEqual(p, q) {
 			t.Fatalf("second parse = %+v, %v; first %+v", q, err, p)
 		}
 		if !p.Signed && (p.Signer != "" || p.Issuer != "") {
 			t.Fatalf("unsigned program with signer %q issuer %q", p.Signer, p.Issuer)
 		}
-		if len(p.GRUBPrefix) > maxGRUBPrefix {
+		if len(p.GRUBModules) > maxGRUBObjects || len(p.GRUBPrefix) > maxGRUBPrefix {
 			t.Fatalf("prefix of %d bytes", len(p.GRUBPrefix))
 		}
 	})

@@ -150,8 +150,11 @@ func (p SecureBootProblem) String() string {
 //     loaded without shim);
 //   - for shim: a second stage (grubx64.efi beside it) that is not
 //     served, or unsigned;
-//   - for a signed GRUB: no configuration where its built-in prefix
-//     points, and kernels of the generated menu that are unsigned.
+//   - for a signed GRUB: no module for the protocol it was loaded over
+//     (Debian 12's signed GRUB has tftp but no http, so UEFI HTTP boot
+//     clients stop at its prompt), no configuration where its built-in
+//     prefix points, and kernels of the generated menu that are
+//     unsigned.
 //
 // iPXE scripts are not checked (iPXE itself is the problem), and neither
 // are kernels named by URL. It reads program headers only. A client
@@ -162,17 +165,17 @@ func (b *Boot) SecureBoot(p *nbp.Policy) []SecureBootProblem {
 	}
 	var out []SecureBootProblem
 	firsts := []struct {
-		role, file string
+		role, file, proto string
 	}{
-		{"x86-64 UEFI boot program", p.TFTP[iana.EFI_X86_64]},
-		{"ARM64 UEFI boot program", p.TFTP[iana.EFI_ARM64]},
-		{"UEFI HTTP boot program", b.servedName(p.HTTP[iana.EFI_X86_64_HTTP])},
+		{"x86-64 UEFI boot program", p.TFTP[iana.EFI_X86_64], "tftp"},
+		{"ARM64 UEFI boot program", p.TFTP[iana.EFI_ARM64], "tftp"},
+		{"UEFI HTTP boot program", b.servedName(p.HTTP[iana.EFI_X86_64_HTTP]), "http"},
 	}
 	for _, f := range firsts {
 		if f.file == "" {
 			continue
 		}
-		for _, pr := range b.checkChain(f.role, f.file) {
+		for _, pr := range b.checkChain(f.role, f.file, f.proto) {
 			// PXE and HTTP boot share the links after the first.
 			if !slices.ContainsFunc(out, func(o SecureBootProblem) bool { return o.String() == pr.String() }) {
 				out = append(out, pr)
@@ -191,8 +194,9 @@ func (b *Boot) servedName(url string) string {
 	return strings.TrimPrefix(url, b.httpBase)
 }
 
-// checkChain follows the chain from the first-stage program file.
-func (b *Boot) checkChain(role, file string) []SecureBootProblem {
+// checkChain follows the chain from the first-stage program file, which
+// the client fetched over proto ("tftp" or "http"), as GRUB names it.
+func (b *Boot) checkChain(role, file, proto string) []SecureBootProblem {
 	prog, err := readEFIProgram(b, file)
 	if err != nil {
 		return []SecureBootProblem{{File: file, Role: role, Problem: "not an EFI program the firmware can check: " + err.Error()}}
@@ -215,13 +219,19 @@ func (b *Boot) checkChain(role, file string) []SecureBootProblem {
 	if grub.GRUBPrefix == "" {
 		return nil
 	}
-	return b.checkGRUB(second, grub)
+	return b.checkGRUB(second, grub, proto)
 }
 
 // checkGRUB checks what a signed GRUB reads: its configuration under its
 // prefix, and the kernels of the generated menu.
-func (b *Boot) checkGRUB(file string, grub EFIProgram) []SecureBootProblem {
+func (b *Boot) checkGRUB(file string, grub EFIProgram, proto string) []SecureBootProblem {
 	var out []SecureBootProblem
+	if len(grub.GRUBModules) > 0 && !grub.HasGRUBModule(proto) {
+		// GRUB reads from the device it came from: without the module
+		// it reaches nothing and stops at its prompt.
+		out = append(out, SecureBootProblem{File: file, Role: "GRUB loaded by " + proto, Program: grub,
+			Problem: "has no " + proto + " module, so it cannot read its configuration from the server it was loaded from and stops at its prompt; a signed GRUB loads no modules (Debian 12's reads over TFTP only: boot such clients by PXE)"})
+	}
 	prefix := grub.GRUBPrefix
 	if strings.HasPrefix(prefix, "(") {
 		if i := strings.IndexByte(prefix, ')'); i >= 0 {

@@ -86,12 +86,29 @@ func TestSecureBootChain(t *testing.T) {
 	if l, g := b.Lookup("grub/grub.cfg"); l != LayerGenerated || g != GRUBConfig {
 		t.Errorf("Lookup(grub/grub.cfg) = %v, %q, want the generated GRUB configuration", l, g)
 	}
+	// A Secure Boot GRUB has no linux16 and loads no modules.
+	cfg := read(t, b, "grub/grub.cfg")
+	for _, cmd := range []string{"linux16", "initrd16", "insmod", "chainloader", "multiboot"} {
+		if strings.Contains(cfg, cmd) {
+			t.Errorf("the generated GRUB configuration uses %s, which a Secure Boot GRUB refuses:\n%s", cmd, cfg)
+		}
+	}
+	if !strings.Contains(cfg, "linux /install/vmlinuz") {
+		t.Errorf("the generated GRUB configuration does not boot the kernel from GRUB's root:\n%s", cfg)
+	}
 	if ps := b.SecureBoot(p); len(ps) != 0 {
 		t.Errorf("SecureBoot() of a signed chain:\n%s", problems(ps))
 	}
 	if err := fstest.TestFS(b, "shimx64.efi", "grubnetx64.efi", "grub/grub.cfg", "install/vmlinuz"); err != nil {
 		t.Error(err)
 	}
+}
+
+// withGRUB is signedTree with a GRUB that has the modules named.
+func withGRUB(t *testing.T, modules ...string) fstest.MapFS {
+	tree := signedTree(t)
+	tree["grubnetx64.efi"] = &fstest.MapFile{Data: testPE(MachineX8664, testPKCS7(t, "Debian Secure Boot Signer 2022 - grub2", "Debian Secure Boot CA"), "/grub", modules...)}
+	return tree
 }
 
 func errorsIsNotExist(err error) bool {
@@ -122,6 +139,8 @@ func TestSecureBootProblems(t *testing.T) {
 		{"no second stage", noSecond, []string{"shim's second stage grubx64.efi: not served"}},
 		{"no configuration", noMenu, []string{"configuration of grubx64.efi /grub/grub.cfg: not served"}},
 		{"GRUB without shim", grubDirect, []string{`x86-64 UEFI boot program grubx64.efi: signed by "Debian Secure Boot Signer 2022 - grub2"`, "UEFI HTTP boot program snponly.efi: unsigned"}},
+		{"GRUB without http", withGRUB(t, "efinet", "tftp"), []string{"GRUB loaded by http grubx64.efi: has no http module"}},
+		{"GRUB with tftp and http", withGRUB(t, "efinet", "tftp", "http"), nil},
 		{"unsigned bootx64.efi is no shim", fstest.MapFS{
 			"EFI/boot/bootx64.efi": {Data: testPE(MachineX8664, nil, "")},
 			"snponly.efi":          {Data: testPE(MachineX8664, nil, "")},
@@ -135,6 +154,9 @@ func TestSecureBootProblems(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			progs := fstest.MapFS{"snponly.efi": {Data: testPE(MachineX8664, nil, "")}}
 			want := tt.want
+			if want == nil {
+				want = []string{}
+			}
 			if tt.name == "iPXE from this machine" {
 				want = []string{"x86-64 UEFI boot program snponly.efi: unsigned", "UEFI HTTP boot program snponly.efi: unsigned"}
 			}
