@@ -1,6 +1,7 @@
 package netboot
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
@@ -22,9 +23,10 @@ import (
 //     Microsoft's third-party UEFI CA: only shim passes.
 //  2. shim fetches its second stage from the directory it came from, by
 //     TFTP or HTTP: grubx64.efi ([ShimSecondStage]), and, when asked to,
-//     MokManager (mmx64.efi) and the fallback fbx64.efi; shim 16 also
-//     looks for revocations_sbat.efi, revocations_sku.efi and
-//     options.csv. A missing optional file is a plain "not found".
+//     MokManager (mmx64.efi) and the fallback fbx64.efi; Debian's shim
+//     16.1 first asks for revocations_sku.efi, revocations_sbat.efi and
+//     shim_certificate_0.efi (seen over HTTP boot). A missing optional
+//     file is a plain "not found".
 //  3. GRUB, signed by the distribution (shim trusts its key), reads
 //     $prefix/x86_64-efi/grub.cfg or $prefix/grub.cfg from the server it
 //     came from, with the prefix built into it ([EFIProgram.GRUBPrefix]).
@@ -115,7 +117,7 @@ func readEFIProgram(fsys fs.FS, name string) (EFIProgram, error) {
 		if err != nil {
 			return EFIProgram{}, err
 		}
-		return ParseEFIProgram(strings.NewReader(string(data)), int64(len(data)))
+		return ParseEFIProgram(bytes.NewReader(data), int64(len(data)))
 	}
 	return ParseEFIProgram(r, st.Size())
 }
