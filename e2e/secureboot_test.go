@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Signed boot programs from Debian's shim-signed and
@@ -59,7 +60,8 @@ func TestSecureBootPXE(t *testing.T) {
 // TestSecureBootWarnsUnsigned is the negative: a tree whose UEFI boot
 // program is unsigned (Debian's iPXE build, as the server offers where
 // the tree has no EFI program of its own) is what the server warns
-// about at start-up, for PXE and for HTTP boot, naming the program.
+// about at start-up, for PXE and for HTTP boot, naming the program; and
+// OVMF with Secure Boot on fetches it and refuses it ("Access Denied").
 func TestSecureBootWarnsUnsigned(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
@@ -69,4 +71,12 @@ func TestSecureBootWarnsUnsigned(t *testing.T) {
 	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", ":8080")
 	requireLog(t, d, "level=WARN", "secure boot", `role="x86-64 UEFI boot program"`, "file=snponly.efi", "unsigned")
 	requireLog(t, d, "level=WARN", "secure boot", `role="UEFI HTTP boot program"`, "file=snponly.efi", "unsigned")
+	// And the same firmware as TestSecureBootPXE refuses it: Secure Boot
+	// is on. The boot ends at OVMF's refusal, after the transfer.
+	l.until = ": Access Denied"
+	r := l.boot(uefiSecure, 2*time.Minute)
+	if !strings.Contains(r.serial, `"UEFI PXEv4 (MAC:525400123456)"`) {
+		t.Errorf("the refusal is not of the PXE boot option:\n%s", tail(r.serial, 2000))
+	}
+	requireLog(t, d, "transfer done", "file=snponly.efi", "outcome=ok")
 }
