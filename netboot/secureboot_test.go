@@ -203,3 +203,36 @@ func TestSecureBootProblems(t *testing.T) {
 		t.Errorf("Policy(EFI) = %q, want the operator's program", p.TFTP[iana.EFI_X86_64])
 	}
 }
+
+// TestSecureBootDebianNetboot checks the chain of Debian's own netboot
+// tree where it is installed (debian-installer-12-netboot-amd64): its
+// shim is offered to UEFI clients, its GRUB finds the tree's own
+// configuration under its prefix, and the one problem is HTTP boot,
+// which Debian 12's signed GRUB cannot read from.
+func TestSecureBootDebianNetboot(t *testing.T) {
+	const root = "/usr/lib/debian-installer/images/12/amd64/text"
+	d, err := Dir(root)
+	if err != nil {
+		t.Skipf("Debian's netboot tree: %v", err)
+	}
+	defer d.Close()
+	b, err := New(d, &Options{HTTPBase: "http://:8080/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const shim = "debian-installer/amd64/bootnetx64.efi"
+	if got := b.Shim(); got != shim {
+		t.Fatalf("Shim() = %q, want %s", got, shim)
+	}
+	p, err := b.Policy(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.TFTP[iana.EFI_X86_64] != shim || p.HTTP[iana.EFI_X86_64_HTTP] != "http://:8080/"+shim {
+		t.Errorf("Policy(): TFTP %q, HTTP %q, want the shim for both", p.TFTP[iana.EFI_X86_64], p.HTTP[iana.EFI_X86_64_HTTP])
+	}
+	got := b.SecureBoot(p)
+	if len(got) != 1 || got[0].Role != "GRUB loaded by http" || got[0].File != "debian-installer/amd64/grubx64.efi" {
+		t.Errorf("SecureBoot() =\n%s\nwant only: GRUB loaded by http debian-installer/amd64/grubx64.efi has no http module", problems(got))
+	}
+}
