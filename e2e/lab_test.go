@@ -40,6 +40,9 @@ type lab struct {
 	dir    string
 	marker string
 	mac    string // the virtual machine's MAC address, labMAC unless changed
+	// until, when set, is what boot waits for on the serial console
+	// instead of the marker.
+	until string
 }
 
 // newLab makes the namespace, bridge and tap device, and a boot tree in
@@ -265,10 +268,16 @@ const (
 	uefiOVMF                  // OVMF, PXE first
 	uefiHTTP                  // OVMF with PXE off, so HTTP boot at once
 	uefiARM64                 // AAVMF on QEMU's aarch64 virt machine
+	// OVMF with Secure Boot enforcing and Microsoft's keys enrolled
+	// (Debian's OVMF_CODE_4M.secboot.fd, OVMF_VARS_4M.ms.fd), PXE
+	// first, and with PXE off (HTTP boot). AAVMF in Debian has no
+	// Secure Boot variables, so there is no ARM64 kind.
+	uefiSecure
+	uefiSecureHTTP
 )
 
 func (f firmware) String() string {
-	return [...]string{"BIOS iPXE", "UEFI OVMF", "UEFI HTTP", "ARM64 AAVMF"}[f]
+	return [...]string{"BIOS iPXE", "UEFI OVMF", "UEFI HTTP", "ARM64 AAVMF", "UEFI Secure Boot", "UEFI Secure Boot HTTP"}[f]
 }
 
 // qemuSlots bounds the virtual machines running at once: 2 by default,
@@ -340,7 +349,7 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+code,
 			"-drive", "if=pflash,format=raw,unit=1,file="+ourVars)
 		nic += ",romfile="
-	case uefiOVMF, uefiHTTP:
+	case uefiOVMF, uefiHTTP, uefiSecure, uefiSecureHTTP:
 		// Without the NIC's option ROM (QEMU's is an iPXE build, which
 		// would do the network boot itself), OVMF boots with its own
 		// drivers (VirtioNetDxe, PxeBcDxe, HttpBootDxe), as a UEFI
@@ -349,19 +358,31 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 	}
 	args = append(args, "-device", nic)
 	switch fw {
-	case uefiOVMF, uefiHTTP:
+	case uefiOVMF, uefiHTTP, uefiSecure, uefiSecureHTTP:
 		code := "/usr/share/OVMF/OVMF_CODE_4M.fd"
 		vars := "/usr/share/OVMF/OVMF_VARS_4M.fd"
+		machine := "q35"
+		secure := fw == uefiSecure || fw == uefiSecureHTTP
+		if secure {
+			// Secure Boot needs SMM, and the variable store behind it.
+			code = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"
+			vars = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
+			machine = "q35,smm=on"
+		}
+		// A fresh copy per boot: the firmware writes its variables.
 		ourVars := filepath.Join(l.dir, "OVMF_VARS.fd")
 		copyFile(t, vars, ourVars)
 		if _, err := os.Stat(code); err != nil {
 			testenv.Unavailable(t, "%s is missing (install ovmf)", code)
 		}
 		args = append(args,
-			"-machine", "q35",
+			"-machine", machine,
 			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+code,
 			"-drive", "if=pflash,format=raw,unit=1,file="+ourVars)
-		if fw == uefiHTTP {
+		if secure {
+			args = append(args, "-global", "driver=cfi.pflash01,property=secure,value=on")
+		}
+		if fw == uefiHTTP || fw == uefiSecureHTTP {
 			args = append(args,
 				"-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=no",
 				"-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=no")
@@ -386,6 +407,10 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 		_ = cmd.Process.Kill()
 		<-done
 	}()
+	want := l.marker
+	if l.until != "" {
+		want = l.until
+	}
 	var res qemuResult
 	for {
 		data, _ := os.ReadFile(serial)
@@ -393,7 +418,7 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 		if res.console == 0 && len(data) > 0 {
 			res.console = time.Since(start)
 		}
-		if strings.Contains(res.serial, l.marker) {
+		if strings.Contains(res.serial, want) {
 			res.elapsed = time.Since(start)
 			return res, nil
 		}
@@ -401,13 +426,13 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 		case <-done:
 			data, _ := os.ReadFile(serial)
 			res.serial = string(data)
-			if strings.Contains(res.serial, l.marker) {
+			if strings.Contains(res.serial, want) {
 				res.elapsed = time.Since(start)
 				return res, nil
 			}
-			return res, fmt.Errorf("qemu exited without the marker: %v\n%s", cmd.ProcessState, qout.String())
+			return res, fmt.Errorf("qemu exited without %q: %v\n%s", want, cmd.ProcessState, qout.String())
 		case <-ctx.Done():
-			return res, fmt.Errorf("no marker within %v", timeout)
+			return res, fmt.Errorf("no %q within %v", want, timeout)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

@@ -3,6 +3,7 @@ package nbp
 import (
 	"io/fs"
 	"path"
+	"slices"
 
 	"github.com/insomniacslk/dhcp/iana"
 )
@@ -11,8 +12,8 @@ import (
 // preference, as the packages of Debian and others install them.
 var (
 	biosPrograms  = []string{"pxelinux.0", "lpxelinux.0", "undionly.kpxe"}
-	x8664Programs = []string{"bootnetx64.efi", "grubx64.efi", "grubnetx64.efi", "syslinux.efi", "ipxe.efi", "snponly.efi"}
-	arm64Programs = []string{"bootnetaa64.efi", "grubaa64.efi", "grubnetaa64.efi"}
+	x8664Programs = []string{"bootnetx64.efi", "shimx64.efi", "grubx64.efi", "grubnetx64.efi", "syslinux.efi", "ipxe.efi", "snponly.efi"}
+	arm64Programs = []string{"bootnetaa64.efi", "shimaa64.efi", "grubaa64.efi", "grubnetaa64.efi"}
 )
 
 // programDirs are where FindProgram looks, in order: the top of the tree,
@@ -23,10 +24,12 @@ var programDirs = []string{".", "debian-installer/amd64", "debian-installer/arm6
 // that fsys holds under well-known names, the first found of:
 //
 //   - BIOS (architecture 0): pxelinux.0, lpxelinux.0, undionly.kpxe;
-//   - x86-64 UEFI (7, and 9): bootnetx64.efi (shim), grubx64.efi,
-//     grubnetx64.efi, syslinux.efi, ipxe.efi, snponly.efi;
-//   - ARM64 UEFI (11): bootnetaa64.efi (shim), grubaa64.efi,
-//     grubnetaa64.efi.
+//   - x86-64 UEFI (7, and 9): bootnetx64.efi or shimx64.efi (shim, the
+//     only program that firmware with Secure Boot and Microsoft's keys
+//     accepts), grubx64.efi, grubnetx64.efi, syslinux.efi, ipxe.efi,
+//     snponly.efi;
+//   - ARM64 UEFI (11): bootnetaa64.efi or shimaa64.efi (shim),
+//     grubaa64.efi, grubnetaa64.efi.
 //
 // Each is looked for as [FindProgram] does. An architecture for which
 // fsys has none maps to "", which a Policy takes as not covered (rather
@@ -41,6 +44,10 @@ func FindPrograms(fsys fs.FS) map[iana.Arch]string {
 		iana.EFI_ARM64:   FindProgram(fsys, arm64Programs...),
 	}
 }
+
+// ProgramDirs returns the directories [FindProgram] looks in, in order,
+// as a new slice.
+func ProgramDirs() []string { return slices.Clone(programDirs) }
 
 // FindProgram returns the path of the first of names that is a regular
 // file in fsys, looked for at the top of fsys, then in

@@ -32,6 +32,10 @@ func TestFindPrograms(t *testing.T) {
 			"debian-installer/amd64/grubx64.efi":     file,
 			"debian-installer/arm64/bootnetaa64.efi": file,
 		}, map[iana.Arch]string{0: "pxelinux.0", 7: "debian-installer/amd64/bootnetx64.efi", 9: "debian-installer/amd64/bootnetx64.efi", 11: "debian-installer/arm64/bootnetaa64.efi"}},
+		// shim under its own name wins over GRUB beside it.
+		{"shimx64", fstest.MapFS{
+			"grubx64.efi": file, "shimx64.efi": file, "grubaa64.efi": file, "shimaa64.efi": file,
+		}, map[iana.Arch]string{0: "", 7: "shimx64.efi", 9: "shimx64.efi", 11: "shimaa64.efi"}},
 		// The top of the tree wins over a preferred name further down.
 		{"top first", fstest.MapFS{"snponly.efi": file, "boot/grubx64.efi": file},
 			map[iana.Arch]string{0: "", 7: "snponly.efi", 9: "snponly.efi", 11: ""}},

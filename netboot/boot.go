@@ -96,6 +96,7 @@ type Boot struct {
 	machine        MachineFunc
 	plans          plans
 	family         *Family
+	shim           string // the tree's signed x86-64 shim, see findShim
 	log            *slog.Logger
 }
 
@@ -122,6 +123,7 @@ func New(tree fs.FS, opts *Options) (*Boot, error) {
 	if st, err := fs.Stat(tree, PXELinuxConfig); err == nil && st.Mode().IsRegular() {
 		b.ownPXELinux = true
 	}
+	b.shim = findShim(tree)
 	name, dir, r, err := findMenu(tree)
 	if errors.Is(err, bootmenu.ErrNoConfig) {
 		b.warn(log, "no isolinux/syslinux/pxelinux or GRUB configuration in the tree: no menus generated, the tree is served as it is")
@@ -417,6 +419,7 @@ const (
 	LayerGenerated              // a generated boot configuration
 	LayerPrograms               // Options.Programs
 	LayerMachine                // a machine's own configuration (Options.Machine)
+	LayerAlias                  // a name shim asks for, served from the tree's file of another name
 )
 
 func (l Layer) String() string {
@@ -429,12 +432,15 @@ func (l Layer) String() string {
 		return "programs"
 	case LayerMachine:
 		return "machine"
+	case LayerAlias:
+		return "alias"
 	}
 	return "none"
 }
 
 // Lookup says which layer serves name, and for a generated configuration
-// which one ([PXELinuxConfig], [IPXEScript], [GRUBConfig]). This is the
+// which one ([PXELinuxConfig], [IPXEScript], [GRUBConfig]), for an alias
+// the tree's name that serves it. This is the
 // one precedence rule of the overlay:
 //
 //  0. A machine's own configuration, while its plan lasts (see
@@ -448,7 +454,10 @@ func (l Layer) String() string {
 //     pxelinux.cfg/default, nothing is generated for pxelinux: a
 //     per-client name the tree lacks is not found, so pxelinux goes on
 //     to the tree's default.
-//  3. The boot programs of Options.Programs.
+//  3. Shim's second stage: grubx64.efi beside the tree's signed shim
+//     ([Boot.Shim]), when the tree has none there but has Debian's
+//     grubnetx64.efi, is that file ([LayerAlias], with its name).
+//  4. The boot programs of Options.Programs.
 func (b *Boot) Lookup(name string) (Layer, string) {
 	if name == "." {
 		return LayerTree, ""
@@ -463,6 +472,9 @@ func (b *Boot) Lookup(name string) (Layer, string) {
 	}
 	if g := b.generatedName(name); g != "" {
 		return LayerGenerated, g
+	}
+	if a := b.secondStageAlias(name); a != "" {
+		return LayerAlias, a
 	}
 	if b.programs != nil {
 		if _, err := fs.Stat(b.programs, name); err == nil {
@@ -512,6 +524,12 @@ func (b *Boot) Open(name string) (fs.File, error) {
 		return newMemFile(name, b.gen[g]), nil
 	case LayerTree:
 		f, err = b.tree.Open(name)
+	case LayerAlias:
+		f, err = b.tree.Open(g)
+		if err != nil {
+			return nil, err
+		}
+		return aliasFile(f, name), nil
 	case LayerPrograms:
 		f, err = b.programs.Open(name)
 	default:

@@ -25,6 +25,13 @@
 // [Boot.Decider] adds per-machine plans ([Options.Machine]: a machine's
 // own kernel, one entry, or its local disk) for provisioning tools.
 //
+// Secure Boot: [Boot.Policy] offers UEFI clients, over PXE and HTTP
+// boot, the tree's shim signed by Microsoft's UEFI CA ([Boot.Shim]);
+// [Boot.Lookup] serves shim's second stage under the name shim asks for;
+// [ParseEFIProgram] reads a program's signature, signer, and a GRUB's
+// built-in prefix and modules; and [Boot.SecureBoot] names every link of
+// the offered chain that a machine with Secure Boot enforcing refuses.
+//
 // [Dir] serves a directory so that nothing outside it is ever read, whatever
 // its symbolic links say, unless the operator allows a directory by name;
 // TFTP, HTTP and the boot-program choice all read through it and agree.

@@ -2,6 +2,7 @@ package netboot
 
 import (
 	"bytes"
+	"io"
 	"io/fs"
 	"path"
 	"time"
@@ -35,3 +36,38 @@ func (i memInfo) Mode() fs.FileMode  { return 0o444 }
 func (i memInfo) ModTime() time.Time { return time.Time{} }
 func (i memInfo) IsDir() bool        { return false }
 func (i memInfo) Sys() any           { return nil }
+
+// aliasFile serves f under name: its Stat says name, and it keeps the
+// io.ReaderAt and io.Seeker of f, which the TFTP and HTTP servers use.
+func aliasFile(f fs.File, name string) fs.File {
+	a := aliased{File: f, name: name}
+	if _, ok := f.(interface {
+		io.ReaderAt
+		io.Seeker
+	}); ok {
+		return aliasedAt{a}
+	}
+	return a
+}
+
+type aliased struct {
+	fs.File
+	name string
+}
+
+func (a aliased) Stat() (fs.FileInfo, error) {
+	st, err := a.File.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return renamed{st, a.name}, nil
+}
+
+type aliasedAt struct{ aliased }
+
+func (a aliasedAt) ReadAt(p []byte, off int64) (int, error) {
+	return a.File.(io.ReaderAt).ReadAt(p, off)
+}
+func (a aliasedAt) Seek(off int64, whence int) (int64, error) {
+	return a.File.(io.Seeker).Seek(off, whence)
+}

@@ -24,17 +24,21 @@ type PolicyOptions struct {
 //
 //   - BIOS gets the tree's pxelinux.0, lpxelinux.0 or undionly.kpxe, else
 //     the first of those in Options.Programs;
-//   - x86-64 UEFI gets the tree's own EFI program (shim, GRUB, syslinux,
+//   - x86-64 UEFI gets the tree's signed shim ([Boot.Shim]:
+//     bootnetx64.efi, shimx64.efi, or an image's EFI/boot/bootx64.efi
+//     signed by Microsoft's UEFI CA), which a machine with Secure Boot
+//     on accepts, else the tree's own EFI program (GRUB, syslinux,
 //     iPXE), else iPXE from Options.Programs (snponly.efi, ipxe.efi),
 //     which reads the generated iPXE script;
 //   - ARM64 UEFI gets the tree's shim or GRUB;
-//   - UEFI HTTP boot (x86-64) gets the URL of an iPXE EFI build under
-//     Options.HTTPBase when one is served;
+//   - UEFI HTTP boot (x86-64) gets the URL under Options.HTTPBase of the
+//     tree's signed shim, else of an iPXE EFI build when one is served;
 //   - a client that already runs iPXE gets the iPXE script (the tree's
 //     boot.ipxe or the generated one), over HTTP when Options.HTTPBase is
 //     set.
 //
-// An architecture with nothing served is left uncovered (the client gets
+// [Boot.SecureBoot] says which of these a machine with Secure Boot
+// enforcing refuses. An architecture with nothing served is left uncovered (the client gets
 // no boot file and tries its next boot device) rather than offered a
 // default name that would fail.
 func (b *Boot) Policy(opts *PolicyOptions) (*nbp.Policy, error) {
@@ -44,6 +48,9 @@ func (b *Boot) Policy(opts *PolicyOptions) (*nbp.Policy, error) {
 	}
 	progs := nbp.FindPrograms(b.tree)
 	setEFI := func(p string) { progs[iana.EFI_X86_64], progs[iana.EFI_BC] = p, p }
+	if b.shim != "" {
+		setEFI(b.shim)
+	}
 	if b.programs != nil {
 		if progs[iana.INTEL_X86PC] == "" {
 			progs[iana.INTEL_X86PC] = nbp.FindPrograms(b.programs)[iana.INTEL_X86PC]
@@ -76,7 +83,9 @@ func (b *Boot) Policy(opts *PolicyOptions) (*nbp.Policy, error) {
 		p.HTTP[a] = "" // uncovered unless served
 	}
 	if b.httpBase != "" {
-		if e := nbp.FindProgram(b, "snponly.efi", "ipxe.efi"); e != "" {
+		if b.shim != "" {
+			p.HTTP[iana.EFI_X86_64_HTTP] = b.httpBase + b.shim
+		} else if e := nbp.FindProgram(b, "snponly.efi", "ipxe.efi"); e != "" {
 			p.HTTP[iana.EFI_X86_64_HTTP] = b.httpBase + e
 		}
 		p.HTTPBase = b.httpBase

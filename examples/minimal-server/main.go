@@ -19,7 +19,15 @@
 // Clients that already run iPXE get boot.ipxe (over HTTP unless -http "",
 // from the server's address on the client's segment); BIOS clients the
 // -bios-boot program, x86-64 UEFI the -efi-boot one, UEFI HTTP boot
-// clients the URL of an iPXE EFI build. A program named with -bios-boot
+// clients the URL of an iPXE EFI build. Where the tree or image has a
+// signed shim (bootnetx64.efi, shimx64.efi, or an image's
+// EFI/boot/bootx64.efi), UEFI clients get it over TFTP and HTTP boot
+// alike, and it loads the signed GRUB beside it (grubx64.efi, or
+// Debian's grubnetx64.efi under that name), which reads the generated
+// configuration under its built-in prefix: the chain a machine with
+// Secure Boot on accepts. A boot program such a machine would refuse
+// (unsigned, like syslinux.efi and Debian's iPXE builds) is a warning at
+// start-up. A program named with -bios-boot
 // or -efi-boot that is not iPXE wins over boot.ipxe, so "-bios-boot
 // pxelinux.0" boots pxelinux even on QEMU's iPXE ROM. -ra answers IPv6
 // router solicitations, which saves iPXE 13 s of waiting for a router.
@@ -80,7 +88,7 @@ func run() int {
 	flag.StringVar(&o.iso, "iso", "", "serve the ISO image `FILE` (read in place, never mounted)")
 	flag.StringVar(&o.http, "http", ":8080", "serve the same files over HTTP on `ADDR` (\"\" turns HTTP off)")
 	flag.StringVar(&o.biosBoot, "bios-boot", "", "boot program `FILE` for BIOS clients (default: pxelinux.0, lpxelinux.0 or undionly.kpxe)")
-	flag.StringVar(&o.efiBoot, "efi-boot", "", "boot program `FILE` for UEFI clients (default: bootnetx64.efi, grubx64.efi, syslinux.efi or ipxe.efi)")
+	flag.StringVar(&o.efiBoot, "efi-boot", "", "boot program `FILE` for UEFI clients (default: the signed shim bootnetx64.efi, shimx64.efi or EFI/boot/bootx64.efi, else grubx64.efi, syslinux.efi or ipxe.efi)")
 	flag.StringVar(&o.defaultEntry, "default", "", "boot the menu entry `LABEL` when nobody chooses (default: the image's own)")
 	flag.DurationVar(&o.timeout, "timeout", 0, "boot the default entry after `DURATION` in every generated menu, for machines without a keyboard (default: the image's own, which may wait for ever)")
 	flag.StringVar(&o.kernel, "kernel", "", "boot every machine straight into the kernel `FILE` of this machine (or an http:// URL), with -initrd and -cmdline, instead of a menu")
@@ -226,6 +234,13 @@ func serve(o options, log *slog.Logger) error {
 	}
 	if policy.TFTP[iana.INTEL_X86PC] == "" && policy.TFTP[iana.EFI_X86_64] == "" {
 		return fmt.Errorf("no boot program to offer: %s has none and this machine has none of Debian's (install them with: apt-get install %s), or name one with -bios-boot/-efi-boot", what, netboot.DebianPackages)
+	}
+	// Most UEFI machines boot with Secure Boot on; say what they refuse.
+	if shim := boot.Shim(); shim != "" {
+		log.Info("secure boot: UEFI clients get the signed shim, which loads its second stage beside it", "shim", shim)
+	}
+	for _, p := range boot.SecureBoot(policy) {
+		log.Warn("secure boot: clients with Secure Boot on cannot boot this", "role", p.Role, "file", p.File, "problem", p.Problem, "signer", p.Program.Signer)
 	}
 	for _, n := range []string{"pxelinux.0", "ldlinux.c32", "snponly.efi", "ipxe.efi", "undionly.kpxe"} {
 		if layer, _ := boot.Lookup(n); layer == netboot.LayerNone {
