@@ -28,6 +28,11 @@
 //     Ridge, El Torito) as an [io/fs.FS], so kernels and initrds are served
 //     straight out of distribution media without mounting them.
 //
+// Each server reports what it does as [github.com/pxekit/pxekit/events]
+// values through a hook (one shape for DHCP, TFTP and HTTP), and
+// [github.com/pxekit/pxekit/timeline] joins them into one boot timeline
+// per machine.
+//
 // The packages meet only at standard interfaces ([io/fs.FS], [io.ReaderAt],
 // [net.PacketConn], [log/slog.Logger]), so each one can be used, or
 // replaced, on its own. The programs under examples/ assemble them into

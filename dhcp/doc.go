@@ -36,6 +36,15 @@
 // limited per message and sender, with a summary of what was held back,
 // so that no client can flood the log.
 //
+// # Events
+//
+// [Server.Hook] is told, as [events.Event] values, about every request
+// decoded, every boot client identified (architecture and firmware
+// family), every reply sent (with its boot file or URL and the address
+// given) and every request left unanswered, with the reason (not a boot
+// client, no boot program for it, no free address, another segment or
+// server, lease store failure, error). Without a hook nothing is built.
+//
 // # Not covered
 //
 // DHCPv6 and IPv6 network boot; BOOTP clients without DHCP option 53;

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/pxekit/pxekit/events"
 	"github.com/pxekit/pxekit/internal/lograte"
 	"golang.org/x/net/ipv4"
 )
@@ -106,6 +107,14 @@ type Server struct {
 	// line "MESSAGE: lines suppressed" with the count follows when the
 	// 10 s are over, or at Shutdown or Close.
 	Logger *slog.Logger
+
+	// Hook, if set, is told about every decoded request (and whether it
+	// came from a boot client), every reply sent and every request left
+	// unanswered with the reason (see [events.Kind]), synchronously from
+	// the goroutine handling the datagram: it must return quickly (put an
+	// [events.Queue] in front of a slow consumer). Malformed datagrams are
+	// reported without a MAC.
+	Hook events.Hook
 
 	mu        sync.Mutex
 	conns     map[net.PacketConn]struct{}
@@ -462,6 +471,9 @@ func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in
 	if err != nil {
 		s.stats.malformed.Add(1)
 		s.logPacket(ctx, &s.limit, slog.LevelDebug, in.src.Addr(), "dhcp: dropped datagram", "peer", in.src, "len", len(b), "err", err)
+		if s.Hook != nil {
+			s.Hook.Observe(events.Event{Time: time.Now(), Proto: events.ProtoDHCP, Kind: events.KindIgnored, Addr: in.src.Addr(), Reason: events.ReasonMalformed, Err: err})
+		}
 		return out
 	}
 	srvAddr := s.serverAddr(sc, in)
@@ -490,7 +502,22 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		Local:         srvAddr,
 		Port:          in.port,
 	})
+	if s.Hook != nil {
+		s.observeRequest(req)
+	}
 	reply, err := s.safeHandle(ctx, req, in, srvAddr)
+	if s.Hook != nil && (err != nil || reply == nil) {
+		e := events.Event{Reason: events.ReasonError, Err: err}
+		switch {
+		case err == nil:
+			e.Reason = s.ignoreReason(req, in, srvAddr)
+		case errors.Is(err, ErrPoolExhausted):
+			e.Reason = events.ReasonNoAddress
+		case errors.As(err, new(*StoreError)):
+			e.Reason = events.ReasonStoreFailed
+		}
+		s.observe(events.KindIgnored, req, e)
+	}
 	if serr, ok := errors.AsType[*StoreError](err); ok {
 		s.stats.errors.Add(1)
 		s.stats.storeErrors.Add(1)
@@ -521,15 +548,24 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 	if err != nil {
 		s.stats.errors.Add(1)
 		s.logPacket(ctx, &s.limit, slog.LevelDebug, in.src.Addr(), "dhcp: cannot encode reply", "mac", req.ClientHWAddr.String(), "err", err)
+		if s.Hook != nil {
+			s.observe(events.KindIgnored, req, events.Event{Reason: events.ReasonError, Err: err})
+		}
 		return out[:0]
 	}
 	dst := replyDest(req, reply, in)
 	if err := sc.send(out, dst, in.ifIndex, srvAddr, pi); err != nil {
 		s.stats.errors.Add(1)
 		s.logPacket(ctx, &s.limit, slog.LevelDebug, in.src.Addr(), "dhcp: send failed", "mac", req.ClientHWAddr.String(), "to", dst, "err", err)
+		if s.Hook != nil {
+			s.observe(events.KindIgnored, req, events.Event{Reason: events.ReasonError, Err: err})
+		}
 		return out
 	}
 	s.stats.replied.Add(1)
+	if s.Hook != nil {
+		s.observeReply(req, reply)
+	}
 	if log.Enabled(ctx, slog.LevelInfo) {
 		s.logPacket(ctx, &s.replyLimit, slog.LevelInfo, in.src.Addr(), "dhcp: reply", "type", msgType(reply), "mac", req.ClientHWAddr.String(), "yiaddr", reply.YourIPAddr, "file", reply.BootFileName, "to", dst, "ifindex", in.ifIndex)
 	}

@@ -38,7 +38,8 @@
 // [FileServer], [HTTPServer] and [LimitListener] serve a tree over HTTP
 // to boot clients with bounds no client can stretch: no listings, capped
 // ranges, a deadline per write, header/read/idle timeouts and connection
-// caps per client and in all.
+// caps per client and in all. [ObserveHTTP] reports each request as
+// [events.Event] values (file, range, bytes, status, time).
 //
 // [New] turns a boot image or tree into the one [fs.FS] that TFTP and HTTP
 // serve: the tree, and pxelinux, iPXE and GRUB menus generated from the

@@ -111,7 +111,8 @@
 // the limit lets through, so a forged source address cannot make the
 // server an amplifier. At most 4096 client addresses are tracked per
 // interval; the rest share one allowance. [Hook] still sees every
-// transfer.
+// transfer; [EventHook] turns it into the [events.Event] values that the
+// DHCP server and netboot's HTTP wrapper report too.
 //
 // A transfer waits for ACKs in the runtime's network poller, and on Linux
 // may first poll its socket for up to [Server.BusyPoll] (50 µs). When the

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"path"
 	"time"
+
+	"github.com/pxekit/pxekit/events"
 )
 
 // Outcome says how a transfer ended.
@@ -72,6 +74,41 @@ type HookFunc func(t *Transfer)
 
 // TransferDone calls f(t).
 func (f HookFunc) TransferDone(t *Transfer) { f(t) }
+
+// A StartHook is a [Hook] that is also told when a transfer begins, with
+// Client, File and Start set (the rest is filled in by the time
+// TransferDone is called with the same *Transfer). [Server] checks the
+// Hook for this method; hooks without it see only the end.
+type StartHook interface {
+	Hook
+	TransferStart(t *Transfer)
+}
+
+// EventHook returns a [StartHook] that reports each transfer to h as an
+// [events.Event] of [events.ProtoTFTP]: [events.KindStart] when the
+// request arrives, [events.KindDone] when it ends, with Addr (the client's
+// address), File, Size, Bytes, Duration, Outcome (as [Outcome.String]
+// names it), Err and Retransmits: data packets sent beyond one per block,
+// Sent − (Bytes/BlockSize + 1), at least 0.
+func EventHook(h events.Hook) StartHook { return eventHook{h} }
+
+type eventHook struct{ h events.Hook }
+
+func (e eventHook) TransferStart(t *Transfer) {
+	e.h.Observe(events.Event{Time: t.Start, Proto: events.ProtoTFTP, Kind: events.KindStart, Addr: t.Client.Addr(), File: t.File, Size: -1})
+}
+
+func (e eventHook) TransferDone(t *Transfer) {
+	var re int64
+	if t.BlockSize > 0 {
+		re = max(0, t.Sent-(t.Bytes/int64(t.BlockSize)+1))
+	}
+	e.h.Observe(events.Event{
+		Time: t.Start.Add(t.Duration), Proto: events.ProtoTFTP, Kind: events.KindDone,
+		Addr: t.Client.Addr(), File: t.File, Size: t.Size, Bytes: t.Bytes, Retransmits: re,
+		Duration: t.Duration, Outcome: t.Outcome.String(), Err: t.Err,
+	})
+}
 
 // A FileSource generates files on request, before or after [Server.FS] is
 // consulted (see [Server.FSFirst]).

@@ -85,7 +85,9 @@ type Server struct {
 	LogBurst    int
 	LogInterval time.Duration
 
-	// Hook, if set, is told about every transfer when it ends.
+	// Hook, if set, is told about every transfer when it ends, and when
+	// it begins if it is a [StartHook] too ([EventHook] bridges to
+	// [events.Hook]).
 	Hook Hook
 
 	// MaxTransfers bounds concurrent transfers (default

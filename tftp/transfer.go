@@ -102,6 +102,9 @@ func (t *transfer) next() *request {
 func (t *transfer) serveOne(req *request) {
 	ctx, cancel := context.WithCancel(context.Background())
 	info := Transfer{Client: t.peer, File: req.name, Size: -1, BlockSize: defaultBlockSize, WindowSize: 1, Start: time.Now()}
+	if sh, ok := t.s.Hook.(StartHook); ok {
+		sh.TransferStart(&info)
+	}
 	probe, err := t.send(ctx, req, &info)
 	cancel()
 	info.Duration = time.Since(info.Start)

@@ -1,0 +1,72 @@
+package events
+
+import (
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestQueueDropsWhenConsumerIsSlow(t *testing.T) {
+	release := make(chan struct{})
+	var seen atomic.Int64
+	q := NewQueue(HookFunc(func(e Event) {
+		<-release
+		seen.Add(1)
+	}), 4)
+	start := time.Now()
+	mac := net.HardwareAddr{1, 2, 3, 4, 5, 6}
+	for range 100 {
+		q.Observe(Event{Kind: KindRequest, MAC: mac})
+	}
+	mac[0] = 9 // the queue copied the MAC
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("100 Observe calls behind a stuck consumer took %v", d)
+	}
+	// At most the buffer (4) and the one the consumer holds got through.
+	if got := q.Dropped(); got < 95 || got > 96 {
+		t.Errorf("Dropped() = %d, want 95 or 96", got)
+	}
+	close(release)
+	q.Close()
+	if got := seen.Load() + int64(q.Dropped()); got != 100 {
+		t.Errorf("seen + dropped = %d, want 100", got)
+	}
+	q.Observe(Event{})
+	if got := seen.Load() + int64(q.Dropped()); got != 101 {
+		t.Errorf("after Close: seen + dropped = %d, want 101", got)
+	}
+}
+
+func TestQueueCopiesMAC(t *testing.T) {
+	got := make(chan string, 1)
+	q := NewQueue(HookFunc(func(e Event) { got <- e.MAC.String() }), 1)
+	mac := net.HardwareAddr{1, 2, 3, 4, 5, 6}
+	q.Observe(Event{MAC: mac})
+	mac[0] = 9
+	q.Close()
+	if s := <-got; s != "01:02:03:04:05:06" {
+		t.Errorf("consumer saw MAC %s, want 01:02:03:04:05:06", s)
+	}
+}
+
+func TestTee(t *testing.T) {
+	var a, b int
+	h := Tee(HookFunc(func(Event) { a++ }), nil, HookFunc(func(Event) { b++ }))
+	h.Observe(Event{})
+	h.Observe(Event{})
+	if a != 2 || b != 2 {
+		t.Errorf("Tee: hooks called %d and %d times, want 2 and 2", a, b)
+	}
+}
+
+func TestNames(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{ProtoDHCP.String(), "dhcp"}, {ProtoHTTP.String(), "http"}, {Proto(0).String(), "unknown"},
+		{KindReply.String(), "reply"}, {KindDone.String(), "done"}, {Kind(99).String(), "unknown"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("String() = %q, want %q", tc.got, tc.want)
+		}
+	}
+}
