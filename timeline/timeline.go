@@ -1,0 +1,422 @@
+// Package timeline joins the [events.Event] values of pxekit's DHCP, TFTP
+// and HTTP servers into one boot timeline per machine, to answer "where
+// did this machine stop?".
+//
+// # Joining
+//
+// A machine is known by its MAC from DHCP. The address it was given
+// (yiaddr of a reply) or already had (ciaddr of a request) links it to
+// the TFTP and HTTP transfers from that address. Transfers from an
+// address no DHCP event named (a client that got its address from another
+// DHCP server and never sent ciaddr to this one) make a machine of their
+// own, keyed "ip:ADDR", which is not merged later.
+//
+// # Stages
+//
+// A boot goes through [StageDHCP] (a reply sent), [StageBootProgram],
+// [StageMenu], [StageKernel], [StageInitrd] and [StageRootFS]. A
+// transfer that ends well ("ok") moves the machine to the stage of its
+// file, as [Timeline.Classify] (by default [Classify], by file name) says;
+// a machine never moves back within a boot: a file of an earlier stage
+// (iPXE's own DHCP after the boot program, a second menu) is counted but
+// does not change the stage. Each stage reached appends one [Step], so
+// [Machine.Steps] is in order. A boot client's request (PXE or HTTP boot
+// options) from a machine at [StageKernel] or later starts a new boot:
+// the steps are cleared and [Machine.Boots] counts up. DHCP from an
+// operating system (no PXE options) does not.
+//
+// # Errors
+//
+// A transfer that ends otherwise than "ok" or "aborted" (PXE ROMs abort
+// on purpose after learning a file's size) and a request from a boot
+// client left unanswered for a reason other than "not for us" become the
+// machine's last error.
+//
+// # Bounds
+//
+// At most [Timeline.Max] machines (default 4096) are kept; the one with
+// the oldest last event is forgotten first. Every string a client sent
+// (host name, file names, vendor class) is kept as is, cut to 256 bytes:
+// escaping is the renderer's job.
+package timeline
+
+import (
+	"container/list"
+	"net/netip"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pxekit/pxekit/events"
+)
+
+// Stage is how far a machine's boot got.
+type Stage uint8
+
+// Stages of a network boot, in order.
+const (
+	StageNone        Stage = iota // nothing yet, or a file that is not a step
+	StageDHCP                     // a DHCP reply was sent
+	StageBootProgram              // a boot program was fetched (pxelinux.0, ipxe.efi, shim, GRUB, ldlinux.c32)
+	StageMenu                     // a menu or script (pxelinux.cfg/…, boot.ipxe, grub.cfg)
+	StageKernel                   // a kernel
+	StageInitrd                   // an initrd
+	StageRootFS                   // a root file system or image (an ISO, squashfs)
+)
+
+var stageNames = [...]string{"none", "dhcp", "boot-program", "menu", "kernel", "initrd", "rootfs"}
+
+// String returns "dhcp", "boot-program", "menu", "kernel", "initrd",
+// "rootfs" or "none".
+func (s Stage) String() string {
+	if int(s) < len(stageNames) {
+		return stageNames[s]
+	}
+	return "none"
+}
+
+// MarshalText returns s.String(), for JSON.
+func (s Stage) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Classify returns the stage a file name stands for, by its name alone:
+//
+//   - menu: anything under pxelinux.cfg/, and names ending in .cfg, .ipxe,
+//     .menu or .conf;
+//   - boot program: names ending in .0, .efi, .kpxe, .pxe, .c32, .lkrn;
+//   - root fs: names ending in .iso, .squashfs, .sfs, and names starting
+//     with "filesystem." or "rootfs";
+//   - initrd: base names containing "initrd" or "initramfs", or ending in
+//     .cpio or .cpio.gz;
+//   - kernel: base names starting with vmlinuz, vmlinux, bzimage, linux,
+//     kernel or memtest;
+//   - everything else: [StageNone].
+//
+// Case does not matter. Use [Timeline.Names] for names a menu gives.
+func Classify(name string) Stage {
+	n := strings.ToLower(name)
+	if i := strings.Index(n, "://"); i >= 0 { // a URL: its path
+		n = n[i+3:]
+		if j := strings.IndexByte(n, '/'); j >= 0 {
+			n = n[j+1:]
+		}
+	}
+	base := path.Base(n)
+	has := func(suffixes ...string) bool {
+		for _, s := range suffixes {
+			if strings.HasSuffix(base, s) {
+				return true
+			}
+		}
+		return false
+	}
+	prefix := func(prefixes ...string) bool {
+		for _, p := range prefixes {
+			if strings.HasPrefix(base, p) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case strings.HasPrefix(n, "pxelinux.cfg/") || strings.Contains(n, "/pxelinux.cfg/") || has(".cfg", ".ipxe", ".menu", ".conf"):
+		return StageMenu
+	case has(".0", ".efi", ".kpxe", ".pxe", ".c32", ".lkrn"):
+		return StageBootProgram
+	case has(".iso", ".squashfs", ".sfs") || prefix("filesystem.", "rootfs"):
+		return StageRootFS
+	case strings.Contains(base, "initrd") || strings.Contains(base, "initramfs") || has(".cpio", ".cpio.gz"):
+		return StageInitrd
+	case prefix("vmlinuz", "vmlinux", "bzimage", "linux", "kernel", "memtest"):
+		return StageKernel
+	}
+	return StageNone
+}
+
+// Step is one stage reached.
+type Step struct {
+	Stage Stage        `json:"stage"`
+	Time  time.Time    `json:"time"`
+	Proto events.Proto `json:"-"`
+	File  string       `json:"file,omitempty"` // the file that reached it; the boot file for DHCP
+}
+
+// Machine is what is known about one machine.
+type Machine struct {
+	Key      string     `json:"key"` // the MAC, or "ip:ADDR" for a machine known only by address
+	MAC      string     `json:"mac,omitempty"`
+	Addr     netip.Addr `json:"addr"`
+	Arch     string     `json:"arch,omitempty"`
+	Firmware string     `json:"firmware,omitempty"`
+	Host     string     `json:"host,omitempty"`
+
+	Stage Stage     `json:"stage"`
+	Steps []Step    `json:"steps"`
+	First time.Time `json:"first"` // first event
+	Last  time.Time `json:"last"`  // last event
+	Boots int       `json:"boots"` // boots started (a boot client's DHCP after the kernel)
+
+	Bytes     int64    `json:"bytes"`     // transferred over TFTP and HTTP, all boots
+	Transfers int64    `json:"transfers"` // finished, all boots
+	Fetching  []string `json:"fetching"`  // files being transferred now
+
+	LastError     string    `json:"last_error,omitempty"`
+	LastErrorTime time.Time `json:"last_error_time,omitzero"`
+}
+
+// Timeline joins events into machines. Set the fields before the first
+// Observe; the zero value works. Safe for concurrent use.
+type Timeline struct {
+	// Max bounds the machines kept (default 4096); the one whose last
+	// event is oldest goes first.
+	Max int
+	// Names gives the stage of exact file names (as clients ask for them,
+	// without a leading slash), checked before Classify: the kernels and
+	// initrds a menu names, the boot programs a policy offers.
+	Names map[string]Stage
+	// Classify gives the stage of the other names; nil means [Classify].
+	Classify func(name string) Stage
+
+	mu     sync.Mutex
+	byKey  map[string]*list.Element // of *Machine
+	byAddr map[netip.Addr]string
+	lru    list.List // front: most recent
+}
+
+const maxString = 256
+
+func clip(s string) string {
+	if len(s) > maxString {
+		return s[:maxString]
+	}
+	return s
+}
+
+// maxFetching bounds the files listed as being fetched per machine.
+const maxFetching = 8
+
+func (t *Timeline) stageOf(name string) Stage {
+	name = strings.TrimPrefix(name, "/")
+	if s, ok := t.Names[name]; ok {
+		return s
+	}
+	if t.Classify != nil {
+		return t.Classify(name)
+	}
+	return Classify(name)
+}
+
+// machine returns the machine of key, made if create, moved to the front.
+func (t *Timeline) machine(key string, now time.Time, create bool) *Machine {
+	if t.byKey == nil {
+		t.byKey = make(map[string]*list.Element)
+		t.byAddr = make(map[netip.Addr]string)
+	}
+	if el, ok := t.byKey[key]; ok {
+		t.lru.MoveToFront(el)
+		return el.Value.(*Machine)
+	}
+	if !create {
+		return nil
+	}
+	limit := t.Max
+	if limit <= 0 {
+		limit = 4096
+	}
+	for t.lru.Len() >= limit {
+		old := t.lru.Remove(t.lru.Back()).(*Machine)
+		delete(t.byKey, old.Key)
+		if old.Addr.IsValid() && t.byAddr[old.Addr] == old.Key {
+			delete(t.byAddr, old.Addr)
+		}
+	}
+	m := &Machine{Key: key, First: now}
+	t.byKey[key] = t.lru.PushFront(m)
+	return m
+}
+
+// setAddr links addr to m.
+func (t *Timeline) setAddr(m *Machine, addr netip.Addr) {
+	if !addr.IsValid() || addr == m.Addr {
+		return
+	}
+	if m.Addr.IsValid() && t.byAddr[m.Addr] == m.Key {
+		delete(t.byAddr, m.Addr)
+	}
+	m.Addr = addr
+	t.byAddr[addr] = m.Key
+}
+
+// reach moves m to stage s if that is forward.
+func (m *Machine) reach(s Stage, now time.Time, proto events.Proto, file string) {
+	if s == StageNone || s <= m.Stage {
+		return
+	}
+	m.Stage = s
+	m.Steps = append(m.Steps, Step{Stage: s, Time: now, Proto: proto, File: clip(file)})
+}
+
+func (m *Machine) fail(now time.Time, msg string) {
+	m.LastError, m.LastErrorTime = clip(msg), now
+}
+
+// Observe takes one event; it implements [events.Hook].
+func (t *Timeline) Observe(e events.Event) {
+	now := e.Time
+	if now.IsZero() {
+		now = time.Now()
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch e.Proto {
+	case events.ProtoDHCP:
+		t.dhcp(e, now)
+	case events.ProtoTFTP, events.ProtoHTTP:
+		t.transfer(e, now)
+	}
+}
+
+func (t *Timeline) dhcp(e events.Event, now time.Time) {
+	if len(e.MAC) == 0 {
+		return
+	}
+	key := e.MAC.String()
+	create := false
+	switch e.Kind {
+	case events.KindIdentified, events.KindReply:
+		create = true
+	case events.KindIgnored:
+		create = e.Firmware != "" && bootReason(e.Reason)
+	}
+	m := t.machine(key, now, create)
+	if m == nil {
+		return
+	}
+	m.MAC, m.Last = key, now
+	if e.Arch != "" {
+		m.Arch, m.Firmware = clip(e.Arch), clip(e.Firmware)
+	}
+	if e.Host != "" {
+		m.Host = clip(e.Host)
+	}
+	t.setAddr(m, e.Addr)
+	switch e.Kind {
+	case events.KindIdentified:
+		if m.Stage >= StageKernel {
+			m.Boots++
+			m.Stage, m.Steps = StageNone, nil
+		}
+		if m.Boots == 0 {
+			m.Boots = 1
+		}
+	case events.KindReply:
+		m.reach(StageDHCP, now, e.Proto, e.File)
+	case events.KindIgnored:
+		if bootReason(e.Reason) && e.Firmware != "" {
+			msg := "dhcp " + e.Type + ": " + e.Reason
+			if e.Err != nil {
+				msg += ": " + e.Err.Error()
+			}
+			m.fail(now, msg)
+		}
+	}
+}
+
+// bootReason reports whether an ignored request is a boot failure rather
+// than a request that was not ours.
+func bootReason(r string) bool {
+	switch r {
+	case events.ReasonOtherServer, events.ReasonNoReply, events.ReasonNotBoot, events.ReasonMalformed:
+		return false
+	}
+	return true
+}
+
+func (t *Timeline) transfer(e events.Event, now time.Time) {
+	if !e.Addr.IsValid() {
+		return
+	}
+	key, ok := t.byAddr[e.Addr]
+	if !ok {
+		key = "ip:" + e.Addr.String()
+	}
+	m := t.machine(key, now, true)
+	if !ok {
+		t.setAddr(m, e.Addr)
+	}
+	m.Last = now
+	file := clip(e.File)
+	switch e.Kind {
+	case events.KindStart:
+		if len(m.Fetching) < maxFetching {
+			m.Fetching = append(m.Fetching, file)
+		}
+	case events.KindDone:
+		for i, f := range m.Fetching {
+			if f == file {
+				m.Fetching = append(m.Fetching[:i], m.Fetching[i+1:]...)
+				break
+			}
+		}
+		m.Bytes += e.Bytes
+		m.Transfers++
+		switch e.Outcome {
+		case "ok":
+			m.reach(t.stageOf(e.File), now, e.Proto, e.File)
+		case "aborted":
+		default:
+			msg := e.Proto.String() + " " + file + ": " + e.Outcome
+			if e.Err != nil {
+				msg += ": " + e.Err.Error()
+			}
+			m.fail(now, msg)
+		}
+	}
+}
+
+// Machines returns a copy of every machine, the most recently active
+// first.
+func (t *Timeline) Machines() []Machine {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ms := make([]Machine, 0, t.lru.Len())
+	for el := t.lru.Front(); el != nil; el = el.Next() {
+		ms = append(ms, el.Value.(*Machine).clone())
+	}
+	return ms
+}
+
+// Machine returns a copy of the machine of key (a MAC as
+// net.HardwareAddr.String writes it, or "ip:ADDR").
+func (t *Timeline) Machine(key string) (Machine, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	el, ok := t.byKey[key]
+	if !ok {
+		return Machine{}, false
+	}
+	return el.Value.(*Machine).clone(), true
+}
+
+// Len returns the number of machines kept.
+func (t *Timeline) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lru.Len()
+}
+
+func (m *Machine) clone() Machine {
+	c := *m
+	c.Steps = append([]Step(nil), m.Steps...)
+	c.Fetching = append([]string(nil), m.Fetching...)
+	if c.Steps == nil {
+		c.Steps = []Step{}
+	}
+	if c.Fetching == nil {
+		c.Fetching = []string{}
+	}
+	return c
+}
+
+// Reached reports whether the current boot got to stage s.
+func (m *Machine) Reached(s Stage) bool { return m.Stage >= s }

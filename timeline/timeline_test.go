@@ -1,0 +1,247 @@
+package timeline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pxekit/pxekit/events"
+)
+
+var (
+	t0   = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	mac1 = net.HardwareAddr{0x52, 0x54, 0, 0x12, 0x34, 0x56}
+	ip1  = netip.MustParseAddr("10.0.0.100")
+)
+
+// script is a sequence of events one second apart.
+type script struct {
+	t  *testing.T
+	tl *Timeline
+	n  int
+}
+
+func (s *script) ev(e events.Event) {
+	s.n++
+	e.Time = t0.Add(time.Duration(s.n) * time.Second)
+	s.tl.Observe(e)
+}
+
+func (s *script) dhcp(kind events.Kind, mac net.HardwareAddr, addr netip.Addr, file string) {
+	s.ev(events.Event{Proto: events.ProtoDHCP, Kind: kind, MAC: mac, Addr: addr, File: file, Type: "DISCOVER", Arch: "Intel x86PC", Firmware: "bios", Host: "node-1"})
+}
+
+func (s *script) fetch(proto events.Proto, addr netip.Addr, file, outcome string, n int64) {
+	s.ev(events.Event{Proto: proto, Kind: events.KindStart, Addr: addr, File: file})
+	s.ev(events.Event{Proto: proto, Kind: events.KindDone, Addr: addr, File: file, Outcome: outcome, Bytes: n})
+}
+
+func stages(m Machine) string {
+	var s []string
+	for _, st := range m.Steps {
+		s = append(s, st.Stage.String())
+	}
+	return strings.Join(s, ",")
+}
+
+func TestBIOSBootToRootFS(t *testing.T) {
+	tl := &Timeline{Names: map[string]Stage{"install/vmlinuz": StageKernel, "install/initrd.gz": StageInitrd}}
+	s := &script{t: t, tl: tl}
+	s.dhcp(events.KindRequest, mac1, netip.Addr{}, "") // unknown, not a boot client yet: nothing
+	if tl.Len() != 0 {
+		t.Fatalf("a request alone made a machine")
+	}
+	s.dhcp(events.KindIdentified, mac1, netip.Addr{}, "")
+	s.dhcp(events.KindReply, mac1, ip1, "pxelinux.0")
+	s.fetch(events.ProtoTFTP, ip1, "pxelinux.0", "aborted", 0) // tsize probe
+	s.fetch(events.ProtoTFTP, ip1, "pxelinux.0", "ok", 42000)
+	s.fetch(events.ProtoTFTP, ip1, "ldlinux.c32", "ok", 100)
+	s.fetch(events.ProtoTFTP, ip1, "pxelinux.cfg/01-52-54-00-12-34-56", "not-found", 0)
+	s.fetch(events.ProtoTFTP, ip1, "pxelinux.cfg/default", "ok", 300)
+	s.dhcp(events.KindIdentified, mac1, netip.Addr{}, "") // iPXE's own DHCP: not a new boot
+	s.fetch(events.ProtoHTTP, ip1, "install/vmlinuz", "ok", 5_000_000)
+	mid, _ := tl.Machine(mac1.String())
+	s.fetch(events.ProtoHTTP, ip1, "install/initrd.gz", "ok", 20_000_000)
+	s.fetch(events.ProtoHTTP, ip1, "live/filesystem.squashfs", "ok", 1)
+	s.fetch(events.ProtoHTTP, ip1, "pxelinux.cfg/default", "ok", 300) // backwards: counted only
+
+	m, ok := tl.Machine(mac1.String())
+	if !ok {
+		t.Fatal("machine not found by MAC")
+	}
+	if got, want := stages(m), "dhcp,boot-program,menu,kernel,initrd,rootfs"; got != want {
+		t.Errorf("steps %s, want %s", got, want)
+	}
+	if mid.Stage != StageKernel {
+		t.Errorf("after the kernel: stage %v, want kernel", mid.Stage)
+	}
+	if m.Stage != StageRootFS || !m.Reached(StageKernel) || m.Addr != ip1 || m.Arch != "Intel x86PC" || m.Firmware != "bios" || m.Host != "node-1" || m.Boots != 1 {
+		t.Errorf("machine %+v", m)
+	}
+	if m.Bytes != 42000+100+300+5_000_000+20_000_000+1+300 || m.Transfers != 9 || len(m.Fetching) != 0 {
+		t.Errorf("bytes %d transfers %d fetching %v", m.Bytes, m.Transfers, m.Fetching)
+	}
+	if !strings.Contains(m.LastError, "pxelinux.cfg/01-52-54-00-12-34-56: not-found") {
+		t.Errorf("last error %q, want the missing per-MAC config", m.LastError)
+	}
+	for i := 1; i < len(m.Steps); i++ {
+		if !m.Steps[i].Time.After(m.Steps[i-1].Time) {
+			t.Errorf("steps out of order: %+v", m.Steps)
+		}
+	}
+	if m.Steps[0].File != "pxelinux.0" || m.Steps[3].File != "install/vmlinuz" {
+		t.Errorf("step files %+v", m.Steps)
+	}
+	if tl.Len() != 1 {
+		t.Errorf("%d machines, want 1: %+v", tl.Len(), tl.Machines())
+	}
+
+	// The machine reboots into PXE: a new boot.
+	s.dhcp(events.KindIdentified, mac1, netip.Addr{}, "")
+	m, _ = tl.Machine(mac1.String())
+	if m.Stage != StageNone || len(m.Steps) != 0 || m.Boots != 2 {
+		t.Errorf("after a new PXE request: stage %v steps %v boots %d, want none, none, 2", m.Stage, m.Steps, m.Boots)
+	}
+}
+
+func TestInProgressAndErrors(t *testing.T) {
+	tl := &Timeline{}
+	s := &script{t: t, tl: tl}
+	s.dhcp(events.KindReply, mac1, ip1, "")
+	s.ev(events.Event{Proto: events.ProtoHTTP, Kind: events.KindStart, Addr: ip1, File: "vmlinuz"})
+	m, _ := tl.Machine(mac1.String())
+	if m.Stage != StageDHCP || !slices.Equal(m.Fetching, []string{"vmlinuz"}) {
+		t.Errorf("while fetching: stage %v fetching %v, want dhcp [vmlinuz]", m.Stage, m.Fetching)
+	}
+	s.ev(events.Event{Proto: events.ProtoHTTP, Kind: events.KindDone, Addr: ip1, File: "vmlinuz", Outcome: "error", Err: errors.New("broken pipe")})
+	m, _ = tl.Machine(mac1.String())
+	if m.Stage != StageDHCP || m.LastError != "http vmlinuz: error: broken pipe" || m.LastErrorTime.IsZero() || len(m.Fetching) != 0 {
+		t.Errorf("after a failed kernel: %+v", m)
+	}
+
+	// An uncovered client is a machine with an error; a request that was
+	// not ours is nothing.
+	mac2 := net.HardwareAddr{2, 0, 0, 0, 0, 2}
+	s.ev(events.Event{Proto: events.ProtoDHCP, Kind: events.KindIgnored, MAC: mac2, Type: "DISCOVER", Firmware: "uefi", Arch: "EFI ARM64", Reason: events.ReasonNoBoot})
+	mac3 := net.HardwareAddr{2, 0, 0, 0, 0, 3}
+	s.ev(events.Event{Proto: events.ProtoDHCP, Kind: events.KindIgnored, MAC: mac3, Type: "REQUEST", Firmware: "uefi", Reason: events.ReasonOtherServer})
+	if m, ok := tl.Machine(mac2.String()); !ok || m.LastError != "dhcp DISCOVER: no-boot-program" || m.Arch != "EFI ARM64" {
+		t.Errorf("uncovered client: %+v, %v", m, ok)
+	}
+	if _, ok := tl.Machine(mac3.String()); ok {
+		t.Error("a request for another server made a machine")
+	}
+}
+
+func TestUnknownAddress(t *testing.T) {
+	tl := &Timeline{}
+	s := &script{t: t, tl: tl}
+	ip := netip.MustParseAddr("192.168.1.50")
+	s.fetch(events.ProtoTFTP, ip, "ipxe.efi", "ok", 10)
+	m, ok := tl.Machine("ip:192.168.1.50")
+	if !ok || m.MAC != "" || m.Stage != StageBootProgram || m.Addr != ip {
+		t.Fatalf("machine by address: %+v, %v", m, ok)
+	}
+}
+
+func TestAddressMovesToAnotherMachine(t *testing.T) {
+	tl := &Timeline{}
+	s := &script{t: t, tl: tl}
+	mac2 := net.HardwareAddr{2, 0, 0, 0, 0, 2}
+	s.dhcp(events.KindReply, mac1, ip1, "")
+	s.dhcp(events.KindReply, mac2, ip1, "") // the lease went to mac2
+	s.fetch(events.ProtoTFTP, ip1, "vmlinuz", "ok", 1)
+	if m, _ := tl.Machine(mac2.String()); m.Stage != StageKernel {
+		t.Errorf("new holder of the address: stage %v, want kernel", m.Stage)
+	}
+	if m, _ := tl.Machine(mac1.String()); m.Stage != StageDHCP {
+		t.Errorf("old holder of the address: stage %v, want dhcp", m.Stage)
+	}
+}
+
+func TestBounded(t *testing.T) {
+	tl := &Timeline{Max: 100}
+	s := &script{t: t, tl: tl}
+	for i := range 1000 {
+		mac := net.HardwareAddr{2, 0, 0, 0, byte(i >> 8), byte(i)}
+		s.dhcp(events.KindReply, mac, netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), "")
+	}
+	if tl.Len() != 100 || len(tl.byAddr) != 100 {
+		t.Fatalf("%d machines, %d addresses, want 100 of each", tl.Len(), len(tl.byAddr))
+	}
+	ms := tl.Machines()
+	if ms[0].MAC != "02:00:00:00:03:e7" || ms[99].MAC != "02:00:00:00:03:84" {
+		t.Errorf("kept %s … %s, want the newest 100 (…03:e7 first, …03:84 last)", ms[0].MAC, ms[99].MAC)
+	}
+	// A transfer from a forgotten machine's address is a machine by address.
+	s.fetch(events.ProtoTFTP, netip.MustParseAddr("10.1.0.1"), "x.0", "ok", 1)
+	if _, ok := tl.Machine("ip:10.1.0.1"); !ok {
+		t.Error("transfer from a forgotten address not kept")
+	}
+}
+
+func TestHostileStrings(t *testing.T) {
+	tl := &Timeline{}
+	s := &script{t: t, tl: tl}
+	long := strings.Repeat("<script>", 1000)
+	s.ev(events.Event{Proto: events.ProtoDHCP, Kind: events.KindReply, MAC: mac1, Addr: ip1, Host: long, Firmware: "bios", Arch: long})
+	s.fetch(events.ProtoTFTP, ip1, long, "not-found", 0)
+	m, _ := tl.Machine(mac1.String())
+	if len(m.Host) > maxString || len(m.Arch) > maxString || len(m.LastError) > maxString {
+		t.Errorf("client strings kept at %d, %d, %d bytes, want at most %d", len(m.Host), len(m.Arch), len(m.LastError), maxString)
+	}
+	b, err := json.Marshal(tl.Machines())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "<script>") {
+		t.Error("JSON carries <script> unescaped")
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want Stage
+	}{
+		{"pxelinux.0", StageBootProgram}, {"ldlinux.c32", StageBootProgram}, {"ipxe.efi", StageBootProgram},
+		{"undionly.kpxe", StageBootProgram}, {"EFI/BOOT/BOOTX64.EFI", StageBootProgram},
+		{"pxelinux.cfg/default", StageMenu}, {"pxelinux.cfg/01-52-54-00-12-34-56", StageMenu}, {"boot.ipxe", StageMenu},
+		{"debian-installer/amd64/grub/grub.cfg", StageMenu}, {"http://10.0.0.1:8080/boot.ipxe", StageMenu},
+		{"install/vmlinuz", StageKernel}, {"casper/vmlinuz", StageKernel}, {"images/pxeboot/vmlinuz", StageKernel},
+		{"debian-installer/amd64/linux", StageKernel}, {"boot/bzImage", StageKernel},
+		{"install/initrd.gz", StageInitrd}, {"casper/initrd", StageInitrd}, {"boot/initramfs-6.1.img", StageInitrd},
+		{"live/filesystem.squashfs", StageRootFS}, {"ubuntu-24.04-live-server-amd64.iso", StageRootFS},
+		{"images/install.img", StageNone}, {"README", StageNone},
+	} {
+		if got := Classify(tc.name); got != tc.want {
+			t.Errorf("Classify(%q) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestStageJSON(t *testing.T) {
+	b, _ := json.Marshal(struct{ S Stage }{StageKernel})
+	if string(b) != `{"S":"kernel"}` {
+		t.Errorf("JSON %s", b)
+	}
+	if Stage(200).String() != "none" {
+		t.Error(fmt.Sprint(Stage(200)))
+	}
+}
+
+func BenchmarkObserve(b *testing.B) {
+	tl := &Timeline{}
+	tl.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindReply, MAC: mac1, Addr: ip1})
+	e := events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, Addr: ip1, File: "install/vmlinuz", Outcome: "ok", Bytes: 1}
+	b.ReportAllocs()
+	for b.Loop() {
+		tl.Observe(e)
+	}
+}
