@@ -42,6 +42,7 @@ package timeline
 
 import (
 	"container/list"
+	"fmt"
 	"net/netip"
 	"path"
 	"strings"
@@ -78,6 +79,17 @@ func (s Stage) String() string {
 
 // MarshalText returns s.String(), for JSON.
 func (s Stage) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText sets s from a name that String returns.
+func (s *Stage) UnmarshalText(b []byte) error {
+	for i, n := range stageNames {
+		if n == string(b) {
+			*s = Stage(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("timeline: unknown stage %q", b)
+}
 
 // Classify returns the stage a file name stands for, by its name alone:
 //

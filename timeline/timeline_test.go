@@ -228,6 +228,13 @@ func TestClassify(t *testing.T) {
 
 func TestStageJSON(t *testing.T) {
 	b, _ := json.Marshal(struct{ S Stage }{StageKernel})
+	var back struct{ S Stage }
+	if err := json.Unmarshal(b, &back); err != nil || back.S != StageKernel {
+		t.Errorf("round trip: %v, %v", back.S, err)
+	}
+	if err := json.Unmarshal([]byte(`{"S":"bogus"}`), &back); err == nil {
+		t.Error("unknown stage accepted")
+	}
 	if string(b) != `{"S":"kernel"}` {
 		t.Errorf("JSON %s", b)
 	}

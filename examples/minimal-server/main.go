@@ -31,6 +31,11 @@
 // or -efi-boot that is not iPXE wins over boot.ipxe, so "-bios-boot
 // pxelinux.0" boots pxelinux even on QEMU's iPXE ROM. -ra answers IPv6
 // router solicitations, which saves iPXE 13 s of waiting for a router.
+// The HTTP port also serves /_pxekit/status, a page of the machines seen
+// and how far each got (DHCP, boot program, menu, kernel, initrd, root
+// file system), refreshed live from /_pxekit/status.json, and
+// /_pxekit/metrics in Prometheus' text format; the tree's own _pxekit/
+// directory, if any, is not served over HTTP.
 // One log line is written per client step (DHCP reply with the boot file,
 // file sent with bytes and time); -v adds dropped and unanswered requests
 // and TFTP size probes.
@@ -261,7 +266,17 @@ func serve(o options, log *slog.Logger) error {
 		ds.Pool = pool
 		mode = "full DHCP " + o.rng
 	}
-	ts := &tftp.Server{FS: boot, Files: logGenerated(boot, log), Logger: log}
+	var offered []string
+	for _, p := range policy.TFTP {
+		offered = append(offered, p)
+	}
+	obs := newObserver(boot, ds.Pool, offered)
+	defer obs.queue.Close()
+	ds.Hook = obs.queue
+	ts := &tftp.Server{FS: boot, Files: logGenerated(boot, log), Logger: log, Hook: tftp.EventHook(obs.queue)}
+	if layer, _ := boot.Lookup(strings.Trim(statusPrefix, "/")); layer != netboot.LayerNone {
+		log.Warn("the served tree has "+statusPrefix+", where the status pages are: its files are not served over HTTP", "dir", statusPrefix)
+	}
 
 	// Bind everything before serving anything, so that a missing privilege
 	// is reported once and clearly.
@@ -280,7 +295,7 @@ func serve(o options, log *slog.Logger) error {
 		if err != nil {
 			return privilegeHint(err, "TCP "+o.http+" (HTTP)")
 		}
-		hs = netboot.HTTPServer(httpHandler(boot, log))
+		hs = netboot.HTTPServer(obs.handler(httpHandler(boot, log)))
 		go func() { errc <- hs.Serve(netboot.LimitListener(ln, 0, 0)) }()
 	}
 	var rs *ra.Server
@@ -300,6 +315,9 @@ func serve(o options, log *slog.Logger) error {
 	log.Info("serving", "files", what, "dhcp", mode, "iface", ifaceName(o.iface), "address", serverIP,
 		"bios_boot", policy.TFTP[iana.INTEL_X86PC], "efi_boot", policy.TFTP[iana.EFI_X86_64], "arm64_boot", policy.TFTP[iana.EFI_ARM64],
 		"generated", strings.Join(boot.Generated(), ","), "tftp", "udp :69", "http", httpShown)
+	if httpShown != "" {
+		log.Info("status", "page", httpShown+strings.TrimPrefix(statusPrefix, "/")+"status", "metrics", httpShown+strings.TrimPrefix(statusPrefix, "/")+"metrics")
+	}
 	// Give ListenAndServe a moment to fail on privileges before "ready".
 	select {
 	case err := <-errc:

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/pxekit/pxekit/dhcp"
+	"github.com/pxekit/pxekit/events"
+	"github.com/pxekit/pxekit/internal/promtext"
+	"github.com/pxekit/pxekit/netboot"
+	"github.com/pxekit/pxekit/timeline"
+)
+
+const hostile = `<script>alert("x")</script>` + "\n\\\"{}"
+
+func newTestObserver(t *testing.T) (*observer, *httptest.Server) {
+	t.Helper()
+	tree := fstest.MapFS{
+		"isolinux/isolinux.cfg": {Data: []byte("DEFAULT live\nTIMEOUT 50\nLABEL live\n  KERNEL /live/kern\n  APPEND initrd=/live/ird boot=live\n")},
+		"live/kern":             {Data: []byte(strings.Repeat("k", 3000))},
+		"live/ird":              {Data: []byte("initrd")},
+		"_pxekit/status":        {Data: []byte("shadowed")},
+	}
+	boot, err := netboot.New(tree, &netboot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := &dhcp.Pool{First: netip.MustParseAddr("10.0.0.100"), Last: netip.MustParseAddr("10.0.0.109")}
+	o := newObserver(boot, pool, []string{"pxelinux.0"})
+	t.Cleanup(o.queue.Close)
+	srv := httptest.NewServer(o.handler(&netboot.FileServer{FS: boot}))
+	t.Cleanup(srv.Close)
+	return o, srv
+}
+
+func get(t *testing.T, url string) (string, http.Header) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	return string(b), resp.Header
+}
+
+// settle waits until the queue has handed every event to the timeline.
+func settle(t *testing.T, o *observer, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatal("events did not arrive")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestStatusAndMetrics(t *testing.T) {
+	o, srv := newTestObserver(t)
+	names := o.timeline.Names
+	if names["live/kern"] != timeline.StageKernel || names["live/ird"] != timeline.StageInitrd || names["pxelinux.0"] != timeline.StageBootProgram {
+		t.Errorf("stage names %v: want the menu's kernel and initrd, the boot program", names)
+	}
+
+	mac := net.HardwareAddr{0x52, 0x54, 0, 0x12, 0x34, 0x56}
+	ip := netip.MustParseAddr("127.0.0.1") // the HTTP client below
+	for _, k := range []events.Kind{events.KindRequest, events.KindIdentified} {
+		o.queue.Observe(events.Event{Proto: events.ProtoDHCP, Kind: k, MAC: mac, Type: "DISCOVER", Arch: hostile, Firmware: "bios", Host: hostile})
+	}
+	o.queue.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindReply, MAC: mac, Addr: ip, Type: "OFFER", Firmware: "bios", File: "pxelinux.0"})
+	o.queue.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindIgnored, Type: "DISCOVER", Reason: events.ReasonNotBoot})
+	o.queue.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindStart, Addr: ip, File: hostile})
+	o.queue.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, Addr: ip, File: hostile, Outcome: "not-found", Duration: 3 * time.Millisecond})
+
+	get(t, srv.URL+"/live/kern")
+	if body, _ := get(t, srv.URL+"/_pxekit/status"); strings.Contains(body, "shadowed") || !strings.Contains(body, "status.json") {
+		t.Errorf("/_pxekit/status is not the status page: %.100q", body)
+	}
+	settle(t, o, func() bool { m, _ := o.timeline.Machine(mac.String()); return m.Stage == timeline.StageKernel })
+
+	body, hdr := get(t, srv.URL+"/_pxekit/status.json")
+	if ct := hdr.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("status.json Content-Type %q", ct)
+	}
+	if strings.Contains(body, "<script") || strings.Contains(body, "</script") {
+		t.Errorf("status.json carries client markup unescaped: %s", body)
+	}
+	var st statusJSON
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Machines) != 1 {
+		t.Fatalf("machines %+v, want 1", st.Machines)
+	}
+	m := st.Machines[0]
+	if m.MAC != mac.String() || m.Host != hostile || m.Stage != timeline.StageKernel || m.Bytes != 3000 || !strings.Contains(m.LastError, hostile) {
+		t.Errorf("machine %+v", m)
+	}
+
+	page, hdr := get(t, srv.URL+"/_pxekit/status")
+	if !strings.Contains(hdr.Get("Content-Security-Policy"), "default-src 'none'") || strings.Contains(page, ".innerHTML") {
+		t.Errorf("status page: CSP %q, or it writes markup", hdr.Get("Content-Security-Policy"))
+	}
+
+	text, hdr := get(t, srv.URL+"/_pxekit/metrics")
+	if !strings.HasPrefix(hdr.Get("Content-Type"), "text/plain; version=0.0.4") {
+		t.Errorf("metrics Content-Type %q", hdr.Get("Content-Type"))
+	}
+	fams, err := promtext.Parse(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("metrics do not parse: %v\n%s", err, text)
+	}
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"pxekit_dhcp_requests_total", map[string]string{"type": "DISCOVER", "firmware": "bios"}, 1},
+		{"pxekit_dhcp_replies_total", map[string]string{"type": "OFFER", "firmware": "bios"}, 1},
+		{"pxekit_dhcp_ignored_total", map[string]string{"reason": events.ReasonNotBoot}, 1},
+		{"pxekit_transfers_total", map[string]string{"proto": "tftp", "outcome": "not-found"}, 1},
+		{"pxekit_transfers_total", map[string]string{"proto": "http", "outcome": "ok"}, 1},
+		{"pxekit_transfer_bytes_total", map[string]string{"proto": "http"}, 3000},
+		{"pxekit_transfers_active", map[string]string{"proto": "tftp"}, 0},
+		{"pxekit_transfer_duration_seconds_bucket", map[string]string{"proto": "tftp", "le": "0.01"}, 1},
+		{"pxekit_transfer_duration_seconds_count", map[string]string{"proto": "http"}, 1},
+		{"pxekit_dhcp_pool_addresses", map[string]string{"state": "size"}, 10},
+		{"pxekit_machines", nil, 1},
+		{"pxekit_events_dropped_total", nil, 0},
+	} {
+		if v, ok := promtext.Value(fams, c.name, c.labels); !ok || v != c.want {
+			t.Errorf("%s%v = %v (found %v), want %v", c.name, c.labels, v, ok, c.want)
+		}
+	}
+	if strings.Contains(text, "<script") {
+		t.Error("metrics carry a client string")
+	}
+	// The status pages are not transfers.
+	if v, _ := promtext.Value(fams, "pxekit_transfers_total", map[string]string{"proto": "http"}); v != 1 {
+		t.Errorf("http transfers %v, want 1 (the status pages are not counted)", v)
+	}
+}
+
+func TestQuoteLabel(t *testing.T) {
+	if got := quote("a\"b\\c\nd"); got != `"a\"b\\c\nd"` {
+		t.Errorf("quote = %s", got)
+	}
+}
