@@ -2,8 +2,10 @@ package dhcp
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -119,5 +121,48 @@ func TestHookMalformedAndFull(t *testing.T) {
 	serveOnce(t, s, other, ServerPort)
 	if ev := rec.take(); len(ev) != 3 || ev[2].Reason != events.ReasonNoAddress {
 		t.Errorf("exhausted pool: events %+v, want reason %q", ev, events.ReasonNoAddress)
+	}
+}
+
+// nullConn is a PacketConn that drops what the server writes.
+type nullConn struct{ sink }
+
+func (nullConn) WriteTo(b []byte, _ net.Addr) (int, error) { return len(b), nil }
+
+// BenchmarkServeHook measures one proxyDHCP DISCOVER → OFFER through the
+// whole datagram path, without a hook, with a hook that counts, and with
+// an events.Queue in front of a consumer.
+func BenchmarkServeHook(b *testing.B) {
+	raw := captures(b)["ovmf-pxe"]
+	for _, bc := range []struct {
+		name string
+		hook func() (events.Hook, func())
+	}{
+		{"none", func() (events.Hook, func()) { return nil, func() {} }},
+		{"count", func() (events.Hook, func()) {
+			var n atomic.Int64
+			return events.HookFunc(func(events.Event) { n.Add(1) }), func() {}
+		}},
+		{"queue", func() (events.Hook, func()) {
+			q := events.NewQueue(events.HookFunc(func(events.Event) {}), 8192)
+			return q, q.Close
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			h, done := bc.hook()
+			defer done()
+			s := &Server{Decider: StaticBoot(Boot{File: "ipxe.efi"}), RememberFor: -1, Hook: h}
+			sc := &serverConn{conn: nullConn{}, localPort: ServerPort}
+			in := inbound{port: ServerPort, dst: testSrv, local: testSrv, src: netip.MustParseAddrPort("0.0.0.0:68")}
+			out := make([]byte, 0, 1500)
+			pi := newPktinfo()
+			b.ReportAllocs()
+			for b.Loop() {
+				out = s.serveDatagram(context.Background(), sc, raw, in, out[:0], pi)
+			}
+			if s.Stats().Replied == 0 {
+				b.Fatal("no reply")
+			}
+		})
 	}
 }

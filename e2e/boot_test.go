@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/pxekit/pxekit/dhcp"
+	"github.com/pxekit/pxekit/events"
 	"github.com/pxekit/pxekit/internal/testenv"
+	"github.com/pxekit/pxekit/timeline"
 )
 
 // bootTimeout bounds one QEMU boot; under TCG a BIOS boot to the marker
@@ -81,10 +83,18 @@ func TestBIOSPXELinux(t *testing.T) {
 	if os.Getenv("PXEKIT_E2E_PCAP") != "" {
 		l.start("tcpdump", "-i", labBridge, "-n", "-l", "-e", "icmp6 or port 67 or port 68")
 	}
-	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-bios-boot", "pxelinux.0", "-ra")
+	l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-bios-boot", "pxelinux.0", "-ra")
 	l.boot(biosIPXE, bootTimeout)
-	requireLog(t, d, "generated file", "proto=tftp", "pxelinux.cfg/")
-	requireLog(t, d, "file=install/vmlinuz")
+	m := l.machine(timeline.StageInitrd)
+	requireStepsInOrder(t, m)
+	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "pxelinux.0")
+	requireStep(t, m, timeline.StageBootProgram, events.ProtoTFTP, "pxelinux.0")
+	requireStep(t, m, timeline.StageMenu, events.ProtoTFTP, "pxelinux.cfg/")
+	requireStep(t, m, timeline.StageKernel, events.ProtoTFTP, "install/vmlinuz")
+	requireStep(t, m, timeline.StageInitrd, events.ProtoTFTP, "install/initrd.gz")
+	if m.Firmware != "ipxe" || !m.Addr.IsValid() {
+		t.Errorf("machine firmware %q address %v, want ipxe and the leased address", m.Firmware, m.Addr)
+	}
 }
 
 // makeISO writes the tree of dir into an ISO 9660 image with Rock Ridge
@@ -112,10 +122,11 @@ func TestBIOSPXELinuxFromISO(t *testing.T) {
 	if err := os.RemoveAll(src); err != nil { // nothing but the image remains
 		t.Fatal(err)
 	}
-	d := l.pxekit("-range", labFirst+"-"+labLast, "-iso", iso, "-bios-boot", "pxelinux.0", "-ra")
+	l.pxekit("-range", labFirst+"-"+labLast, "-iso", iso, "-bios-boot", "pxelinux.0", "-ra")
 	l.boot(biosIPXE, bootTimeout)
-	requireLog(t, d, "generated file", "proto=tftp", "pxelinux.cfg/")
-	requireLog(t, d, "file=install/vmlinuz", "outcome=ok")
+	m := l.machine(timeline.StageKernel)
+	requireStep(t, m, timeline.StageMenu, events.ProtoTFTP, "pxelinux.cfg/")
+	requireStep(t, m, timeline.StageKernel, events.ProtoTFTP, "install/vmlinuz")
 }
 
 // TestIPXEScriptHTTP is path 3: QEMU's iPXE ROM is told to load the iPXE
@@ -126,12 +137,24 @@ func TestIPXEScriptHTTP(t *testing.T) {
 	l := newLab(t)
 	root := l.mkdir("tree")
 	l.isoTree(root)
-	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", ":8080", "-ra")
+	l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", ":8080", "-ra")
 	l.boot(biosIPXE, bootTimeout)
-	requireLog(t, d, `msg="dhcp: reply"`, "file=http://"+labServerIP+":8080/boot.ipxe")
-	requireLog(t, d, "msg=http", "file=boot.ipxe", "generated=true", "status=200")
-	requireLog(t, d, "msg=http", "file=install/vmlinuz", "status=200")
-	requireLog(t, d, "msg=http", "file=install/initrd.gz", "status=200")
+	// The boot as the status page shows it, and as /_pxekit/metrics counts it.
+	m := l.machine(timeline.StageKernel)
+	requireStepsInOrder(t, m)
+	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "http://"+labServerIP+":8080/boot.ipxe")
+	requireStep(t, m, timeline.StageMenu, events.ProtoHTTP, "boot.ipxe")
+	requireStep(t, m, timeline.StageKernel, events.ProtoHTTP, "install/vmlinuz")
+	requireStep(t, m, timeline.StageInitrd, events.ProtoHTTP, "install/initrd.gz")
+	if m.Bytes == 0 || m.LastError != "" {
+		t.Errorf("machine bytes %d, last error %q", m.Bytes, m.LastError)
+	}
+	fams := l.metrics()
+	requireMetric(t, fams, "pxekit_dhcp_replies_total", map[string]string{"type": "ACK", "firmware": "ipxe"}, 1)
+	requireMetric(t, fams, "pxekit_transfers_total", map[string]string{"proto": "http", "outcome": "ok"}, 3)
+	requireMetric(t, fams, "pxekit_transfer_bytes_total", map[string]string{"proto": "http"}, float64(m.Bytes))
+	requireMetric(t, fams, "pxekit_transfer_duration_seconds_count", map[string]string{"proto": "http"}, 3)
+	requireMetric(t, fams, "pxekit_dhcp_pool_addresses", map[string]string{"state": "bound"}, 1)
 }
 
 // TestUEFIGRUB is path 4: OVMF boots over PXE (TFTP) into the signed

@@ -17,8 +17,10 @@
 package events
 
 import (
+	"errors"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +44,20 @@ func (p Proto) String() string {
 		return protoNames[p]
 	}
 	return "unknown"
+}
+
+// MarshalText returns p.String(), for JSON.
+func (p Proto) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText sets p from a name that String returns.
+func (p *Proto) UnmarshalText(b []byte) error {
+	for i, n := range protoNames {
+		if i > 0 && n == string(b) {
+			*p = Proto(i)
+			return nil
+		}
+	}
+	return errors.New("events: unknown protocol " + strconv.Quote(string(b)))
 }
 
 // Kind says what happened.

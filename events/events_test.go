@@ -60,6 +60,17 @@ func TestTee(t *testing.T) {
 	}
 }
 
+func TestProtoText(t *testing.T) {
+	b, _ := ProtoHTTP.MarshalText()
+	var p Proto
+	if err := p.UnmarshalText(b); err != nil || p != ProtoHTTP {
+		t.Errorf("round trip of %s: %v, %v", b, p, err)
+	}
+	if err := p.UnmarshalText([]byte("unknown")); err == nil {
+		t.Error("unknown protocol accepted")
+	}
+}
+
 func TestNames(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
 		{ProtoDHCP.String(), "dhcp"}, {ProtoHTTP.String(), "http"}, {Proto(0).String(), "unknown"},

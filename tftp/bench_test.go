@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pxekit/pxekit/events"
 )
 
 // zeroFile is an fs.File of size bytes of zeros that implements
@@ -187,12 +189,21 @@ func BenchmarkBlock(b *testing.B) {
 	for _, tc := range []struct {
 		name            string
 		blksize, window int
+		events          bool
 	}{
-		{"blksize=1468/window=1", 1468, 1},
-		{"blksize=1468/window=16", 1468, 16},
+		{"blksize=1468/window=1", 1468, 1, false},
+		{"blksize=1468/window=16", 1468, 16, false},
+		{"blksize=1468/window=1/events", 1468, 1, true},
+		{"blksize=1468/window=16/events", 1468, 16, true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			addr := startServer(b, &Server{Files: zeroFiles})
+			srv := &Server{Files: zeroFiles}
+			if tc.events { // as minimal-server runs it: a queue in front of the consumer
+				q := events.NewQueue(events.HookFunc(func(events.Event) {}), 8192)
+				b.Cleanup(q.Close)
+				srv.Hook = EventHook(q)
+			}
+			addr := startServer(b, srv)
 			c := newBenchClient(b, addr)
 			b.ReportAllocs()
 			b.SetBytes(int64(tc.blksize))

@@ -149,7 +149,7 @@ func Classify(name string) Stage {
 type Step struct {
 	Stage Stage        `json:"stage"`
 	Time  time.Time    `json:"time"`
-	Proto events.Proto `json:"-"`
+	Proto events.Proto `json:"proto"`
 	File  string       `json:"file,omitempty"` // the file that reached it; the boot file for DHCP
 }
 
