@@ -10,47 +10,49 @@ import (
 	"github.com/pxekit/pxekit/events"
 )
 
-// observe reports e to s.Hook, filled with what req says about its client.
-// Callers check s.Hook != nil first, so that a server without a hook pays
-// nothing.
-func (s *Server) observe(kind events.Kind, req *dhcpv4.DHCPv4, e events.Event) {
-	e.Time = time.Now()
-	e.Proto = events.ProtoDHCP
-	e.Kind = kind
-	e.MAC = req.ClientHWAddr
-	if e.Type == "" {
-		e.Type = msgType(req).String()
-	}
-	if !e.Addr.IsValid() {
-		if a, ok := netip.AddrFromSlice(req.ClientIPAddr.To4()); ok && !a.IsUnspecified() {
-			e.Addr = a
-		}
+// clientEvent returns an event with what req says about its client:
+// MAC, message type, ciaddr, architecture, firmware family, host name and
+// vendor class. It is built once per request, and only with a Hook.
+func clientEvent(req *dhcpv4.DHCPv4) events.Event {
+	e := events.Event{Proto: events.ProtoDHCP, MAC: req.ClientHWAddr, Type: msgType(req).String()}
+	if a, ok := netip.AddrFromSlice(req.ClientIPAddr.To4()); ok && !a.IsUnspecified() {
+		e.Addr = a
 	}
 	e.Arch, e.Firmware = clientFirmware(req)
-	e.Host = string(req.Options.Get(dhcpv4.OptionHostName))
-	e.VendorClass = string(req.Options.Get(dhcpv4.OptionClassIdentifier))
+	if h := req.Options.Get(dhcpv4.OptionHostName); len(h) > 0 {
+		e.Host = string(h)
+	}
+	if v := req.Options.Get(dhcpv4.OptionClassIdentifier); len(v) > 0 {
+		e.VendorClass = string(v)
+	}
+	return e
+}
+
+// emit stamps e with the time and kind and reports it to s.Hook.
+func (s *Server) emit(e events.Event, kind events.Kind) {
+	e.Time, e.Kind = time.Now(), kind
 	s.Hook.Observe(e)
 }
 
-// observeRequest reports a decoded request, and that it came from a boot
-// client if it did.
-func (s *Server) observeRequest(req *dhcpv4.DHCPv4) {
-	s.observe(events.KindRequest, req, events.Event{})
-	if isBootClient(req) {
-		s.observe(events.KindIdentified, req, events.Event{})
-	}
+// ignored is ev for a request that failed with err.
+func ignored(ev events.Event, err error) events.Event {
+	ev.Reason, ev.Err = events.ReasonError, err
+	return ev
 }
 
-// observeReply reports a reply sent.
-func (s *Server) observeReply(req, reply *dhcpv4.DHCPv4) {
-	e := events.Event{Type: msgType(reply).String(), File: reply.BootFileName}
+// replyEvent is ev for the reply sent: its type, boot file or URL, and
+// the address given, if any.
+func replyEvent(ev events.Event, reply *dhcpv4.DHCPv4) events.Event {
+	ev.Type, ev.File = msgType(reply).String(), reply.BootFileName
 	if a, ok := netip.AddrFromSlice(reply.YourIPAddr.To4()); ok && !a.IsUnspecified() {
-		e.Addr = a
+		ev.Addr = a
 	}
-	if e.File == "" {
-		e.File = string(reply.Options.Get(dhcpv4.OptionBootfileName))
+	if ev.File == "" {
+		if f := reply.Options.Get(dhcpv4.OptionBootfileName); len(f) > 0 {
+			ev.File = string(f)
+		}
 	}
-	s.observe(events.KindReply, req, e)
+	return ev
 }
 
 // clientFirmware names the architecture of option 93 and the firmware

@@ -502,12 +502,18 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		Local:         srvAddr,
 		Port:          in.port,
 	})
+	var ev events.Event // the client's side of every event of this request
 	if s.Hook != nil {
-		s.observeRequest(req)
+		ev = clientEvent(req)
+		s.emit(ev, events.KindRequest)
+		if isBootClient(req) {
+			s.emit(ev, events.KindIdentified)
+		}
 	}
 	reply, err := s.safeHandle(ctx, req, in, srvAddr)
 	if s.Hook != nil && (err != nil || reply == nil) {
-		e := events.Event{Reason: events.ReasonError, Err: err}
+		e := ev
+		e.Reason, e.Err = events.ReasonError, err
 		switch {
 		case err == nil:
 			e.Reason = s.ignoreReason(req, in, srvAddr)
@@ -516,7 +522,7 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		case errors.As(err, new(*StoreError)):
 			e.Reason = events.ReasonStoreFailed
 		}
-		s.observe(events.KindIgnored, req, e)
+		s.emit(e, events.KindIgnored)
 	}
 	if serr, ok := errors.AsType[*StoreError](err); ok {
 		s.stats.errors.Add(1)
@@ -549,7 +555,7 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		s.stats.errors.Add(1)
 		s.logPacket(ctx, &s.limit, slog.LevelDebug, in.src.Addr(), "dhcp: cannot encode reply", "mac", req.ClientHWAddr.String(), "err", err)
 		if s.Hook != nil {
-			s.observe(events.KindIgnored, req, events.Event{Reason: events.ReasonError, Err: err})
+			s.emit(ignored(ev, err), events.KindIgnored)
 		}
 		return out[:0]
 	}
@@ -558,13 +564,13 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		s.stats.errors.Add(1)
 		s.logPacket(ctx, &s.limit, slog.LevelDebug, in.src.Addr(), "dhcp: send failed", "mac", req.ClientHWAddr.String(), "to", dst, "err", err)
 		if s.Hook != nil {
-			s.observe(events.KindIgnored, req, events.Event{Reason: events.ReasonError, Err: err})
+			s.emit(ignored(ev, err), events.KindIgnored)
 		}
 		return out
 	}
 	s.stats.replied.Add(1)
 	if s.Hook != nil {
-		s.observeReply(req, reply)
+		s.emit(replyEvent(ev, reply), events.KindReply)
 	}
 	if log.Enabled(ctx, slog.LevelInfo) {
 		s.logPacket(ctx, &s.replyLimit, slog.LevelInfo, in.src.Addr(), "dhcp: reply", "type", msgType(reply), "mac", req.ClientHWAddr.String(), "yiaddr", reply.YourIPAddr, "file", reply.BootFileName, "to", dst, "ifindex", in.ifIndex)

@@ -155,6 +155,7 @@ func TestIPXEScriptHTTP(t *testing.T) {
 	requireMetric(t, fams, "pxekit_transfer_bytes_total", map[string]string{"proto": "http"}, float64(m.Bytes))
 	requireMetric(t, fams, "pxekit_transfer_duration_seconds_count", map[string]string{"proto": "http"}, 3)
 	requireMetric(t, fams, "pxekit_dhcp_pool_addresses", map[string]string{"state": "bound"}, 1)
+	l.requireBrowserShows(timeline.StageKernel)
 }
 
 // TestUEFIGRUB is path 4: OVMF boots over PXE (TFTP) into the signed

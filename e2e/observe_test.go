@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pxekit/pxekit/events"
 	"github.com/pxekit/pxekit/internal/promtext"
+	"github.com/pxekit/pxekit/internal/testenv"
 	"github.com/pxekit/pxekit/timeline"
 )
 
@@ -96,4 +99,40 @@ func requireMetric(t *testing.T, fams map[string]*promtext.Family, name string, 
 	if v, ok := promtext.Value(fams, name, labels); !ok || v < min {
 		t.Errorf("metric %s%v = %v (present %v), want at least %v", name, labels, v, ok, min)
 	}
+}
+
+// requireBrowserShows loads /_pxekit/status in headless Chromium (Debian's
+// chromium package) inside the lab namespace, lets its script fetch
+// status.json, and fails the test unless the DOM has the lab machine's
+// row at stage or later. A screenshot of the page is saved in the test's
+// artifact directory (go test -artifacts keeps it).
+func (l *lab) requireBrowserShows(stage timeline.Stage) {
+	t := l.t
+	t.Helper()
+	chromium := testenv.NeedCommand(t, "chromium")[0]
+	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--no-first-run", "--user-data-dir=" + filepath.Join(l.dir, "chromium"),
+		"--window-size=1280,800", "--virtual-time-budget=5000"}
+	url := labHTTP + "/_pxekit/status"
+	dom := l.ns.MustRun(t, chromium, append(args, "--dump-dom", url)...)
+	shot := filepath.Join(t.ArtifactDir(), "status.png")
+	l.ns.MustRun(t, chromium, append(args, "--screenshot="+shot, url)...)
+	if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
+		t.Errorf("no screenshot of the status page: %v", err)
+	} else {
+		t.Logf("status page screenshot: %s", shot)
+	}
+
+	// The row is <tr data-key="MAC" data-stage="STAGE">; the page writes
+	// no markup of its own from client strings, so a plain search is safe.
+	want := []string{}
+	for s := stage; s <= timeline.StageRootFS; s++ {
+		want = append(want, `<tr data-key="`+l.mac+`" data-stage="`+s.String()+`">`)
+	}
+	for _, w := range want {
+		if strings.Contains(dom, w) {
+			return
+		}
+	}
+	t.Errorf("the status page in Chromium does not show %s at %v or later; DOM:\n%s", l.mac, stage, tail(dom, 3000))
 }
