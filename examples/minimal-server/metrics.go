@@ -147,9 +147,11 @@ func sortedKeys[K interface{ comparable }, V any](m map[K]V) []K {
 	return keys
 }
 
-// quote writes a label value as the text format wants it: in double
-// quotes, with backslash, double quote and line feed escaped.
+// quote writes a label value as the text format wants it: valid UTF-8
+// (bad bytes become U+FFFD) in double quotes, with backslash, double
+// quote and line feed escaped.
 func quote(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	var b strings.Builder
 	b.WriteByte('"')
 	for _, r := range s {

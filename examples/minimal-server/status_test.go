@@ -157,3 +157,26 @@ func TestQuoteLabel(t *testing.T) {
 		t.Errorf("quote = %s", got)
 	}
 }
+
+// FuzzMetrics feeds events with arbitrary strings where the servers put
+// message types, firmware families, reasons and outcomes, and checks that
+// /_pxekit/metrics stays well-formed text.
+func FuzzMetrics(f *testing.F) {
+	f.Add("DISCOVER", "bios", "not-boot-client", "ok", int64(10), int64(3))
+	f.Add("a\"b\\c\nd", "{}", "\x00\xff", "", int64(-1), int64(-5))
+	f.Fuzz(func(t *testing.T, typ, fw, reason, outcome string, n, ms int64) {
+		m := newMetrics()
+		for _, k := range []events.Kind{events.KindRequest, events.KindReply, events.KindIgnored} {
+			m.Observe(events.Event{Proto: events.ProtoDHCP, Kind: k, Type: typ, Firmware: fw, Reason: reason})
+		}
+		for _, p := range []events.Proto{events.ProtoTFTP, events.ProtoHTTP, events.Proto(9)} {
+			m.Observe(events.Event{Proto: p, Kind: events.KindStart})
+			m.Observe(events.Event{Proto: p, Kind: events.KindDone, Outcome: outcome, Bytes: n, Duration: time.Duration(ms) * time.Millisecond})
+		}
+		var b strings.Builder
+		m.write(&b, gauges{poolSize: 10, poolBound: 3})
+		if _, err := promtext.Parse(strings.NewReader(b.String())); err != nil {
+			t.Fatalf("metrics do not parse: %v\n%s", err, b.String())
+		}
+	})
+}

@@ -1,7 +1,7 @@
 // Package promtext parses Prometheus' text exposition format (version
 // 0.0.4) strictly, for tests that check what a server exposes: every line
 // is a HELP or TYPE comment or a sample, metric and label names are valid,
-// label values are quoted with only \\, \" and \n escapes, values are
+// label values are UTF-8, quoted with only \\, \" and \n escapes, values are
 // floats, every sample belongs to a family declared by TYPE before it, and
 // a histogram's buckets are cumulative, end with le="+Inf", and agree with
 // its _count.
@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Sample is one line "name{labels} value".
@@ -172,6 +173,9 @@ func parseSample(line string) (Sample, error) {
 			}
 			if j >= len(rest) {
 				return s, fmt.Errorf("label %s: unterminated value", name)
+			}
+			if !utf8.ValidString(v.String()) {
+				return s, fmt.Errorf("label %s: value is not UTF-8", name)
 			}
 			s.Labels[name] = v.String()
 			rest = rest[j+1:]

@@ -30,6 +30,7 @@ h_count 2
 		"a 1\n",                                    // no TYPE
 		"# TYPE a counter\na{k=x} 1\n",             // unquoted
 		"# TYPE a counter\na{k=\"x\\q\"} 1\n",      // bad escape
+		"# TYPE a counter\na{k=\"\xff\"} 1\n",      // not UTF-8
 		"# TYPE a counter\na{k=\"x\"} one\n",       // bad value
 		"# TYPE a counter\na{k=\"x\"}\n",           // no value
 		"# TYPE a counter\na{k=\"x} 1\n",           // unterminated
