@@ -4,6 +4,13 @@
 // and a path passes only when a marker printed by the test's own initrd
 // appears on the virtual machine's serial console.
 //
+// Besides the marker, the boot tests check what the server saw through its
+// events rather than its log text: the machine's timeline in the
+// server's /_pxekit/status.json (DHCP, boot program, menu, kernel, initrd,
+// each by the expected protocol and file), /_pxekit/metrics parsed
+// strictly, and (TestIPXEScriptHTTP) the status page as headless Chromium
+// renders it, with a screenshot as test artifact (go test -artifacts).
+//
 // The package has no code for library users; everything is in _test.go
 // files. The tests need root, QEMU and the Debian packages that .ci/run
 // installs; they skip without them on a developer's machine and fail in CI.

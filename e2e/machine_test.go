@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pxekit/pxekit/events"
 	"github.com/pxekit/pxekit/internal/testenv"
+	"github.com/pxekit/pxekit/timeline"
 )
 
 // TestKernelFlag boots QEMU's iPXE ROM pixiecore-style: no tree (the
@@ -20,8 +22,9 @@ func TestKernelFlag(t *testing.T) {
 		"-kernel", filepath.Join(dir, "vmlinuz"), "-initrd", filepath.Join(dir, "initrd.gz"), "-cmdline", kernelCmdline)
 	l.boot(biosIPXE, bootTimeout)
 	requireLog(t, d, "machine plan", "mac="+labMAC, "plan=\"kernel /pxekit-kernel")
-	requireLog(t, d, "msg=http", "file=pxekit-kernel", "status=200")
-	requireLog(t, d, "msg=http", "file=pxekit-initrd-1", "status=200")
+	m := l.machine(timeline.StageInitrd)
+	requireStep(t, m, timeline.StageKernel, events.ProtoHTTP, "pxekit-kernel")
+	requireStep(t, m, timeline.StageInitrd, events.ProtoHTTP, "pxekit-initrd-1")
 }
 
 // TestAPIWebhook boots QEMU's iPXE ROM against an image whose menu
@@ -41,6 +44,8 @@ func TestAPIWebhook(t *testing.T) {
 	d := l.pxekit("-range", labFirst+"-"+labLast, "-ra", "-root", root, "-api", "http://127.0.0.1:9000/plan")
 	l.boot(biosIPXE, bootTimeout)
 	requireLog(t, d, "machine plan", "mac="+labMAC, "plan=\"kernel /install/vmlinuz")
-	requireLog(t, d, `msg="dhcp: reply"`, "file=http://"+labServerIP+":8080/boot-01-52-54-00-12-34-56.ipxe")
-	requireLog(t, d, "msg=http", "file=boot-01-52-54-00-12-34-56.ipxe", "status=200")
+	m := l.machine(timeline.StageKernel)
+	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "http://"+labServerIP+":8080/boot-01-52-54-00-12-34-56.ipxe")
+	requireStep(t, m, timeline.StageMenu, events.ProtoHTTP, "boot-01-52-54-00-12-34-56.ipxe")
+	requireStep(t, m, timeline.StageKernel, events.ProtoHTTP, "install/vmlinuz")
 }

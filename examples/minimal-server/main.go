@@ -68,6 +68,7 @@ import (
 	"github.com/pxekit/pxekit/netboot"
 	"github.com/pxekit/pxekit/ra"
 	"github.com/pxekit/pxekit/tftp"
+	"github.com/pxekit/pxekit/timeline"
 )
 
 func main() {
@@ -271,6 +272,14 @@ func serve(o options, log *slog.Logger) error {
 		offered = append(offered, p)
 	}
 	obs := newObserver(boot, ds.Pool, offered)
+	for name := range found { // -kernel and -initrd, served under names of their own
+		switch {
+		case name == "pxekit-kernel":
+			obs.timeline.Names[name] = timeline.StageKernel
+		case strings.HasPrefix(name, "pxekit-initrd-"):
+			obs.timeline.Names[name] = timeline.StageInitrd
+		}
+	}
 	defer obs.queue.Close()
 	ds.Hook = obs.queue
 	ts := &tftp.Server{FS: boot, Files: logGenerated(boot, log), Logger: log, Hook: tftp.EventHook(obs.queue)}
