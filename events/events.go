@@ -142,6 +142,9 @@ type Event struct {
 	Bytes int64
 	// Retransmits counts TFTP data packets sent more than once.
 	Retransmits int64
+	// BlockSize and WindowSize are the TFTP options agreed (RFC 2348,
+	// RFC 7440): 512 and 1 without them.
+	BlockSize, WindowSize int
 	// Duration is the time from request to end of a transfer.
 	Duration time.Duration
 	// Status is the HTTP status code.

@@ -29,6 +29,7 @@ func TestEventHook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.SetBlockSize(1024)
 	wt, err := c.Receive("boot/vmlinuz", "octet")
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +65,7 @@ func TestEventHook(t *testing.T) {
 	if s.Proto != events.ProtoTFTP || !s.Addr.IsLoopback() {
 		t.Errorf("start event %+v", s)
 	}
-	if d.Bytes != 5000 || d.Size != 5000 || d.Outcome != "ok" || d.Duration <= 0 || d.Retransmits != 0 || d.Addr != s.Addr {
+	if d.Bytes != 5000 || d.Size != 5000 || d.Outcome != "ok" || d.Duration <= 0 || d.Retransmits != 0 || d.Addr != s.Addr || d.BlockSize != 1024 || d.WindowSize != 1 {
 		t.Errorf("done event %+v", d)
 	}
 	if m := find("missing", events.KindDone); m.Outcome != "not-found" || m.Err == nil {

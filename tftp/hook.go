@@ -87,8 +87,9 @@ type StartHook interface {
 // EventHook returns a [StartHook] that reports each transfer to h as an
 // [events.Event] of [events.ProtoTFTP]: [events.KindStart] when the
 // request arrives, [events.KindDone] when it ends, with Addr (the client's
-// address), File, Size, Bytes, Duration, Outcome (as [Outcome.String]
-// names it), Err and Retransmits: data packets sent beyond one per block,
+// address), File, Size, Bytes, Duration, BlockSize and WindowSize (the
+// options agreed), Outcome (as [Outcome.String] names it), Err and
+// Retransmits: data packets sent beyond one per block,
 // Sent − (Bytes/BlockSize + 1), at least 0.
 func EventHook(h events.Hook) StartHook { return eventHook{h} }
 
@@ -106,6 +107,7 @@ func (e eventHook) TransferDone(t *Transfer) {
 	e.h.Observe(events.Event{
 		Time: t.Start.Add(t.Duration), Proto: events.ProtoTFTP, Kind: events.KindDone,
 		Addr: t.Client.Addr(), File: t.File, Size: t.Size, Bytes: t.Bytes, Retransmits: re,
+		BlockSize: t.BlockSize, WindowSize: t.WindowSize,
 		Duration: t.Duration, Outcome: t.Outcome.String(), Err: t.Err,
 	})
 }
