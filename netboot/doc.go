@@ -38,7 +38,10 @@
 // [FileServer], [HTTPServer] and [LimitListener] serve a tree over HTTP
 // to boot clients with bounds no client can stretch: no listings, capped
 // ranges, a deadline per write, header/read/idle timeouts and connection
-// caps per client and in all.
+// caps per client and in all; when the total cap is full, a new client
+// takes the place of the connection that has waited longest without a
+// request in progress ([LimitConnState]), so that connections that send
+// nothing cannot lock clients out, while downloads are never cut.
 //
 // [New] turns a boot image or tree into the one [fs.FS] that TFTP and HTTP
 // serve: the tree, and pxelinux, iPXE and GRUB menus generated from the
