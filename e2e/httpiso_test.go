@@ -111,3 +111,23 @@ func TestUEFIHTTPBootISO(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPBootImageChecks starts minimal-server -http-boot-image with an
+// image that has no El Torito boot image at all: it serves, but warns
+// that UEFI HTTP boot clients cannot boot it. Without -iso the flag is
+// refused.
+func TestHTTPBootImageChecks(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	src := l.mkdir("tree")
+	l.isoTree(src)
+	iso := l.makeISO(src)
+	d := l.pxekit("-range", labFirst+"-"+labLast, "-iso", iso, "-http", ":8080", "-http-boot-image")
+	requireLog(t, d, "level=WARN", "no El Torito boot image for EFI", "image="+iso)
+	requireLog(t, d, "msg=serving", "http_boot=http://:8080/tree.iso")
+
+	out, err := l.ns.Command(t.Context(), serverBinary(t), "-iface", labBridge, "-root", src, "-http-boot-image").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "-http-boot-image needs -iso") {
+		t.Errorf("-http-boot-image with -root: err %v, output:\n%s\nwant a refusal naming -iso", err, out)
+	}
+}
