@@ -25,8 +25,9 @@ type PolicyOptions struct {
 	// of iPXE: they get Options.HTTPBase joined with this name. The
 	// firmware downloads the whole image into memory, registers it as a
 	// RAM disk and boots it as a CD or disk (UEFI 2.x, HTTP Boot with a
-	// RAM disk; EDK2 HttpBootDxe), so a client needs more RAM than the
-	// image's size, and an ISO image must hold an El Torito boot image
+	// RAM disk; EDK2 HttpBootDxe) that stays allocated, so a client needs
+	// the image's size in RAM on top of what its boot needs, and an ISO
+	// image must hold an El Torito boot image
 	// for EFI (an EFI system partition with EFI/BOOT/BOOTX64.EFI):
 	// isofs's FS.BootImages tells. The name must end in ".iso" or ".img",
 	// the two kinds of RAM disk firmware knows by name (the HTTP
