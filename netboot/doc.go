@@ -21,7 +21,9 @@
 // boot programs ([Files], [DebianPrograms]) where the image has none.
 // Give it to tftp.Server{FS: boot} and to [FileServer] unchanged.
 // [Boot.Policy] chooses each client's boot program over that same file
-// system, so no client is offered a file it cannot fetch, and
+// system, so no client is offered a file it cannot fetch
+// ([PolicyOptions.HTTPImage] hands UEFI HTTP boot clients a served disk
+// image, such as the ISO itself, to boot as a RAM disk instead of iPXE), and
 // [Boot.Decider] adds per-machine plans ([Options.Machine]: a machine's
 // own kernel, one entry, or its local disk) for provisioning tools.
 //

@@ -19,7 +19,10 @@
 // Clients that already run iPXE get boot.ipxe (over HTTP unless -http "",
 // from the server's address on the client's segment); BIOS clients the
 // -bios-boot program, x86-64 UEFI the -efi-boot one, UEFI HTTP boot
-// clients the URL of an iPXE EFI build. Where the tree or image has a
+// clients the URL of an iPXE EFI build, or with -http-boot-image the URL
+// of the ISO image itself, which the firmware downloads whole into RAM
+// and boots as a CD from its El Torito EFI boot image (a warning at start
+// says when the image has none). Where the tree or image has a
 // signed shim (bootnetx64.efi, shimx64.efi, or an image's
 // EFI/boot/bootx64.efi), UEFI clients get it over TFTP and HTTP boot
 // alike, and it loads the signed GRUB beside it (grubx64.efi, or
@@ -74,7 +77,7 @@ type options struct {
 	defaultEntry, kernel, initrd, cmdline, api, appendArgs             string
 	plain                                                              bool
 	timeout                                                            time.Duration
-	proxy, ra, verbose                                                 bool
+	proxy, ra, verbose, httpBootImage                                  bool
 }
 
 func run() int {
@@ -87,6 +90,7 @@ func run() int {
 	flag.StringVar(&o.allowLinks, "allow-links", "", "serve files that -root's symbolic links lead to in the directories `DIR[,DIR…]` (default: nothing outside -root, over every protocol)")
 	flag.StringVar(&o.iso, "iso", "", "serve the ISO image `FILE` (read in place, never mounted)")
 	flag.StringVar(&o.http, "http", ":8080", "serve the same files over HTTP on `ADDR` (\"\" turns HTTP off)")
+	flag.BoolVar(&o.httpBootImage, "http-boot-image", false, "with -iso: hand UEFI HTTP boot clients the image itself, which the firmware boots as a RAM disk (the whole image in the client's RAM; the image needs an EFI El Torito boot image), instead of iPXE")
 	flag.StringVar(&o.biosBoot, "bios-boot", "", "boot program `FILE` for BIOS clients (default: pxelinux.0, lpxelinux.0 or undionly.kpxe)")
 	flag.StringVar(&o.efiBoot, "efi-boot", "", "boot program `FILE` for UEFI clients (default: the signed shim bootnetx64.efi, shimx64.efi or EFI/boot/bootx64.efi, else grubx64.efi, syslinux.efi or ipxe.efi)")
 	flag.StringVar(&o.defaultEntry, "default", "", "boot the menu entry `LABEL` when nobody chooses (default: the image's own)")
@@ -131,6 +135,9 @@ func serve(o options, log *slog.Logger) error {
 	if o.ra && o.iface == "" {
 		return errors.New("-ra needs -iface: router advertisements go out on one named interface")
 	}
+	if o.httpBootImage && (o.iso == "" || o.http == "") {
+		return errors.New("-http-boot-image needs -iso and -http: it hands out the image's URL")
+	}
 	if o.leases != "" && o.rng == "" {
 		return errors.New("-leases needs -range: proxyDHCP hands out no addresses, so it keeps no leases")
 	}
@@ -165,6 +172,9 @@ func serve(o options, log *slog.Logger) error {
 				log.Warn("damaged image: entry skipped", "image", o.iso, "err", err)
 			}
 			log.Warn("damaged image: the entries above are not served, the rest is", "image", o.iso, "damaged", len(damage))
+		}
+		if o.httpBootImage {
+			warnNoEFIBoot(img, o.iso, log)
 		}
 		tree, what = img, "ISO image "+o.iso
 	default:
@@ -228,9 +238,13 @@ func serve(o options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	policy, err := boot.Policy(&netboot.PolicyOptions{BIOS: o.biosBoot, EFI: o.efiBoot})
+	popts := &netboot.PolicyOptions{BIOS: o.biosBoot, EFI: o.efiBoot}
+	if o.httpBootImage {
+		popts.HTTPImage = image
+	}
+	policy, err := boot.Policy(popts)
 	if err != nil {
-		return fmt.Errorf("-bios-boot/-efi-boot: %w", err)
+		return fmt.Errorf("-bios-boot/-efi-boot/-http-boot-image: %w", err)
 	}
 	if policy.TFTP[iana.INTEL_X86PC] == "" && policy.TFTP[iana.EFI_X86_64] == "" {
 		return fmt.Errorf("no boot program to offer: %s has none and this machine has none of Debian's (install them with: apt-get install %s), or name one with -bios-boot/-efi-boot", what, netboot.DebianPackages)
@@ -299,6 +313,7 @@ func serve(o options, log *slog.Logger) error {
 	}
 	log.Info("serving", "files", what, "dhcp", mode, "iface", ifaceName(o.iface), "address", serverIP,
 		"bios_boot", policy.TFTP[iana.INTEL_X86PC], "efi_boot", policy.TFTP[iana.EFI_X86_64], "arm64_boot", policy.TFTP[iana.EFI_ARM64],
+		"http_boot", policy.HTTP[iana.EFI_X86_64_HTTP],
 		"generated", strings.Join(boot.Generated(), ","), "tftp", "udp :69", "http", httpShown)
 	// Give ListenAndServe a moment to fail on privileges before "ready".
 	select {
@@ -332,6 +347,24 @@ func serve(o options, log *slog.Logger) error {
 		return runErr
 	}
 	return nil
+}
+
+// warnNoEFIBoot warns when the image has no El Torito boot image for EFI,
+// which UEFI HTTP boot of the image as a RAM disk needs.
+func warnNoEFIBoot(img *isofs.FS, name string, log *slog.Logger) {
+	imgs, err := img.BootImages()
+	if err != nil {
+		log.Warn("-http-boot-image: cannot read the image's El Torito boot catalog: UEFI HTTP boot clients may not boot it", "image", name, "err", err)
+		return
+	}
+	var platforms []string
+	for _, b := range imgs {
+		if b.Platform == isofs.PlatformEFI {
+			return
+		}
+		platforms = append(platforms, b.Platform.String())
+	}
+	log.Warn("-http-boot-image: the image has no El Torito boot image for EFI: UEFI HTTP boot clients cannot boot it", "image", name, "boot_images", strings.Join(platforms, ","))
 }
 
 // privilegeHint explains a permission error when binding a port.
