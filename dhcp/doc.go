@@ -22,7 +22,9 @@
 // [Server] answers as proxyDHCP (port 67 and 4011, beside another DHCP
 // server, silent to all but boot clients) or, with a [Pool], as a full
 // DHCP server (RFC 2131) whose leases persist in a [LeaseStore] such as
-// [FileStore]. A FileStore that finds its file damaged keeps the readable
+// [FileStore]; its subnet is that of the served interface unless
+// [Pool.Subnet] says otherwise, and [ParseRange] and [ParseAddrs] read the
+// ranges and address lists of command lines. A FileStore that finds its file damaged keeps the readable
 // leases, keeps a copy of the damaged file, warns and reports the damage
 // as a [*LeaseFileDamage]; a lease file that is a symbolic link stays one.
 // It takes the boot decision from a [Decider], which package

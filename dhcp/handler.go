@@ -224,7 +224,7 @@ func nak(req *dhcpv4.DHCPv4, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
 }
 
 // addLeaseOptions sets yiaddr (when a is valid) and the options of a lease:
-// subnet mask, routers, DNS and, with times, lease, renewal and rebinding
+// subnet mask, routers, DNS, domain name and, with times, lease, renewal and rebinding
 // times (RFC 2131 §4.4.5: T1 = 0.5, T2 = 0.875 of the lease).
 func (p *Pool) addLeaseOptions(r *dhcpv4.DHCPv4, a netip.Addr, times bool) {
 	if a.Is4() {
@@ -236,6 +236,9 @@ func (p *Pool) addLeaseOptions(r *dhcpv4.DHCPv4, a netip.Addr, times bool) {
 	}
 	if len(p.DNS) > 0 {
 		r.Options[dhcpv4.OptionDomainNameServer.Code()] = addrList(p.DNS)
+	}
+	if p.Domain != "" {
+		r.Options[dhcpv4.OptionDomainName.Code()] = []byte(p.Domain)
 	}
 	if times {
 		lt := uint32(p.leaseTime() / time.Second)

@@ -71,14 +71,26 @@ type Pool struct {
 	// First and Last delimit the dynamic range, both included.
 	First, Last netip.Addr
 
-	// Subnet is the client's subnet (option 1); the zero value means the
-	// /24 around First. Requests arriving on an interface (or through a
-	// relay) without an address in Subnet are not answered.
+	// Subnet is the client's subnet (option 1). The zero value means the
+	// subnet of the served interface that holds the range, as dnsmasq
+	// does: when the [Server] has an Interface, its address and prefix
+	// (a range outside every subnet of that interface is an error at
+	// start, naming the interface and its prefixes); without one, the
+	// first interface that is up and holds the range; failing that, the
+	// /24 around First. The interfaces are looked up when Serve starts,
+	// in the network namespace of the goroutine that calls it. Requests
+	// arriving on an interface (or through a relay) without an address
+	// in the subnet are not answered.
 	Subnet netip.Prefix
 
-	// Routers and DNS are sent as options 3 and 6 when non-empty.
+	// Routers and DNS are sent as options 3 and 6 when non-empty. There
+	// is no default router: a lease carries none unless asked, since the
+	// server cannot know which host routes for the segment.
 	Routers []netip.Addr
 	DNS     []netip.Addr
+
+	// Domain is the domain name, option 15, sent when non-empty.
+	Domain string
 
 	// LeaseTime is the lease duration (option 51); zero means one hour.
 	LeaseTime time.Duration
@@ -103,6 +115,7 @@ type Pool struct {
 
 	once    sync.Once
 	initErr error
+	sub     netip.Prefix // the subnet in use, set by init
 	mu      sync.Mutex
 	byAddr  map[netip.Addr]*binding
 	byMAC   map[string]*binding
@@ -138,6 +151,9 @@ const (
 )
 
 func (p *Pool) subnet() netip.Prefix {
+	if p.sub.IsValid() {
+		return p.sub
+	}
 	if p.Subnet.IsValid() {
 		return p.Subnet.Masked()
 	}
@@ -159,17 +175,34 @@ func (p *Pool) leaseTime() time.Duration {
 	return time.Hour
 }
 
-// init checks the configuration and loads the stored leases, once.
+// init checks the configuration and loads the stored leases, once,
+// without looking at interfaces (a zero Subnet is the /24 around First).
 func (p *Pool) init(ctx context.Context) error {
-	p.once.Do(func() { p.initErr = p.load(ctx) })
+	return p.initOn(ctx, "", false)
+}
+
+// initOn is init for a server on interface iface ("" for all); with
+// lookup, a zero Subnet is taken from the interfaces (see Pool.Subnet).
+func (p *Pool) initOn(ctx context.Context, iface string, lookup bool) error {
+	p.once.Do(func() { p.initErr = p.load(ctx, iface, lookup) })
 	return p.initErr
 }
 
-func (p *Pool) load(ctx context.Context) error {
+func (p *Pool) load(ctx context.Context, iface string, lookup bool) error {
 	if !p.First.Is4() || !p.Last.Is4() || p.Last.Less(p.First) {
 		return fmt.Errorf("dhcp: pool range %v-%v is not an IPv4 range", p.First, p.Last)
 	}
+	if !p.Subnet.IsValid() && lookup {
+		sub, err := InterfaceSubnet(iface, p.First, p.Last)
+		switch {
+		case err == nil:
+			p.sub = sub
+		case iface != "":
+			return err
+		}
+	}
 	sub := p.subnet()
+	p.sub = sub
 	if !sub.Contains(p.First) || !sub.Contains(p.Last) {
 		return fmt.Errorf("dhcp: pool range %v-%v outside subnet %v", p.First, p.Last, sub)
 	}

@@ -282,7 +282,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		return err
 	}
 	if s.Pool != nil {
-		if err := s.Pool.init(ctx); err != nil {
+		if err := s.Pool.initOn(ctx, s.Interface, true); err != nil {
 			return err
 		}
 	}

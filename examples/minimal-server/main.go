@@ -62,6 +62,7 @@ func main() {
 
 type options struct {
 	iface, rng, root, iso, http, leases, biosBoot, efiBoot, allowLinks string
+	subnet, router, dns, domain                                        string
 	defaultEntry, kernel, initrd, cmdline, api, appendArgs             string
 	plain                                                              bool
 	timeout                                                            time.Duration
@@ -73,6 +74,10 @@ func run() int {
 	flag.StringVar(&o.iface, "iface", "", "serve on the network interface `NAME` only (default: all)")
 	flag.BoolVar(&o.proxy, "proxy", false, "answer as proxyDHCP beside an existing DHCP server (the default unless -range is given)")
 	flag.StringVar(&o.rng, "range", "", "be a full DHCP server handing out addresses `FIRST-LAST`")
+	flag.StringVar(&o.subnet, "subnet", "", "full DHCP: the clients' subnet `PREFIX`, e.g. 10.0.0.0/16 (default: the subnet of -iface, or of the interface, that holds -range)")
+	flag.StringVar(&o.router, "router", "", "full DHCP: default routers `ADDR[,ADDR…]` handed out with a lease (default: none)")
+	flag.StringVar(&o.dns, "dns", "", "full DHCP: DNS servers `ADDR[,ADDR…]` handed out with a lease (default: none)")
+	flag.StringVar(&o.domain, "domain", "", "full DHCP: the clients' domain `NAME` (option 15)")
 	flag.StringVar(&o.leases, "leases", "", "keep full-DHCP leases in `FILE` (default: in memory)")
 	flag.StringVar(&o.root, "root", "", "serve the directory `DIR`")
 	flag.StringVar(&o.allowLinks, "allow-links", "", "serve files that -root's symbolic links lead to in the directories `DIR[,DIR…]` (default: nothing outside -root, over every protocol)")
@@ -124,6 +129,9 @@ func serve(o options, log *slog.Logger) error {
 	}
 	if o.leases != "" && o.rng == "" {
 		return errors.New("-leases needs -range: proxyDHCP hands out no addresses, so it keeps no leases")
+	}
+	if o.rng == "" && (o.subnet != "" || o.router != "" || o.dns != "" || o.domain != "") {
+		return errors.New("-subnet, -router, -dns and -domain need -range: proxyDHCP hands out no addresses")
 	}
 
 	// The served tree, and this machine's boot programs where it has none.
@@ -235,7 +243,7 @@ func serve(o options, log *slog.Logger) error {
 	ds := &dhcp.Server{Interface: o.iface, Decider: boot.Decider(policy), Logger: log}
 	mode := "proxyDHCP"
 	if o.rng != "" {
-		pool, err := parseRange(o.rng)
+		pool, err := newPool(o)
 		if err != nil {
 			return err
 		}
@@ -244,6 +252,17 @@ func serve(o options, log *slog.Logger) error {
 		}
 		ds.Pool = pool
 		mode = "full DHCP " + o.rng
+		if sub := pool.Subnet; sub.IsValid() {
+			mode += " subnet " + sub.String()
+		} else if sub, err := dhcp.InterfaceSubnet(o.iface, pool.First, pool.Last); err == nil {
+			mode += " subnet " + sub.String()
+		}
+		if len(pool.Routers) > 0 {
+			mode += fmt.Sprintf(" routers %v", pool.Routers)
+		}
+		if len(pool.DNS) > 0 {
+			mode += fmt.Sprintf(" dns %v", pool.DNS)
+		}
 	}
 	ts := &tftp.Server{FS: boot, Files: logGenerated(boot, log), Logger: log}
 
@@ -333,21 +352,33 @@ func ifaceName(s string) string {
 	return s
 }
 
-// parseRange parses FIRST-LAST into a pool on the /24 around FIRST.
-func parseRange(s string) (*dhcp.Pool, error) {
-	a, b, ok := strings.Cut(s, "-")
-	if !ok {
-		return nil, fmt.Errorf("-range %q: want FIRST-LAST", s)
+// newPool builds the full-DHCP pool of -range, -subnet, -router, -dns and
+// -domain. A zero subnet is found by the DHCP server on the interface it
+// serves.
+func newPool(o options) (*dhcp.Pool, error) {
+	first, last, err := dhcp.ParseRange(o.rng)
+	if err != nil {
+		return nil, fmt.Errorf("-range: %w", err)
 	}
-	first, err := netip.ParseAddr(strings.TrimSpace(a))
-	if err != nil || !first.Is4() {
-		return nil, fmt.Errorf("-range %q: bad first address", s)
+	p := &dhcp.Pool{First: first, Last: last, Domain: o.domain}
+	if o.subnet != "" {
+		if p.Subnet, err = netip.ParsePrefix(o.subnet); err != nil || !p.Subnet.Addr().Is4() {
+			return nil, fmt.Errorf("-subnet %q: want an IPv4 prefix such as 10.0.0.0/16", o.subnet)
+		}
 	}
-	last, err := netip.ParseAddr(strings.TrimSpace(b))
-	if err != nil || !last.Is4() || last.Less(first) {
-		return nil, fmt.Errorf("-range %q: bad last address", s)
+	if !p.Subnet.IsValid() && o.iface != "" {
+		// The server would refuse to start; say so before binding.
+		if _, err := dhcp.InterfaceSubnet(o.iface, first, last); err != nil {
+			return nil, fmt.Errorf("-range %s: %w (give -subnet for a relayed range)", o.rng, err)
+		}
 	}
-	return &dhcp.Pool{First: first, Last: last}, nil
+	if p.Routers, err = dhcp.ParseAddrs(o.router); err != nil {
+		return nil, fmt.Errorf("-router: %w", err)
+	}
+	if p.DNS, err = dhcp.ParseAddrs(o.dns); err != nil {
+		return nil, fmt.Errorf("-dns: %w", err)
+	}
+	return p, nil
 }
 
 // interfaceAddr returns the first IPv4 address of the named interface, or of
