@@ -123,8 +123,11 @@ func (s ProxyStyle) String() string {
 // PXE or HTTP boot client (option 60), possibly from several goroutines at
 // once. An error means "no boot answer": with [ErrNoBoot] the client is not
 // a boot client (proxy mode stays silent; full mode leases an address
-// without boot options); with any other error the server stays silent and
-// logs it at debug level. Decide must not keep or modify req. The
+// without boot options); with any other error (no boot program for the
+// client's architecture) a proxyDHCP server stays silent and logs it at
+// debug level, and a full DHCP server still leases an address, without
+// boot options, and says so at info level once per client (per MAC and
+// hour). Decide must not keep or modify req. The
 // server's ctx carries the request's [Arrival]: [ArrivalFromContext] says
 // which interface it came in on and the server's address there.
 type Decider interface {

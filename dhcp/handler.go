@@ -3,6 +3,7 @@ package dhcp
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -112,7 +113,14 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 		var err error
 		b, err = s.boot(ctx, req)
 		if err != nil && !errors.Is(err, ErrNoBoot) {
-			return nil, err
+			// The network's DHCP server leases an address all the same
+			// (as dnsmasq does), without boot options, and says so once
+			// per client.
+			if s.noBootNoted.add(req.ClientHWAddr, now) {
+				s.logPacket(ctx, &s.limit, slog.LevelInfo, in.src.Addr(), "dhcp: no boot answer for a boot client; leasing an address without boot options",
+					"mac", req.ClientHWAddr.String(), "class", string(req.Options.Get(dhcpv4.OptionClassIdentifier)), "err", err)
+			}
+			b = nil
 		}
 	}
 	requested := optAddr(req, dhcpv4.OptionRequestedIPAddress)
@@ -309,4 +317,36 @@ func (m *memo) get(mac net.HardwareAddr, now time.Time) (Boot, bool) {
 		return Boot{}, false
 	}
 	return e.boot, true
+}
+
+// macSet remembers MAC addresses for a while, bounded in size: which
+// clients a once-per-client log line was written for.
+type macSet struct {
+	mu sync.Mutex
+	m  map[string]time.Time // MAC → when it was added
+}
+
+// macSetFor is how long a [macSet] remembers a MAC.
+const macSetFor = time.Hour
+
+// add records mac and reports whether it was not already recorded within
+// macSetFor before now.
+func (s *macSet) add(mac net.HardwareAddr, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at, ok := s.m[string(mac)]; ok && now.Sub(at) < macSetFor && !now.Before(at) {
+		return false
+	}
+	if s.m == nil {
+		s.m = make(map[string]time.Time)
+	}
+	if len(s.m) >= memoMax {
+		for k, at := range s.m {
+			if now.Sub(at) >= macSetFor || len(s.m) >= memoMax {
+				delete(s.m, k)
+			}
+		}
+	}
+	s.m[string(mac)] = now
+	return true
 }

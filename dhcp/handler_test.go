@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -470,5 +471,33 @@ func TestHostileDatagrams(t *testing.T) {
 	s.serveDatagram(t.Context(), sc, good, in67, nil, newPktinfo())
 	if st := s.Stats(); st.Replied != 1 || len(out.wrote) != 1 {
 		t.Errorf("after a good DISCOVER: stats %+v, %d replies; want 1", st, len(out.wrote))
+	}
+}
+
+// TestFullLeasesWithoutBootProgram covers a PXE client whose architecture
+// has no boot program (the Decider fails for it): a full DHCP server
+// still leases it an address, without boot options, and says so at info
+// level once per client.
+func TestFullLeasesWithoutBootProgram(t *testing.T) {
+	s, _ := newFullServer(t, &Pool{})
+	s.Decider = &countingDecider{err: errors.New("nbp: no TFTP boot program for architecture 0")}
+	var logs syncBuffer
+	s.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	for range 2 {
+		ack := dora(t, s, mac(1), true)
+		if ack.BootFileName != "" || ack.Options.Has(dhcpv4.OptionBootfileName) || ack.Options.Has(dhcpv4.OptionClassIdentifier) || ack.Options.Has(dhcpv4.OptionVendorSpecificInformation) {
+			t.Errorf("ACK for a client without boot program carries boot options: %v", ack)
+		}
+		if ack.YourIPAddr.String() != "10.0.0.100" {
+			t.Errorf("ACK yiaddr %v, want 10.0.0.100", ack.YourIPAddr)
+		}
+	}
+	dora(t, s, mac(2), true)
+	const msg = "leasing an address without boot options"
+	if n := strings.Count(logs.String(), msg); n != 2 {
+		t.Errorf("%d info lines %q for two clients with two exchanges each, want 2 (once per client):\n%s", n, msg, logs.String())
+	}
+	if !strings.Contains(logs.String(), "level=INFO") || !strings.Contains(logs.String(), "architecture 0") {
+		t.Errorf("log lacks the info line with the reason:\n%s", logs.String())
 	}
 }

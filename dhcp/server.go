@@ -94,7 +94,9 @@ type Server struct {
 	// destination and the arrival interface index), an error when the
 	// lease store fails (the request is then not acknowledged; a warning
 	// says when the store works again), a warning when the pool has no
-	// address for a client, and debug lines for dropped
+	// address for a client, an info line per boot client that a full
+	// DHCP server leases an address without boot options because the
+	// Decider failed for it (once per MAC and hour), and debug lines for dropped
 	// datagrams and for requests left unanswered because of an error;
 	// nil discards.
 	//
@@ -107,16 +109,19 @@ type Server struct {
 	// 10 s are over, or at Shutdown or Close.
 	Logger *slog.Logger
 
-	mu        sync.Mutex
-	conns     map[net.PacketConn]struct{}
-	closed    bool
-	wg        sync.WaitGroup
-	baseCtx   context.Context
-	cancel    context.CancelFunc
-	memo      memo
-	ifaces    ifaceCache
-	stats     counters
-	bindIndex atomic.Int64 // index of Interface, 0 unknown
+	mu      sync.Mutex
+	conns   map[net.PacketConn]struct{}
+	closed  bool
+	wg      sync.WaitGroup
+	baseCtx context.Context
+	cancel  context.CancelFunc
+	memo    memo
+	// noBootNoted holds the clients told about at Info that they get an
+	// address without boot options.
+	noBootNoted macSet
+	ifaces      ifaceCache
+	stats       counters
+	bindIndex   atomic.Int64 // index of Interface, 0 unknown
 
 	limitOnce  sync.Once
 	limit      lograte.Limiter // lines caused by a datagram, but replies
