@@ -21,10 +21,11 @@ func (s *Server) handle(ctx context.Context, req *dhcpv4.DHCPv4, in inbound, srv
 }
 
 // boot returns the boot decision for req: from the Decider for a boot
-// client, remembered by MAC for a client that came back without its PXE
-// options, or ErrNoBoot.
+// client, remembered by MAC for a boot loader's own exchange shortly after
+// the firmware's (see [Server.RememberFor]), or ErrNoBoot.
 func (s *Server) boot(ctx context.Context, req *dhcpv4.DHCPv4) (*Boot, error) {
 	mac := req.ClientHWAddr
+	now := s.now()
 	if isBootClient(req) {
 		if s.Decider == nil {
 			return nil, ErrNoBoot
@@ -34,24 +35,60 @@ func (s *Server) boot(ctx context.Context, req *dhcpv4.DHCPv4) (*Boot, error) {
 			return nil, err
 		}
 		if ttl := s.rememberFor(); ttl > 0 {
-			s.memo.put(mac, b, time.Now().Add(ttl))
+			s.memo.put(mac, b, now, now.Add(ttl))
 		}
 		return &b, nil
 	}
-	// Only a request without any vendor class is taken for the same boot
-	// program asking again; an operating system's DHCP client that sends
-	// its own class (udhcpc: "udhcp 1.36.1") is not answered from memory.
-	if _, hasClass := req.Options[dhcpv4.OptionClassIdentifier.Code()]; !hasClass && s.rememberFor() > 0 {
-		if b, ok := s.memo.get(mac, time.Now()); ok {
+	// Only a request that looks like a boot loader asking again is
+	// answered from memory; an operating system's DHCP client is answered
+	// as an operating system, whether it sends its own class (udhcpc:
+	// "udhcp 1.36.1") or not (ISC dhclient, systemd-networkd).
+	if s.rememberFor() > 0 && !looksLikeOS(req) {
+		if b, ok := s.memo.get(mac, now); ok {
 			return &b, nil
 		}
 	}
 	return nil, ErrNoBoot
 }
 
+// looksLikeOS reports whether req, which lacks a PXE or HTTP boot class,
+// comes from an operating system's DHCP client rather than from a boot
+// loader's bare exchange (syslinux.efi sends options 53, 57 and 55 only):
+// it has a vendor class of its own (60), a host name (12), a client
+// identifier (61) or FQDN (81), or it asks for options only a system
+// configures: domain search (119), classless static routes (121, 249),
+// NTP servers (42), WPAD (252).
+func looksLikeOS(req *dhcpv4.DHCPv4) bool {
+	for _, c := range [...]dhcpv4.OptionCode{dhcpv4.OptionClassIdentifier, dhcpv4.OptionHostName, dhcpv4.OptionClientIdentifier, dhcpv4.OptionFQDN} {
+		if _, ok := req.Options[c.Code()]; ok {
+			return true
+		}
+	}
+	for _, c := range req.Options.Get(dhcpv4.OptionParameterRequestList) {
+		switch c {
+		case 42, 119, 121, 249, 252:
+			return true
+		}
+	}
+	return false
+}
+
+// now is the server's clock: the Pool's (tests set it) or the real one.
+func (s *Server) now() time.Time {
+	if s.Pool != nil && s.Pool.now != nil {
+		return s.Pool.now()
+	}
+	return time.Now()
+}
+
+// defaultRememberFor bounds the memory of boot decisions to the boot
+// loader's exchange: syslinux.efi asks within seconds of the firmware,
+// an operating system's DHCP client only after its kernel has booted.
+const defaultRememberFor = 60 * time.Second
+
 func (s *Server) rememberFor() time.Duration {
 	if s.RememberFor == 0 {
-		return 5 * time.Minute
+		return defaultRememberFor
 	}
 	return s.RememberFor
 }
@@ -282,7 +319,7 @@ type memoEntry struct {
 
 const memoMax = 1 << 16
 
-func (m *memo) put(mac net.HardwareAddr, b Boot, expires time.Time) {
+func (m *memo) put(mac net.HardwareAddr, b Boot, now, expires time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.m == nil {
@@ -293,7 +330,6 @@ func (m *memo) put(mac net.HardwareAddr, b Boot, expires time.Time) {
 		return
 	}
 	if len(m.m) >= memoMax {
-		now := time.Now()
 		for k, e := range m.m {
 			if e.expires.Before(now) {
 				delete(m.m, k)

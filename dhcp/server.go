@@ -73,9 +73,13 @@ type Server struct {
 	ServerAddr netip.Addr
 
 	// RememberFor is how long the boot decision for a client's MAC is
-	// remembered, to answer a later exchange that lacks the PXE options
-	// (syslinux.efi's second DHCP). Zero means five minutes; negative
-	// disables it.
+	// remembered, to answer its boot loader's own exchange that lacks the
+	// PXE options (syslinux.efi's second DHCP, seconds after the
+	// firmware's). Zero means 60 seconds; negative disables it. Only a
+	// request that does not look like an operating system's DHCP client
+	// is answered from memory (no vendor class, host name, client
+	// identifier or FQDN, and no request for options 42, 119, 121, 249 or
+	// 252): the booted system's own DISCOVER gets a plain lease.
 	RememberFor time.Duration
 
 	// Workers is the number of goroutines reading datagrams per
