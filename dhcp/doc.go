@@ -41,7 +41,9 @@
 // # Not covered
 //
 // DHCPv6 and IPv6 network boot; BOOTP clients without DHCP option 53;
-// client identity by option 61 (clients are identified by chaddr);
+// reservations by client identifier (a client that sends option 61 is
+// identified by it, RFC 2131 §4.2, else by chaddr; reservations are by
+// chaddr);
 // unicast replies to clients without an address (they get broadcasts,
 // which RFC 2131 §4.1 permits); sharing one pool between several servers
 // (a [LeaseStore] can implement that; [FileStore] cannot); failover; DNS

@@ -141,7 +141,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 	} else if !srv.IsValid() || !sub.Contains(srv) {
 		return nil, nil // arrived on an interface outside the pool's subnet
 	}
-	mac := string(req.ClientHWAddr)
+	mac := clientFor(req.ClientHWAddr, req.Options.Get(dhcpv4.OptionClientIdentifier))
 	now := p.now()
 	mt := msgType(req)
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -29,10 +30,13 @@ func (e *StoreError) Error() string {
 
 func (e *StoreError) Unwrap() error { return e.Err }
 
-// Lease is an address bound to a client's hardware address until Expiry.
+// Lease is an address bound to a client until Expiry. The client is the
+// one that sent ClientID as option 61 (RFC 2131 §4.2) when ClientID is
+// not empty, else the one with hardware address MAC.
 type Lease struct {
 	Addr     netip.Addr
-	MAC      net.HardwareAddr
+	MAC      net.HardwareAddr // the client's chaddr
+	ClientID []byte           // option 61 of the client's requests, if it sent one
 	Expiry   time.Time
 	Hostname string // option 12 of the client's last request, if any
 }
@@ -59,8 +63,11 @@ type LeaseStore interface {
 // lease store. Set its fields before the server starts and do not change
 // them afterwards; its state is safe for concurrent use.
 //
-// A client is identified by its hardware address (chaddr); option 61 is
-// echoed but not used for identity. Offers are held briefly (OfferHold)
+// A client is identified by its client identifier (option 61) when it
+// sends one, as RFC 2131 §4.2 asks, and by its hardware address (chaddr)
+// otherwise: a machine whose firmware sends no option 61 and whose
+// operating system sends one is two clients, with two leases, as with
+// dnsmasq and ISC dhcpd. Reservations are by hardware address. Offers are held briefly (OfferHold)
 // without being stored, and when no address is free the oldest offer not
 // yet requested goes to the next client; a lease is stored before its ACK
 // is sent. Expired and released leases stay associated with their client,
@@ -118,9 +125,9 @@ type Pool struct {
 	sub     netip.Prefix // the subnet in use, set by init
 	mu      sync.Mutex
 	byAddr  map[netip.Addr]*binding
-	byMAC   map[string]*binding
-	resv    map[netip.Addr]string // reserved address → MAC key
-	resvMAC map[string]netip.Addr // MAC key → reserved address
+	byMAC   map[string]*binding   // by client key (see client)
+	resv    map[netip.Addr]string // reserved address → MAC (string of the bytes)
+	resvMAC map[string]netip.Addr // MAC → reserved address
 	first   uint32
 	size    uint32
 	cursor  uint32
@@ -138,7 +145,8 @@ const (
 
 type binding struct {
 	addr     netip.Addr
-	mac      string // string(hardware address bytes)
+	mac      string // the client key (see client)
+	hw       string // string(hardware address bytes)
 	state    bindState
 	expiry   time.Time // lease end, offer hold end, or decline hold end
 	hostname string
@@ -240,7 +248,8 @@ func (p *Pool) load(ctx context.Context, iface string, lookup bool) error {
 		if !l.Addr.Is4() || len(l.MAC) == 0 {
 			continue
 		}
-		b := &binding{addr: l.Addr, mac: string(l.MAC), state: stateBound, expiry: l.Expiry, hostname: l.Hostname}
+		c := clientFor(l.MAC, l.ClientID)
+		b := &binding{addr: l.Addr, mac: c.key, hw: c.hw, state: stateBound, expiry: l.Expiry, hostname: l.Hostname}
 		if old := p.byMAC[b.mac]; old != nil && old.expiry.After(b.expiry) {
 			p.byAddr[b.addr] = b // keep the address taken, the newer lease wins the MAC
 			continue
@@ -262,7 +271,7 @@ func (p *Pool) Leases() []Lease {
 	}
 	for _, b := range p.byAddr {
 		if b.state == stateBound && b.expiry.After(now) {
-			out = append(out, Lease{Addr: b.addr, MAC: net.HardwareAddr(b.mac), Expiry: b.expiry, Hostname: b.hostname})
+			out = append(out, b.lease())
 		}
 	}
 	return out
@@ -291,10 +300,11 @@ func (b *binding) free(now time.Time) bool {
 	return b == nil || b.state == stateReleased || !b.expiry.After(now)
 }
 
-// assignable reports whether a may be given to mac. p.mu is held.
-func (p *Pool) assignable(a netip.Addr, mac string, now time.Time) bool {
+// assignable reports whether a may be given to client c. p.mu is held.
+func (p *Pool) assignable(a netip.Addr, c client, now time.Time) bool {
+	mac := c.key
 	if r, ok := p.resv[a]; ok {
-		return r == mac
+		return r == c.hw
 	}
 	if !p.inRange(a) {
 		return false
@@ -303,18 +313,19 @@ func (p *Pool) assignable(a netip.Addr, mac string, now time.Time) bool {
 	return b == nil || b.mac == mac && b.state != stateDeclined || b.free(now)
 }
 
-// offer picks an address for mac (RFC 2131 §4.3.1) and holds it.
-func (p *Pool) offer(mac string, requested netip.Addr, now time.Time) (netip.Addr, error) {
+// offer picks an address for client c (RFC 2131 §4.3.1) and holds it.
+func (p *Pool) offer(c client, requested netip.Addr, now time.Time) (netip.Addr, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	pick := p.resvMAC[mac]
+	mac := c.key
+	pick := p.resvMAC[c.hw]
 	if pick.IsValid() {
 		if b := p.byAddr[pick]; b != nil && b.mac != mac && !b.free(now) {
-			return netip.Addr{}, fmt.Errorf("dhcp: reserved address %v is leased to %v", pick, net.HardwareAddr(b.mac))
+			return netip.Addr{}, fmt.Errorf("dhcp: reserved address %v is leased to %v", pick, net.HardwareAddr(b.hw))
 		}
-	} else if b := p.byMAC[mac]; b != nil && p.byAddr[b.addr] == b && b.state != stateDeclined && p.assignable(b.addr, mac, now) {
+	} else if b := p.byMAC[mac]; b != nil && p.byAddr[b.addr] == b && b.state != stateDeclined && p.assignable(b.addr, c, now) {
 		pick = b.addr
-	} else if requested.IsValid() && p.assignable(requested, mac, now) {
+	} else if requested.IsValid() && p.assignable(requested, c, now) {
 		pick = requested
 	} else {
 		// Scan from a rotating cursor, at most scanMax addresses per
@@ -326,7 +337,7 @@ func (p *Pool) offer(mac string, requested netip.Addr, now time.Time) (netip.Add
 		var oldest *binding // the oldest offer held for another client
 		for i := uint32(0); i < n; i++ {
 			a := addrOf(p.first + (p.cursor+i)%p.size)
-			if p.assignable(a, mac, now) {
+			if p.assignable(a, c, now) {
 				pick = a
 				p.cursor = (p.cursor + i + 1) % p.size
 				break
@@ -352,13 +363,14 @@ func (p *Pool) offer(mac string, requested netip.Addr, now time.Time) (netip.Add
 	if b != nil && b.mac == mac && b.state == stateBound && b.expiry.After(now) {
 		return pick, nil // already bound: keep the lease, offer it again
 	}
-	p.bind(pick, mac, stateOffered, now.Add(p.offerHold()), "")
+	p.bind(pick, c, stateOffered, now.Add(p.offerHold()), "")
 	return pick, nil
 }
 
-// bind records that a belongs to mac. p.mu is held. It returns the
-// address mac held before, if different and still recorded.
-func (p *Pool) bind(a netip.Addr, mac string, st bindState, expiry time.Time, host string) (prev netip.Addr) {
+// bind records that a belongs to client c. p.mu is held. It returns the
+// address c held before, if different and still recorded.
+func (p *Pool) bind(a netip.Addr, c client, st bindState, expiry time.Time, host string) (prev netip.Addr) {
+	mac := c.key
 	if old := p.byMAC[mac]; old != nil && old.addr != a && p.byAddr[old.addr] == old {
 		delete(p.byAddr, old.addr)
 		if old.state == stateBound {
@@ -370,10 +382,10 @@ func (p *Pool) bind(a netip.Addr, mac string, st bindState, expiry time.Time, ho
 		if b != nil && p.byMAC[b.mac] == b {
 			delete(p.byMAC, b.mac)
 		}
-		b = &binding{addr: a, mac: mac}
+		b = &binding{addr: a, mac: mac, hw: c.hw}
 		p.byAddr[a] = b
 	}
-	b.state, b.expiry = st, expiry
+	b.state, b.expiry, b.hw = st, expiry, c.hw
 	if host != "" {
 		b.hostname = host
 	}
@@ -381,16 +393,17 @@ func (p *Pool) bind(a netip.Addr, mac string, st bindState, expiry time.Time, ho
 	return prev
 }
 
-// commit binds a to mac for a lease time and stores the lease. ok is
-// false when a cannot be given to mac (the caller NAKs).
-func (p *Pool) commit(ctx context.Context, a netip.Addr, mac string, host string, now time.Time, needRecord bool) (l Lease, ok bool, err error) {
+// commit binds a to client c for a lease time and stores the lease. ok
+// is false when a cannot be given to c (the caller NAKs).
+func (p *Pool) commit(ctx context.Context, a netip.Addr, c client, host string, now time.Time, needRecord bool) (l Lease, ok bool, err error) {
+	mac := c.key
 	p.mu.Lock()
 	b := p.byAddr[a]
 	if needRecord && (b == nil || b.mac != mac) {
 		p.mu.Unlock()
 		return Lease{}, false, nil
 	}
-	if !p.assignable(a, mac, now) || b != nil && b.mac == mac && b.state == stateDeclined {
+	if !p.assignable(a, c, now) || b != nil && b.mac == mac && b.state == stateDeclined {
 		p.mu.Unlock()
 		return Lease{}, false, nil
 	}
@@ -399,8 +412,8 @@ func (p *Pool) commit(ctx context.Context, a netip.Addr, mac string, host string
 	if b != nil && b.mac == mac {
 		was = *b
 	}
-	prev := p.bind(a, mac, stateBound, expiry, host)
-	l = Lease{Addr: a, MAC: net.HardwareAddr(mac), Expiry: expiry, Hostname: p.byAddr[a].hostname}
+	prev := p.bind(a, c, stateBound, expiry, host)
+	l = p.byAddr[a].lease()
 	p.mu.Unlock()
 	if p.Store != nil {
 		err := error(nil)
@@ -428,10 +441,11 @@ func (p *Pool) commit(ctx context.Context, a netip.Addr, mac string, host string
 	return l, true, nil
 }
 
-// known reports whether mac holds a binding for a (any state but
-// declined), whether another client holds a, and whether mac is known
+// known reports whether client c holds a binding for a (any state but
+// declined), whether another client holds a, and whether c is known
 // with another address.
-func (p *Pool) known(a netip.Addr, mac string) (mine, other, elsewhere bool) {
+func (p *Pool) known(a netip.Addr, c client) (mine, other, elsewhere bool) {
+	mac := c.key
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if m := p.byMAC[mac]; m != nil && m.addr != a && p.byAddr[m.addr] == m && m.state == stateBound {
@@ -447,8 +461,9 @@ func (p *Pool) known(a netip.Addr, mac string) (mine, other, elsewhere bool) {
 	return false, !b.free(p.now()), elsewhere
 }
 
-// forgetOffer drops an offer made to mac that the client turned down.
-func (p *Pool) forgetOffer(mac string) {
+// forgetOffer drops an offer made to client c that it turned down.
+func (p *Pool) forgetOffer(c client) {
+	mac := c.key
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if b := p.byMAC[mac]; b != nil && b.state == stateOffered {
@@ -459,9 +474,10 @@ func (p *Pool) forgetOffer(mac string) {
 	}
 }
 
-// release ends the lease of mac on a (DHCPRELEASE) or, with decline, marks
-// a unusable for a while (DHCPDECLINE).
-func (p *Pool) release(ctx context.Context, a netip.Addr, mac string, decline bool, now time.Time) error {
+// release ends the lease of client c on a (DHCPRELEASE) or, with
+// decline, marks a unusable for a while (DHCPDECLINE).
+func (p *Pool) release(ctx context.Context, a netip.Addr, c client, decline bool, now time.Time) error {
+	mac := c.key
 	p.mu.Lock()
 	b := p.byAddr[a]
 	if b == nil || b.mac != mac {
@@ -484,4 +500,40 @@ func (p *Pool) release(ctx context.Context, a netip.Addr, mac string, decline bo
 		}
 	}
 	return nil
+}
+
+// client identifies a client of a [Pool]: key is its client identifier
+// (option 61) when it sent one, else its hardware address; hw is its
+// hardware address. Both are strings of the bytes.
+type client struct {
+	key string
+	hw  string
+}
+
+// cidPrefix starts the key of a client identified by option 61. It is
+// longer than any chaddr (16 bytes), so that no hardware address can be
+// mistaken for a client identifier.
+const cidPrefix = "\x00client-identifier\x00"
+
+// clientFor returns the client with hardware address hw and client
+// identifier cid (option 61, empty when not sent).
+func clientFor(hw net.HardwareAddr, cid []byte) client {
+	if len(cid) > 0 {
+		return client{key: cidPrefix + string(cid), hw: string(hw)}
+	}
+	return client{key: string(hw), hw: string(hw)}
+}
+
+// clientID returns the option 61 of client key k, nil for a client
+// identified by its hardware address.
+func clientID(k string) []byte {
+	if id, ok := strings.CutPrefix(k, cidPrefix); ok {
+		return []byte(id)
+	}
+	return nil
+}
+
+// lease returns b as a Lease.
+func (b *binding) lease() Lease {
+	return Lease{Addr: b.addr, MAC: net.HardwareAddr(b.hw), ClientID: clientID(b.mac), Expiry: b.expiry, Hostname: b.hostname}
 }
