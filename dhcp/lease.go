@@ -39,6 +39,12 @@ type Lease struct {
 	ClientID []byte           // option 61 of the client's requests, if it sent one
 	Expiry   time.Time
 	Hostname string // option 12 of the client's last request, if any
+
+	// Declined, when not zero, makes this record no lease but a known
+	// address conflict: at that time the client MAC declined Addr
+	// (DHCPDECLINE, RFC 2131 §4.4.1: another host answered ARP for it).
+	// See [Pool] for how long a conflict lasts.
+	Declined time.Time
 }
 
 // LeaseStore keeps the leases of a [Pool] across restarts. Save must make
@@ -67,7 +73,16 @@ type LeaseStore interface {
 // sends one, as RFC 2131 §4.2 asks, and by its hardware address (chaddr)
 // otherwise: a machine whose firmware sends no option 61 and whose
 // operating system sends one is two clients, with two leases, as with
-// dnsmasq and ISC dhcpd. Reservations are by hardware address. Offers are held briefly (OfferHold)
+// dnsmasq and ISC dhcpd. Reservations are by hardware address.
+//
+// A declined address (DHCPDECLINE: the client found it in use) is a known
+// conflict, stored in the lease store like a lease, so that it survives a
+// restart. It lasts until the address is seen free, by this rule: the
+// address is offered to nobody while any other address is free, and
+// when none is, the conflict declined longest ago, at least 10 minutes
+// ago, is offered as a last resort; the client that gets it probes it (RFC 2131 §4.4.1) and either
+// keeps it, and the conflict ends when its lease is stored, or declines
+// it again, and the conflict starts over. Offers are held briefly (OfferHold)
 // without being stored, and when no address is free the oldest offer not
 // yet requested goes to the next client; a lease is stored before its ACK
 // is sent. Expired and released leases stay associated with their client,
@@ -125,13 +140,15 @@ type Pool struct {
 	sub     netip.Prefix // the subnet in use, set by init
 	mu      sync.Mutex
 	byAddr  map[netip.Addr]*binding
-	byMAC   map[string]*binding   // by client key (see client)
-	resv    map[netip.Addr]string // reserved address → MAC (string of the bytes)
-	resvMAC map[string]netip.Addr // MAC → reserved address
-	first   uint32
-	size    uint32
-	cursor  uint32
-	now     func() time.Time
+	// conflicts holds the declined addresses and when they were declined.
+	conflicts map[netip.Addr]time.Time
+	byMAC     map[string]*binding   // by client key (see client)
+	resv      map[netip.Addr]string // reserved address → MAC (string of the bytes)
+	resvMAC   map[string]netip.Addr // MAC → reserved address
+	first     uint32
+	size      uint32
+	cursor    uint32
+	now       func() time.Time
 }
 
 type bindState uint8
@@ -139,7 +156,6 @@ type bindState uint8
 const (
 	stateOffered bindState = iota
 	stateBound
-	stateDeclined
 	stateReleased
 )
 
@@ -154,8 +170,8 @@ type binding struct {
 
 const (
 	scanMax          = 1 << 16
+	conflictRetry    = 10 * time.Minute // see Pool: conflicts are retried no sooner
 	defaultOfferHold = 10 * time.Second
-	declineHold      = 10 * time.Minute
 )
 
 func (p *Pool) subnet() netip.Prefix {
@@ -221,6 +237,7 @@ func (p *Pool) load(ctx context.Context, iface string, lookup bool) error {
 	p.size = u32(p.Last) - p.first + 1
 	p.byAddr = make(map[netip.Addr]*binding)
 	p.byMAC = make(map[string]*binding)
+	p.conflicts = make(map[netip.Addr]time.Time)
 	p.resv = make(map[netip.Addr]string)
 	p.resvMAC = make(map[string]netip.Addr)
 	for m, a := range p.Reservations {
@@ -245,6 +262,10 @@ func (p *Pool) load(ctx context.Context, iface string, lookup bool) error {
 		return fmt.Errorf("dhcp: loading leases: %w", err)
 	}
 	for _, l := range leases {
+		if !l.Declined.IsZero() && l.Addr.Is4() {
+			p.conflicts[l.Addr] = l.Declined
+			continue
+		}
 		if !l.Addr.Is4() || len(l.MAC) == 0 {
 			continue
 		}
@@ -310,7 +331,11 @@ func (p *Pool) assignable(a netip.Addr, c client, now time.Time) bool {
 		return false
 	}
 	b := p.byAddr[a]
-	return b == nil || b.mac == mac && b.state != stateDeclined || b.free(now)
+	if _, bad := p.conflicts[a]; bad {
+		// Only to the client it was offered to as a last resort.
+		return b != nil && b.mac == mac && b.state == stateOffered && !b.free(now)
+	}
+	return b == nil || b.mac == mac || b.free(now)
 }
 
 // offer picks an address for client c (RFC 2131 §4.3.1) and holds it.
@@ -323,7 +348,7 @@ func (p *Pool) offer(c client, requested netip.Addr, now time.Time) (netip.Addr,
 		if b := p.byAddr[pick]; b != nil && b.mac != mac && !b.free(now) {
 			return netip.Addr{}, fmt.Errorf("dhcp: reserved address %v is leased to %v", pick, net.HardwareAddr(b.hw))
 		}
-	} else if b := p.byMAC[mac]; b != nil && p.byAddr[b.addr] == b && b.state != stateDeclined && p.assignable(b.addr, c, now) {
+	} else if b := p.byMAC[mac]; b != nil && p.byAddr[b.addr] == b && p.assignable(b.addr, c, now) {
 		pick = b.addr
 	} else if requested.IsValid() && p.assignable(requested, c, now) {
 		pick = requested
@@ -350,6 +375,11 @@ func (p *Pool) offer(c client, requested netip.Addr, now time.Time) (netip.Addr,
 		}
 		if !pick.IsValid() {
 			p.cursor = (p.cursor + n) % p.size
+			if a := p.oldestConflict(now); a.IsValid() {
+				// No free address: test a known conflict again.
+				p.bind(a, c, stateOffered, now.Add(p.offerHold()), "")
+				return a, nil
+			}
 			if oldest == nil {
 				return netip.Addr{}, ErrPoolExhausted
 			}
@@ -403,7 +433,7 @@ func (p *Pool) commit(ctx context.Context, a netip.Addr, c client, host string, 
 		p.mu.Unlock()
 		return Lease{}, false, nil
 	}
-	if !p.assignable(a, c, now) || b != nil && b.mac == mac && b.state == stateDeclined {
+	if !p.assignable(a, c, now) {
 		p.mu.Unlock()
 		return Lease{}, false, nil
 	}
@@ -438,6 +468,9 @@ func (p *Pool) commit(ctx context.Context, a netip.Addr, c client, host string, 
 			return Lease{}, false, &StoreError{Op: "save", Addr: a, Err: err}
 		}
 	}
+	p.mu.Lock()
+	delete(p.conflicts, a) // the client keeps it: the address is free of conflict
+	p.mu.Unlock()
 	return l, true, nil
 }
 
@@ -456,7 +489,7 @@ func (p *Pool) known(a netip.Addr, c client) (mine, other, elsewhere bool) {
 		return false, false, elsewhere
 	}
 	if b.mac == mac {
-		return b.state != stateDeclined, false, false
+		return true, false, false
 	}
 	return false, !b.free(p.now()), elsewhere
 }
@@ -475,7 +508,7 @@ func (p *Pool) forgetOffer(c client) {
 }
 
 // release ends the lease of client c on a (DHCPRELEASE) or, with
-// decline, marks a unusable for a while (DHCPDECLINE).
+// decline, records a known conflict on a (DHCPDECLINE), in the store too.
 func (p *Pool) release(ctx context.Context, a netip.Addr, c client, decline bool, now time.Time) error {
 	mac := c.key
 	p.mu.Lock()
@@ -485,21 +518,52 @@ func (p *Pool) release(ctx context.Context, a netip.Addr, c client, decline bool
 		return nil
 	}
 	if decline {
-		b.state, b.expiry = stateDeclined, now.Add(declineHold)
-		b.mac = "" // the address belongs to nobody (RFC 2131 §4.3.3)
+		// The address belongs to nobody (RFC 2131 §4.3.3).
+		delete(p.byAddr, a)
 		if p.byMAC[mac] == b {
 			delete(p.byMAC, mac)
 		}
+		p.conflicts[a] = now
 	} else {
 		b.state, b.expiry = stateReleased, now
 	}
 	p.mu.Unlock()
-	if p.Store != nil {
-		if err := p.Store.Delete(ctx, a); err != nil {
-			return &StoreError{Op: "delete", Addr: a, Err: err}
+	if p.Store == nil {
+		return nil
+	}
+	if decline {
+		if err := p.Store.Save(ctx, Lease{Addr: a, MAC: net.HardwareAddr(b.hw), Declined: now}); err != nil {
+			return &StoreError{Op: "save", Addr: a, Err: err}
 		}
+		return nil
+	}
+	if err := p.Store.Delete(ctx, a); err != nil {
+		return &StoreError{Op: "delete", Addr: a, Err: err}
 	}
 	return nil
+}
+
+// oldestConflict returns the known conflict declined longest ago that no
+// client holds an offer or lease on; invalid when there is none. p.mu is
+// held.
+func (p *Pool) oldestConflict(now time.Time) netip.Addr {
+	var pick netip.Addr
+	var at time.Time
+	for a, t := range p.conflicts {
+		if !p.inRange(a) {
+			continue
+		}
+		if _, reserved := p.resv[a]; reserved || now.Sub(t) < conflictRetry {
+			continue
+		}
+		if b := p.byAddr[a]; b != nil && !b.free(now) {
+			continue
+		}
+		if !pick.IsValid() || t.Before(at) || t.Equal(at) && a.Less(pick) {
+			pick, at = a, t
+		}
+	}
+	return pick
 }
 
 // client identifies a client of a [Pool]: key is its client identifier

@@ -41,7 +41,9 @@ var ErrLeaseFile = errors.New("dhcp: malformed lease file")
 // adds or replaces the lease for ADDR (EXPIRY in Unix seconds, HOSTNAME a
 // Go-quoted string, CLIENTID the client's option 61 in hex, present only
 // for a client that sent one, so files written before it load as they
-// are); "ADDR -" deletes it; lines starting with '#' are comments; later
+// are); "ADDR conflict MAC DECLINED" records that the client MAC declined
+// ADDR at DECLINED (Unix seconds), a known conflict ([Lease.Declined]);
+// "ADDR -" deletes either; lines starting with '#' are comments; later
 // lines win. A FileStore is safe for concurrent use. Its zero value with
 // Path set is ready; a missing or empty file is an empty store.
 //
@@ -408,6 +410,14 @@ func (s *FileStore) encodeLocked() []byte {
 }
 
 func appendLeaseLine(b []byte, l Lease) []byte {
+	if !l.Declined.IsZero() {
+		b = l.Addr.AppendTo(b)
+		b = append(b, " conflict "...)
+		b = append(b, l.MAC.String()...)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, l.Declined.Unix(), 10)
+		return append(b, '\n')
+	}
 	b = l.Addr.AppendTo(b)
 	b = append(b, ' ')
 	b = append(b, l.MAC.String()...)
@@ -538,6 +548,9 @@ func parseLeaseLine(line string) (Lease, error) {
 	if err != nil || !a.Is4() {
 		return Lease{}, fmt.Errorf("bad address %q", f[0])
 	}
+	if f[1] == "conflict" {
+		return parseConflict(a, f[2], f[3])
+	}
 	mac, err := net.ParseMAC(f[1])
 	if err != nil {
 		return Lease{}, err
@@ -560,6 +573,23 @@ func parseLeaseLine(line string) (Lease, error) {
 		}
 	}
 	return Lease{Addr: a, MAC: mac, ClientID: cid, Expiry: time.Unix(exp, 0), Hostname: host}, nil
+}
+
+// parseConflict reads the fields after "ADDR conflict": "MAC DECLINED".
+// MAC may be empty ("" when the decline came without a chaddr).
+func parseConflict(a netip.Addr, macField, rest string) (Lease, error) {
+	var mac net.HardwareAddr
+	if macField != "" {
+		var err error
+		if mac, err = net.ParseMAC(macField); err != nil {
+			return Lease{}, err
+		}
+	}
+	at, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || at <= 0 || at > 1<<40 {
+		return Lease{}, fmt.Errorf("bad decline time %q", rest)
+	}
+	return Lease{Addr: a, MAC: mac, Declined: time.Unix(at, 0)}, nil
 }
 
 // writeFileAtomic replaces path with data: temporary file, fsync, rename,
