@@ -24,9 +24,12 @@
 // DHCP server (RFC 2131) whose leases persist in a [LeaseStore] such as
 // [FileStore]; its subnet is that of the served interface unless
 // [Pool.Subnet] says otherwise, and [ParseRange] and [ParseAddrs] read the
-// ranges and address lists of command lines. A FileStore that finds its file damaged keeps the readable
-// leases, keeps a copy of the damaged file, warns and reports the damage
-// as a [*LeaseFileDamage]; a lease file that is a symbolic link stays one.
+// ranges and address lists of command lines. Clients are identified by
+// option 61 when they send it, else by chaddr; a declined address is a
+// known conflict, kept in the store until it is seen free (see [Pool]).
+// A FileStore that finds its file damaged keeps the readable leases,
+// keeps a copy of the damaged file, warns and reports the damage as a
+// [*LeaseFileDamage]; a lease file that is a symbolic link stays one.
 // It takes the boot decision from a [Decider], which package
 // nbp provides; the strategy per firmware family is described at [Boot].
 // It reads IP_PKTINFO to answer each client from the address, and out of
