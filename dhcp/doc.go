@@ -21,7 +21,9 @@
 //
 // [Server] answers as proxyDHCP (port 67 and 4011, beside another DHCP
 // server, silent to all but boot clients) or, with a [Pool], as a full
-// DHCP server (RFC 2131) whose leases persist in a [LeaseStore] such as
+// DHCP server (RFC 2131), with one pool per subnet ([Server.Pools]:
+// the segments it serves and relayed subnets, chosen by arrival
+// interface or giaddr), whose leases persist in a [LeaseStore] such as
 // [FileStore]; its subnet is that of the served interface unless
 // [Pool.Subnet] says otherwise, and [ParseRange] and [ParseAddrs] read the
 // ranges and address lists of command lines. Clients are identified by

@@ -14,7 +14,7 @@ import (
 
 // handle returns the reply to req, or nil to stay silent.
 func (s *Server) handle(ctx context.Context, req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
-	if s.Pool != nil {
+	if s.full() {
 		return s.handleFull(ctx, req, in, srv)
 	}
 	return s.handleProxy(ctx, req, in, srv)
@@ -75,8 +75,12 @@ func looksLikeOS(req *dhcpv4.DHCPv4) bool {
 
 // now is the server's clock: the Pool's (tests set it) or the real one.
 func (s *Server) now() time.Time {
-	if s.Pool != nil && s.Pool.now != nil {
-		return s.Pool.now()
+	if p := s.Pool; p == nil && len(s.Pools) > 0 {
+		if p := s.Pools[0]; p.now != nil {
+			return p.now()
+		}
+	} else if p != nil && p.now != nil {
+		return p.now()
 	}
 	return time.Now()
 }
@@ -132,15 +136,11 @@ func (s *Server) handleProxy(ctx context.Context, req *dhcpv4.DHCPv4, in inbound
 
 // handleFull answers as a full DHCP server (RFC 2131 §4.3).
 func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
-	p := s.Pool
-	sub := p.subnet()
-	if gi, ok := netip.AddrFromSlice(req.GatewayIPAddr.To4()); ok && !gi.IsUnspecified() {
-		if !sub.Contains(gi) {
-			return nil, nil // relayed from a segment this pool does not serve
-		}
-	} else if !srv.IsValid() || !sub.Contains(srv) {
-		return nil, nil // arrived on an interface outside the pool's subnet
+	p := s.poolFor(req, srv)
+	if p == nil {
+		return nil, nil // from a segment (or relayed from one) no pool serves
 	}
+	sub := p.subnet()
 	mac := clientFor(req.ClientHWAddr, req.Options.Get(dhcpv4.OptionClientIdentifier))
 	now := p.now()
 	mt := msgType(req)

@@ -262,12 +262,12 @@ func (p *Pool) load(ctx context.Context, iface string, lookup bool) error {
 		return fmt.Errorf("dhcp: loading leases: %w", err)
 	}
 	for _, l := range leases {
-		if !l.Declined.IsZero() && l.Addr.Is4() {
+		if !l.Declined.IsZero() && l.Addr.Is4() && sub.Contains(l.Addr) {
 			p.conflicts[l.Addr] = l.Declined
 			continue
 		}
-		if !l.Addr.Is4() || len(l.MAC) == 0 {
-			continue
+		if !l.Addr.Is4() || len(l.MAC) == 0 || !sub.Contains(l.Addr) {
+			continue // another pool's, in a shared store
 		}
 		c := clientFor(l.MAC, l.ClientID)
 		b := &binding{addr: l.Addr, mac: c.key, hw: c.hw, state: stateBound, expiry: l.Expiry, hostname: l.Hostname}

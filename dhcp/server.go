@@ -60,8 +60,19 @@ type Server struct {
 	// Decider makes the boot decision for boot clients; nil boots no one.
 	Decider Decider
 
-	// Pool makes this a full DHCP server; nil means proxyDHCP.
+	// Pool makes this a full DHCP server; nil means proxyDHCP (unless
+	// Pools is set).
 	Pool *Pool
+
+	// Pools are further pools of a full DHCP server, one per subnet,
+	// beside Pool (which may be nil): one server for several segments
+	// and relayed subnets. A relayed request is served from the pool
+	// whose subnet holds the relay's giaddr, a request that is not
+	// relayed from the pool whose subnet holds the server's address on
+	// the arrival interface (the first such pool, Pool first); requests
+	// from a subnet without a pool are not answered. Pools may share a
+	// LeaseStore: each takes the leases of its own subnet.
+	Pools []*Pool
 
 	// Interface, when set, restricts the server to datagrams that arrive
 	// on the interface of this name; ListenAndServe also binds its
@@ -233,7 +244,7 @@ func (s *Server) ListenAndServe(addr string) error {
 		s.bindIndex.Store(int64(ifi.Index))
 	}
 	addrs := []string{addr}
-	if s.Pool == nil && port == strconv.Itoa(ServerPort) {
+	if !s.full() && port == strconv.Itoa(ServerPort) {
 		addrs = append(addrs, net.JoinHostPort(host, strconv.Itoa(PXEPort)))
 	}
 	var conns []net.PacketConn
@@ -290,8 +301,8 @@ func (s *Server) Serve(conn net.PacketConn) error {
 	if err != nil {
 		return err
 	}
-	if s.Pool != nil {
-		if err := s.Pool.initOn(ctx, s.Interface, true); err != nil {
+	for _, p := range s.pools() {
+		if err := p.initOn(ctx, s.Interface, true); err != nil {
 			return err
 		}
 	}
@@ -474,7 +485,7 @@ func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in
 		return out
 	}
 	srvAddr := s.serverAddr(sc, in)
-	if s.Pool != nil && s.Pool.Store != nil && sc.sem != nil {
+	if s.stored() && sc.sem != nil {
 		switch msgType(req) {
 		case dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeRelease, dhcpv4.MessageTypeDecline:
 			// These wait for the store: answer from a goroutine of their own.
@@ -507,7 +518,7 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		s.logPacket(ctx, &s.limit, slog.LevelError, in.src.Addr(), "dhcp: lease store failed, request not acknowledged", "mac", req.ClientHWAddr.String(), "type", msgType(req), "addr", serr.Addr, "err", serr.Err)
 		return out
 	}
-	if err == nil && s.Pool != nil && s.Pool.Store != nil && s.stats.storeFailing.Load() && storeWrites(req) {
+	if err == nil && s.stored() && s.stats.storeFailing.Load() && storeWrites(req) {
 		if s.stats.storeFailing.CompareAndSwap(true, false) {
 			log.Warn("dhcp: lease store works again", "store_errors", s.stats.storeErrors.Load())
 		}
@@ -613,13 +624,20 @@ func (s *Server) serverAddr(sc *serverConn, in inbound) netip.Addr {
 	if s.ServerAddr.IsValid() {
 		return s.ServerAddr
 	}
-	var want netip.Prefix
-	if s.Pool != nil {
-		want = s.Pool.subnet()
+	pools := s.pools()
+	inPool := func(a netip.Addr) bool {
+		if len(pools) == 0 {
+			return true
+		}
+		for _, p := range pools {
+			if p.subnet().Contains(a) {
+				return true
+			}
+		}
+		return false
 	}
 	ok := func(a netip.Addr) bool {
-		return a.Is4() && !a.IsUnspecified() && !a.IsMulticast() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255}) &&
-			(!want.IsValid() || want.Contains(a))
+		return a.Is4() && !a.IsUnspecified() && !a.IsMulticast() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && inPool(a)
 	}
 	switch {
 	case ok(in.dst):
@@ -627,9 +645,11 @@ func (s *Server) serverAddr(sc *serverConn, in inbound) netip.Addr {
 	case ok(in.local):
 		return in.local
 	}
-	if in.ifIndex != 0 && want.IsValid() {
-		if a := s.ifaces.addr(in.ifIndex, want); a.IsValid() {
-			return a
+	if in.ifIndex != 0 {
+		for _, p := range pools {
+			if a := s.ifaces.addr(in.ifIndex, p.subnet()); a.IsValid() {
+				return a
+			}
 		}
 	}
 	if in.local.Is4() && !in.local.IsUnspecified() {
@@ -639,6 +659,55 @@ func (s *Server) serverAddr(sc *serverConn, in inbound) netip.Addr {
 		return sc.localAddr
 	}
 	return netip.Addr{}
+}
+
+// pools returns Pool and Pools, the pools of a full DHCP server.
+func (s *Server) pools() []*Pool {
+	if s.Pool == nil {
+		return s.Pools
+	}
+	if len(s.Pools) == 0 {
+		return []*Pool{s.Pool}
+	}
+	return append([]*Pool{s.Pool}, s.Pools...)
+}
+
+// full reports whether s is a full DHCP server.
+func (s *Server) full() bool { return s.Pool != nil || len(s.Pools) > 0 }
+
+// stored reports whether a pool of s has a lease store.
+func (s *Server) stored() bool {
+	if s.Pool != nil && s.Pool.Store != nil {
+		return true
+	}
+	for _, p := range s.Pools {
+		if p.Store != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// poolFor returns the pool that serves req, which the server answers from
+// srv: the pool whose subnet holds giaddr for a relayed request, else the
+// one whose subnet holds srv; nil when none does.
+func (s *Server) poolFor(req *dhcpv4.DHCPv4, srv netip.Addr) *Pool {
+	at := srv
+	if gi, ok := netip.AddrFromSlice(req.GatewayIPAddr.To4()); ok && !gi.IsUnspecified() {
+		at = gi
+	}
+	if !at.IsValid() {
+		return nil
+	}
+	if s.Pool != nil && s.Pool.subnet().Contains(at) {
+		return s.Pool
+	}
+	for _, p := range s.Pools {
+		if p.subnet().Contains(at) {
+			return p
+		}
+	}
+	return nil
 }
 
 // Shutdown stops the server: it closes the sockets, so no new request is
