@@ -10,7 +10,9 @@
 // options of network boot: 60 vendor class ([VendorClass]), 66 and 67
 // ([TFTPServerName], [BootFileName]), 93, 94, 97 ([ClientArchs],
 // [ClientNDI], [ClientGUID]), 43 PXE vendor options ([PXEVendorOptions]),
-// 77 user class, 175 iPXE options, 209–211 pxelinux.
+// 77 user class, 175 iPXE options, 209–211 pxelinux, 82 relay agent
+// information ([RelayAgentInfo], whose link selection sub-option and
+// option 118 choose a relayed request's pool).
 //
 // # Replies and responders
 //

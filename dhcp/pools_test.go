@@ -44,6 +44,27 @@ func TestPoolsByGiaddr(t *testing.T) {
 	if r := mustHandle(t, local, viaRelay("10.30.0.1"), in67); r != nil {
 		t.Errorf("relayed from a subnet without a pool: %v, want silence", r)
 	}
+	// Link selection: option 118 (RFC 3011), option 82 sub-option 5 (RFC
+	// 3527), from a relay whose giaddr is in no pool's subnet.
+	ri, _ := RelayAgentInfo{{Code: 1, Data: []byte("eth0/7")}, {Code: RelayLinkSelection, Data: []byte{10, 20, 5, 5}}}.MarshalBinary()
+	for _, tc := range []struct {
+		name string
+		mod  dhcpv4.Modifier
+	}{
+		{"option 118", dhcpv4.WithGeneric(dhcpv4.OptionSubnetSelection, []byte{10, 20, 0, 0})},
+		{"option 82.5", dhcpv4.WithGeneric(dhcpv4.OptionRelayAgentInformation, ri)},
+	} {
+		req := plainRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(mac(3)), dhcpv4.WithGatewayIP(net.ParseIP("10.30.0.1")), tc.mod)
+		if r := mustHandle(t, local, req, in67); r == nil || !strings.HasPrefix(r.YourIPAddr.String(), "10.20.1.") {
+			t.Errorf("%s selecting 10.20.0.0/16 through relay 10.30.0.1: %v, want an offer of the relayed pool", tc.name, r)
+		}
+	}
+	// A client on the segment cannot choose another subnet with 118.
+	direct := plainRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(mac(4)), dhcpv4.WithGeneric(dhcpv4.OptionSubnetSelection, []byte{10, 20, 0, 0}))
+	if r := mustHandle(t, local, direct, in67); r == nil || !strings.HasPrefix(r.YourIPAddr.String(), "10.0.0.") {
+		t.Errorf("direct client with option 118: %v, want an offer of its own segment's pool", r)
+	}
+
 	// INIT-REBOOT with another subnet's address through the relay: NAK.
 	req := plainRequest(t, dhcpv4.MessageTypeRequest, dhcpv4.WithHwAddr(mac(2)), dhcpv4.WithGatewayIP(net.ParseIP("10.20.0.1")),
 		dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.ParseIP("10.0.0.100"))))

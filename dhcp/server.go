@@ -67,7 +67,9 @@ type Server struct {
 	// Pools are further pools of a full DHCP server, one per subnet,
 	// beside Pool (which may be nil): one server for several segments
 	// and relayed subnets. A relayed request is served from the pool
-	// whose subnet holds the relay's giaddr, a request that is not
+	// whose subnet holds its link: option 118 (subnet selection, RFC
+	// 3011), else option 82 sub-option 5 (link selection, RFC 3527),
+	// else the relay's giaddr; a request that is not
 	// relayed from the pool whose subnet holds the server's address on
 	// the arrival interface (the first such pool, Pool first); requests
 	// from a subnet without a pool are not answered. Pools may share a
@@ -689,12 +691,13 @@ func (s *Server) stored() bool {
 }
 
 // poolFor returns the pool that serves req, which the server answers from
-// srv: the pool whose subnet holds giaddr for a relayed request, else the
+// srv: for a relayed request the pool whose subnet holds its link address
+// (option 118, option 82 sub-option 5, or giaddr: see linkAddr), else the
 // one whose subnet holds srv; nil when none does.
 func (s *Server) poolFor(req *dhcpv4.DHCPv4, srv netip.Addr) *Pool {
 	at := srv
-	if gi, ok := netip.AddrFromSlice(req.GatewayIPAddr.To4()); ok && !gi.IsUnspecified() {
-		at = gi
+	if a := linkAddr(req); a.IsValid() {
+		at = a
 	}
 	if !at.IsValid() {
 		return nil
