@@ -74,6 +74,7 @@ func main() {
 
 type options struct {
 	iface, rng, root, iso, http, leases, biosBoot, efiBoot, allowLinks string
+	subnet, router, dns, domain                                        string
 	defaultEntry, kernel, initrd, cmdline, api, appendArgs             string
 	plain                                                              bool
 	timeout                                                            time.Duration
@@ -84,7 +85,11 @@ func run() int {
 	var o options
 	flag.StringVar(&o.iface, "iface", "", "serve on the network interface `NAME` only (default: all)")
 	flag.BoolVar(&o.proxy, "proxy", false, "answer as proxyDHCP beside an existing DHCP server (the default unless -range is given)")
-	flag.StringVar(&o.rng, "range", "", "be a full DHCP server handing out addresses `FIRST-LAST`")
+	flag.StringVar(&o.rng, "range", "", "be a full DHCP server handing out addresses `FIRST-LAST[,FIRST-LAST…]` (one range per subnet; relayed subnets need -subnet)")
+	flag.StringVar(&o.subnet, "subnet", "", "full DHCP: the clients' subnets `PREFIX[,PREFIX…]`, e.g. 10.0.0.0/16, each for the range it holds (default: the subnet of -iface, or of the interface, that holds the range)")
+	flag.StringVar(&o.router, "router", "", "full DHCP: default routers `ADDR[,ADDR…]` handed out with a lease, each to the clients of its subnet (default: none)")
+	flag.StringVar(&o.dns, "dns", "", "full DHCP: DNS servers `ADDR[,ADDR…]` handed out with a lease (default: none)")
+	flag.StringVar(&o.domain, "domain", "", "full DHCP: the clients' domain `NAME` (option 15)")
 	flag.StringVar(&o.leases, "leases", "", "keep full-DHCP leases in `FILE` (default: in memory)")
 	flag.StringVar(&o.root, "root", "", "serve the directory `DIR`")
 	flag.StringVar(&o.allowLinks, "allow-links", "", "serve files that -root's symbolic links lead to in the directories `DIR[,DIR…]` (default: nothing outside -root, over every protocol)")
@@ -140,6 +145,9 @@ func serve(o options, log *slog.Logger) error {
 	}
 	if o.leases != "" && o.rng == "" {
 		return errors.New("-leases needs -range: proxyDHCP hands out no addresses, so it keeps no leases")
+	}
+	if o.rng == "" && (o.subnet != "" || o.router != "" || o.dns != "" || o.domain != "") {
+		return errors.New("-subnet, -router, -dns and -domain need -range: proxyDHCP hands out no addresses")
 	}
 
 	// The served tree, and this machine's boot programs where it has none.
@@ -265,15 +273,31 @@ func serve(o options, log *slog.Logger) error {
 	ds := &dhcp.Server{Interface: o.iface, Decider: boot.Decider(policy), Logger: log}
 	mode := "proxyDHCP"
 	if o.rng != "" {
-		pool, err := parseRange(o.rng)
+		pools, err := newPools(o)
 		if err != nil {
 			return err
 		}
+		var store dhcp.LeaseStore
 		if o.leases != "" {
-			pool.Store = &dhcp.FileStore{Path: o.leases, Logger: log}
+			store = &dhcp.FileStore{Path: o.leases, Logger: log}
 		}
-		ds.Pool = pool
-		mode = "full DHCP " + o.rng
+		mode = "full DHCP"
+		for i, p := range pools {
+			p.Store = store
+			mode += fmt.Sprintf(" [%v-%v subnet %v", p.First, p.Last, p.Subnet)
+			if len(p.Routers) > 0 {
+				mode += fmt.Sprintf(" routers %v", p.Routers)
+			}
+			if len(p.DNS) > 0 {
+				mode += fmt.Sprintf(" dns %v", p.DNS)
+			}
+			mode += "]"
+			if i == 0 {
+				ds.Pool = p
+			} else {
+				ds.Pools = append(ds.Pools, p)
+			}
+		}
 	}
 	ts := &tftp.Server{FS: boot, Files: logGenerated(boot, log), Logger: log}
 
@@ -340,7 +364,11 @@ func serve(o options, log *slog.Logger) error {
 		_ = rs.Close()
 	}
 	if ds.Pool != nil {
-		log.Info("leases", "bound", len(ds.Pool.Leases()), "file", o.leases)
+		n := len(ds.Pool.Leases())
+		for _, p := range ds.Pools {
+			n += len(p.Leases())
+		}
+		log.Info("leases", "bound", n, "file", o.leases)
 	}
 	log.Info("stopped")
 	if runErr != nil && !errors.Is(runErr, dhcp.ErrServerClosed) && !errors.Is(runErr, tftp.ErrServerClosed) && !errors.Is(runErr, http.ErrServerClosed) {
@@ -382,21 +410,75 @@ func ifaceName(s string) string {
 	return s
 }
 
-// parseRange parses FIRST-LAST into a pool on the /24 around FIRST.
-func parseRange(s string) (*dhcp.Pool, error) {
-	a, b, ok := strings.Cut(s, "-")
-	if !ok {
-		return nil, fmt.Errorf("-range %q: want FIRST-LAST", s)
+// newPools builds the full-DHCP pools of -range (one per range), -subnet,
+// -router, -dns and -domain. A range takes the -subnet that holds it, or
+// else the subnet of the interface (-iface, or any) that holds it, or
+// else the /24 around its first address; each router goes to the pool
+// whose subnet holds it; DNS servers and domain go to every pool.
+func newPools(o options) ([]*dhcp.Pool, error) {
+	var subnets []netip.Prefix
+	for f := range strings.SplitSeq(o.subnet, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil || !p.Addr().Is4() {
+			return nil, fmt.Errorf("-subnet %q: want IPv4 prefixes such as 10.0.0.0/16", o.subnet)
+		}
+		subnets = append(subnets, p.Masked())
 	}
-	first, err := netip.ParseAddr(strings.TrimSpace(a))
-	if err != nil || !first.Is4() {
-		return nil, fmt.Errorf("-range %q: bad first address", s)
+	routers, err := dhcp.ParseAddrs(o.router)
+	if err != nil {
+		return nil, fmt.Errorf("-router: %w", err)
 	}
-	last, err := netip.ParseAddr(strings.TrimSpace(b))
-	if err != nil || !last.Is4() || last.Less(first) {
-		return nil, fmt.Errorf("-range %q: bad last address", s)
+	dns, err := dhcp.ParseAddrs(o.dns)
+	if err != nil {
+		return nil, fmt.Errorf("-dns: %w", err)
 	}
-	return &dhcp.Pool{First: first, Last: last}, nil
+	var pools []*dhcp.Pool
+	for r := range strings.SplitSeq(o.rng, ",") {
+		first, last, err := dhcp.ParseRange(r)
+		if err != nil {
+			return nil, fmt.Errorf("-range: %w", err)
+		}
+		p := &dhcp.Pool{First: first, Last: last, DNS: dns, Domain: o.domain}
+		for _, sub := range subnets {
+			if sub.Contains(first) && sub.Contains(last) {
+				p.Subnet = sub
+			}
+		}
+		if !p.Subnet.IsValid() {
+			// What the server finds at start; it refuses to start with
+			// -iface and a range outside it: say so before binding.
+			sub, err := dhcp.InterfaceSubnet(o.iface, first, last)
+			if err != nil && o.iface != "" {
+				return nil, fmt.Errorf("-range %s: %w (give -subnet for a relayed range)", r, err)
+			}
+			if err != nil {
+				sub, _ = first.Prefix(24)
+			}
+			p.Subnet = sub
+		}
+		for _, q := range pools {
+			if q.Subnet.Overlaps(p.Subnet) {
+				return nil, fmt.Errorf("-range %s: subnet %v overlaps that of %v-%v: give one range per subnet", r, p.Subnet, q.First, q.Last)
+			}
+		}
+		pools = append(pools, p)
+	}
+	for _, a := range routers {
+		var to *dhcp.Pool
+		for _, p := range pools {
+			if p.Subnet.Contains(a) {
+				to = p
+			}
+		}
+		if to == nil {
+			return nil, fmt.Errorf("-router %v: in no subnet of -range (a router is on its clients' segment)", a)
+		}
+		to.Routers = append(to.Routers, a)
+	}
+	return pools, nil
 }
 
 // interfaceAddr returns the first IPv4 address of the named interface, or of
