@@ -387,3 +387,14 @@ func TestPolicyHTTPImage(t *testing.T) {
 		t.Error("HTTPImage accepted without HTTPBase")
 	}
 }
+
+func TestOSKernel(t *testing.T) {
+	for name, want := range map[string]bool{
+		"/live/vmlinuz": true, "casper/vmlinuz.efi": true, "/images/pxeboot/vmlinuz": true,
+		"ipxe.lkrn": false, "/boot/memtest86+x64.efi": false, "memtest86+.bin": false, "menu.c32": false, "pxelinux.0": false,
+	} {
+		if got := osKernel(name); got != want {
+			t.Errorf("osKernel(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -261,8 +261,18 @@ func serve(o options, log *slog.Logger) error {
 	if shim := boot.Shim(); shim != "" {
 		log.Info("secure boot: UEFI clients get the signed shim, which loads its second stage beside it", "shim", shim)
 	}
+	// One line per file and problem, naming every role it plays.
+	var problems []netboot.SecureBootProblem
+	roles := map[string][]string{}
 	for _, p := range boot.SecureBoot(policy) {
-		log.Warn("secure boot: clients with Secure Boot on cannot boot this", "role", p.Role, "file", p.File, "problem", p.Problem, "signer", p.Program.Signer)
+		k := p.File + "\x00" + p.Problem
+		if roles[k] == nil {
+			problems = append(problems, p)
+		}
+		roles[k] = append(roles[k], p.Role)
+	}
+	for _, p := range problems {
+		log.Warn("secure boot: clients with Secure Boot on cannot boot this", "file", p.File, "role", strings.Join(roles[p.File+"\x00"+p.Problem], ", "), "problem", p.Problem, "signer", p.Program.Signer)
 	}
 	for _, n := range []string{"pxelinux.0", "ldlinux.c32", "snponly.efi", "ipxe.efi", "undionly.kpxe"} {
 		if layer, _ := boot.Lookup(n); layer == netboot.LayerNone {
