@@ -49,10 +49,12 @@ var ErrNoBoot = errors.New("dhcp: no boot answer for this client")
 //     (options 209, 210), sent when the file is a syslinux program or they
 //     are set. syslinux.efi runs a second DHCP exchange with only options
 //     53, 57 and 55 and no PXE vendor class; the server remembers recent
-//     boot clients by MAC (see Server.RememberFor) and answers a request
-//     without any option 60 from such a MAC with the remembered decision
-//     instead of dropping it. A request with another vendor class (an
-//     operating system's DHCP client) is not answered from memory.
+//     boot clients by MAC for a minute (see Server.RememberFor) and
+//     answers such a bare request from such a MAC with the remembered
+//     decision instead of dropping it. A request that looks like an
+//     operating system's DHCP client (its own vendor class, a host name,
+//     a client identifier, asking for domain search or classless routes)
+//     is never answered from memory.
 type Boot struct {
 	// NextServer is the TFTP server's address, sent in siaddr. The zero
 	// value means the address the server answers from. Ignored when HTTP
@@ -123,8 +125,11 @@ func (s ProxyStyle) String() string {
 // PXE or HTTP boot client (option 60), possibly from several goroutines at
 // once. An error means "no boot answer": with [ErrNoBoot] the client is not
 // a boot client (proxy mode stays silent; full mode leases an address
-// without boot options); with any other error the server stays silent and
-// logs it at debug level. Decide must not keep or modify req. The
+// without boot options); with any other error (no boot program for the
+// client's architecture) a proxyDHCP server stays silent and logs it at
+// debug level, and a full DHCP server still leases an address, without
+// boot options, and says so at info level once per client (per MAC and
+// hour). Decide must not keep or modify req. The
 // server's ctx carries the request's [Arrival]: [ArrivalFromContext] says
 // which interface it came in on and the server's address there.
 type Decider interface {

@@ -10,7 +10,9 @@
 // options of network boot: 60 vendor class ([VendorClass]), 66 and 67
 // ([TFTPServerName], [BootFileName]), 93, 94, 97 ([ClientArchs],
 // [ClientNDI], [ClientGUID]), 43 PXE vendor options ([PXEVendorOptions]),
-// 77 user class, 175 iPXE options, 209–211 pxelinux.
+// 77 user class, 175 iPXE options, 209–211 pxelinux, 82 relay agent
+// information ([RelayAgentInfo], whose link selection sub-option and
+// option 118 choose a relayed request's pool).
 //
 // # Replies and responders
 //
@@ -21,10 +23,17 @@
 //
 // [Server] answers as proxyDHCP (port 67 and 4011, beside another DHCP
 // server, silent to all but boot clients) or, with a [Pool], as a full
-// DHCP server (RFC 2131) whose leases persist in a [LeaseStore] such as
-// [FileStore]. A FileStore that finds its file damaged keeps the readable
-// leases, keeps a copy of the damaged file, warns and reports the damage
-// as a [*LeaseFileDamage]; a lease file that is a symbolic link stays one.
+// DHCP server (RFC 2131), with one pool per subnet ([Server.Pools]:
+// the segments it serves and relayed subnets, chosen by arrival
+// interface or giaddr), whose leases persist in a [LeaseStore] such as
+// [FileStore]; its subnet is that of the served interface unless
+// [Pool.Subnet] says otherwise, and [ParseRange] and [ParseAddrs] read the
+// ranges and address lists of command lines. Clients are identified by
+// option 61 when they send it, else by chaddr; a declined address is a
+// known conflict, kept in the store until it is seen free (see [Pool]).
+// A FileStore that finds its file damaged keeps the readable leases,
+// keeps a copy of the damaged file, warns and reports the damage as a
+// [*LeaseFileDamage]; a lease file that is a symbolic link stays one.
 // It takes the boot decision from a [Decider], which package
 // nbp provides; the strategy per firmware family is described at [Boot].
 // It reads IP_PKTINFO to answer each client from the address, and out of
@@ -48,7 +57,9 @@
 // # Not covered
 //
 // DHCPv6 and IPv6 network boot; BOOTP clients without DHCP option 53;
-// client identity by option 61 (clients are identified by chaddr);
+// reservations by client identifier (a client that sends option 61 is
+// identified by it, RFC 2131 §4.2, else by chaddr; reservations are by
+// chaddr);
 // unicast replies to clients without an address (they get broadcasts,
 // which RFC 2131 §4.1 permits); sharing one pool between several servers
 // (a [LeaseStore] can implement that; [FileStore] cannot); failover; DNS

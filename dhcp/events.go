@@ -88,13 +88,8 @@ func clientFirmware(req *dhcpv4.DHCPv4) (arch, firmware string) {
 func (s *Server) ignoreReason(req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) string {
 	mt := msgType(req)
 	sid := optAddr(req, dhcpv4.OptionServerIdentifier)
-	if p := s.Pool; p != nil {
-		sub := p.subnet()
-		if gi, ok := netip.AddrFromSlice(req.GatewayIPAddr.To4()); ok && !gi.IsUnspecified() {
-			if !sub.Contains(gi) {
-				return events.ReasonOtherSegment
-			}
-		} else if !srv.IsValid() || !sub.Contains(srv) {
+	if s.full() {
+		if s.poolFor(req, srv) == nil {
 			return events.ReasonOtherSegment
 		}
 		if mt == dhcpv4.MessageTypeRelease || mt == dhcpv4.MessageTypeDecline {

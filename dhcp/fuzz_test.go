@@ -181,6 +181,8 @@ func FuzzParseLeaseFile(f *testing.F) {
 	f.Add(make([]byte, 64))                                                // zeroed
 	f.Add([]byte(rec + "\x00\x00\x0010.0.0.7 52:54:00:12:34:57 1 \"\"\n")) // zeroed block, then a record
 	f.Add([]byte(rec + "garbage\n10.0.0.5 -\n" + rec))
+	f.Add([]byte(rec + "10.0.0.8 02:00:00:00:00:02 1800000000 \"h 2\" 01020000000002\n")) // with option 61
+	f.Add([]byte("10.0.0.8 02:00:00:00:00:02 1 \"\" 0\n10.0.0.9 02:00:00:00:00:03 1 \"\"  01\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sc := scanLeaseFile(b, true)
 		if sc.badBytes > int64(len(b)) || sc.bad > 0 && (sc.offset < 0 || sc.offset >= int64(len(b)) || sc.err == nil) {

@@ -3,6 +3,7 @@ package dhcp
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -13,17 +14,18 @@ import (
 
 // handle returns the reply to req, or nil to stay silent.
 func (s *Server) handle(ctx context.Context, req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
-	if s.Pool != nil {
+	if s.full() {
 		return s.handleFull(ctx, req, in, srv)
 	}
 	return s.handleProxy(ctx, req, in, srv)
 }
 
 // boot returns the boot decision for req: from the Decider for a boot
-// client, remembered by MAC for a client that came back without its PXE
-// options, or ErrNoBoot.
+// client, remembered by MAC for a boot loader's own exchange shortly after
+// the firmware's (see [Server.RememberFor]), or ErrNoBoot.
 func (s *Server) boot(ctx context.Context, req *dhcpv4.DHCPv4) (*Boot, error) {
 	mac := req.ClientHWAddr
+	now := s.now()
 	if isBootClient(req) {
 		if s.Decider == nil {
 			return nil, ErrNoBoot
@@ -33,24 +35,64 @@ func (s *Server) boot(ctx context.Context, req *dhcpv4.DHCPv4) (*Boot, error) {
 			return nil, err
 		}
 		if ttl := s.rememberFor(); ttl > 0 {
-			s.memo.put(mac, b, time.Now().Add(ttl))
+			s.memo.put(mac, b, now, now.Add(ttl))
 		}
 		return &b, nil
 	}
-	// Only a request without any vendor class is taken for the same boot
-	// program asking again; an operating system's DHCP client that sends
-	// its own class (udhcpc: "udhcp 1.36.1") is not answered from memory.
-	if _, hasClass := req.Options[dhcpv4.OptionClassIdentifier.Code()]; !hasClass && s.rememberFor() > 0 {
-		if b, ok := s.memo.get(mac, time.Now()); ok {
+	// Only a request that looks like a boot loader asking again is
+	// answered from memory; an operating system's DHCP client is answered
+	// as an operating system, whether it sends its own class (udhcpc:
+	// "udhcp 1.36.1") or not (ISC dhclient, systemd-networkd).
+	if s.rememberFor() > 0 && !looksLikeOS(req) {
+		if b, ok := s.memo.get(mac, now); ok {
 			return &b, nil
 		}
 	}
 	return nil, ErrNoBoot
 }
 
+// looksLikeOS reports whether req, which lacks a PXE or HTTP boot class,
+// comes from an operating system's DHCP client rather than from a boot
+// loader's bare exchange (syslinux.efi sends options 53, 57 and 55 only):
+// it has a vendor class of its own (60), a host name (12), a client
+// identifier (61) or FQDN (81), or it asks for options only a system
+// configures: domain search (119), classless static routes (121, 249),
+// NTP servers (42), WPAD (252).
+func looksLikeOS(req *dhcpv4.DHCPv4) bool {
+	for _, c := range [...]dhcpv4.OptionCode{dhcpv4.OptionClassIdentifier, dhcpv4.OptionHostName, dhcpv4.OptionClientIdentifier, dhcpv4.OptionFQDN} {
+		if _, ok := req.Options[c.Code()]; ok {
+			return true
+		}
+	}
+	for _, c := range req.Options.Get(dhcpv4.OptionParameterRequestList) {
+		switch c {
+		case 42, 119, 121, 249, 252:
+			return true
+		}
+	}
+	return false
+}
+
+// now is the server's clock: the Pool's (tests set it) or the real one.
+func (s *Server) now() time.Time {
+	if p := s.Pool; p == nil && len(s.Pools) > 0 {
+		if p := s.Pools[0]; p.now != nil {
+			return p.now()
+		}
+	} else if p != nil && p.now != nil {
+		return p.now()
+	}
+	return time.Now()
+}
+
+// defaultRememberFor bounds the memory of boot decisions to the boot
+// loader's exchange: syslinux.efi asks within seconds of the firmware,
+// an operating system's DHCP client only after its kernel has booted.
+const defaultRememberFor = 60 * time.Second
+
 func (s *Server) rememberFor() time.Duration {
 	if s.RememberFor == 0 {
-		return 5 * time.Minute
+		return defaultRememberFor
 	}
 	return s.RememberFor
 }
@@ -94,16 +136,12 @@ func (s *Server) handleProxy(ctx context.Context, req *dhcpv4.DHCPv4, in inbound
 
 // handleFull answers as a full DHCP server (RFC 2131 §4.3).
 func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
-	p := s.Pool
-	sub := p.subnet()
-	if gi, ok := netip.AddrFromSlice(req.GatewayIPAddr.To4()); ok && !gi.IsUnspecified() {
-		if !sub.Contains(gi) {
-			return nil, nil // relayed from a segment this pool does not serve
-		}
-	} else if !srv.IsValid() || !sub.Contains(srv) {
-		return nil, nil // arrived on an interface outside the pool's subnet
+	p := s.poolFor(req, srv)
+	if p == nil {
+		return nil, nil // from a segment (or relayed from one) no pool serves
 	}
-	mac := string(req.ClientHWAddr)
+	sub := p.subnet()
+	mac := clientFor(req.ClientHWAddr, req.Options.Get(dhcpv4.OptionClientIdentifier))
 	now := p.now()
 	mt := msgType(req)
 
@@ -112,7 +150,14 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 		var err error
 		b, err = s.boot(ctx, req)
 		if err != nil && !errors.Is(err, ErrNoBoot) {
-			return nil, err
+			// The network's DHCP server leases an address all the same
+			// (as dnsmasq does), without boot options, and says so once
+			// per client.
+			if s.noBootNoted.add(req.ClientHWAddr, now) {
+				s.logPacket(ctx, &s.limit, slog.LevelInfo, in.src.Addr(), "dhcp: no boot answer for a boot client; leasing an address without boot options",
+					"mac", req.ClientHWAddr.String(), "class", string(req.Options.Get(dhcpv4.OptionClassIdentifier)), "err", err)
+			}
+			b = nil
 		}
 	}
 	requested := optAddr(req, dhcpv4.OptionRequestedIPAddress)
@@ -224,7 +269,7 @@ func nak(req *dhcpv4.DHCPv4, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
 }
 
 // addLeaseOptions sets yiaddr (when a is valid) and the options of a lease:
-// subnet mask, routers, DNS and, with times, lease, renewal and rebinding
+// subnet mask, routers, DNS, domain name and, with times, lease, renewal and rebinding
 // times (RFC 2131 §4.4.5: T1 = 0.5, T2 = 0.875 of the lease).
 func (p *Pool) addLeaseOptions(r *dhcpv4.DHCPv4, a netip.Addr, times bool) {
 	if a.Is4() {
@@ -236,6 +281,9 @@ func (p *Pool) addLeaseOptions(r *dhcpv4.DHCPv4, a netip.Addr, times bool) {
 	}
 	if len(p.DNS) > 0 {
 		r.Options[dhcpv4.OptionDomainNameServer.Code()] = addrList(p.DNS)
+	}
+	if p.Domain != "" {
+		r.Options[dhcpv4.OptionDomainName.Code()] = []byte(p.Domain)
 	}
 	if times {
 		lt := uint32(p.leaseTime() / time.Second)
@@ -271,7 +319,7 @@ type memoEntry struct {
 
 const memoMax = 1 << 16
 
-func (m *memo) put(mac net.HardwareAddr, b Boot, expires time.Time) {
+func (m *memo) put(mac net.HardwareAddr, b Boot, now, expires time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.m == nil {
@@ -282,7 +330,6 @@ func (m *memo) put(mac net.HardwareAddr, b Boot, expires time.Time) {
 		return
 	}
 	if len(m.m) >= memoMax {
-		now := time.Now()
 		for k, e := range m.m {
 			if e.expires.Before(now) {
 				delete(m.m, k)
@@ -306,4 +353,36 @@ func (m *memo) get(mac net.HardwareAddr, now time.Time) (Boot, bool) {
 		return Boot{}, false
 	}
 	return e.boot, true
+}
+
+// macSet remembers MAC addresses for a while, bounded in size: which
+// clients a once-per-client log line was written for.
+type macSet struct {
+	mu sync.Mutex
+	m  map[string]time.Time // MAC → when it was added
+}
+
+// macSetFor is how long a [macSet] remembers a MAC.
+const macSetFor = time.Hour
+
+// add records mac and reports whether it was not already recorded within
+// macSetFor before now.
+func (s *macSet) add(mac net.HardwareAddr, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at, ok := s.m[string(mac)]; ok && now.Sub(at) < macSetFor && !now.Before(at) {
+		return false
+	}
+	if s.m == nil {
+		s.m = make(map[string]time.Time)
+	}
+	if len(s.m) >= memoMax {
+		for k, at := range s.m {
+			if now.Sub(at) >= macSetFor || len(s.m) >= memoMax {
+				delete(s.m, k)
+			}
+		}
+	}
+	s.m[string(mac)] = now
+	return true
 }

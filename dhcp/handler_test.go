@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -470,5 +471,111 @@ func TestHostileDatagrams(t *testing.T) {
 	s.serveDatagram(t.Context(), sc, good, in67, nil, newPktinfo())
 	if st := s.Stats(); st.Replied != 1 || len(out.wrote) != 1 {
 		t.Errorf("after a good DISCOVER: stats %+v, %d replies; want 1", st, len(out.wrote))
+	}
+}
+
+// TestFullLeasesWithoutBootProgram covers a PXE client whose architecture
+// has no boot program (the Decider fails for it): a full DHCP server
+// still leases it an address, without boot options, and says so at info
+// level once per client.
+func TestFullLeasesWithoutBootProgram(t *testing.T) {
+	s, _ := newFullServer(t, &Pool{})
+	s.Decider = &countingDecider{err: errors.New("nbp: no TFTP boot program for architecture 0")}
+	var logs syncBuffer
+	s.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	for range 2 {
+		ack := dora(t, s, mac(1), true)
+		if ack.BootFileName != "" || ack.Options.Has(dhcpv4.OptionBootfileName) || ack.Options.Has(dhcpv4.OptionClassIdentifier) || ack.Options.Has(dhcpv4.OptionVendorSpecificInformation) {
+			t.Errorf("ACK for a client without boot program carries boot options: %v", ack)
+		}
+		if ack.YourIPAddr.String() != "10.0.0.100" {
+			t.Errorf("ACK yiaddr %v, want 10.0.0.100", ack.YourIPAddr)
+		}
+	}
+	dora(t, s, mac(2), true)
+	const msg = "leasing an address without boot options"
+	if n := strings.Count(logs.String(), msg); n != 2 {
+		t.Errorf("%d info lines %q for two clients with two exchanges each, want 2 (once per client):\n%s", n, msg, logs.String())
+	}
+	if !strings.Contains(logs.String(), "level=INFO") || !strings.Contains(logs.String(), "architecture 0") {
+		t.Errorf("log lacks the info line with the reason:\n%s", logs.String())
+	}
+}
+
+// debianDhclientDiscover is the DHCPDISCOVER of a booted Debian Live
+// system's ISC dhclient 4.4 (Debian's default dhclient.conf: "send
+// host-name = gethostname()" and its "request" list), laid out field by
+// field as it leaves the machine: no vendor class, no PXE options.
+func debianDhclientDiscover(t *testing.T, hw net.HardwareAddr) *dhcpv4.DHCPv4 {
+	t.Helper()
+	b := []byte{
+		1, 1, 6, 0, // op BOOTREQUEST, htype Ethernet, hlen 6, hops 0
+		0x3a, 0x1f, 0x77, 0x02, // xid
+		0, 3, 0, 0, // secs 3, flags 0 (unicast replies welcome)
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // ciaddr, yiaddr, siaddr, giaddr
+	}
+	b = append(b, hw...)
+	b = append(b, make([]byte, 16-len(hw)+64+128)...) // chaddr padding, sname, file
+	b = append(b, 99, 130, 83, 99)                    // magic cookie
+	b = append(b,
+		53, 1, 1, // DHCPDISCOVER
+		12, 6, 'd', 'e', 'b', 'i', 'a', 'n', // host name
+		// 55: subnet mask, broadcast, time offset, routers, domain name,
+		// DNS, domain search, host name, NetBIOS name servers and scope,
+		// MTU, classless static routes, NTP servers.
+		55, 13, 1, 28, 2, 3, 15, 6, 119, 12, 44, 47, 26, 121, 42,
+		255) // end
+	b = append(b, make([]byte, 300+4-len(b)%4)...)
+	m, err := ParseRequest(b)
+	if err != nil {
+		t.Fatalf("ParseRequest(dhclient DISCOVER): %v", err)
+	}
+	return m
+}
+
+// TestOSClientAfterBoot covers the booted system's own DHCP client after
+// a PXE boot: its DISCOVER (no vendor class, 77 s after power-on) must get
+// a plain lease, not PXEClient and the boot file remembered for the MAC
+// for syslinux.efi's bare second exchange; that exchange, seconds after
+// the firmware's, still gets the boot decision.
+func TestOSClientAfterBoot(t *testing.T) {
+	s, clk := newFullServer(t, &Pool{})
+	s.Decider = StaticBoot(Boot{File: "syslinux.efi", ConfigFile: "pxelinux.cfg/default"})
+	hasBoot := func(r *dhcpv4.DHCPv4) bool {
+		return r.BootFileName != "" || r.Options.Has(dhcpv4.OptionBootfileName) || r.ClassIdentifier() != "" || r.Options.Has(dhcpv4.OptionPXELinuxConfigFile)
+	}
+	ack := dora(t, s, mac(1), true) // the firmware, at power-on
+	if !hasBoot(ack) {
+		t.Fatalf("firmware's ACK without boot options: %v", ack)
+	}
+
+	clk.add(4 * time.Second) // syslinux.efi, seconds later
+	r := mustHandle(t, s, plainRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(mac(1))), in67)
+	if r == nil || r.BootFileName != "syslinux.efi" {
+		t.Fatalf("syslinux.efi's bare DISCOVER 4 s after the firmware: %v, want the remembered boot", r)
+	}
+	r = mustHandle(t, s, debianDhclientDiscover(t, mac(1)), in67)
+	if r == nil || r.MessageType() != dhcpv4.MessageTypeOffer || r.YourIPAddr.String() != "10.0.0.100" {
+		t.Fatalf("dhclient DISCOVER: %v, want an OFFER of the client's address", r)
+	}
+	if hasBoot(r) {
+		t.Errorf("dhclient's DISCOVER, 4 s after the firmware, was answered as a PXE client: %v", r)
+	}
+
+	clk.add(73 * time.Second) // 77 s after power-on
+	for _, tc := range []struct {
+		name string
+		req  *dhcpv4.DHCPv4
+	}{
+		{"dhclient", debianDhclientDiscover(t, mac(1))},
+		{"bare request", plainRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(mac(1)))},
+	} {
+		r := mustHandle(t, s, tc.req, in67)
+		if r == nil || r.YourIPAddr.String() != "10.0.0.100" {
+			t.Fatalf("%s 77 s after power-on: %v, want an OFFER of the client's address", tc.name, r)
+		}
+		if hasBoot(r) {
+			t.Errorf("%s 77 s after power-on was answered as a PXE client: %v", tc.name, r)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -29,12 +30,21 @@ func (e *StoreError) Error() string {
 
 func (e *StoreError) Unwrap() error { return e.Err }
 
-// Lease is an address bound to a client's hardware address until Expiry.
+// Lease is an address bound to a client until Expiry. The client is the
+// one that sent ClientID as option 61 (RFC 2131 §4.2) when ClientID is
+// not empty, else the one with hardware address MAC.
 type Lease struct {
 	Addr     netip.Addr
-	MAC      net.HardwareAddr
+	MAC      net.HardwareAddr // the client's chaddr
+	ClientID []byte           // option 61 of the client's requests, if it sent one
 	Expiry   time.Time
 	Hostname string // option 12 of the client's last request, if any
+
+	// Declined, when not zero, makes this record no lease but a known
+	// address conflict: at that time the client MAC declined Addr
+	// (DHCPDECLINE, RFC 2131 §4.4.1: another host answered ARP for it).
+	// See [Pool] for how long a conflict lasts.
+	Declined time.Time
 }
 
 // LeaseStore keeps the leases of a [Pool] across restarts. Save must make
@@ -59,8 +69,20 @@ type LeaseStore interface {
 // lease store. Set its fields before the server starts and do not change
 // them afterwards; its state is safe for concurrent use.
 //
-// A client is identified by its hardware address (chaddr); option 61 is
-// echoed but not used for identity. Offers are held briefly (OfferHold)
+// A client is identified by its client identifier (option 61) when it
+// sends one, as RFC 2131 §4.2 asks, and by its hardware address (chaddr)
+// otherwise: a machine whose firmware sends no option 61 and whose
+// operating system sends one is two clients, with two leases, as with
+// dnsmasq and ISC dhcpd. Reservations are by hardware address.
+//
+// A declined address (DHCPDECLINE: the client found it in use) is a known
+// conflict, stored in the lease store like a lease, so that it survives a
+// restart. It lasts until the address is seen free, by this rule: the
+// address is offered to nobody while any other address is free, and
+// when none is, the conflict declined longest ago, at least 10 minutes
+// ago, is offered as a last resort; the client that gets it probes it (RFC 2131 §4.4.1) and either
+// keeps it, and the conflict ends when its lease is stored, or declines
+// it again, and the conflict starts over. Offers are held briefly (OfferHold)
 // without being stored, and when no address is free the oldest offer not
 // yet requested goes to the next client; a lease is stored before its ACK
 // is sent. Expired and released leases stay associated with their client,
@@ -71,14 +93,26 @@ type Pool struct {
 	// First and Last delimit the dynamic range, both included.
 	First, Last netip.Addr
 
-	// Subnet is the client's subnet (option 1); the zero value means the
-	// /24 around First. Requests arriving on an interface (or through a
-	// relay) without an address in Subnet are not answered.
+	// Subnet is the client's subnet (option 1). The zero value means the
+	// subnet of the served interface that holds the range, as dnsmasq
+	// does: when the [Server] has an Interface, its address and prefix
+	// (a range outside every subnet of that interface is an error at
+	// start, naming the interface and its prefixes); without one, the
+	// first interface that is up and holds the range; failing that, the
+	// /24 around First. The interfaces are looked up when Serve starts,
+	// in the network namespace of the goroutine that calls it. Requests
+	// arriving on an interface (or through a relay) without an address
+	// in the subnet are not answered.
 	Subnet netip.Prefix
 
-	// Routers and DNS are sent as options 3 and 6 when non-empty.
+	// Routers and DNS are sent as options 3 and 6 when non-empty. There
+	// is no default router: a lease carries none unless asked, since the
+	// server cannot know which host routes for the segment.
 	Routers []netip.Addr
 	DNS     []netip.Addr
+
+	// Domain is the domain name, option 15, sent when non-empty.
+	Domain string
 
 	// LeaseTime is the lease duration (option 51); zero means one hour.
 	LeaseTime time.Duration
@@ -103,15 +137,18 @@ type Pool struct {
 
 	once    sync.Once
 	initErr error
+	sub     netip.Prefix // the subnet in use, set by init
 	mu      sync.Mutex
 	byAddr  map[netip.Addr]*binding
-	byMAC   map[string]*binding
-	resv    map[netip.Addr]string // reserved address → MAC key
-	resvMAC map[string]netip.Addr // MAC key → reserved address
-	first   uint32
-	size    uint32
-	cursor  uint32
-	now     func() time.Time
+	// conflicts holds the declined addresses and when they were declined.
+	conflicts map[netip.Addr]time.Time
+	byMAC     map[string]*binding   // by client key (see client)
+	resv      map[netip.Addr]string // reserved address → MAC (string of the bytes)
+	resvMAC   map[string]netip.Addr // MAC → reserved address
+	first     uint32
+	size      uint32
+	cursor    uint32
+	now       func() time.Time
 }
 
 type bindState uint8
@@ -119,13 +156,13 @@ type bindState uint8
 const (
 	stateOffered bindState = iota
 	stateBound
-	stateDeclined
 	stateReleased
 )
 
 type binding struct {
 	addr     netip.Addr
-	mac      string // string(hardware address bytes)
+	mac      string // the client key (see client)
+	hw       string // string(hardware address bytes)
 	state    bindState
 	expiry   time.Time // lease end, offer hold end, or decline hold end
 	hostname string
@@ -133,11 +170,14 @@ type binding struct {
 
 const (
 	scanMax          = 1 << 16
+	conflictRetry    = 10 * time.Minute // see Pool: conflicts are retried no sooner
 	defaultOfferHold = 10 * time.Second
-	declineHold      = 10 * time.Minute
 )
 
 func (p *Pool) subnet() netip.Prefix {
+	if p.sub.IsValid() {
+		return p.sub
+	}
 	if p.Subnet.IsValid() {
 		return p.Subnet.Masked()
 	}
@@ -159,17 +199,34 @@ func (p *Pool) leaseTime() time.Duration {
 	return time.Hour
 }
 
-// init checks the configuration and loads the stored leases, once.
+// init checks the configuration and loads the stored leases, once,
+// without looking at interfaces (a zero Subnet is the /24 around First).
 func (p *Pool) init(ctx context.Context) error {
-	p.once.Do(func() { p.initErr = p.load(ctx) })
+	return p.initOn(ctx, "", false)
+}
+
+// initOn is init for a server on interface iface ("" for all); with
+// lookup, a zero Subnet is taken from the interfaces (see Pool.Subnet).
+func (p *Pool) initOn(ctx context.Context, iface string, lookup bool) error {
+	p.once.Do(func() { p.initErr = p.load(ctx, iface, lookup) })
 	return p.initErr
 }
 
-func (p *Pool) load(ctx context.Context) error {
+func (p *Pool) load(ctx context.Context, iface string, lookup bool) error {
 	if !p.First.Is4() || !p.Last.Is4() || p.Last.Less(p.First) {
 		return fmt.Errorf("dhcp: pool range %v-%v is not an IPv4 range", p.First, p.Last)
 	}
+	if !p.Subnet.IsValid() && lookup {
+		sub, err := InterfaceSubnet(iface, p.First, p.Last)
+		switch {
+		case err == nil:
+			p.sub = sub
+		case iface != "":
+			return err
+		}
+	}
 	sub := p.subnet()
+	p.sub = sub
 	if !sub.Contains(p.First) || !sub.Contains(p.Last) {
 		return fmt.Errorf("dhcp: pool range %v-%v outside subnet %v", p.First, p.Last, sub)
 	}
@@ -180,6 +237,7 @@ func (p *Pool) load(ctx context.Context) error {
 	p.size = u32(p.Last) - p.first + 1
 	p.byAddr = make(map[netip.Addr]*binding)
 	p.byMAC = make(map[string]*binding)
+	p.conflicts = make(map[netip.Addr]time.Time)
 	p.resv = make(map[netip.Addr]string)
 	p.resvMAC = make(map[string]netip.Addr)
 	for m, a := range p.Reservations {
@@ -204,10 +262,15 @@ func (p *Pool) load(ctx context.Context) error {
 		return fmt.Errorf("dhcp: loading leases: %w", err)
 	}
 	for _, l := range leases {
-		if !l.Addr.Is4() || len(l.MAC) == 0 {
+		if !l.Declined.IsZero() && l.Addr.Is4() && sub.Contains(l.Addr) {
+			p.conflicts[l.Addr] = l.Declined
 			continue
 		}
-		b := &binding{addr: l.Addr, mac: string(l.MAC), state: stateBound, expiry: l.Expiry, hostname: l.Hostname}
+		if !l.Addr.Is4() || len(l.MAC) == 0 || !sub.Contains(l.Addr) {
+			continue // another pool's, in a shared store
+		}
+		c := clientFor(l.MAC, l.ClientID)
+		b := &binding{addr: l.Addr, mac: c.key, hw: c.hw, state: stateBound, expiry: l.Expiry, hostname: l.Hostname}
 		if old := p.byMAC[b.mac]; old != nil && old.expiry.After(b.expiry) {
 			p.byAddr[b.addr] = b // keep the address taken, the newer lease wins the MAC
 			continue
@@ -229,7 +292,7 @@ func (p *Pool) Leases() []Lease {
 	}
 	for _, b := range p.byAddr {
 		if b.state == stateBound && b.expiry.After(now) {
-			out = append(out, Lease{Addr: b.addr, MAC: net.HardwareAddr(b.mac), Expiry: b.expiry, Hostname: b.hostname})
+			out = append(out, b.lease())
 		}
 	}
 	return out
@@ -258,30 +321,36 @@ func (b *binding) free(now time.Time) bool {
 	return b == nil || b.state == stateReleased || !b.expiry.After(now)
 }
 
-// assignable reports whether a may be given to mac. p.mu is held.
-func (p *Pool) assignable(a netip.Addr, mac string, now time.Time) bool {
+// assignable reports whether a may be given to client c. p.mu is held.
+func (p *Pool) assignable(a netip.Addr, c client, now time.Time) bool {
+	mac := c.key
 	if r, ok := p.resv[a]; ok {
-		return r == mac
+		return r == c.hw
 	}
 	if !p.inRange(a) {
 		return false
 	}
 	b := p.byAddr[a]
-	return b == nil || b.mac == mac && b.state != stateDeclined || b.free(now)
+	if _, bad := p.conflicts[a]; bad {
+		// Only to the client it was offered to as a last resort.
+		return b != nil && b.mac == mac && b.state == stateOffered && !b.free(now)
+	}
+	return b == nil || b.mac == mac || b.free(now)
 }
 
-// offer picks an address for mac (RFC 2131 §4.3.1) and holds it.
-func (p *Pool) offer(mac string, requested netip.Addr, now time.Time) (netip.Addr, error) {
+// offer picks an address for client c (RFC 2131 §4.3.1) and holds it.
+func (p *Pool) offer(c client, requested netip.Addr, now time.Time) (netip.Addr, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	pick := p.resvMAC[mac]
+	mac := c.key
+	pick := p.resvMAC[c.hw]
 	if pick.IsValid() {
 		if b := p.byAddr[pick]; b != nil && b.mac != mac && !b.free(now) {
-			return netip.Addr{}, fmt.Errorf("dhcp: reserved address %v is leased to %v", pick, net.HardwareAddr(b.mac))
+			return netip.Addr{}, fmt.Errorf("dhcp: reserved address %v is leased to %v", pick, net.HardwareAddr(b.hw))
 		}
-	} else if b := p.byMAC[mac]; b != nil && p.byAddr[b.addr] == b && b.state != stateDeclined && p.assignable(b.addr, mac, now) {
+	} else if b := p.byMAC[mac]; b != nil && p.byAddr[b.addr] == b && p.assignable(b.addr, c, now) {
 		pick = b.addr
-	} else if requested.IsValid() && p.assignable(requested, mac, now) {
+	} else if requested.IsValid() && p.assignable(requested, c, now) {
 		pick = requested
 	} else {
 		// Scan from a rotating cursor, at most scanMax addresses per
@@ -293,7 +362,7 @@ func (p *Pool) offer(mac string, requested netip.Addr, now time.Time) (netip.Add
 		var oldest *binding // the oldest offer held for another client
 		for i := uint32(0); i < n; i++ {
 			a := addrOf(p.first + (p.cursor+i)%p.size)
-			if p.assignable(a, mac, now) {
+			if p.assignable(a, c, now) {
 				pick = a
 				p.cursor = (p.cursor + i + 1) % p.size
 				break
@@ -306,6 +375,11 @@ func (p *Pool) offer(mac string, requested netip.Addr, now time.Time) (netip.Add
 		}
 		if !pick.IsValid() {
 			p.cursor = (p.cursor + n) % p.size
+			if a := p.oldestConflict(now); a.IsValid() {
+				// No free address: test a known conflict again.
+				p.bind(a, c, stateOffered, now.Add(p.offerHold()), "")
+				return a, nil
+			}
 			if oldest == nil {
 				return netip.Addr{}, ErrPoolExhausted
 			}
@@ -319,13 +393,14 @@ func (p *Pool) offer(mac string, requested netip.Addr, now time.Time) (netip.Add
 	if b != nil && b.mac == mac && b.state == stateBound && b.expiry.After(now) {
 		return pick, nil // already bound: keep the lease, offer it again
 	}
-	p.bind(pick, mac, stateOffered, now.Add(p.offerHold()), "")
+	p.bind(pick, c, stateOffered, now.Add(p.offerHold()), "")
 	return pick, nil
 }
 
-// bind records that a belongs to mac. p.mu is held. It returns the
-// address mac held before, if different and still recorded.
-func (p *Pool) bind(a netip.Addr, mac string, st bindState, expiry time.Time, host string) (prev netip.Addr) {
+// bind records that a belongs to client c. p.mu is held. It returns the
+// address c held before, if different and still recorded.
+func (p *Pool) bind(a netip.Addr, c client, st bindState, expiry time.Time, host string) (prev netip.Addr) {
+	mac := c.key
 	if old := p.byMAC[mac]; old != nil && old.addr != a && p.byAddr[old.addr] == old {
 		delete(p.byAddr, old.addr)
 		if old.state == stateBound {
@@ -337,10 +412,10 @@ func (p *Pool) bind(a netip.Addr, mac string, st bindState, expiry time.Time, ho
 		if b != nil && p.byMAC[b.mac] == b {
 			delete(p.byMAC, b.mac)
 		}
-		b = &binding{addr: a, mac: mac}
+		b = &binding{addr: a, mac: mac, hw: c.hw}
 		p.byAddr[a] = b
 	}
-	b.state, b.expiry = st, expiry
+	b.state, b.expiry, b.hw = st, expiry, c.hw
 	if host != "" {
 		b.hostname = host
 	}
@@ -348,16 +423,17 @@ func (p *Pool) bind(a netip.Addr, mac string, st bindState, expiry time.Time, ho
 	return prev
 }
 
-// commit binds a to mac for a lease time and stores the lease. ok is
-// false when a cannot be given to mac (the caller NAKs).
-func (p *Pool) commit(ctx context.Context, a netip.Addr, mac string, host string, now time.Time, needRecord bool) (l Lease, ok bool, err error) {
+// commit binds a to client c for a lease time and stores the lease. ok
+// is false when a cannot be given to c (the caller NAKs).
+func (p *Pool) commit(ctx context.Context, a netip.Addr, c client, host string, now time.Time, needRecord bool) (l Lease, ok bool, err error) {
+	mac := c.key
 	p.mu.Lock()
 	b := p.byAddr[a]
 	if needRecord && (b == nil || b.mac != mac) {
 		p.mu.Unlock()
 		return Lease{}, false, nil
 	}
-	if !p.assignable(a, mac, now) || b != nil && b.mac == mac && b.state == stateDeclined {
+	if !p.assignable(a, c, now) {
 		p.mu.Unlock()
 		return Lease{}, false, nil
 	}
@@ -366,8 +442,8 @@ func (p *Pool) commit(ctx context.Context, a netip.Addr, mac string, host string
 	if b != nil && b.mac == mac {
 		was = *b
 	}
-	prev := p.bind(a, mac, stateBound, expiry, host)
-	l = Lease{Addr: a, MAC: net.HardwareAddr(mac), Expiry: expiry, Hostname: p.byAddr[a].hostname}
+	prev := p.bind(a, c, stateBound, expiry, host)
+	l = p.byAddr[a].lease()
 	p.mu.Unlock()
 	if p.Store != nil {
 		err := error(nil)
@@ -392,13 +468,17 @@ func (p *Pool) commit(ctx context.Context, a netip.Addr, mac string, host string
 			return Lease{}, false, &StoreError{Op: "save", Addr: a, Err: err}
 		}
 	}
+	p.mu.Lock()
+	delete(p.conflicts, a) // the client keeps it: the address is free of conflict
+	p.mu.Unlock()
 	return l, true, nil
 }
 
-// known reports whether mac holds a binding for a (any state but
-// declined), whether another client holds a, and whether mac is known
+// known reports whether client c holds a binding for a (any state but
+// declined), whether another client holds a, and whether c is known
 // with another address.
-func (p *Pool) known(a netip.Addr, mac string) (mine, other, elsewhere bool) {
+func (p *Pool) known(a netip.Addr, c client) (mine, other, elsewhere bool) {
+	mac := c.key
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if m := p.byMAC[mac]; m != nil && m.addr != a && p.byAddr[m.addr] == m && m.state == stateBound {
@@ -409,13 +489,14 @@ func (p *Pool) known(a netip.Addr, mac string) (mine, other, elsewhere bool) {
 		return false, false, elsewhere
 	}
 	if b.mac == mac {
-		return b.state != stateDeclined, false, false
+		return true, false, false
 	}
 	return false, !b.free(p.now()), elsewhere
 }
 
-// forgetOffer drops an offer made to mac that the client turned down.
-func (p *Pool) forgetOffer(mac string) {
+// forgetOffer drops an offer made to client c that it turned down.
+func (p *Pool) forgetOffer(c client) {
+	mac := c.key
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if b := p.byMAC[mac]; b != nil && b.state == stateOffered {
@@ -426,9 +507,10 @@ func (p *Pool) forgetOffer(mac string) {
 	}
 }
 
-// release ends the lease of mac on a (DHCPRELEASE) or, with decline, marks
-// a unusable for a while (DHCPDECLINE).
-func (p *Pool) release(ctx context.Context, a netip.Addr, mac string, decline bool, now time.Time) error {
+// release ends the lease of client c on a (DHCPRELEASE) or, with
+// decline, records a known conflict on a (DHCPDECLINE), in the store too.
+func (p *Pool) release(ctx context.Context, a netip.Addr, c client, decline bool, now time.Time) error {
+	mac := c.key
 	p.mu.Lock()
 	b := p.byAddr[a]
 	if b == nil || b.mac != mac {
@@ -436,19 +518,86 @@ func (p *Pool) release(ctx context.Context, a netip.Addr, mac string, decline bo
 		return nil
 	}
 	if decline {
-		b.state, b.expiry = stateDeclined, now.Add(declineHold)
-		b.mac = "" // the address belongs to nobody (RFC 2131 §4.3.3)
+		// The address belongs to nobody (RFC 2131 §4.3.3).
+		delete(p.byAddr, a)
 		if p.byMAC[mac] == b {
 			delete(p.byMAC, mac)
 		}
+		p.conflicts[a] = now
 	} else {
 		b.state, b.expiry = stateReleased, now
 	}
 	p.mu.Unlock()
-	if p.Store != nil {
-		if err := p.Store.Delete(ctx, a); err != nil {
-			return &StoreError{Op: "delete", Addr: a, Err: err}
+	if p.Store == nil {
+		return nil
+	}
+	if decline {
+		if err := p.Store.Save(ctx, Lease{Addr: a, MAC: net.HardwareAddr(b.hw), Declined: now}); err != nil {
+			return &StoreError{Op: "save", Addr: a, Err: err}
 		}
+		return nil
+	}
+	if err := p.Store.Delete(ctx, a); err != nil {
+		return &StoreError{Op: "delete", Addr: a, Err: err}
 	}
 	return nil
+}
+
+// oldestConflict returns the known conflict declined longest ago that no
+// client holds an offer or lease on; invalid when there is none. p.mu is
+// held.
+func (p *Pool) oldestConflict(now time.Time) netip.Addr {
+	var pick netip.Addr
+	var at time.Time
+	for a, t := range p.conflicts {
+		if !p.inRange(a) {
+			continue
+		}
+		if _, reserved := p.resv[a]; reserved || now.Sub(t) < conflictRetry {
+			continue
+		}
+		if b := p.byAddr[a]; b != nil && !b.free(now) {
+			continue
+		}
+		if !pick.IsValid() || t.Before(at) || t.Equal(at) && a.Less(pick) {
+			pick, at = a, t
+		}
+	}
+	return pick
+}
+
+// client identifies a client of a [Pool]: key is its client identifier
+// (option 61) when it sent one, else its hardware address; hw is its
+// hardware address. Both are strings of the bytes.
+type client struct {
+	key string
+	hw  string
+}
+
+// cidPrefix starts the key of a client identified by option 61. It is
+// longer than any chaddr (16 bytes), so that no hardware address can be
+// mistaken for a client identifier.
+const cidPrefix = "\x00client-identifier\x00"
+
+// clientFor returns the client with hardware address hw and client
+// identifier cid (option 61, empty when not sent).
+func clientFor(hw net.HardwareAddr, cid []byte) client {
+	if len(cid) > 0 {
+		return client{key: cidPrefix + string(cid), hw: string(hw)}
+	}
+	return client{key: string(hw), hw: string(hw)}
+}
+
+// clientID returns the option 61 of client key k, nil for a client
+// identified by its hardware address.
+func clientID(k string) []byte {
+	if id, ok := strings.CutPrefix(k, cidPrefix); ok {
+		return []byte(id)
+	}
+	return nil
+}
+
+// lease returns b as a Lease.
+func (b *binding) lease() Lease {
+	return Lease{Addr: b.addr, MAC: net.HardwareAddr(b.hw), ClientID: clientID(b.mac), Expiry: b.expiry, Hostname: b.hostname}
 }

@@ -3,6 +3,7 @@ package dhcp
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -36,9 +37,13 @@ var ErrLeaseFile = errors.New("dhcp: malformed lease file")
 // synced, and at most one torn last line, whose change was never
 // acknowledged.
 //
-// The format is one record per line: "ADDR MAC EXPIRY HOSTNAME" adds or
-// replaces the lease for ADDR (EXPIRY in Unix seconds, HOSTNAME a Go-quoted
-// string); "ADDR -" deletes it; lines starting with '#' are comments; later
+// The format is one record per line: "ADDR MAC EXPIRY HOSTNAME [CLIENTID]"
+// adds or replaces the lease for ADDR (EXPIRY in Unix seconds, HOSTNAME a
+// Go-quoted string, CLIENTID the client's option 61 in hex, present only
+// for a client that sent one, so files written before it load as they
+// are); "ADDR conflict MAC DECLINED" records that the client MAC declined
+// ADDR at DECLINED (Unix seconds), a known conflict ([Lease.Declined]);
+// "ADDR -" deletes either; lines starting with '#' are comments; later
 // lines win. A FileStore is safe for concurrent use. Its zero value with
 // Path set is ready; a missing or empty file is an empty store.
 //
@@ -276,6 +281,7 @@ func (s *FileStore) compactLocked() error {
 // Save adds or replaces the lease for l.Addr and returns once it is on disk.
 func (s *FileStore) Save(ctx context.Context, l Lease) error {
 	l.MAC = slices.Clone(l.MAC)
+	l.ClientID = slices.Clone(l.ClientID)
 	return s.change(func() {
 		s.leases[l.Addr] = l
 		s.pending = appendLeaseLine(s.pending, l)
@@ -396,7 +402,7 @@ func (s *FileStore) encodeLocked() []byte {
 	}
 	slices.SortFunc(addrs, netip.Addr.Compare)
 	b := make([]byte, 0, 64+64*len(addrs))
-	b = append(b, "# pxekit dhcp leases: ADDR MAC EXPIRY(unix) HOSTNAME, or ADDR - (deleted)\n"...)
+	b = append(b, "# pxekit dhcp leases: ADDR MAC EXPIRY(unix) HOSTNAME [CLIENTID(hex)], or ADDR - (deleted)\n"...)
 	for _, a := range addrs {
 		b = appendLeaseLine(b, s.leases[a])
 	}
@@ -404,6 +410,14 @@ func (s *FileStore) encodeLocked() []byte {
 }
 
 func appendLeaseLine(b []byte, l Lease) []byte {
+	if !l.Declined.IsZero() {
+		b = l.Addr.AppendTo(b)
+		b = append(b, " conflict "...)
+		b = append(b, l.MAC.String()...)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, l.Declined.Unix(), 10)
+		return append(b, '\n')
+	}
 	b = l.Addr.AppendTo(b)
 	b = append(b, ' ')
 	b = append(b, l.MAC.String()...)
@@ -411,6 +425,10 @@ func appendLeaseLine(b []byte, l Lease) []byte {
 	b = strconv.AppendInt(b, l.Expiry.Unix(), 10)
 	b = append(b, ' ')
 	b = strconv.AppendQuote(b, l.Hostname)
+	if len(l.ClientID) > 0 {
+		b = append(b, ' ')
+		b = hex.AppendEncode(b, l.ClientID)
+	}
 	return append(b, '\n')
 }
 
@@ -530,6 +548,9 @@ func parseLeaseLine(line string) (Lease, error) {
 	if err != nil || !a.Is4() {
 		return Lease{}, fmt.Errorf("bad address %q", f[0])
 	}
+	if f[1] == "conflict" {
+		return parseConflict(a, f[2], f[3])
+	}
 	mac, err := net.ParseMAC(f[1])
 	if err != nil {
 		return Lease{}, err
@@ -538,11 +559,37 @@ func parseLeaseLine(line string) (Lease, error) {
 	if err != nil || exp < 0 || exp > 1<<40 {
 		return Lease{}, fmt.Errorf("bad expiry %q", f[2])
 	}
-	host, err := strconv.Unquote(f[3])
+	q, err := strconv.QuotedPrefix(f[3])
 	if err != nil {
 		return Lease{}, fmt.Errorf("bad hostname %s", f[3])
 	}
-	return Lease{Addr: a, MAC: mac, Expiry: time.Unix(exp, 0), Hostname: host}, nil
+	host, _ := strconv.Unquote(q)
+	var cid []byte
+	if rest := f[3][len(q):]; rest != "" {
+		// Since option 61 identifies clients: the client identifier in hex.
+		h, ok := strings.CutPrefix(rest, " ")
+		if cid, err = hex.DecodeString(h); !ok || err != nil || len(cid) == 0 || len(cid) > 255 {
+			return Lease{}, fmt.Errorf("bad client identifier %q", rest)
+		}
+	}
+	return Lease{Addr: a, MAC: mac, ClientID: cid, Expiry: time.Unix(exp, 0), Hostname: host}, nil
+}
+
+// parseConflict reads the fields after "ADDR conflict": "MAC DECLINED".
+// MAC may be empty ("" when the decline came without a chaddr).
+func parseConflict(a netip.Addr, macField, rest string) (Lease, error) {
+	var mac net.HardwareAddr
+	if macField != "" {
+		var err error
+		if mac, err = net.ParseMAC(macField); err != nil {
+			return Lease{}, err
+		}
+	}
+	at, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || at <= 0 || at > 1<<40 {
+		return Lease{}, fmt.Errorf("bad decline time %q", rest)
+	}
+	return Lease{Addr: a, MAC: mac, Declined: time.Unix(at, 0)}, nil
 }
 
 // writeFileAtomic replaces path with data: temporary file, fsync, rename,

@@ -141,3 +141,11 @@ func FuzzOptionPXELinuxPathPrefix(f *testing.F) {
 func FuzzOptionPXELinuxRebootTime(f *testing.F) {
 	fuzzDecoder(f, 211, ParsePXELinuxRebootTime, []byte{0, 0, 0, 30}, []byte{1})
 }
+
+func FuzzOptionRelayAgentInfo(f *testing.F) {
+	fuzzDecoderCheck(f, 82, ParseRelayAgentInfo, func(t *testing.T, b []byte, r RelayAgentInfo, err error) {
+		if a, ok := r.LinkSelection(); ok && !a.Is4() {
+			t.Fatalf("LinkSelection of % x = %v", b, a)
+		}
+	}, []byte{1, 6, 'e', 't', 'h', '0', '/', '7', 2, 2, 0, 1}, []byte{5, 4, 10, 20, 5, 5}, []byte{1, 0}, []byte{5, 3, 1, 2, 3})
+}

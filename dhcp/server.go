@@ -61,8 +61,21 @@ type Server struct {
 	// Decider makes the boot decision for boot clients; nil boots no one.
 	Decider Decider
 
-	// Pool makes this a full DHCP server; nil means proxyDHCP.
+	// Pool makes this a full DHCP server; nil means proxyDHCP (unless
+	// Pools is set).
 	Pool *Pool
+
+	// Pools are further pools of a full DHCP server, one per subnet,
+	// beside Pool (which may be nil): one server for several segments
+	// and relayed subnets. A relayed request is served from the pool
+	// whose subnet holds its link: option 118 (subnet selection, RFC
+	// 3011), else option 82 sub-option 5 (link selection, RFC 3527),
+	// else the relay's giaddr; a request that is not
+	// relayed from the pool whose subnet holds the server's address on
+	// the arrival interface (the first such pool, Pool first); requests
+	// from a subnet without a pool are not answered. Pools may share a
+	// LeaseStore: each takes the leases of its own subnet.
+	Pools []*Pool
 
 	// Interface, when set, restricts the server to datagrams that arrive
 	// on the interface of this name; ListenAndServe also binds its
@@ -74,9 +87,13 @@ type Server struct {
 	ServerAddr netip.Addr
 
 	// RememberFor is how long the boot decision for a client's MAC is
-	// remembered, to answer a later exchange that lacks the PXE options
-	// (syslinux.efi's second DHCP). Zero means five minutes; negative
-	// disables it.
+	// remembered, to answer its boot loader's own exchange that lacks the
+	// PXE options (syslinux.efi's second DHCP, seconds after the
+	// firmware's). Zero means 60 seconds; negative disables it. Only a
+	// request that does not look like an operating system's DHCP client
+	// is answered from memory (no vendor class, host name, client
+	// identifier or FQDN, and no request for options 42, 119, 121, 249 or
+	// 252): the booted system's own DISCOVER gets a plain lease.
 	RememberFor time.Duration
 
 	// Workers is the number of goroutines reading datagrams per
@@ -95,7 +112,9 @@ type Server struct {
 	// destination and the arrival interface index), an error when the
 	// lease store fails (the request is then not acknowledged; a warning
 	// says when the store works again), a warning when the pool has no
-	// address for a client, and debug lines for dropped
+	// address for a client, an info line per boot client that a full
+	// DHCP server leases an address without boot options because the
+	// Decider failed for it (once per MAC and hour), and debug lines for dropped
 	// datagrams and for requests left unanswered because of an error;
 	// nil discards.
 	//
@@ -116,16 +135,19 @@ type Server struct {
 	// reported without a MAC.
 	Hook events.Hook
 
-	mu        sync.Mutex
-	conns     map[net.PacketConn]struct{}
-	closed    bool
-	wg        sync.WaitGroup
-	baseCtx   context.Context
-	cancel    context.CancelFunc
-	memo      memo
-	ifaces    ifaceCache
-	stats     counters
-	bindIndex atomic.Int64 // index of Interface, 0 unknown
+	mu      sync.Mutex
+	conns   map[net.PacketConn]struct{}
+	closed  bool
+	wg      sync.WaitGroup
+	baseCtx context.Context
+	cancel  context.CancelFunc
+	memo    memo
+	// noBootNoted holds the clients told about at Info that they get an
+	// address without boot options.
+	noBootNoted macSet
+	ifaces      ifaceCache
+	stats       counters
+	bindIndex   atomic.Int64 // index of Interface, 0 unknown
 
 	limitOnce  sync.Once
 	limit      lograte.Limiter // lines caused by a datagram, but replies
@@ -233,7 +255,7 @@ func (s *Server) ListenAndServe(addr string) error {
 		s.bindIndex.Store(int64(ifi.Index))
 	}
 	addrs := []string{addr}
-	if s.Pool == nil && port == strconv.Itoa(ServerPort) {
+	if !s.full() && port == strconv.Itoa(ServerPort) {
 		addrs = append(addrs, net.JoinHostPort(host, strconv.Itoa(PXEPort)))
 	}
 	var conns []net.PacketConn
@@ -290,8 +312,8 @@ func (s *Server) Serve(conn net.PacketConn) error {
 	if err != nil {
 		return err
 	}
-	if s.Pool != nil {
-		if err := s.Pool.init(ctx); err != nil {
+	for _, p := range s.pools() {
+		if err := p.initOn(ctx, s.Interface, true); err != nil {
 			return err
 		}
 	}
@@ -477,7 +499,7 @@ func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in
 		return out
 	}
 	srvAddr := s.serverAddr(sc, in)
-	if s.Pool != nil && s.Pool.Store != nil && sc.sem != nil {
+	if s.stored() && sc.sem != nil {
 		switch msgType(req) {
 		case dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeRelease, dhcpv4.MessageTypeDecline:
 			// These wait for the store: answer from a goroutine of their own.
@@ -531,7 +553,7 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		s.logPacket(ctx, &s.limit, slog.LevelError, in.src.Addr(), "dhcp: lease store failed, request not acknowledged", "mac", req.ClientHWAddr.String(), "type", msgType(req), "addr", serr.Addr, "err", serr.Err)
 		return out
 	}
-	if err == nil && s.Pool != nil && s.Pool.Store != nil && s.stats.storeFailing.Load() && storeWrites(req) {
+	if err == nil && s.stored() && s.stats.storeFailing.Load() && storeWrites(req) {
 		if s.stats.storeFailing.CompareAndSwap(true, false) {
 			log.Warn("dhcp: lease store works again", "store_errors", s.stats.storeErrors.Load())
 		}
@@ -646,13 +668,20 @@ func (s *Server) serverAddr(sc *serverConn, in inbound) netip.Addr {
 	if s.ServerAddr.IsValid() {
 		return s.ServerAddr
 	}
-	var want netip.Prefix
-	if s.Pool != nil {
-		want = s.Pool.subnet()
+	pools := s.pools()
+	inPool := func(a netip.Addr) bool {
+		if len(pools) == 0 {
+			return true
+		}
+		for _, p := range pools {
+			if p.subnet().Contains(a) {
+				return true
+			}
+		}
+		return false
 	}
 	ok := func(a netip.Addr) bool {
-		return a.Is4() && !a.IsUnspecified() && !a.IsMulticast() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255}) &&
-			(!want.IsValid() || want.Contains(a))
+		return a.Is4() && !a.IsUnspecified() && !a.IsMulticast() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && inPool(a)
 	}
 	switch {
 	case ok(in.dst):
@@ -660,9 +689,11 @@ func (s *Server) serverAddr(sc *serverConn, in inbound) netip.Addr {
 	case ok(in.local):
 		return in.local
 	}
-	if in.ifIndex != 0 && want.IsValid() {
-		if a := s.ifaces.addr(in.ifIndex, want); a.IsValid() {
-			return a
+	if in.ifIndex != 0 {
+		for _, p := range pools {
+			if a := s.ifaces.addr(in.ifIndex, p.subnet()); a.IsValid() {
+				return a
+			}
 		}
 	}
 	if in.local.Is4() && !in.local.IsUnspecified() {
@@ -672,6 +703,56 @@ func (s *Server) serverAddr(sc *serverConn, in inbound) netip.Addr {
 		return sc.localAddr
 	}
 	return netip.Addr{}
+}
+
+// pools returns Pool and Pools, the pools of a full DHCP server.
+func (s *Server) pools() []*Pool {
+	if s.Pool == nil {
+		return s.Pools
+	}
+	if len(s.Pools) == 0 {
+		return []*Pool{s.Pool}
+	}
+	return append([]*Pool{s.Pool}, s.Pools...)
+}
+
+// full reports whether s is a full DHCP server.
+func (s *Server) full() bool { return s.Pool != nil || len(s.Pools) > 0 }
+
+// stored reports whether a pool of s has a lease store.
+func (s *Server) stored() bool {
+	if s.Pool != nil && s.Pool.Store != nil {
+		return true
+	}
+	for _, p := range s.Pools {
+		if p.Store != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// poolFor returns the pool that serves req, which the server answers from
+// srv: for a relayed request the pool whose subnet holds its link address
+// (option 118, option 82 sub-option 5, or giaddr: see linkAddr), else the
+// one whose subnet holds srv; nil when none does.
+func (s *Server) poolFor(req *dhcpv4.DHCPv4, srv netip.Addr) *Pool {
+	at := srv
+	if a := linkAddr(req); a.IsValid() {
+		at = a
+	}
+	if !at.IsValid() {
+		return nil
+	}
+	if s.Pool != nil && s.Pool.subnet().Contains(at) {
+		return s.Pool
+	}
+	for _, p := range s.Pools {
+		if p.subnet().Contains(at) {
+			return p
+		}
+	}
+	return nil
 }
 
 // Shutdown stops the server: it closes the sockets, so no new request is

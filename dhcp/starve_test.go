@@ -91,14 +91,14 @@ func TestOfferHoldDefault(t *testing.T) {
 	a := netip.MustParseAddr(o.YourIPAddr.String())
 	clk.add(9 * time.Second)
 	p.mu.Lock()
-	held := !p.assignable(a, string(mac(2)), p.now())
+	held := !p.assignable(a, clientFor(mac(2), nil), p.now())
 	p.mu.Unlock()
 	if !held {
 		t.Errorf("offer of %v not held at 9 s", a)
 	}
 	clk.add(2 * time.Second)
 	p.mu.Lock()
-	free := p.assignable(a, string(mac(2)), p.now())
+	free := p.assignable(a, clientFor(mac(2), nil), p.now())
 	p.mu.Unlock()
 	if !free {
 		t.Errorf("offer of %v still held at 11 s; the default hold is 10 s", a)

@@ -69,8 +69,7 @@ func TestSecureBootWarnsUnsigned(t *testing.T) {
 	l.isoTree(root)
 	copyFile(t, debSnponly, filepath.Join(root, "snponly.efi"))
 	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", ":8080")
-	requireLog(t, d, "level=WARN", "secure boot", `role="x86-64 UEFI boot program"`, "file=snponly.efi", "unsigned")
-	requireLog(t, d, "level=WARN", "secure boot", `role="UEFI HTTP boot program"`, "file=snponly.efi", "unsigned")
+	requireLog(t, d, "level=WARN", "secure boot", "file=snponly.efi", `role="x86-64 UEFI boot program, UEFI HTTP boot program"`, "unsigned")
 	// And the same firmware as TestSecureBootPXE refuses it: Secure Boot
 	// is on. The boot ends at OVMF's refusal, after the transfer.
 	l.until = ": Access Denied"

@@ -203,9 +203,7 @@ func (b *Boot) warn(log *slog.Logger, msg string, args ...any) {
 func (b *Boot) netbootEntries(r *bootmenu.Resolved, o Options, log *slog.Logger) error {
 	var linux []*bootmenu.Entry
 	r.Menu.All(func(_ *bootmenu.Menu, e *bootmenu.Entry) {
-		// A memory tester loaded as a kernel (memtest86+.bin, memtest.efi)
-		// fetches no root and takes no distribution arguments.
-		if e.IsLinux() && !strings.Contains(strings.ToLower(path.Base(e.Kernel)), "memtest") {
+		if e.IsLinux() && osKernel(e.Kernel) {
 			linux = append(linux, e)
 		}
 	})
@@ -257,6 +255,20 @@ func (b *Boot) netbootEntries(r *bootmenu.Resolved, o Options, log *slog.Logger)
 		b.warn(log, "entries left as written, which will not find their root over the network: "+firstErr.Error(), "family", fam.Name, "entries", strings.Join(labels, ","))
 	}
 	return nil
+}
+
+// osKernel reports whether a LINUX/KERNEL entry's file is an operating
+// system's kernel, which may need its root from the network: a memory
+// tester (memtest86+.bin), an iPXE or syslinux program (ipxe.lkrn,
+// menu.c32, pxelinux.0) fetches no root and takes no distribution
+// arguments.
+func osKernel(name string) bool {
+	base := strings.ToLower(path.Base(name))
+	switch path.Ext(base) {
+	case ".lkrn", ".c32", ".0", ".com", ".cbt", ".bss", ".bin":
+		return false
+	}
+	return !strings.Contains(base, "memtest")
 }
 
 // kernelBase is the URL of the served tree in kernel command lines.

@@ -328,3 +328,73 @@ func TestMemtestLeftAlone(t *testing.T) {
 		t.Errorf("live entry %+v: want fetch=", e)
 	}
 }
+
+// HTTPImage hands UEFI HTTP boot clients the named image instead of iPXE,
+// and only when the Boot serves it over HTTP.
+func TestPolicyHTTPImage(t *testing.T) {
+	programs := programsFS()
+	programs["my image.iso"] = &fstest.MapFile{Data: []byte("CD001")}
+	programs["disk.img"] = &fstest.MapFile{Data: []byte("disk")}
+	programs["notes.txt"] = &fstest.MapFile{Data: []byte("text")}
+	programs["tree.iso/file"] = &fstest.MapFile{Data: []byte("x")}
+	b, err := New(isoTree(), &Options{HTTPBase: "http://10.0.0.1:8080/", Programs: programs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := capture(t, "ovmf-http")
+	for _, tc := range []struct{ image, want string }{
+		{"", "http://10.0.0.1:8080/snponly.efi"},
+		{"my image.iso", "http://10.0.0.1:8080/my%20image.iso"},
+		{"disk.img", "http://10.0.0.1:8080/disk.img"},
+		{"install/vmlinuz", ""}, // not a disk image
+		{"notes.txt", ""},       // not a disk image
+		{"missing.iso", ""},     // not served
+		{"isolinux.iso", ""},    // not served
+		{"isolinux/", ""},       // a directory
+		{"../my image.iso", ""}, // not a valid name
+	} {
+		t.Run(tc.image, func(t *testing.T) {
+			p, err := b.Policy(&PolicyOptions{HTTPImage: tc.image})
+			if tc.want == "" {
+				if err == nil {
+					t.Fatalf("Policy(HTTPImage: %q) = %q, want an error", tc.image, p.HTTP[iana.EFI_X86_64_HTTP])
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Policy(HTTPImage: %q): %v", tc.image, err)
+			}
+			r, err := b.Decider(p).Decide(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.File != tc.want || !r.HTTP {
+				t.Errorf("Policy(HTTPImage: %q): HTTP boot client gets %q (HTTP %v), want %q", tc.image, r.File, r.HTTP, tc.want)
+			}
+			// PXE clients keep their programs.
+			if p.TFTP[iana.EFI_X86_64] != "snponly.efi" {
+				t.Errorf("Policy(HTTPImage: %q): EFI PXE program %q", tc.image, p.TFTP[iana.EFI_X86_64])
+			}
+		})
+	}
+
+	// Without HTTP there is no URL to hand out.
+	b, err = New(isoTree(), &Options{Programs: programs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Policy(&PolicyOptions{HTTPImage: "my image.iso"}); err == nil {
+		t.Error("HTTPImage accepted without HTTPBase")
+	}
+}
+
+func TestOSKernel(t *testing.T) {
+	for name, want := range map[string]bool{
+		"/live/vmlinuz": true, "casper/vmlinuz.efi": true, "/images/pxeboot/vmlinuz": true,
+		"ipxe.lkrn": false, "/boot/memtest86+x64.efi": false, "memtest86+.bin": false, "menu.c32": false, "pxelinux.0": false,
+	} {
+		if got := osKernel(name); got != want {
+			t.Errorf("osKernel(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -21,7 +21,9 @@
 // boot programs ([Files], [DebianPrograms]) where the image has none.
 // Give it to tftp.Server{FS: boot} and to [FileServer] unchanged.
 // [Boot.Policy] chooses each client's boot program over that same file
-// system, so no client is offered a file it cannot fetch, and
+// system, so no client is offered a file it cannot fetch
+// ([PolicyOptions.HTTPImage] hands UEFI HTTP boot clients a served disk
+// image, such as the ISO itself, to boot as a RAM disk instead of iPXE), and
 // [Boot.Decider] adds per-machine plans ([Options.Machine]: a machine's
 // own kernel, one entry, or its local disk) for provisioning tools.
 //
@@ -38,8 +40,12 @@
 // [FileServer], [HTTPServer] and [LimitListener] serve a tree over HTTP
 // to boot clients with bounds no client can stretch: no listings, capped
 // ranges, a deadline per write, header/read/idle timeouts and connection
-// caps per client and in all. [ObserveHTTP] reports each request as
-// [events.Event] values (file, range, bytes, status, time).
+// caps per client and in all; when the total cap is full, a new client
+// takes the place of the connection that has waited longest without a
+// request in progress ([LimitConnState]), so that connections that send
+// nothing cannot lock clients out, while downloads are never cut.
+// [ObserveHTTP] reports each request as [events.Event] values (file,
+// range, bytes, status, time).
 //
 // [New] turns a boot image or tree into the one [fs.FS] that TFTP and HTTP
 // serve: the tree, and pxelinux, iPXE and GRUB menus generated from the

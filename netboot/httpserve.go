@@ -150,7 +150,8 @@ func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 // requests on a kept-alive connection, and 8 KiB of headers. Downloads
 // have no overall time limit: [FileServer] bounds each write instead, so a
 // slow firmware fetching a large root file system is not cut off. Pair it
-// with [LimitListener].
+// with [LimitListener]: its ConnState is [LimitConnState], which tells the
+// listener which connections are serving a request.
 func HTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
@@ -158,13 +159,41 @@ func HTTPServer(h http.Handler) *http.Server {
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    8 << 10,
+		ConnState:         LimitConnState,
+	}
+}
+
+// LimitConnState is an [http.Server] ConnState hook (the one [HTTPServer]
+// installs) that tells a [LimitListener] the state of each connection it
+// accepted; connections from other listeners are ignored. Call it from
+// your own ConnState when you build the server yourself. Without it the
+// listener cannot tell a waiting connection from a busy one and evicts
+// none.
+func LimitConnState(c net.Conn, state http.ConnState) {
+	if tc, ok := c.(interface{ NetConn() net.Conn }); ok { // *tls.Conn
+		c = tc.NetConn()
+	}
+	if lc, ok := c.(*limitConn); ok {
+		lc.l.setState(lc, state)
 	}
 }
 
 // LimitListener caps the connections accepted from ln: at most total in
 // all and perClient from one IP address (defaults, for 0: 1024 and 64).
-// A connection over a cap is not refused silently: it gets "503 Service
-// Unavailable" with Retry-After and is closed, and accepting goes on.
+//
+// When the total cap is reached, a new connection takes the place of the
+// connection that has waited longest without serving a request: one that
+// has not yet sent a complete request header ([http.StateNew]) or sits idle
+// between kept-alive requests ([http.StateIdle]). That connection is
+// closed, so that a flood of connections that send nothing cannot lock a
+// client out until their header timeouts free them. A connection that is
+// serving a request (a download) is never closed. The listener learns the
+// states from [LimitConnState], which [HTTPServer] installs.
+//
+// A connection over a cap that can take no other's place is not refused
+// silently: it gets "503 Service Unavailable" with Retry-After and is
+// closed, and accepting goes on. The per-client cap is never lifted by
+// eviction.
 func LimitListener(ln net.Listener, total, perClient int) net.Listener {
 	if total <= 0 {
 		total = 1024
@@ -179,10 +208,12 @@ type limitListener struct {
 	net.Listener
 	total, perClient int
 
-	mu   sync.Mutex
-	n    int
-	by   map[netip.Addr]int
-	busy int // connections answered 503, for tests and logs
+	mu      sync.Mutex
+	n       int
+	by      map[netip.Addr]int
+	waiting connList // connections in StateNew or StateIdle, longest waiting first
+	busy    int      // connections answered 503, for tests and logs
+	evicted int      // waiting connections closed to make room, for tests and logs
 }
 
 const busyReply = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
@@ -195,6 +226,13 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		addr := remoteAddr(c)
 		l.mu.Lock()
+		var victim *limitConn
+		if l.n >= l.total && l.by[addr] < l.perClient {
+			if victim = l.waiting.front(); victim != nil {
+				l.evicted++
+				l.releaseLocked(victim)
+			}
+		}
 		if l.n >= l.total || l.by[addr] >= l.perClient {
 			l.busy++
 			l.mu.Unlock()
@@ -208,17 +246,42 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		l.n++
 		l.by[addr]++
 		l.mu.Unlock()
+		if victim != nil {
+			// Its server goroutine sees the read fail and closes it
+			// again, which releases nothing twice.
+			_ = victim.Conn.Close()
+		}
 		return &limitConn{Conn: c, l: l, addr: addr}, nil
 	}
 }
 
-func (l *limitListener) release(addr netip.Addr) {
+// setState records a connection's state from [LimitConnState].
+func (l *limitListener) setState(c *limitConn, state http.ConnState) {
 	l.mu.Lock()
-	l.n--
-	if l.by[addr]--; l.by[addr] <= 0 {
-		delete(l.by, addr)
+	defer l.mu.Unlock()
+	if c.released {
+		return
 	}
-	l.mu.Unlock()
+	switch state {
+	case http.StateNew, http.StateIdle:
+		l.waiting.remove(c)
+		l.waiting.pushBack(c)
+	default: // StateActive, StateHijacked, StateClosed
+		l.waiting.remove(c)
+	}
+}
+
+// releaseLocked gives c's slot back; l.mu is held.
+func (l *limitListener) releaseLocked(c *limitConn) {
+	if c.released {
+		return
+	}
+	c.released = true
+	l.waiting.remove(c)
+	l.n--
+	if l.by[c.addr]--; l.by[c.addr] <= 0 {
+		delete(l.by, c.addr)
+	}
 }
 
 func remoteAddr(c net.Conn) netip.Addr {
@@ -232,11 +295,50 @@ type limitConn struct {
 	net.Conn
 	l    *limitListener
 	addr netip.Addr
-	once sync.Once
+
+	// guarded by l.mu
+	released   bool
+	prev, next *limitConn
+	listed     bool
 }
 
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { c.l.release(c.addr) })
+	c.l.mu.Lock()
+	c.l.releaseLocked(c)
+	c.l.mu.Unlock()
 	return err
+}
+
+// connList is an intrusive doubly linked list of connections, so that
+// every state change is O(1) and allocates nothing.
+type connList struct{ head, tail *limitConn }
+
+func (q *connList) front() *limitConn { return q.head }
+
+func (q *connList) pushBack(c *limitConn) {
+	c.prev, c.next, c.listed = q.tail, nil, true
+	if q.tail != nil {
+		q.tail.next = c
+	} else {
+		q.head = c
+	}
+	q.tail = c
+}
+
+func (q *connList) remove(c *limitConn) {
+	if !c.listed {
+		return
+	}
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		q.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		q.tail = c.prev
+	}
+	c.prev, c.next, c.listed = nil, nil, false
 }

@@ -3,6 +3,9 @@ package netboot
 import (
 	"fmt"
 	"io/fs"
+	"net/url"
+	"path"
+	"strings"
 
 	"github.com/insomniacslk/dhcp/iana"
 	"github.com/pxekit/pxekit/nbp"
@@ -16,6 +19,23 @@ type PolicyOptions struct {
 	// script for iPXE clients of its firmware family, so "pxelinux.0"
 	// boots pxelinux even on QEMU's iPXE ROM.
 	BIOS, EFI string
+
+	// HTTPImage names a disk image that the Boot serves, such as the
+	// ISO image itself, to hand to x86-64 UEFI HTTP boot clients instead
+	// of iPXE: they get Options.HTTPBase joined with this name. The
+	// firmware downloads the whole image into memory, registers it as a
+	// RAM disk and boots it as a CD or disk (UEFI 2.x, HTTP Boot with a
+	// RAM disk; EDK2 HttpBootDxe) that stays allocated, so a client needs
+	// the image's size in RAM on top of what its boot needs, and an ISO
+	// image must hold an El Torito boot image
+	// for EFI (an EFI system partition with EFI/BOOT/BOOTX64.EFI):
+	// isofs's FS.BootImages tells. The name must end in ".iso" or ".img",
+	// the two kinds of RAM disk firmware knows by name (the HTTP
+	// [FileServer] also sends "application/vnd.efi-iso" for .iso), and
+	// needs Options.HTTPBase. The image boots without iPXE, so per-machine
+	// plans ([Options.Machine]) do not reach these clients. Empty: HTTP
+	// boot clients get iPXE.
+	HTTPImage string
 }
 
 // Policy returns the boot program choice for clients of b, made over the
@@ -32,7 +52,8 @@ type PolicyOptions struct {
 //     which reads the generated iPXE script;
 //   - ARM64 UEFI gets the tree's shim or GRUB;
 //   - UEFI HTTP boot (x86-64) gets the URL under Options.HTTPBase of the
-//     tree's signed shim, else of an iPXE EFI build when one is served;
+//     disk image named by [PolicyOptions.HTTPImage], else of the tree's
+//     signed shim, else of an iPXE EFI build when one is served;
 //   - a client that already runs iPXE gets the iPXE script (the tree's
 //     boot.ipxe or the generated one), over HTTP when Options.HTTPBase is
 //     set.
@@ -78,6 +99,12 @@ func (b *Boot) Policy(opts *PolicyOptions) (*nbp.Policy, error) {
 		setEFI(o.EFI)
 	}
 
+	if o.HTTPImage != "" {
+		if err := b.checkHTTPImage(o.HTTPImage); err != nil {
+			return nil, err
+		}
+	}
+
 	p := &nbp.Policy{TFTP: progs, HTTP: map[iana.Arch]string{}}
 	for a := range nbp.DefaultHTTP() {
 		p.HTTP[a] = "" // uncovered unless served
@@ -87,6 +114,9 @@ func (b *Boot) Policy(opts *PolicyOptions) (*nbp.Policy, error) {
 			p.HTTP[iana.EFI_X86_64_HTTP] = b.httpBase + b.shim
 		} else if e := nbp.FindProgram(b, "snponly.efi", "ipxe.efi"); e != "" {
 			p.HTTP[iana.EFI_X86_64_HTTP] = b.httpBase + e
+		}
+		if o.HTTPImage != "" {
+			p.HTTP[iana.EFI_X86_64_HTTP] = b.httpBase + escapePath(strings.TrimLeft(o.HTTPImage, "/"))
 		}
 		p.HTTPBase = b.httpBase
 	}
@@ -101,4 +131,35 @@ func (b *Boot) Policy(opts *PolicyOptions) (*nbp.Policy, error) {
 		}
 	}
 	return p, nil
+}
+
+// checkHTTPImage reports why name cannot be handed to UEFI HTTP boot
+// clients as a RAM disk image.
+func (b *Boot) checkHTTPImage(name string) error {
+	if b.httpBase == "" {
+		return fmt.Errorf("netboot: HTTP boot image %s: no HTTP (Options.HTTPBase is empty)", name)
+	}
+	switch strings.ToLower(path.Ext(name)) {
+	case ".iso", ".img":
+	default:
+		return fmt.Errorf("netboot: HTTP boot image %s: firmware boots only .iso and .img names as RAM disks", name)
+	}
+	st, err := fs.Stat(b, strings.TrimLeft(name, "/"))
+	if err != nil {
+		return fmt.Errorf("netboot: HTTP boot image %s: %w", name, err)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("netboot: HTTP boot image %s: not a regular file", name)
+	}
+	return nil
+}
+
+// escapePath escapes each element of the slash-separated name for a URL
+// path.
+func escapePath(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
 }

@@ -99,7 +99,15 @@
 // buffer one window (windowsize × blksize) for retransmission. Buffers are
 // pooled. After setup, sending a block does not allocate.
 // [Server.MaxTransfers], [Server.MaxClientTransfers],
-// [Server.TransferTimeout] and [Server.Timeout] bound the rest.
+// [Server.TransferTimeout] and [Server.Timeout] bound the rest. When every
+// transfer slot is taken, a request from a client address that has none
+// takes the slot of the oldest transfer whose first data block has gone
+// unacknowledged for [EvictAfter] (1 s); that transfer's client gets an
+// error packet and the transfer ends as [OutcomeEvicted]. A flood of
+// requests that are never acknowledged thus delays other clients by about
+// a second, not by the 12 s give-up time; a transfer that has made
+// progress is never evicted. The check is made per request, never per
+// block.
 //
 // Log lines and error replies that a client can cause are limited per
 // client IP address and message: [Server.LogBurst] lines (20) per

@@ -34,9 +34,13 @@ const (
 	OutcomeCanceled
 	// OutcomeError: reading the file failed, or the request was refused.
 	OutcomeError
+	// OutcomeEvicted: the server was full and the client had not
+	// acknowledged its first block; a request from another client took
+	// its slot (see [Server.MaxTransfers]).
+	OutcomeEvicted
 )
 
-var outcomeNames = [...]string{"ok", "aborted", "not-found", "access-violation", "timeout", "canceled", "error"}
+var outcomeNames = [...]string{"ok", "aborted", "not-found", "access-violation", "timeout", "canceled", "error", "evicted"}
 
 // String returns a short lower-case name such as "ok" or "timeout".
 func (o Outcome) String() string {

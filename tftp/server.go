@@ -42,6 +42,12 @@ const (
 	// DefaultLogInterval are logged; see [Server.LogBurst].
 	DefaultLogBurst    = lograte.DefaultBurst
 	DefaultLogInterval = lograte.DefaultInterval
+	// EvictAfter is how long a transfer must have gone without its first
+	// block acknowledged before a new client may take its slot when the
+	// server is full (see [Server.MaxTransfers]): the initial
+	// retransmission timeout (RFC 6298's 1 s), after which the server has
+	// sent its first packet again with no answer.
+	EvictAfter = initialRTO
 )
 
 // Server is a read-only TFTP server. Its zero value serves nothing (every
@@ -94,6 +100,16 @@ type Server struct {
 	// DefaultMaxTransfers), and MaxClientTransfers those from one client
 	// IP address (default DefaultMaxClientTransfers). A request over a
 	// limit is dropped silently, so that the client retries it later.
+	//
+	// When MaxTransfers is reached, a request from a client address that
+	// has no transfer takes the slot of the oldest transfer that has made
+	// no progress (its first data block is not acknowledged) for at least
+	// EvictAfter since its request; that transfer ends with an error
+	// packet to its client and [OutcomeEvicted]. So a flood of requests
+	// that are never acknowledged cannot lock other clients out for the
+	// whole give-up time (see Timeout). A transfer whose client has
+	// acknowledged a block is never evicted, nor is one evicted for a
+	// client that already has a transfer.
 	MaxTransfers       int
 	MaxClientTransfers int
 
@@ -159,6 +175,7 @@ type Server struct {
 	listeners  map[*listener]struct{}
 	transfers  map[*transfer]struct{}
 	perClient  map[netip.Addr]int
+	fresh      transferList // transfers whose first block is not acknowledged, oldest request first
 	inShutdown atomic.Bool
 	wg         sync.WaitGroup
 }
@@ -505,12 +522,24 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 		t.kick(flagRequest)
 		return
 	}
+	now := time.Now()
+	var victim *transfer
+	if len(s.transfers) >= s.maxTransfers() && s.perClient[peer.Addr()] == 0 {
+		if v := s.fresh.head; v != nil && now.Sub(v.since) >= EvictAfter {
+			victim = v
+			v.flags.Or(flagEvict)
+			v.l.release(v)
+		}
+	}
 	if len(s.transfers) >= s.maxTransfers() || s.perClient[peer.Addr()] >= s.maxClientTransfers() {
 		s.mu.Unlock()
 		s.logPeer(slog.LevelWarn, peer, "tftp: request dropped: transfer limit reached", "peer", peer, "file", req.name)
 		return
 	}
 	s.mu.Unlock()
+	if victim != nil {
+		victim.link.wake() // it reports itself, as OutcomeEvicted
+	}
 
 	var lk link
 	if l.single {
@@ -533,6 +562,8 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 	l.active[peer] = t
 	s.transfers[t] = struct{}{}
 	s.perClient[peer.Addr()]++
+	t.since = now
+	s.fresh.pushBack(t)
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go t.run()
@@ -563,9 +594,15 @@ func unicast(a netip.Addr) bool {
 	return a.IsValid() && !a.IsUnspecified() && !a.IsMulticast() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
-// release forgets t; it is called with s.mu held.
+// release forgets t and frees its slot, once (an evicted transfer is
+// released before its goroutine ends); it is called with s.mu held.
 func (l *listener) release(t *transfer) {
 	s := l.s
+	if t.released {
+		return
+	}
+	t.released = true
+	s.fresh.remove(t)
 	if l.active[t.peer] == t {
 		delete(l.active, t.peer)
 	}
@@ -590,4 +627,37 @@ func dialTransfer(local netip.Addr, peer netip.AddrPort) (*net.UDPConn, error) {
 		// choose.
 	}
 	return net.DialUDP("udp", nil, raddr)
+}
+
+// transferList is an intrusive doubly linked list of transfers (the
+// server's fresh ones), so that adding, removing and finding the oldest
+// are O(1) and allocate nothing. It is guarded by s.mu.
+type transferList struct{ head, tail *transfer }
+
+func (q *transferList) pushBack(t *transfer) {
+	q.remove(t)
+	t.prevFresh, t.nextFresh, t.listed = q.tail, nil, true
+	if q.tail != nil {
+		q.tail.nextFresh = t
+	} else {
+		q.head = t
+	}
+	q.tail = t
+}
+
+func (q *transferList) remove(t *transfer) {
+	if !t.listed {
+		return
+	}
+	if t.prevFresh != nil {
+		t.prevFresh.nextFresh = t.nextFresh
+	} else {
+		q.head = t.nextFresh
+	}
+	if t.nextFresh != nil {
+		t.nextFresh.prevFresh = t.prevFresh
+	} else {
+		q.tail = t.prevFresh
+	}
+	t.prevFresh, t.nextFresh, t.listed = nil, nil, false
 }

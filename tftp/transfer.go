@@ -21,6 +21,7 @@ import (
 const (
 	flagCancel  = 1 << iota // end now (Close, Shutdown deadline)
 	flagRequest             // a new RRQ from the same client port is pending
+	flagEvict               // end now: another client took the slot (already released)
 )
 
 // Retransmission timer bounds (see Server.Timeout).
@@ -58,6 +59,14 @@ type transfer struct {
 	pending *request // guarded by s.mu
 	flags   atomic.Uint32
 
+	// Guarded by s.mu: when the current request arrived, whether the
+	// slot is freed, and the place in s.fresh until the first data
+	// block is acknowledged.
+	since                time.Time
+	released             bool
+	prevFresh, nextFresh *transfer
+	listed               bool
+
 	// Retransmission timer state (RFC 6298 §2 with Karn's rule).
 	srtt, rttvar, rto, maxRTO, backoffCap time.Duration
 
@@ -89,9 +98,12 @@ func (t *transfer) next() *request {
 	s := t.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if p := t.pending; p != nil && t.flags.Load()&flagCancel == 0 && !s.inShutdown.Load() {
+	if p := t.pending; p != nil && t.flags.Load()&(flagCancel|flagEvict) == 0 && !s.inShutdown.Load() {
 		t.pending = nil
 		t.flags.And(^uint32(flagRequest))
+		// A new request: it may be evicted again until it progresses.
+		t.since = time.Now()
+		s.fresh.pushBack(t)
 		return p
 	}
 	t.l.release(t)
@@ -132,6 +144,8 @@ func (t *transfer) report(info *Transfer, probe bool) {
 		level, msg = slog.LevelWarn, "tftp: transfer failed"
 	case OutcomeCanceled:
 		msg = "tftp: transfer canceled"
+	case OutcomeEvicted:
+		level, msg = slog.LevelWarn, "tftp: transfer evicted: server full and no block acknowledged"
 	}
 	if log.Enabled(context.Background(), level) &&
 		t.s.limiter().Allow(context.Background(), log, level, info.Client.Addr(), msg) {
@@ -485,6 +499,11 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 						t.sendError(errNotDefined, "server shutting down")
 						return false, ErrServerClosed
 					}
+					if f&flagEvict != 0 {
+						info.Outcome = OutcomeEvicted
+						t.sendError(errNotDefined, "server busy, try again")
+						return false, errEvicted
+					}
 					if f&flagRequest != 0 {
 						t.flags.And(^uint32(flagRequest))
 						drainUntil = time.Now().Add(drainTime)
@@ -545,6 +564,11 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 				if !retrans && k == end {
 					t.sample(now.Sub(sentAt))
 				}
+				if base <= 1 && k >= 1 {
+					// The first data block is acknowledged: the transfer
+					// is no longer one that may be evicted.
+					t.progressed()
+				}
 				base, lastProgress = k+1, now
 				if k >= 1 {
 					info.Bytes = (k - 1) * int64(bs)
@@ -566,6 +590,16 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 			}
 		}
 	}
+}
+
+// errEvicted is the error of an [OutcomeEvicted] transfer.
+var errEvicted = errors.New("tftp: evicted: the server was full and the client acknowledged no block")
+
+// progressed takes t off the list of transfers that may be evicted.
+func (t *transfer) progressed() {
+	t.s.mu.Lock()
+	t.s.fresh.remove(t)
+	t.s.mu.Unlock()
 }
 
 type pendingKind int

@@ -10,6 +10,10 @@
 #
 # perfdhcp plays a relay agent (giaddr = its address) with RANGE distinct
 # MACs; every server is restarted with an empty lease file for each step.
+# Each run also prints the UDP datagrams the kernel dropped for a full
+# receive buffer, in the server's namespace (srv buf: requests the server
+# did not read in time) and in perfdhcp's (cli buf: replies perfdhcp did
+# not read in time), so that a drop is charged to the side that lost it.
 # Needs root, perfdhcp (kea-admin), dnsmasq, kea-dhcp4 (kea-dhcp4-server)
 # and go.
 #
@@ -89,17 +93,27 @@ stop() {
 	srvpid=
 }
 
-# run server rate: prints "achieved dropDO dropRA". perfdhcp sends for
+# rcvbuf ns: UDP datagrams the kernel dropped in namespace ns so far because
+# a socket's receive buffer was full (RcvbufErrors of /proc/net/snmp).
+rcvbuf() {
+	ip netns exec "$1" awk '/^Udp:/ {n++} /^Udp:/ && n == 2 {for (i = 1; i <= NF; i++) if (h[i] == "RcvbufErrors") print $i} /^Udp:/ && n == 1 {for (i = 1; i <= NF; i++) h[i] = $i}' /proc/net/snmp
+}
+
+# run server rate: prints "achieved dropDO dropRA srvbuf clibuf". perfdhcp sends for
 # PERIOD seconds and then waits a second for the last answers (-W), so that
 # a server that answers within its drop time (-d, 1 s) is not charged with
 # the exchanges still under way when sending stops; achieved is the number
-# of ACKs received over PERIOD.
+# of ACKs received over PERIOD. srvbuf and clibuf say where datagrams were
+# lost: requests dropped at the server's socket, replies dropped at
+# perfdhcp's own (a perfdhcp short of CPU, or a burst of replies, overflows
+# its receive buffer: drops the server cannot cause by being slow alone).
 run() {
-	local extra=()
+	local extra=() s0 c0 out
 	[ "$1" = pxekit-proxy ] && extra=(-o "60,$pxeclass")
-	ip netns exec "$nsc" timeout $((PERIOD + 20)) perfdhcp -4 -l 10.9.0.2 -r "$2" -p "$PERIOD" -W 1000000 -R "$RANGE" "${extra[@]}" 10.9.0.1 2>&1 |
-		awk -v p="$PERIOD" '/^received packets:/ {r[m++]=$3} /^drops ratio:/ {d[n++]=$3}
-			END {printf "%.1f %s %s\n", r[1]/p, d[0]+0, d[1]+0}'
+	s0=$(rcvbuf "$nss") c0=$(rcvbuf "$nsc")
+	out=$(ip netns exec "$nsc" timeout $((PERIOD + 20)) perfdhcp -4 -l 10.9.0.2 -r "$2" -p "$PERIOD" -W 1000000 -R "$RANGE" "${extra[@]}" 10.9.0.1 2>&1 || true)
+	awk -v p="$PERIOD" -v sb="$(($(rcvbuf "$nss") - s0))" -v cb="$(($(rcvbuf "$nsc") - c0))" '/^received packets:/ {r[m++]=$3} /^drops ratio:/ {d[n++]=$3}
+		END {printf "%.1f %s %s %s %s\n", r[1]/p, d[0]+0, d[1]+0, sb, cb}' <<<"$out"
 }
 
 # leasecheck: after a pxekit-full run, when the server has stopped and
@@ -130,7 +144,7 @@ ATTEMPTS=${ATTEMPTS:-2}
 declare -A best alive
 for s in $SERVERS; do best[$s]=0 alive[$s]=1; done
 lostdup=
-printf '%-13s %7s %10s %8s %8s %s\n' server asked achieved "drop DO%" "drop RA%" "lease file"
+printf '%-13s %7s %10s %8s %8s %7s %7s %s\n' server asked achieved "drop DO%" "drop RA%" "srv buf" "cli buf" "lease file"
 for r in $RATES; do
 	any=
 	for s in $SERVERS; do
@@ -138,11 +152,11 @@ for r in $RATES; do
 		any=1 ok=
 		for ((a = 1; a <= ATTEMPTS; a++)); do
 			start "$s"
-			read -r got d1 d2 < <(run "$s" "$r")
+			read -r got d1 d2 sb cb < <(run "$s" "$r")
 			stop
 			check=
 			[ "$s" = pxekit-full ] && check=$(leasecheck)
-			printf '%-13s %7s %10s %8s %8s %s\n' "$s" "$r" "$got" "$d1" "$d2" "$check"
+			printf '%-13s %7s %10s %8s %8s %7s %7s %s\n' "$s" "$r" "$got" "$d1" "$d2" "$sb" "$cb" "$check"
 			case $check in LOST* | DUPLICATE*) lostdup=1 ;; esac
 			if [[ $check != LOST* && $check != DUPLICATE* ]] &&
 				awk -v g="$got" -v r="$r" -v a="$d1" -v b="$d2" -v m="$MAXDROP" 'BEGIN {exit !(g >= 0.95*r && a <= m && b <= m)}'; then
@@ -164,7 +178,7 @@ declare -A cost
 for s in $SERVERS; do
 	start "$s"
 	c0=$(cpu)
-	read -r got d1 d2 < <(run "$s" "$CPURATE")
+	read -r got d1 d2 sb cb < <(run "$s" "$CPURATE")
 	c1=$(cpu)
 	stop
 	cost[$s]=$(awk -v a="$c0" -v b="$c1" -v g="$got" -v p="$PERIOD" 'BEGIN {n = g*p; if (n > 0) printf "%.1f", (b-a)/n*1e6; else print 0}')

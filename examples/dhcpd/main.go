@@ -32,8 +32,8 @@ func main() {
 		addr      = flag.String("addr", ":67", "UDP address to listen on (proxyDHCP also listens on port 4011)")
 		iface     = flag.String("iface", "", "serve only this interface")
 		rng       = flag.String("range", "", "full DHCP: address range FIRST-LAST (default: proxyDHCP)")
-		subnet    = flag.String("subnet", "", "full DHCP: subnet of the range, e.g. 10.0.0.0/24 (default: the /24 of FIRST)")
-		router    = flag.String("router", "", "full DHCP: default router")
+		subnet    = flag.String("subnet", "", "full DHCP: subnet of the range, e.g. 10.0.0.0/24 (default: the subnet of -iface, or of an interface, that holds the range; else the /24 of FIRST)")
+		router    = flag.String("router", "", "full DHCP: default routers, comma-separated")
 		dns       = flag.String("dns", "", "full DHCP: DNS servers, comma-separated")
 		leaseTime = flag.Duration("lease-time", time.Hour, "full DHCP: lease time")
 		leases    = flag.String("leases", "", "full DHCP: lease file (default: leases in memory only)")
@@ -86,33 +86,21 @@ func run(log, srvLog *slog.Logger, addr, iface, rng, subnet, router, dns string,
 	}
 	mode := "proxyDHCP"
 	if rng != "" {
-		first, last, ok := strings.Cut(rng, "-")
-		p := &dhcp.Pool{LeaseTime: leaseTime}
-		var err error
-		if p.First, err = netip.ParseAddr(first); err != nil || !ok {
-			return fmt.Errorf("-range %q: want FIRST-LAST", rng)
+		first, last, err := dhcp.ParseRange(rng)
+		if err != nil {
+			return fmt.Errorf("-range: %w", err)
 		}
-		if p.Last, err = netip.ParseAddr(last); err != nil {
-			return fmt.Errorf("-range %q: want FIRST-LAST", rng)
-		}
+		p := &dhcp.Pool{First: first, Last: last, LeaseTime: leaseTime}
 		if subnet != "" {
 			if p.Subnet, err = netip.ParsePrefix(subnet); err != nil {
 				return fmt.Errorf("-subnet: %w", err)
 			}
 		}
-		if router != "" {
-			a, err := netip.ParseAddr(router)
-			if err != nil {
-				return fmt.Errorf("-router: %w", err)
-			}
-			p.Routers = []netip.Addr{a}
+		if p.Routers, err = dhcp.ParseAddrs(router); err != nil {
+			return fmt.Errorf("-router: %w", err)
 		}
-		for _, d := range strings.FieldsFunc(dns, func(r rune) bool { return r == ',' }) {
-			a, err := netip.ParseAddr(d)
-			if err != nil {
-				return fmt.Errorf("-dns: %w", err)
-			}
-			p.DNS = append(p.DNS, a)
+		if p.DNS, err = dhcp.ParseAddrs(dns); err != nil {
+			return fmt.Errorf("-dns: %w", err)
 		}
 		if leases != "" {
 			p.Store = &dhcp.FileStore{Path: leases, Logger: log}

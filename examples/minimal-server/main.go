@@ -19,7 +19,10 @@
 // Clients that already run iPXE get boot.ipxe (over HTTP unless -http "",
 // from the server's address on the client's segment); BIOS clients the
 // -bios-boot program, x86-64 UEFI the -efi-boot one, UEFI HTTP boot
-// clients the URL of an iPXE EFI build. Where the tree or image has a
+// clients the URL of an iPXE EFI build, or with -http-boot-image the URL
+// of the ISO image itself, which the firmware downloads whole into RAM
+// and boots as a CD from its El Torito EFI boot image (a warning at start
+// says when the image has none). Where the tree or image has a
 // signed shim (bootnetx64.efi, shimx64.efi, or an image's
 // EFI/boot/bootx64.efi), UEFI clients get it over TFTP and HTTP boot
 // alike, and it loads the signed GRUB beside it (grubx64.efi, or
@@ -77,22 +80,28 @@ func main() {
 
 type options struct {
 	iface, rng, root, iso, http, leases, biosBoot, efiBoot, allowLinks string
+	subnet, router, dns, domain                                        string
 	defaultEntry, kernel, initrd, cmdline, api, appendArgs             string
 	plain                                                              bool
 	timeout                                                            time.Duration
-	proxy, ra, verbose                                                 bool
+	proxy, ra, verbose, httpBootImage                                  bool
 }
 
 func run() int {
 	var o options
 	flag.StringVar(&o.iface, "iface", "", "serve on the network interface `NAME` only (default: all)")
 	flag.BoolVar(&o.proxy, "proxy", false, "answer as proxyDHCP beside an existing DHCP server (the default unless -range is given)")
-	flag.StringVar(&o.rng, "range", "", "be a full DHCP server handing out addresses `FIRST-LAST`")
+	flag.StringVar(&o.rng, "range", "", "be a full DHCP server handing out addresses `FIRST-LAST[,FIRST-LAST…]` (one range per subnet; relayed subnets need -subnet)")
+	flag.StringVar(&o.subnet, "subnet", "", "full DHCP: the clients' subnets `PREFIX[,PREFIX…]`, e.g. 10.0.0.0/16, each for the range it holds (default: the subnet of -iface, or of the interface, that holds the range)")
+	flag.StringVar(&o.router, "router", "", "full DHCP: default routers `ADDR[,ADDR…]` handed out with a lease, each to the clients of its subnet (default: none)")
+	flag.StringVar(&o.dns, "dns", "", "full DHCP: DNS servers `ADDR[,ADDR…]` handed out with a lease (default: none)")
+	flag.StringVar(&o.domain, "domain", "", "full DHCP: the clients' domain `NAME` (option 15)")
 	flag.StringVar(&o.leases, "leases", "", "keep full-DHCP leases in `FILE` (default: in memory)")
 	flag.StringVar(&o.root, "root", "", "serve the directory `DIR`")
 	flag.StringVar(&o.allowLinks, "allow-links", "", "serve files that -root's symbolic links lead to in the directories `DIR[,DIR…]` (default: nothing outside -root, over every protocol)")
 	flag.StringVar(&o.iso, "iso", "", "serve the ISO image `FILE` (read in place, never mounted)")
 	flag.StringVar(&o.http, "http", ":8080", "serve the same files over HTTP on `ADDR` (\"\" turns HTTP off)")
+	flag.BoolVar(&o.httpBootImage, "http-boot-image", false, "with -iso: hand UEFI HTTP boot clients the image itself, which the firmware boots as a RAM disk (the whole image in the client's RAM; the image needs an EFI El Torito boot image), instead of iPXE")
 	flag.StringVar(&o.biosBoot, "bios-boot", "", "boot program `FILE` for BIOS clients (default: pxelinux.0, lpxelinux.0 or undionly.kpxe)")
 	flag.StringVar(&o.efiBoot, "efi-boot", "", "boot program `FILE` for UEFI clients (default: the signed shim bootnetx64.efi, shimx64.efi or EFI/boot/bootx64.efi, else grubx64.efi, syslinux.efi or ipxe.efi)")
 	flag.StringVar(&o.defaultEntry, "default", "", "boot the menu entry `LABEL` when nobody chooses (default: the image's own)")
@@ -137,8 +146,14 @@ func serve(o options, log *slog.Logger) error {
 	if o.ra && o.iface == "" {
 		return errors.New("-ra needs -iface: router advertisements go out on one named interface")
 	}
+	if o.httpBootImage && (o.iso == "" || o.http == "") {
+		return errors.New("-http-boot-image needs -iso and -http: it hands out the image's URL")
+	}
 	if o.leases != "" && o.rng == "" {
 		return errors.New("-leases needs -range: proxyDHCP hands out no addresses, so it keeps no leases")
+	}
+	if o.rng == "" && (o.subnet != "" || o.router != "" || o.dns != "" || o.domain != "") {
+		return errors.New("-subnet, -router, -dns and -domain need -range: proxyDHCP hands out no addresses")
 	}
 
 	// The served tree, and this machine's boot programs where it has none.
@@ -171,6 +186,9 @@ func serve(o options, log *slog.Logger) error {
 				log.Warn("damaged image: entry skipped", "image", o.iso, "err", err)
 			}
 			log.Warn("damaged image: the entries above are not served, the rest is", "image", o.iso, "damaged", len(damage))
+		}
+		if o.httpBootImage {
+			warnNoEFIBoot(img, o.iso, log)
 		}
 		tree, what = img, "ISO image "+o.iso
 	default:
@@ -234,9 +252,13 @@ func serve(o options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	policy, err := boot.Policy(&netboot.PolicyOptions{BIOS: o.biosBoot, EFI: o.efiBoot})
+	popts := &netboot.PolicyOptions{BIOS: o.biosBoot, EFI: o.efiBoot}
+	if o.httpBootImage {
+		popts.HTTPImage = image
+	}
+	policy, err := boot.Policy(popts)
 	if err != nil {
-		return fmt.Errorf("-bios-boot/-efi-boot: %w", err)
+		return fmt.Errorf("-bios-boot/-efi-boot/-http-boot-image: %w", err)
 	}
 	if policy.TFTP[iana.INTEL_X86PC] == "" && policy.TFTP[iana.EFI_X86_64] == "" {
 		return fmt.Errorf("no boot program to offer: %s has none and this machine has none of Debian's (install them with: apt-get install %s), or name one with -bios-boot/-efi-boot", what, netboot.DebianPackages)
@@ -245,8 +267,18 @@ func serve(o options, log *slog.Logger) error {
 	if shim := boot.Shim(); shim != "" {
 		log.Info("secure boot: UEFI clients get the signed shim, which loads its second stage beside it", "shim", shim)
 	}
+	// One line per file and problem, naming every role it plays.
+	var problems []netboot.SecureBootProblem
+	roles := map[string][]string{}
 	for _, p := range boot.SecureBoot(policy) {
-		log.Warn("secure boot: clients with Secure Boot on cannot boot this", "role", p.Role, "file", p.File, "problem", p.Problem, "signer", p.Program.Signer)
+		k := p.File + "\x00" + p.Problem
+		if roles[k] == nil {
+			problems = append(problems, p)
+		}
+		roles[k] = append(roles[k], p.Role)
+	}
+	for _, p := range problems {
+		log.Warn("secure boot: clients with Secure Boot on cannot boot this", "file", p.File, "role", strings.Join(roles[p.File+"\x00"+p.Problem], ", "), "problem", p.Problem, "signer", p.Program.Signer)
 	}
 	for _, n := range []string{"pxelinux.0", "ldlinux.c32", "snponly.efi", "ipxe.efi", "undionly.kpxe"} {
 		if layer, _ := boot.Lookup(n); layer == netboot.LayerNone {
@@ -257,21 +289,41 @@ func serve(o options, log *slog.Logger) error {
 	ds := &dhcp.Server{Interface: o.iface, Decider: boot.Decider(policy), Logger: log}
 	mode := "proxyDHCP"
 	if o.rng != "" {
-		pool, err := parseRange(o.rng)
+		pools, err := newPools(o)
 		if err != nil {
 			return err
 		}
+		var store dhcp.LeaseStore
 		if o.leases != "" {
-			pool.Store = &dhcp.FileStore{Path: o.leases, Logger: log}
+			store = &dhcp.FileStore{Path: o.leases, Logger: log}
 		}
-		ds.Pool = pool
-		mode = "full DHCP " + o.rng
+		mode = "full DHCP"
+		for i, p := range pools {
+			p.Store = store
+			mode += fmt.Sprintf(" [%v-%v subnet %v", p.First, p.Last, p.Subnet)
+			if len(p.Routers) > 0 {
+				mode += fmt.Sprintf(" routers %v", p.Routers)
+			}
+			if len(p.DNS) > 0 {
+				mode += fmt.Sprintf(" dns %v", p.DNS)
+			}
+			mode += "]"
+			if i == 0 {
+				ds.Pool = p
+			} else {
+				ds.Pools = append(ds.Pools, p)
+			}
+		}
 	}
 	var offered []string
 	for _, p := range policy.TFTP {
 		offered = append(offered, p)
 	}
-	obs := newObserver(boot, ds.Pool, offered)
+	allPools := ds.Pools
+	if ds.Pool != nil {
+		allPools = append([]*dhcp.Pool{ds.Pool}, ds.Pools...)
+	}
+	obs := newObserver(boot, allPools, offered)
 	for name := range found { // -kernel and -initrd, served under names of their own
 		switch {
 		case name == "pxekit-kernel":
@@ -323,6 +375,7 @@ func serve(o options, log *slog.Logger) error {
 	}
 	log.Info("serving", "files", what, "dhcp", mode, "iface", ifaceName(o.iface), "address", serverIP,
 		"bios_boot", policy.TFTP[iana.INTEL_X86PC], "efi_boot", policy.TFTP[iana.EFI_X86_64], "arm64_boot", policy.TFTP[iana.EFI_ARM64],
+		"http_boot", policy.HTTP[iana.EFI_X86_64_HTTP],
 		"generated", strings.Join(boot.Generated(), ","), "tftp", "udp :69", "http", httpShown)
 	if httpShown != "" {
 		log.Info("status", "page", httpShown+strings.TrimPrefix(statusPrefix, "/")+"status", "metrics", httpShown+strings.TrimPrefix(statusPrefix, "/")+"metrics")
@@ -352,13 +405,35 @@ func serve(o options, log *slog.Logger) error {
 		_ = rs.Close()
 	}
 	if ds.Pool != nil {
-		log.Info("leases", "bound", len(ds.Pool.Leases()), "file", o.leases)
+		n := len(ds.Pool.Leases())
+		for _, p := range ds.Pools {
+			n += len(p.Leases())
+		}
+		log.Info("leases", "bound", n, "file", o.leases)
 	}
 	log.Info("stopped")
 	if runErr != nil && !errors.Is(runErr, dhcp.ErrServerClosed) && !errors.Is(runErr, tftp.ErrServerClosed) && !errors.Is(runErr, http.ErrServerClosed) {
 		return runErr
 	}
 	return nil
+}
+
+// warnNoEFIBoot warns when the image has no El Torito boot image for EFI,
+// which UEFI HTTP boot of the image as a RAM disk needs.
+func warnNoEFIBoot(img *isofs.FS, name string, log *slog.Logger) {
+	imgs, err := img.BootImages()
+	if err != nil {
+		log.Warn("-http-boot-image: cannot read the image's El Torito boot catalog: UEFI HTTP boot clients may not boot it", "image", name, "err", err)
+		return
+	}
+	var platforms []string
+	for _, b := range imgs {
+		if b.Platform == isofs.PlatformEFI {
+			return
+		}
+		platforms = append(platforms, b.Platform.String())
+	}
+	log.Warn("-http-boot-image: the image has no El Torito boot image for EFI: UEFI HTTP boot clients cannot boot it", "image", name, "boot_images", strings.Join(platforms, ","))
 }
 
 // privilegeHint explains a permission error when binding a port.
@@ -376,21 +451,75 @@ func ifaceName(s string) string {
 	return s
 }
 
-// parseRange parses FIRST-LAST into a pool on the /24 around FIRST.
-func parseRange(s string) (*dhcp.Pool, error) {
-	a, b, ok := strings.Cut(s, "-")
-	if !ok {
-		return nil, fmt.Errorf("-range %q: want FIRST-LAST", s)
+// newPools builds the full-DHCP pools of -range (one per range), -subnet,
+// -router, -dns and -domain. A range takes the -subnet that holds it, or
+// else the subnet of the interface (-iface, or any) that holds it, or
+// else the /24 around its first address; each router goes to the pool
+// whose subnet holds it; DNS servers and domain go to every pool.
+func newPools(o options) ([]*dhcp.Pool, error) {
+	var subnets []netip.Prefix
+	for f := range strings.SplitSeq(o.subnet, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil || !p.Addr().Is4() {
+			return nil, fmt.Errorf("-subnet %q: want IPv4 prefixes such as 10.0.0.0/16", o.subnet)
+		}
+		subnets = append(subnets, p.Masked())
 	}
-	first, err := netip.ParseAddr(strings.TrimSpace(a))
-	if err != nil || !first.Is4() {
-		return nil, fmt.Errorf("-range %q: bad first address", s)
+	routers, err := dhcp.ParseAddrs(o.router)
+	if err != nil {
+		return nil, fmt.Errorf("-router: %w", err)
 	}
-	last, err := netip.ParseAddr(strings.TrimSpace(b))
-	if err != nil || !last.Is4() || last.Less(first) {
-		return nil, fmt.Errorf("-range %q: bad last address", s)
+	dns, err := dhcp.ParseAddrs(o.dns)
+	if err != nil {
+		return nil, fmt.Errorf("-dns: %w", err)
 	}
-	return &dhcp.Pool{First: first, Last: last}, nil
+	var pools []*dhcp.Pool
+	for r := range strings.SplitSeq(o.rng, ",") {
+		first, last, err := dhcp.ParseRange(r)
+		if err != nil {
+			return nil, fmt.Errorf("-range: %w", err)
+		}
+		p := &dhcp.Pool{First: first, Last: last, DNS: dns, Domain: o.domain}
+		for _, sub := range subnets {
+			if sub.Contains(first) && sub.Contains(last) {
+				p.Subnet = sub
+			}
+		}
+		if !p.Subnet.IsValid() {
+			// What the server finds at start; it refuses to start with
+			// -iface and a range outside it: say so before binding.
+			sub, err := dhcp.InterfaceSubnet(o.iface, first, last)
+			if err != nil && o.iface != "" {
+				return nil, fmt.Errorf("-range %s: %w (give -subnet for a relayed range)", r, err)
+			}
+			if err != nil {
+				sub, _ = first.Prefix(24)
+			}
+			p.Subnet = sub
+		}
+		for _, q := range pools {
+			if q.Subnet.Overlaps(p.Subnet) {
+				return nil, fmt.Errorf("-range %s: subnet %v overlaps that of %v-%v: give one range per subnet", r, p.Subnet, q.First, q.Last)
+			}
+		}
+		pools = append(pools, p)
+	}
+	for _, a := range routers {
+		var to *dhcp.Pool
+		for _, p := range pools {
+			if p.Subnet.Contains(a) {
+				to = p
+			}
+		}
+		if to == nil {
+			return nil, fmt.Errorf("-router %v: in no subnet of -range (a router is on its clients' segment)", a)
+		}
+		to.Routers = append(to.Routers, a)
+	}
+	return pools, nil
 }
 
 // interfaceAddr returns the first IPv4 address of the named interface, or of

@@ -85,9 +85,16 @@ func (m *metrics) Observe(e events.Event) {
 
 // gauges are read when /_pxekit/metrics is scraped.
 type gauges struct {
-	poolSize, poolBound int // -1 without a pool
-	machines            int
-	dropped             uint64
+	pools    []poolUse // full DHCP only
+	machines int
+	dropped  uint64
+}
+
+// poolUse is one full-DHCP pool: its range FIRST-LAST, addresses and
+// bound leases.
+type poolUse struct {
+	name        string
+	size, bound int
 }
 
 // write writes every metric in the text format.
@@ -130,9 +137,12 @@ func (m *metrics) write(w io.Writer, g gauges) {
 		fmt.Fprintf(w, "%s_sum{proto=%s} %s\n", hn, quote(proto), formatFloat(h.sum))
 		fmt.Fprintf(w, "%s_count{proto=%s} %d\n", hn, quote(proto), h.n)
 	}
-	if g.poolSize >= 0 {
-		fmt.Fprintf(w, "# HELP pxekit_dhcp_pool_addresses Addresses of the full-DHCP pool, all and bound.\n# TYPE pxekit_dhcp_pool_addresses gauge\n")
-		fmt.Fprintf(w, "pxekit_dhcp_pool_addresses{state=\"size\"} %d\npxekit_dhcp_pool_addresses{state=\"bound\"} %d\n", g.poolSize, g.poolBound)
+	if len(g.pools) > 0 {
+		fmt.Fprintf(w, "# HELP pxekit_dhcp_pool_addresses Addresses of each full-DHCP pool, all and bound.\n# TYPE pxekit_dhcp_pool_addresses gauge\n")
+		for _, p := range g.pools {
+			fmt.Fprintf(w, "pxekit_dhcp_pool_addresses{pool=%s,state=\"size\"} %d\n", quote(p.name), p.size)
+			fmt.Fprintf(w, "pxekit_dhcp_pool_addresses{pool=%s,state=\"bound\"} %d\n", quote(p.name), p.bound)
+		}
 	}
 	fmt.Fprintf(w, "# HELP pxekit_machines Machines in the boot timeline.\n# TYPE pxekit_machines gauge\npxekit_machines %d\n", g.machines)
 	fmt.Fprintf(w, "# HELP pxekit_events_dropped_total Events lost because the timeline and metrics were behind.\n# TYPE pxekit_events_dropped_total counter\npxekit_events_dropped_total %d\n", g.dropped)

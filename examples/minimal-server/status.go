@@ -27,14 +27,14 @@ type observer struct {
 	queue    *events.Queue
 	timeline *timeline.Timeline
 	metrics  *metrics
-	pool     *dhcp.Pool
+	pools    []*dhcp.Pool
 }
 
-func newObserver(b *netboot.Boot, p *dhcp.Pool, programs []string) *observer {
+func newObserver(b *netboot.Boot, pools []*dhcp.Pool, programs []string) *observer {
 	o := &observer{
 		timeline: &timeline.Timeline{Names: stageNames(b, programs)},
 		metrics:  newMetrics(),
-		pool:     p,
+		pools:    pools,
 	}
 	o.queue = events.NewQueue(events.Tee(o.metrics, o.timeline), 8192)
 	return o
@@ -80,10 +80,9 @@ func (o *observer) handler(files http.Handler) http.Handler {
 }
 
 func (o *observer) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	g := gauges{poolSize: -1, machines: o.timeline.Len(), dropped: o.queue.Dropped()}
-	if p := o.pool; p != nil {
-		g.poolSize = int(u32(p.Last) - u32(p.First) + 1)
-		g.poolBound = len(p.Leases())
+	g := gauges{machines: o.timeline.Len(), dropped: o.queue.Dropped()}
+	for _, p := range o.pools {
+		g.pools = append(g.pools, poolUse{name: p.First.String() + "-" + p.Last.String(), size: int(u32(p.Last) - u32(p.First) + 1), bound: len(p.Leases())})
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	o.metrics.write(w, g)

@@ -34,7 +34,7 @@ func newTestObserver(t *testing.T) (*observer, *httptest.Server) {
 		t.Fatal(err)
 	}
 	pool := &dhcp.Pool{First: netip.MustParseAddr("10.0.0.100"), Last: netip.MustParseAddr("10.0.0.109")}
-	o := newObserver(boot, pool, []string{"pxelinux.0"})
+	o := newObserver(boot, []*dhcp.Pool{pool}, []string{"pxelinux.0"})
 	t.Cleanup(o.queue.Close)
 	srv := httptest.NewServer(o.handler(&netboot.FileServer{FS: boot}))
 	t.Cleanup(srv.Close)
@@ -135,7 +135,7 @@ func TestStatusAndMetrics(t *testing.T) {
 		{"pxekit_transfers_active", map[string]string{"proto": "tftp"}, 0},
 		{"pxekit_transfer_duration_seconds_bucket", map[string]string{"proto": "tftp", "le": "0.01"}, 1},
 		{"pxekit_transfer_duration_seconds_count", map[string]string{"proto": "http"}, 1},
-		{"pxekit_dhcp_pool_addresses", map[string]string{"state": "size"}, 10},
+		{"pxekit_dhcp_pool_addresses", map[string]string{"pool": "10.0.0.100-10.0.0.109", "state": "size"}, 10},
 		{"pxekit_machines", nil, 1},
 		{"pxekit_events_dropped_total", nil, 0},
 	} {
@@ -174,7 +174,7 @@ func FuzzMetrics(f *testing.F) {
 			m.Observe(events.Event{Proto: p, Kind: events.KindDone, Outcome: outcome, Bytes: n, Duration: time.Duration(ms) * time.Millisecond})
 		}
 		var b strings.Builder
-		m.write(&b, gauges{poolSize: 10, poolBound: 3})
+		m.write(&b, gauges{pools: []poolUse{{name: typ, size: 10, bound: 3}}})
 		if _, err := promtext.Parse(strings.NewReader(b.String())); err != nil {
 			t.Fatalf("metrics do not parse: %v\n%s", err, b.String())
 		}
