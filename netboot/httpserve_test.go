@@ -232,16 +232,12 @@ func TestLimitListenerEvictsWaiting(t *testing.T) {
 	}
 	waitFor(t, "4 waiting connections", func() bool { n, w, _, _ := ll.counts(); return n == 4 && w == 4 })
 
-	start := time.Now()
 	for i := range 3 {
 		// Each client keeps its connection, so each needs a slot.
 		code, body, err := fetch(dial())
 		if code != 200 || body != "hi" {
 			t.Fatalf("client %d with the cap full of waiting connections: %d %q %v, want 200 \"hi\"", i, code, body, err)
 		}
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("three clients took %v", d)
 	}
 	if _, _, busy, evicted := ll.counts(); busy != 0 || evicted != 3 {
 		t.Errorf("busy %d, evicted %d; want 0, 3", busy, evicted)
