@@ -40,6 +40,21 @@ type lab struct {
 	dir    string
 	marker string
 	mac    string // the virtual machine's MAC address, labMAC unless changed
+	// mem is the virtual machine's memory in MiB; 0 means 512 (1024 on
+	// arm64), enough for the marker initrds.
+	mem int
+	// success is what the serial console must show for a boot to pass;
+	// "" means the marker (a real system's login prompt for an image
+	// that boots to one).
+	success string
+}
+
+// want returns what a boot waits for on the serial console.
+func (l *lab) want() string {
+	if l.success != "" {
+		return l.success
+	}
+	return l.marker
 }
 
 // newLab makes the namespace, bridge and tap device, and a boot tree in
@@ -294,7 +309,7 @@ type qemuResult struct {
 }
 
 // boot starts QEMU in the lab namespace with its NIC on the tap device and
-// waits until the marker appears on its serial console. It fails the test
+// waits until the marker (or l.success) appears on its serial console. It fails the test
 // when it does not appear within timeout.
 func (l *lab) boot(fw firmware, timeout time.Duration) qemuResult {
 	t := l.t
@@ -303,8 +318,16 @@ func (l *lab) boot(fw firmware, timeout time.Duration) qemuResult {
 	if err != nil {
 		t.Fatalf("%v boot: %v\n--- serial console (last 4000 bytes):\n%s", fw, err, tail(r.serial, 4000))
 	}
-	t.Logf("%v boot: console output after %.1fs, marker after %.1fs", fw, r.console.Seconds(), r.elapsed.Seconds())
+	t.Logf("%v boot: console output after %.1fs, %s after %.1fs", fw, r.console.Seconds(), l.wantName(), r.elapsed.Seconds())
 	return r
+}
+
+// wantName names what boot waits for, for its log line.
+func (l *lab) wantName() string {
+	if l.success != "" {
+		return fmt.Sprintf("%q", l.success)
+	}
+	return "marker"
 }
 
 func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
@@ -318,6 +341,9 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 	mem := "512"
 	if fw == uefiARM64 {
 		mem = "1024"
+	}
+	if l.mem > 0 {
+		mem = strconv.Itoa(l.mem)
 	}
 	args := []string{
 		"-accel", "tcg", "-m", mem, "-smp", "1",
@@ -386,6 +412,7 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 		_ = cmd.Process.Kill()
 		<-done
 	}()
+	want := l.want()
 	var res qemuResult
 	for {
 		data, _ := os.ReadFile(serial)
@@ -393,7 +420,7 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 		if res.console == 0 && len(data) > 0 {
 			res.console = time.Since(start)
 		}
-		if strings.Contains(res.serial, l.marker) {
+		if strings.Contains(res.serial, want) {
 			res.elapsed = time.Since(start)
 			return res, nil
 		}
@@ -401,13 +428,13 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 		case <-done:
 			data, _ := os.ReadFile(serial)
 			res.serial = string(data)
-			if strings.Contains(res.serial, l.marker) {
+			if strings.Contains(res.serial, want) {
 				res.elapsed = time.Since(start)
 				return res, nil
 			}
-			return res, fmt.Errorf("qemu exited without the marker: %v\n%s", cmd.ProcessState, qout.String())
+			return res, fmt.Errorf("qemu exited without %q on the console: %v\n%s", want, cmd.ProcessState, qout.String())
 		case <-ctx.Done():
-			return res, fmt.Errorf("no marker within %v", timeout)
+			return res, fmt.Errorf("no %q on the console within %v", want, timeout)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
