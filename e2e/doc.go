@@ -9,5 +9,7 @@
 // installs; they skip without them on a developer's machine and fail in CI.
 //
 // The same harness boots against dnsmasq as a reference server, which
-// bench/boot.sh uses to compare boot times.
+// bench/boot.sh uses to compare boot times. TestDebianLiveISO (opt-in, with
+// PXEKIT_E2E_LIVE_ISO) boots a real Debian Live image to its login prompt,
+// and bench/live.sh times it against a loop-mounted image.
 package e2e
