@@ -102,6 +102,10 @@ func TestDebianLiveISO(t *testing.T) {
 	if len(fetched) == 0 {
 		t.Fatalf("the server log has no whole HTTP GET of %v with status 200\n--- serial console (last 4000 bytes):\n%s", sizes, tail(r.serial, 4000))
 	}
+	prompt := r.serial[strings.LastIndex(r.serial[:strings.Index(r.serial, liveLogin)], "\n")+1:]
+	if i := strings.IndexByte(prompt, '\n'); i >= 0 {
+		prompt = prompt[:i]
+	}
 	t.Logf("Debian Live: %q on the serial console %.1fs after power-on; squashfs served: %s",
-		liveLogin, r.elapsed.Seconds(), strings.Join(fetched, " | "))
+		strings.TrimSpace(prompt), r.elapsed.Seconds(), strings.Join(fetched, " | "))
 }
