@@ -9,7 +9,9 @@
 #           script rendered from the image's menu, with fetch= added by
 #           netboot's live-boot rule; kernel, initrd and squashfs over HTTP
 #           read out of the image, which is never mounted
-#   seeds   the image loop-mounted read-only (mount -o loop,ro), dnsmasq
+#   seeds   the image loop-mounted read-only (mount -o loop,ro; fuseiso
+#           where the kernel has no iso9660, as on the machine the first
+#           numbers came from), dnsmasq
 #           (DHCP + TFTP) with Debian's pxelinux.0 and a hand-written menu
 #           (TIMEOUT 50, fetch=http://…/live/filesystem.squashfs), kernel and
 #           initrd over TFTP, busybox httpd over the mount for the squashfs
@@ -18,7 +20,8 @@
 # first console byte (firmware, DHCP, boot loader, kernel and initrd
 # download), and the ratios pxekit/seeds.
 #
-# Needs root, the packages .ci/run installs, and an image made by
+# Needs root, the packages .ci/run installs (plus fuseiso on a kernel
+# without iso9660), and an image made by
 # live-build with --bootappend-live "boot=live components
 # console=ttyS0,115200n8". Usage:
 #   sudo ISO=/work/live-image/live-image-amd64.hybrid.iso bench/live.sh   # 2 runs each
@@ -33,4 +36,4 @@ PXEKIT_LIVEBENCH_RUNS=$runs PXEKIT_E2E_LIVE_ISO=$ISO \
 	cat /tmp/pxekit-live-bench.log
 	exit 1
 }
-grep -E 'login:" after|^BENCH' /tmp/pxekit-live-bench.log
+grep -E 'login:" after|image mounted|^BENCH' /tmp/pxekit-live-bench.log

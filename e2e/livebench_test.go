@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,7 +22,8 @@ import (
 //     iPXE script rendered from the image's menu, kernel, initrd and
 //     squashfs over HTTP, straight out of the image;
 //   - seeds: the way people serve a live image by hand: the image
-//     loop-mounted read-only, dnsmasq (DHCP + TFTP) with Debian's
+//     loop-mounted read-only (fuseiso where the kernel has no iso9660; see
+//     mountISO), dnsmasq (DHCP + TFTP) with Debian's
 //     pxelinux.0 and a hand-written menu whose line adds fetch= (TIMEOUT 50,
 //     the same 5 s), kernel and initrd over TFTP, and busybox httpd serving
 //     the mount for the squashfs.
@@ -68,24 +70,15 @@ func TestLiveBench(t *testing.T) {
 }
 
 // seedsLive serves the live image the hand-made way (see TestLiveBench):
-// it loop-mounts iso read-only under l.dir/mnt (unmounted when the test
-// ends), links the mount's live/ into a TFTP root with pxelinux.0,
+// it mounts iso read-only under l.dir/mnt (mountISO), links the mount's live/ into a TFTP root with pxelinux.0,
 // ldlinux.c32 and a pxelinux.cfg/default written here, and starts dnsmasq
 // and busybox httpd (port 8080, over the mount) in the lab.
 func (l *lab) seedsLive(iso string) {
 	t := l.t
 	t.Helper()
-	mount, umount := testenv.NeedCommand(t, "mount")[0], testenv.NeedCommand(t, "umount")[0]
 	busybox := testenv.NeedCommand(t, "busybox")[0]
 	mnt := l.mkdir("mnt")
-	if out, err := exec.Command(mount, "-o", "loop,ro", iso, mnt).CombinedOutput(); err != nil {
-		t.Fatalf("mount -o loop,ro %s: %v\n%s", iso, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command(umount, mnt).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v\n%s", mnt, err, out)
-		}
-	})
+	l.mountISO(iso, mnt)
 	kernel, initrd := liveKernel(t, mnt)
 	root := l.mkdir("tftp")
 	copyFile(t, debPxelinux, filepath.Join(root, "pxelinux.0"))
@@ -104,6 +97,48 @@ LABEL live
 `)
 	l.start(busybox, "httpd", "-f", "-vv", "-p", labServerIP+":8080", "-h", mnt)
 	l.dnsmasq(l.ns, labBridge, root, "pxelinux.0")
+}
+
+// mountISO mounts iso read-only on mnt until the test ends: with the
+// kernel's iso9660 (mount -o loop,ro), or, where the kernel has none (as
+// the kernel of the machine the project's benchmarks ran on), with fuseiso,
+// the FUSE file system that reads the image in place as the loop mount
+// does.
+func (l *lab) mountISO(iso, mnt string) {
+	t := l.t
+	t.Helper()
+	var mount, umount []string
+	if kernelHas("iso9660") {
+		mount = []string{testenv.NeedCommand(t, "mount")[0], "-o", "loop,ro", iso, mnt}
+		umount = []string{testenv.NeedCommand(t, "umount")[0], mnt}
+	} else {
+		mount = []string{testenv.NeedCommand(t, "fuseiso")[0], iso, mnt}
+		umount = []string{testenv.NeedCommand(t, "fusermount")[0], "-u", mnt}
+	}
+	if out, err := exec.Command(mount[0], mount[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(mount, " "), err, out)
+	}
+	t.Logf("image mounted: %s", strings.Join(mount, " "))
+	t.Cleanup(func() {
+		if out, err := exec.Command(umount[0], umount[1:]...).CombinedOutput(); err != nil {
+			t.Errorf("%s: %v\n%s", strings.Join(umount, " "), err, out)
+		}
+	})
+}
+
+// kernelHas reports whether the running kernel knows the file system fs
+// (/proc/filesystems).
+func kernelHas(fs string) bool {
+	data, err := os.ReadFile("/proc/filesystems")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[len(f)-1] == fs {
+			return true
+		}
+	}
+	return false
 }
 
 // liveKernel returns the kernel and initrd of a mounted live-build image,
