@@ -299,7 +299,7 @@ func qemuParallel() int {
 
 // qemuResult is what a boot produced.
 type qemuResult struct {
-	elapsed time.Duration // from QEMU start to the marker on the console
+	elapsed time.Duration // from QEMU start to the marker (or lab.success) on the console
 	// console is the time from QEMU start to the first byte on the serial
 	// console. In the BIOS paths nothing before the kernel writes there,
 	// so it measures firmware and network (DHCP, TFTP or HTTP of boot
