@@ -60,29 +60,31 @@ func TestBootBench(t *testing.T) {
 			})
 		}
 	}
-	med := func(d []time.Duration) time.Duration {
-		d = slices.Clone(d)
-		slices.Sort(d)
-		if len(d) == 0 {
-			return 0
-		}
-		if len(d)%2 == 1 {
-			return d[len(d)/2]
-		}
-		return (d[len(d)/2-1] + d[len(d)/2]) / 2
-	}
 	for _, s := range servers {
 		fmt.Printf("BENCH %-8s runs=%d median to marker=%.1fs, to first console byte (network part)=%.1fs; all to marker=%v\n",
-			s.name, len(times[s.name]), med(times[s.name]).Seconds(), med(console[s.name]).Seconds(), round(times[s.name]))
+			s.name, len(times[s.name]), median(times[s.name]).Seconds(), median(console[s.name]).Seconds(), round(times[s.name]))
 	}
 	for _, name := range []string{"pxekit", "pxekit-http"} {
-		if a, b := med(times[name]), med(times["dnsmasq"]); a > 0 && b > 0 {
+		if a, b := median(times[name]), median(times["dnsmasq"]); a > 0 && b > 0 {
 			fmt.Printf("BENCH ratio %s/dnsmasq to marker = %.2f (below 1: pxekit boots faster)\n", name, a.Seconds()/b.Seconds())
 		}
-		if a, b := med(console[name]), med(console["dnsmasq"]); a > 0 && b > 0 {
+		if a, b := median(console[name]), median(console["dnsmasq"]); a > 0 && b > 0 {
 			fmt.Printf("BENCH ratio %s/dnsmasq network part = %.2f\n", name, a.Seconds()/b.Seconds())
 		}
 	}
+}
+
+// median returns the median of d, 0 for none.
+func median(d []time.Duration) time.Duration {
+	d = slices.Clone(d)
+	slices.Sort(d)
+	if len(d) == 0 {
+		return 0
+	}
+	if len(d)%2 == 1 {
+		return d[len(d)/2]
+	}
+	return (d[len(d)/2-1] + d[len(d)/2]) / 2
 }
 
 func round(d []time.Duration) []time.Duration {

@@ -25,5 +25,7 @@
 // file in the image.
 //
 // The same harness boots against dnsmasq as a reference server, which
-// bench/boot.sh uses to compare boot times.
+// bench/boot.sh uses to compare boot times. TestDebianLiveISO (opt-in, with
+// PXEKIT_E2E_LIVE_ISO) boots a real Debian Live image to its login prompt,
+// and bench/live.sh times it against a loop-mounted image.
 package e2e

@@ -40,9 +40,21 @@ type lab struct {
 	dir    string
 	marker string
 	mac    string // the virtual machine's MAC address, labMAC unless changed
-	// until, when set, is what boot waits for on the serial console
-	// instead of the marker.
-	until string
+	// mem is the virtual machine's memory in MiB; 0 means 512 (1024 on
+	// arm64), enough for the marker initrds.
+	mem int
+	// success is what the serial console must show for a boot to pass;
+	// "" means the marker (a real system's login prompt for an image
+	// that boots to one).
+	success string
+}
+
+// want returns what a boot waits for on the serial console.
+func (l *lab) want() string {
+	if l.success != "" {
+		return l.success
+	}
+	return l.marker
 }
 
 // newLab makes the namespace, bridge and tap device, and a boot tree in
@@ -293,7 +305,7 @@ func qemuParallel() int {
 
 // qemuResult is what a boot produced.
 type qemuResult struct {
-	elapsed time.Duration // from QEMU start to the marker on the console
+	elapsed time.Duration // from QEMU start to the marker (or lab.success) on the console
 	// console is the time from QEMU start to the first byte on the serial
 	// console. In the BIOS paths nothing before the kernel writes there,
 	// so it measures firmware and network (DHCP, TFTP or HTTP of boot
@@ -303,7 +315,7 @@ type qemuResult struct {
 }
 
 // boot starts QEMU in the lab namespace with its NIC on the tap device and
-// waits until the marker appears on its serial console. It fails the test
+// waits until the marker (or l.success) appears on its serial console. It fails the test
 // when it does not appear within timeout.
 func (l *lab) boot(fw firmware, timeout time.Duration) qemuResult {
 	t := l.t
@@ -312,8 +324,16 @@ func (l *lab) boot(fw firmware, timeout time.Duration) qemuResult {
 	if err != nil {
 		t.Fatalf("%v boot: %v\n--- serial console (last 4000 bytes):\n%s", fw, err, tail(r.serial, 4000))
 	}
-	t.Logf("%v boot: console output after %.1fs, marker after %.1fs", fw, r.console.Seconds(), r.elapsed.Seconds())
+	t.Logf("%v boot: console output after %.1fs, %s after %.1fs", fw, r.console.Seconds(), l.wantName(), r.elapsed.Seconds())
 	return r
+}
+
+// wantName names what boot waits for, for its log line.
+func (l *lab) wantName() string {
+	if l.success != "" {
+		return fmt.Sprintf("%q", l.success)
+	}
+	return "marker"
 }
 
 func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
@@ -327,6 +347,9 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 	mem := "512"
 	if fw == uefiARM64 {
 		mem = "1024"
+	}
+	if l.mem > 0 {
+		mem = strconv.Itoa(l.mem)
 	}
 	args := []string{
 		"-accel", "tcg", "-m", mem, "-smp", "1",
@@ -407,10 +430,7 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 		_ = cmd.Process.Kill()
 		<-done
 	}()
-	want := l.marker
-	if l.until != "" {
-		want = l.until
-	}
+	want := l.want()
 	var res qemuResult
 	for {
 		data, _ := os.ReadFile(serial)
@@ -430,9 +450,9 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 				res.elapsed = time.Since(start)
 				return res, nil
 			}
-			return res, fmt.Errorf("qemu exited without %q: %v\n%s", want, cmd.ProcessState, qout.String())
+			return res, fmt.Errorf("qemu exited without %q on the console: %v\n%s", want, cmd.ProcessState, qout.String())
 		case <-ctx.Done():
-			return res, fmt.Errorf("no %q within %v", want, timeout)
+			return res, fmt.Errorf("no %q on the console within %v", want, timeout)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

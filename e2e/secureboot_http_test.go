@@ -35,7 +35,7 @@ func TestSecureBootHTTPFromISO(t *testing.T) {
 	d := l.pxekit("-range", labFirst+"-"+labLast, "-iso", iso, "-ra")
 	requireLog(t, d, "secure boot", "shim=EFI/boot/bootx64.efi")
 	requireLog(t, d, "level=WARN", "secure boot", `role="GRUB loaded by http"`, "file=EFI/boot/grubx64.efi", "has no http module")
-	l.until = "Welcome to GRUB!"
+	l.success = "Welcome to GRUB!"
 	r := l.boot(uefiSecureHTTP, bootTimeout)
 	if strings.Contains(r.serial, "Access Denied") || strings.Contains(r.serial, "Security Violation") {
 		t.Errorf("the firmware refused a program:\n%s", tail(r.serial, 3000))

@@ -72,7 +72,7 @@ func TestSecureBootWarnsUnsigned(t *testing.T) {
 	requireLog(t, d, "level=WARN", "secure boot", "file=snponly.efi", `role="x86-64 UEFI boot program, UEFI HTTP boot program"`, "unsigned")
 	// And the same firmware as TestSecureBootPXE refuses it: Secure Boot
 	// is on. The boot ends at OVMF's refusal, after the transfer.
-	l.until = ": Access Denied"
+	l.success = ": Access Denied"
 	r := l.boot(uefiSecure, 2*time.Minute)
 	if !strings.Contains(r.serial, `"UEFI PXEv4 (MAC:525400123456)"`) {
 		t.Errorf("the refusal is not of the PXE boot option:\n%s", tail(r.serial, 2000))
