@@ -40,7 +40,8 @@ type px struct {
 
 const (
 	nodeInterleaved uint8 = 1 << iota // file unit size not zero: unsupported
-	nodeZisofs                        // Rock Ridge ZF: zisofs-compressed data
+	nodeZisofs                        // Rock Ridge ZF "pz": zisofs-compressed data, size uncompressed, ext set
+	nodeZisofsOther                   // Rock Ridge ZF of another algorithm: unsupported
 )
 
 // TF time stamp bits (RRIP §4.1.6).
@@ -320,7 +321,9 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 					continue
 				}
 				*m.ext = append(ext, e)
-				m.size += e.size
+				if m.flags&nodeZisofs == 0 {
+					m.size += e.size
+				}
 				if !inMulti {
 					multi = -1
 				}
@@ -343,6 +346,7 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 		}
 
 		info = rrInfo{link: info.link[:0]}
+		isMulti := false
 		if f.rr {
 			if err := f.parseSUSP(su, f.skip, at, &info); err != nil {
 				skip(plainName(id), err) // the Rock Ridge name is lost
@@ -400,9 +404,6 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 			if r.unitSize() != 0 || r.interleaveGap() != 0 {
 				n.flags |= nodeInterleaved
 			}
-			if info.zf {
-				n.flags |= nodeZisofs
-			}
 			if err := f.checkExtent(extent{off: n.off, size: n.size}, at); err != nil {
 				skip(n.name, err)
 				continue
@@ -410,6 +411,21 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 			if r.flags()&flagMultiExtent != 0 {
 				n.ext = &[]extent{{off: n.off, size: n.size}}
 				inMulti, multiID, multiAt, multi = true, id, at, -1
+				isMulti = true
+			}
+			if f.rr && info.zf && n.mode.IsRegular() {
+				// The recorded extents hold the compressed data; the
+				// size shown is the uncompressed one (zisofs.go).
+				switch {
+				case info.zfAlgo == "pz":
+					n.flags |= nodeZisofs
+					if n.ext == nil {
+						n.ext = &[]extent{{off: n.off, size: n.size}}
+					}
+					n.size = int64(info.zfSize)
+				default:
+					n.flags |= nodeZisofsOther
+				}
 			}
 		}
 		if f.rr {
@@ -427,7 +443,7 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 		arena = append(arena, n.tf...)
 		spans = append(spans, sp)
 		d.entries = append(d.entries, n)
-		if n.ext != nil {
+		if isMulti {
 			multi = len(d.entries) - 1
 		}
 	}

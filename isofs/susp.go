@@ -36,10 +36,12 @@ type rrInfo struct {
 	hasChild  bool
 	relocated bool // RE: this record is the relocated directory itself
 
-	ext  []string // ER: identifiers of the extensions in use
-	sp   bool     // SP: SUSP is in use; skip is its LEN_SKP
-	skip int
-	zf   bool // ZF: the file is zisofs-compressed
+	ext    []string // ER: identifiers of the extensions in use
+	sp     bool     // SP: SUSP is in use; skip is its LEN_SKP
+	skip   int
+	zf     bool   // ZF: the file is zisofs-compressed
+	zfAlgo string // ZF algorithm, "pz" for zisofs
+	zfSize uint32 // ZF uncompressed size
 }
 
 // POSIX file type bits of st_mode, as PX records them (RRIP §4.1.1).
@@ -149,7 +151,12 @@ func (f *FS) parseSUSP(su string, skip int, recOff int64, info *rrInfo) error {
 			case "RE":
 				info.relocated = true
 			case "ZF":
-				info.zf = true
+				// Algorithm, header size, log2 block size, uncompressed
+				// size both-endian (zisofs.go).
+				if l < 16 {
+					return corrupt(recOff, "Rock Ridge ZF entry")
+				}
+				info.zf, info.zfAlgo, info.zfSize = true, e[4:6], le32(e, 8)
 			}
 		}
 		if !ce {
