@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -540,22 +541,75 @@ func putBuf(pool *sync.Pool, bp *[]byte) {
 	}
 }
 
-// sortNodes returns the nodes sorted by name, of duplicate names only the
-// first. It sorts indexes, not the nodes, which are large to move.
+// sortNodes returns the nodes sorted by name. It sorts indexes, not the
+// nodes, which are large to move. Names that several records share (in the
+// plain ECMA-119 tree a file "12345678.;1" and a directory "12345678" both
+// become "12345678") are made unique by renameDuplicates.
 func sortNodes(nodes []node) []node {
 	idx := make([]int32, len(nodes))
 	for i := range idx {
 		idx[i] = int32(i)
 	}
-	slices.SortStableFunc(idx, func(a, b int32) int { return strings.Compare(nodes[a].name, nodes[b].name) })
-	out := make([]node, 0, len(nodes))
-	for _, i := range idx {
-		if k := len(out); k > 0 && out[k-1].name == nodes[i].name {
-			continue
+	byName := func(a, b int32) int { return strings.Compare(nodes[a].name, nodes[b].name) }
+	slices.SortStableFunc(idx, byName)
+	for k := 1; k < len(idx); k++ {
+		if nodes[idx[k]].name == nodes[idx[k-1]].name {
+			renameDuplicates(nodes, idx)
+			slices.SortFunc(idx, byName)
+			break
 		}
-		out = append(out, nodes[i])
+	}
+	out := make([]node, len(nodes))
+	for k, i := range idx {
+		out[k] = nodes[i]
 	}
 	return out
+}
+
+// renameDuplicates gives every node a name of its own, as xorriso does
+// when it loads such a tree: of the records that share a name, a file (or
+// other non-directory) keeps it, else the first directory; the others, in
+// the order of their records, get "_" appended, or "_2", "_3", ... when
+// that too is taken. idx lists the nodes sorted by name, stably.
+func renameDuplicates(nodes []node, idx []int32) {
+	used := make(map[string]int, len(nodes)) // name -> next suffix to try
+	for _, n := range nodes {
+		used[n.name] = 2
+	}
+	for k := 0; k < len(idx); {
+		end := k + 1
+		for end < len(idx) && nodes[idx[end]].name == nodes[idx[k]].name {
+			end++
+		}
+		group := idx[k:end]
+		k = end
+		if len(group) == 1 {
+			continue
+		}
+		keep := group[0]
+		for _, i := range group {
+			if !nodes[i].mode.IsDir() {
+				keep = i
+				break
+			}
+		}
+		base := nodes[keep].name
+		for _, i := range group {
+			if i == keep {
+				continue
+			}
+			name := base + "_"
+			for {
+				if _, taken := used[name]; !taken {
+					break
+				}
+				name = base + "_" + strconv.Itoa(used[base])
+				used[base]++
+			}
+			used[name] = 2
+			nodes[i].name = name
+		}
+	}
 }
 
 // countRecords counts the directory records in data, at most one per

@@ -14,6 +14,11 @@
 //
 //   - ECMA-119 (ISO 9660) levels 1 to 3: the ";1" version suffix and the dot
 //     of an empty extension are removed from names, which keep their case.
+//     No entry is lost when that makes two names equal (a file
+//     "12345678.;1" and a directory "12345678"): as xorriso does, a file
+//     keeps the name and the other entries get "_" appended (then "_2",
+//     "_3", ... if that is taken). The same holds for equal names in any
+//     tree.
 //   - Multi-extent files (ECMA-119 §6.5.1, level 3), such as files over
 //     4 GiB, stitched into one file.
 //   - Joliet supplementary volumes: UCS-2 (UTF-16) names up to 103
