@@ -25,9 +25,11 @@
 //     characters.
 //   - Rock Ridge (RRIP 1.10/1.12) over SUSP 1.10/1.12: NM names, PX modes,
 //     owners and link counts ([Stat] from [fs.FileInfo.Sys]), TF times, SL
-//     symbolic links, CE continuation areas, and RE/CL/PL directories that
-//     mastering tools relocated to rr_moved to stay within eight levels,
-//     shown back in their real place.
+//     symbolic links (their targets as recorded, CURRENT, PARENT and ROOT
+//     components and doubled slashes kept: ".//file", not "./file", as
+//     xorriso extracts them), CE continuation areas, and RE/CL/PL
+//     directories that mastering tools relocated to rr_moved to stay
+//     within eight levels, shown back in their real place.
 //   - zisofs compression (Rock Ridge ZF entries, algorithm "pz", as
 //     mkzftree, mkisofs -z and xorriso's --zisofs filter write it): such
 //     files read decompressed, as xorriso extracts them and Linux mounts
