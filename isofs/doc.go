@@ -21,8 +21,11 @@
 //     tree.
 //   - Multi-extent files (ECMA-119 §6.5.1, level 3), such as files over
 //     4 GiB, stitched into one file.
-//   - Joliet supplementary volumes: UCS-2 (UTF-16) names up to 103
-//     characters.
+//   - Joliet supplementary volumes: UCS-2 (or UTF-16, as xorriso's
+//     joliet_utf16 writes it) names. The Joliet specification allows 64
+//     characters per name; images made with -joliet-long (xorriso,
+//     genisoimage) hold up to 103, and isofs reads a name of any length
+//     its record holds (at most 111 UCS-2 units, ";1" included).
 //   - Rock Ridge (RRIP 1.10/1.12) over SUSP 1.10/1.12: NM names, PX modes,
 //     owners and link counts ([Stat] from [fs.FileInfo.Sys]), TF times, SL
 //     symbolic links (their targets as recorded, CURRENT, PARENT and ROOT
