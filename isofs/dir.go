@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -40,7 +41,8 @@ type px struct {
 
 const (
 	nodeInterleaved uint8 = 1 << iota // file unit size not zero: unsupported
-	nodeZisofs                        // Rock Ridge ZF: zisofs-compressed data
+	nodeZisofs                        // Rock Ridge ZF "pz": zisofs-compressed data, size uncompressed, ext set
+	nodeZisofsOther                   // Rock Ridge ZF of another algorithm: unsupported
 )
 
 // TF time stamp bits (RRIP §4.1.6).
@@ -320,7 +322,9 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 					continue
 				}
 				*m.ext = append(ext, e)
-				m.size += e.size
+				if m.flags&nodeZisofs == 0 {
+					m.size += e.size
+				}
 				if !inMulti {
 					multi = -1
 				}
@@ -343,6 +347,7 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 		}
 
 		info = rrInfo{link: info.link[:0]}
+		isMulti := false
 		if f.rr {
 			if err := f.parseSUSP(su, f.skip, at, &info); err != nil {
 				skip(plainName(id), err) // the Rock Ridge name is lost
@@ -400,9 +405,6 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 			if r.unitSize() != 0 || r.interleaveGap() != 0 {
 				n.flags |= nodeInterleaved
 			}
-			if info.zf {
-				n.flags |= nodeZisofs
-			}
 			if err := f.checkExtent(extent{off: n.off, size: n.size}, at); err != nil {
 				skip(n.name, err)
 				continue
@@ -410,6 +412,21 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 			if r.flags()&flagMultiExtent != 0 {
 				n.ext = &[]extent{{off: n.off, size: n.size}}
 				inMulti, multiID, multiAt, multi = true, id, at, -1
+				isMulti = true
+			}
+			if f.rr && info.zf && n.mode.IsRegular() {
+				// The recorded extents hold the compressed data; the
+				// size shown is the uncompressed one (zisofs.go).
+				switch {
+				case info.zfAlgo == "pz":
+					n.flags |= nodeZisofs
+					if n.ext == nil {
+						n.ext = &[]extent{{off: n.off, size: n.size}}
+					}
+					n.size = int64(info.zfSize)
+				default:
+					n.flags |= nodeZisofsOther
+				}
 			}
 		}
 		if f.rr {
@@ -427,7 +444,7 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 		arena = append(arena, n.tf...)
 		spans = append(spans, sp)
 		d.entries = append(d.entries, n)
-		if n.ext != nil {
+		if isMulti {
 			multi = len(d.entries) - 1
 		}
 	}
@@ -524,22 +541,75 @@ func putBuf(pool *sync.Pool, bp *[]byte) {
 	}
 }
 
-// sortNodes returns the nodes sorted by name, of duplicate names only the
-// first. It sorts indexes, not the nodes, which are large to move.
+// sortNodes returns the nodes sorted by name. It sorts indexes, not the
+// nodes, which are large to move. Names that several records share (in the
+// plain ECMA-119 tree a file "12345678.;1" and a directory "12345678" both
+// become "12345678") are made unique by renameDuplicates.
 func sortNodes(nodes []node) []node {
 	idx := make([]int32, len(nodes))
 	for i := range idx {
 		idx[i] = int32(i)
 	}
-	slices.SortStableFunc(idx, func(a, b int32) int { return strings.Compare(nodes[a].name, nodes[b].name) })
-	out := make([]node, 0, len(nodes))
-	for _, i := range idx {
-		if k := len(out); k > 0 && out[k-1].name == nodes[i].name {
-			continue
+	byName := func(a, b int32) int { return strings.Compare(nodes[a].name, nodes[b].name) }
+	slices.SortStableFunc(idx, byName)
+	for k := 1; k < len(idx); k++ {
+		if nodes[idx[k]].name == nodes[idx[k-1]].name {
+			renameDuplicates(nodes, idx)
+			slices.SortFunc(idx, byName)
+			break
 		}
-		out = append(out, nodes[i])
+	}
+	out := make([]node, len(nodes))
+	for k, i := range idx {
+		out[k] = nodes[i]
 	}
 	return out
+}
+
+// renameDuplicates gives every node a name of its own, as xorriso does
+// when it loads such a tree: of the records that share a name, a file (or
+// other non-directory) keeps it, else the first directory; the others, in
+// the order of their records, get "_" appended, or "_2", "_3", ... when
+// that too is taken. idx lists the nodes sorted by name, stably.
+func renameDuplicates(nodes []node, idx []int32) {
+	used := make(map[string]int, len(nodes)) // name -> next suffix to try
+	for _, n := range nodes {
+		used[n.name] = 2
+	}
+	for k := 0; k < len(idx); {
+		end := k + 1
+		for end < len(idx) && nodes[idx[end]].name == nodes[idx[k]].name {
+			end++
+		}
+		group := idx[k:end]
+		k = end
+		if len(group) == 1 {
+			continue
+		}
+		keep := group[0]
+		for _, i := range group {
+			if !nodes[i].mode.IsDir() {
+				keep = i
+				break
+			}
+		}
+		base := nodes[keep].name
+		for _, i := range group {
+			if i == keep {
+				continue
+			}
+			name := base + "_"
+			for {
+				if _, taken := used[name]; !taken {
+					break
+				}
+				name = base + "_" + strconv.Itoa(used[base])
+				used[base]++
+			}
+			used[name] = 2
+			nodes[i].name = name
+		}
+	}
 }
 
 // countRecords counts the directory records in data, at most one per

@@ -14,15 +14,34 @@
 //
 //   - ECMA-119 (ISO 9660) levels 1 to 3: the ";1" version suffix and the dot
 //     of an empty extension are removed from names, which keep their case.
+//     No entry is lost when that makes two names equal (a file
+//     "12345678.;1" and a directory "12345678"): as xorriso does, a file
+//     keeps the name and the other entries get "_" appended (then "_2",
+//     "_3", ... if that is taken). The same holds for equal names in any
+//     tree.
 //   - Multi-extent files (ECMA-119 §6.5.1, level 3), such as files over
 //     4 GiB, stitched into one file.
-//   - Joliet supplementary volumes: UCS-2 (UTF-16) names up to 103
-//     characters.
+//   - Joliet supplementary volumes: UCS-2 (or UTF-16, as xorriso's
+//     joliet_utf16 writes it) names. The Joliet specification allows 64
+//     characters per name; images made with -joliet-long (xorriso,
+//     genisoimage) hold up to 103, and isofs reads a name of any length
+//     its record holds (at most 111 UCS-2 units, ";1" included).
 //   - Rock Ridge (RRIP 1.10/1.12) over SUSP 1.10/1.12: NM names, PX modes,
 //     owners and link counts ([Stat] from [fs.FileInfo.Sys]), TF times, SL
-//     symbolic links, CE continuation areas, and RE/CL/PL directories that
-//     mastering tools relocated to rr_moved to stay within eight levels,
-//     shown back in their real place.
+//     symbolic links (their targets as recorded, CURRENT, PARENT and ROOT
+//     components and doubled slashes kept: ".//file", not "./file", as
+//     xorriso extracts them), CE continuation areas, and RE/CL/PL
+//     directories that mastering tools relocated to rr_moved to stay
+//     within eight levels, shown back in their real place.
+//   - zisofs compression (Rock Ridge ZF entries, algorithm "pz", as
+//     mkzftree, mkisofs -z and xorriso's --zisofs filter write it): such
+//     files read decompressed, as xorriso extracts them and Linux mounts
+//     them, and their size is the uncompressed one. ReadAt at any offset
+//     inflates only the blocks (32, 64 or 128 KiB) the bytes lie in; an
+//     open file keeps the last block it inflated, so small sequential
+//     reads inflate each block once. Only the Rock Ridge tree carries ZF
+//     entries: the Joliet and plain trees show such files compressed, as
+//     xorriso -read_fs norock extracts them.
 //   - El Torito boot catalogs ([FS.BootImages]): BIOS and UEFI entries,
 //     platform IDs, emulation types, load segments and image extents; the
 //     images open as files ([FS.OpenBootImage], or [Options.BootDir] to put
@@ -42,9 +61,9 @@
 //
 // Writing or modifying images; multi-session images other than through the
 // volume descriptor at sector 16 (the last session, as xorriso writes it on
-// files); interleaved files (file unit size set, [ErrUnsupported]); zisofs
-// (Rock Ridge ZF) compressed files, which read as their compressed bytes;
-// extended attribute records beyond skipping them; UDF bridges (a UDF-only
+// files); interleaved files (file unit size set, [ErrUnsupported]); ZF
+// entries of another algorithm than zisofs "pz" (zisofs2 among them: opening
+// such a file fails with [ErrUnsupported]); extended attribute records beyond skipping them; UDF bridges (a UDF-only
 // image is not an ISO 9660 image); HFS and Apple extensions; associated
 // files. The hidden (existence) flag is not honoured: such entries are
 // listed.
@@ -59,7 +78,15 @@
 // byte Open reads; a directory is at most 64 MiB; SUSP continuation chains
 // stop after 32 areas or 64 KiB; a directory may appear in only one parent,
 // so the tree can neither loop nor fan out; symbolic links are followed at
-// most 40 times ([ErrLinkLoop]).
+// most 40 times ([ErrLinkLoop]). A zisofs file's header must agree with
+// its ZF entry and its block table must lie inside its recorded data
+// (else opening it fails), and each block's pointers must lie inside it
+// too, its compressed size at most a block's worst-case deflate size and
+// its zlib stream inflate to exactly one block with a right checksum (else
+// reading that block fails): reading costs at most one block buffer and
+// one inflater at a time, whatever the ZF entry claims. The uncompressed
+// size is at most a block per 4-byte table entry, 32,768 times the
+// recorded size, and that bounds what [FS.ReadFile] allocates for it.
 //
 // Damage is kept to the entry it is in: a directory record whose extent
 // lies outside the volume, whose size cannot be right or whose SUSP area is
@@ -77,7 +104,8 @@
 // again from the image when next needed. A decoded directory costs 112
 // bytes per entry, plus the entry's name and Rock Ridge TF entry (22 bytes
 // as xorriso writes it), a symbolic link's target and 24 bytes per extent
-// of a multi-extent file, plus 152 bytes for the directory. So an
+// of a multi-extent or zisofs file (plus 24 for its list), plus 152 bytes
+// for the directory. So an
 // entry with a 22-character name costs about 156 bytes with Rock Ridge and
 // 134 without (BenchmarkMemory: 100,000 entries cost 16 MiB of heap), and
 // the default cache holds some 400,000 such entries; a directory larger

@@ -82,12 +82,15 @@ func (f *FS) dirFor(n *node, parent int64) (*dirData, error) {
 }
 
 func (f *FS) openNode(n *node) (*File, error) {
-	if n.flags&nodeInterleaved != 0 {
+	if n.flags&(nodeInterleaved|nodeZisofsOther) != 0 {
 		return nil, ErrUnsupported
 	}
 	size := n.size
 	if !n.mode.IsRegular() {
 		size = 0
+	}
+	if n.flags&nodeZisofs != 0 {
+		return f.openZisofs(n)
 	}
 	var sr *io.SectionReader
 	if n.ext != nil {
@@ -96,6 +99,23 @@ func (f *FS) openNode(n *node) (*File, error) {
 		sr = io.NewSectionReader(f.r, n.off, size)
 	}
 	return &File{n: n, sr: sr}, nil
+}
+
+// openZisofs opens a zisofs-compressed file: its recorded extents are the
+// compressed data, its size the uncompressed one.
+func (f *FS) openZisofs(n *node) (*File, error) {
+	ext := *n.ext
+	last := ext[len(ext)-1]
+	stored := last.pos + last.size
+	var data io.ReaderAt = io.NewSectionReader(f.r, ext[0].off, stored)
+	if len(ext) > 1 {
+		data = &multiExtent{r: f.r, ext: ext}
+	}
+	z, err := openZisofs(data, ext[0].off, stored, n.size)
+	if err != nil {
+		return nil, err
+	}
+	return &File{n: n, sr: io.NewSectionReader(z, 0, n.size), z: z}, nil
 }
 
 // Stat returns the [fs.FileInfo] of the named file, following symbolic
@@ -156,7 +176,9 @@ var errNotDir = errors.New("not a directory")
 
 // ReadFile returns the contents of the named file, read with one ReadAt
 // per extent into a buffer of exactly the file's size (which lies inside
-// the volume, so a hostile image cannot make it large beyond the image).
+// the volume, so a hostile image cannot make it large beyond the image;
+// for a zisofs file, the uncompressed size, checked against the file's
+// block table when it is opened, see the package comment).
 func (f *FS) ReadFile(name string) ([]byte, error) {
 	file, err := f.Open(name)
 	if err != nil {
@@ -194,6 +216,7 @@ func truncatedErr(err error) error {
 type File struct {
 	n      *node
 	sr     *io.SectionReader
+	z      *zisofsFile // under sr for a zisofs-compressed file, else nil
 	closed atomic.Bool
 }
 
@@ -272,6 +295,9 @@ func (f *File) WriteTo(w io.Writer) (int64, error) {
 func (f *File) Close() error {
 	if f.closed.Swap(true) {
 		return pathErr("close", f.n.name, fs.ErrClosed)
+	}
+	if f.z != nil {
+		f.z.release()
 	}
 	return nil
 }

@@ -43,6 +43,7 @@ const (
 var fuzzBaseNames = []string{
 	"", "small-rr.iso", "small-geniso.iso", "small-plain.iso", "small-eltorito.iso",
 	"mkiso plain-l1", "mkiso joliet", "mkiso rr-geniso", "mkiso rr-xorriso",
+	"mkiso zisofs",
 }
 
 type fuzzBase struct {
@@ -100,9 +101,21 @@ func allZero(b []byte) bool {
 
 // zeroFileData returns a copy of img with the contents of every regular
 // file of every tree zeroed, but for a file that holds the El Torito boot
-// catalog.
+// catalog and for zisofs-compressed files (whose headers, block tables and
+// zlib streams are structures to fuzz).
 func zeroFileData(img []byte) []byte {
 	out := bytes.Clone(img)
+	keep := map[int64]bool{}
+	if fsys, err := OpenWith(bytes.NewReader(img), Options{Names: NamesRockRidge}); err == nil {
+		fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+			if n, ok := d.(*node); ok && err == nil && n.flags&nodeZisofs != 0 {
+				for _, e := range *n.ext {
+					keep[e.off] = true
+				}
+			}
+			return nil
+		})
+	}
 	for _, names := range []NameSource{NamesPlain, NamesRockRidge, NamesJoliet} {
 		fsys, err := OpenWith(bytes.NewReader(img), Options{Names: names})
 		if err != nil {
@@ -118,7 +131,7 @@ func zeroFileData(img []byte) []byte {
 				ext = *n.ext
 			}
 			for _, e := range ext {
-				if fsys.bootOff >= e.off && fsys.bootOff < e.off+e.size {
+				if fsys.bootOff >= e.off && fsys.bootOff < e.off+e.size || keep[e.off] {
 					continue
 				}
 				clear(out[e.off:min(int64(len(out)), e.off+e.size)])

@@ -30,16 +30,18 @@ type rrInfo struct {
 
 	link    []byte // SL target being assembled
 	hasLink bool
-	slCont  bool // the last SL component continues in the next one
+	slSep   bool // a slash goes before the next SL component
 
 	child     uint32 // CL: location of the relocated directory
 	hasChild  bool
 	relocated bool // RE: this record is the relocated directory itself
 
-	ext  []string // ER: identifiers of the extensions in use
-	sp   bool     // SP: SUSP is in use; skip is its LEN_SKP
-	skip int
-	zf   bool // ZF: the file is zisofs-compressed
+	ext    []string // ER: identifiers of the extensions in use
+	sp     bool     // SP: SUSP is in use; skip is its LEN_SKP
+	skip   int
+	zf     bool   // ZF: the file is zisofs-compressed
+	zfAlgo string // ZF algorithm, "pz" for zisofs
+	zfSize uint32 // ZF uncompressed size
 }
 
 // POSIX file type bits of st_mode, as PX records them (RRIP §4.1.1).
@@ -149,7 +151,12 @@ func (f *FS) parseSUSP(su string, skip int, recOff int64, info *rrInfo) error {
 			case "RE":
 				info.relocated = true
 			case "ZF":
-				info.zf = true
+				// Algorithm, header size, log2 block size, uncompressed
+				// size both-endian (zisofs.go).
+				if l < 16 {
+					return corrupt(recOff, "Rock Ridge ZF entry")
+				}
+				info.zf, info.zfAlgo, info.zfSize = true, e[4:6], le32(e, 8)
 			}
 		}
 		if !ce {
@@ -173,7 +180,12 @@ func (f *FS) parseSUSP(su string, skip int, recOff int64, info *rrInfo) error {
 }
 
 // addSL appends the component records of one SL entry (RRIP §4.1.3) to the
-// link target.
+// link target, as recorded: a ROOT component is a slash ("/x", and in the
+// middle of a target the empty component of a doubled slash, which is how
+// xorriso records "a//b" and ".//file"), CURRENT is "." and PARENT "..";
+// a slash separates a component from the next unless the component is ROOT
+// or continues in the next record (its CONTINUE flag). Nothing is cleaned:
+// ".//file" stays ".//file", as xorriso and Linux read it.
 func (info *rrInfo) addSL(comps string, recOff int64) error {
 	info.hasLink = true
 	for len(comps) > 0 {
@@ -182,26 +194,21 @@ func (info *rrInfo) addSL(comps string, recOff int64) error {
 		}
 		flags, content := comps[0], comps[2:2+int(comps[1])]
 		comps = comps[2+len(content):]
-		var piece string
-		switch {
-		case flags&0x02 != 0:
-			piece = "."
-		case flags&0x04 != 0:
-			piece = ".."
-		case flags&0x38 != 0: // ROOT, VOLROOT, HOST
-			if len(info.link) == 0 {
-				info.link = append(info.link, '/')
-			}
-			info.slCont = false
-			continue
-		default:
-			piece = content
-		}
-		if !info.slCont && len(info.link) > 0 && info.link[len(info.link)-1] != '/' {
+		if info.slSep {
 			info.link = append(info.link, '/')
 		}
-		info.link = append(info.link, piece...)
-		info.slCont = flags&0x01 != 0
+		root := flags&0x38 != 0 // ROOT, VOLROOT, HOST
+		switch {
+		case flags&0x02 != 0:
+			info.link = append(info.link, '.')
+		case flags&0x04 != 0:
+			info.link = append(info.link, ".."...)
+		case root:
+			info.link = append(info.link, '/')
+		default:
+			info.link = append(info.link, content...)
+		}
+		info.slSep = !root && flags&0x01 == 0
 		if len(info.link) > maxLinkLen {
 			return corrupt(recOff, "Rock Ridge SL target too long")
 		}

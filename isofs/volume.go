@@ -11,7 +11,8 @@ import (
 // shows. An image can carry up to three views of the same files: the
 // ECMA-119 tree (short upper-case names), that tree extended by Rock Ridge
 // (POSIX names, modes, times, symbolic links), and a Joliet tree (UCS-2
-// names up to 64 characters).
+// names of up to 64 characters, or 103 with -joliet-long; see the package
+// comment).
 type NameSource int
 
 const (

@@ -16,6 +16,11 @@
 #              they need SUSP continuation areas (CE)
 #   many       xorriso -R -J, ARGS[0] (default 10000) small files in
 #              directories of 100
+#   zisofs     xorriso -R -J with the --zisofs filter on every file it
+#              shrinks (Rock Ridge ZF entries): text of several blocks, a
+#              file of zeros (sparse blocks), a file of exactly one block, a
+#              tiny and a random file (left uncompressed); ARGS[0] is the
+#              block size (32k, 64k or 128k; default 32k)
 #   hybrid     xorriso El Torito BIOS + EFI isohybrid image: isolinux
 #              (/usr/lib/ISOLINUX/isolinux.bin, ldlinux.c32) with
 #              isolinux/isolinux.cfg, a pxelinux-syntax menu booting
@@ -148,6 +153,25 @@ many)
 		i=$((i + 1))
 	done
 	quiet xorriso -as mkisofs -R -J -V MANY -o "$out" "$src"
+	;;
+zisofs)
+	mkdir -p "$src/sub"
+	i=0
+	while [ $i -lt 3000 ]; do
+		printf 'line %05d of a compressible text\n' $i
+		i=$((i + 1))
+	done >"$src/text.txt"
+	i=0
+	while [ $i -lt 20000 ]; do
+		printf '%d\n' $i
+		i=$((i + 1))
+	done >"$src/sub/numbers.txt"
+	head -c 32768 "$src/text.txt" >"$src/sub/one-block.txt"
+	head -c 300000 /dev/zero >"$src/zeros.bin"
+	printf 'tiny\n' >"$src/tiny.txt"
+	head -c 5000 /usr/lib/ISOLINUX/isolinux.bin | gzip -9 >"$src/packed.gz"
+	quiet xorriso -outdev "$out" -zisofs block_size="${1:-32k}" -volid ZISOFS \
+		-joliet on -map "$src" / -set_filter_r --zisofs / -- -commit
 	;;
 hybrid)
 	isolinux "$src" "$@"
