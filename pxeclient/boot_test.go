@@ -266,3 +266,52 @@ func TestBootDnsmasq(t *testing.T) {
 	start(t, s.srv.Command(t.Context(), bin, args...), "started")
 	bootAll(t, s, allProfiles)
 }
+
+// TestBootProxy boots the PXE profiles from minimal-server as proxyDHCP
+// (-proxy) beside dnsmasq handing out addresses only, on a bridge in the
+// client namespace: the client must take its boot file from the proxy
+// offer, or, for iPXE, from the ACK of a REQUEST to port 4011.
+func TestBootProxy(t *testing.T) {
+	dnsmasq := testenv.NeedCommand(t, "dnsmasq")[0]
+	srv, dhcpNS, cli := testenv.NewNetNS(t), testenv.NewNetNS(t), testenv.NewNetNS(t)
+	srvIf, cliA := testenv.Veth(t, srv, netip.MustParsePrefix("10.77.0.1/24"), cli, netip.MustParsePrefix("10.77.0.251/32"))
+	dhcpIf, cliB := testenv.Veth(t, dhcpNS, netip.MustParsePrefix("10.77.0.2/24"), cli, netip.MustParsePrefix("10.77.0.252/32"))
+	cli.MustRun(t, "ip", "link", "add", "br0", "type", "bridge")
+	for _, ifc := range []string{cliA, cliB} {
+		cli.MustRun(t, "ip", "addr", "flush", "dev", ifc)
+		cli.MustRun(t, "ip", "link", "set", ifc, "master", "br0")
+	}
+	cli.MustRun(t, "ip", "addr", "add", "10.77.0.250/32", "dev", "br0")
+	cli.MustRun(t, "ip", "link", "set", "br0", "up")
+	s := &seg{srv: srv, cli: cli, srvIf: srvIf, cliIf: "br0", srvAddr: netip.MustParseAddr("10.77.0.1")}
+
+	start(t, dhcpNS.Command(t.Context(), dnsmasq,
+		"--no-daemon", "--conf-file=/dev/null", "--port=0", "--user=root", "--group=root",
+		"--interface="+dhcpIf, "--bind-interfaces", "--pid-file=",
+		"--dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,1h",
+		"--dhcp-leasefile="+filepath.Join(t.TempDir(), "leases"),
+		"--no-ping", "--log-dhcp", "--log-facility=-"), "started")
+	root := tree(t)
+	start(t, srv.Command(t.Context(), minimalServer(t), "-iface", srvIf, "-proxy", "-root", root, "-http", "10.77.0.1:8080"), "serving")
+	conn := s.conn(t)
+	for i, name := range []string{"bios-ipxe", "ipxe-efi", "ovmf-pxe", "aavmf-pxe", "ovmf-http"} {
+		t.Run(name, func(t *testing.T) {
+			p, _ := pxeclient.ProfileByName(name)
+			mac := net.HardwareAddr{0x52, 0x54, 0x00, 0x17, 0x01, byte(i + 1)}
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			rep := s.client(t, conn, p, mac).Boot(ctx)
+			t.Logf("%s: stage %q err %v; addr %s server %s file %q (%d bytes) config %q; proxy %v",
+				name, rep.Stage, rep.Err, rep.Addr, rep.Server, rep.BootFile, rep.BootBytes, rep.ConfigFile, rep.Proxy)
+			if rep.Stage != pxeclient.StageConfig || rep.Err != nil {
+				t.Fatalf("Boot: stage %q, error %v; want %q", rep.Stage, rep.Err, pxeclient.StageConfig)
+			}
+			if rep.Addr.Addr().Compare(netip.MustParseAddr("10.77.0.100")) < 0 || rep.Server != s.srvAddr {
+				t.Errorf("Boot: address %s from dnsmasq's pool, boot server %s; want 10.77.0.100… and %s", rep.Addr, rep.Server, s.srvAddr)
+			}
+			if got, want := rep.Proxy != 0, p.Proxy4011; got != want {
+				t.Errorf("Boot: asked port 4011: %v, want %v (profile.Proxy4011)", got, want)
+			}
+		})
+	}
+}
