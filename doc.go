@@ -27,6 +27,11 @@
 //   - [github.com/pxekit/pxekit/isofs] reads ISO 9660 images (Joliet, Rock
 //     Ridge, El Torito) as an [io/fs.FS], so kernels and initrds are served
 //     straight out of distribution media without mounting them.
+//   - [github.com/pxekit/pxekit/pxeclient] is the other side: it behaves
+//     like the firmware (captured DHCP requests, proxyDHCP, TFTP and HTTP
+//     with each firmware's habits, the pxelinux configuration search), to
+//     test any PXE server; examples/pxestorm boots hundreds of such
+//     machines at once and prints per-stage percentiles.
 //
 // The packages meet only at standard interfaces ([io/fs.FS], [io.ReaderAt],
 // [net.PacketConn], [log/slog.Logger]), so each one can be used, or
