@@ -52,6 +52,11 @@ type Client struct {
 	// from that address. A storm tool adds the address to its interface
 	// here. Without OnLease the kernel picks the source address.
 	OnLease func(ctx context.Context, addr netip.Prefix) error
+	// DHCPServer is where DISCOVER and REQUEST go; the zero value means
+	// broadcast, 255.255.255.255:67.
+	DHCPServer netip.AddrPort
+	// TFTPPort is the boot server's TFTP port; 0 means 69.
+	TFTPPort uint16
 	// HTTPClient is used for HTTP downloads; nil means one whose
 	// connections come from the leased address (when OnLease succeeded)
 	// through Dial.
@@ -303,7 +308,15 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 		}
 		return strings.HasPrefix(r.class(), "PXEClient") || r.file != ""
 	}
-	err = c.exchange(ctx, ch, rep, broadcast, func(secs uint16) []byte { return c.message(1, xid, secs, netip.Addr{}, nil) },
+	dst := broadcast
+	if c.DHCPServer.IsValid() {
+		dst = c.DHCPServer
+	}
+	tftpPort := c.TFTPPort
+	if tftpPort == 0 {
+		tftpPort = 69
+	}
+	err = c.exchange(ctx, ch, rep, dst, func(secs uint16) []byte { return c.message(1, xid, secs, netip.Addr{}, nil) },
 		func(r *reply) bool {
 			if r.msgType() != 2 {
 				return false
@@ -339,7 +352,7 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 	extra := []Option{{54, sid[:]}, {50, yi[:]}}
 	var ack *reply
 	t1 := time.Now()
-	err = c.exchange(ctx, ch, rep, broadcast, func(secs uint16) []byte { return c.message(3, xid, secs, netip.Addr{}, extra) },
+	err = c.exchange(ctx, ch, rep, dst, func(secs uint16) []byte { return c.message(3, xid, secs, netip.Addr{}, extra) },
 		func(r *reply) bool {
 			switch r.msgType() {
 			case 5:
@@ -411,7 +424,7 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 	case p.HTTP:
 		return fmt.Errorf("boot program: HTTP boot got %q, not a URL", boot.file)
 	default:
-		server := netip.AddrPortFrom(rep.Server, 69)
+		server := netip.AddrPortFrom(rep.Server, tftpPort)
 		if p.TFTP.Probe {
 			r, err := tftpGet(ctx, c.listen, src, server, boot.file, p.TFTP, true, p.TFTPTimeout, io.Discard)
 			rep.TFTPRetrans += r.retrans
@@ -480,7 +493,7 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 			n, err = httpGet(ctx, hc, full, io.Discard)
 		} else {
 			var r tftpResult
-			r, err = tftpGet(ctx, c.listen, src, netip.AddrPortFrom(rep.Server, 69), full, p.Loader, false, p.TFTPTimeout, io.Discard)
+			r, err = tftpGet(ctx, c.listen, src, netip.AddrPortFrom(rep.Server, tftpPort), full, p.Loader, false, p.TFTPTimeout, io.Discard)
 			rep.TFTPRetrans += r.retrans
 			n = r.bytes
 		}
