@@ -426,7 +426,7 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 	default:
 		server := netip.AddrPortFrom(rep.Server, tftpPort)
 		if p.TFTP.Probe {
-			r, err := tftpGet(ctx, c.listen, src, server, boot.file, p.TFTP, true, p.TFTPTimeout, io.Discard)
+			r, err := tftpGet(ctx, c.listen, src, server, boot.file, p.TFTP, true, p.TFTPTimeout, p.TFTPRetries, io.Discard)
 			rep.TFTPRetrans += r.retrans
 			if err != nil {
 				return fmt.Errorf("boot program size probe: %w", err)
@@ -436,7 +436,7 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 		if h.Probe {
 			h.Tsize = false
 		}
-		r, err := tftpGet(ctx, c.listen, src, server, boot.file, h, false, p.TFTPTimeout, &prog)
+		r, err := tftpGet(ctx, c.listen, src, server, boot.file, h, false, p.TFTPTimeout, p.TFTPRetries, &prog)
 		rep.TFTPRetrans += r.retrans
 		rep.BootBytes = r.bytes
 		if err != nil {
@@ -493,7 +493,7 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 			n, err = httpGet(ctx, hc, full, io.Discard)
 		} else {
 			var r tftpResult
-			r, err = tftpGet(ctx, c.listen, src, netip.AddrPortFrom(rep.Server, tftpPort), full, p.Loader, false, p.TFTPTimeout, io.Discard)
+			r, err = tftpGet(ctx, c.listen, src, netip.AddrPortFrom(rep.Server, tftpPort), full, p.Loader, false, p.TFTPTimeout, p.TFTPRetries, io.Discard)
 			rep.TFTPRetrans += r.retrans
 			n = r.bytes
 		}

@@ -128,8 +128,11 @@ type Profile struct {
 	// Loader is how the loaded boot program (pxelinux) fetches its
 	// configuration over TFTP.
 	Loader TFTPHabits
-	// TFTPTimeout is the wait for each TFTP packet before retransmitting.
+	// TFTPTimeout is the wait for each TFTP packet before retransmitting,
+	// TFTPRetries how many retransmissions the firmware makes before it
+	// gives up on a transfer.
 	TFTPTimeout time.Duration
+	TFTPRetries int
 }
 
 // pxeSchedule is the PXE specification's DHCP retransmission schedule
@@ -140,17 +143,23 @@ var pxeSchedule = []time.Duration{4 * time.Second, 8 * time.Second, 16 * time.Se
 // size that fits an Ethernet frame.
 var pxelinuxLoader = TFTPHabits{Blksize: 1408, Tsize: true}
 
+// edk2TFTPTimeout is EDK2 PxeBcDxe's MTFTP timeout (PXEBC_MTFTP_TIMEOUT,
+// 4 s, with PXEBC_MTFTP_RETRIES 6). The iPXE profiles wait 1 s, an
+// approximation of iPXE's adaptive retry timer.
+const edk2TFTPTimeout = 4 * time.Second
+
 var profileDefs = []struct {
 	name, file, firmware string
 	http, ipxe, p4011    bool
 	tftp                 TFTPHabits
+	tftpTimeout          time.Duration
 }{
-	{"bios-ipxe", "ipxe-bios-e1000.bin", "iPXE option ROM (BIOS) under SeaBIOS", false, true, true, TFTPHabits{Blksize: 1432, Tsize: true}},
-	{"ipxe-efi", "ovmf-ipxe-virtio.bin", "iPXE EFI driver under OVMF (x86-64)", false, true, true, TFTPHabits{Blksize: 1432, Tsize: true}},
-	{"ovmf-pxe", "ovmf-pxe.bin", "EDK2 UEFI PXE, OVMF (x86-64)", false, false, false, TFTPHabits{Blksize: 1468, Windowsize: 4, Tsize: true, Probe: true}},
-	{"aavmf-pxe", "aavmf-pxe.bin", "EDK2 UEFI PXE, AAVMF (arm64)", false, false, false, TFTPHabits{Blksize: 1468, Windowsize: 4, Tsize: true, Probe: true}},
-	{"ovmf-http", "ovmf-http.bin", "EDK2 UEFI HTTP boot, OVMF (x86-64)", true, false, false, TFTPHabits{}},
-	{"aavmf-http", "aavmf-http.bin", "EDK2 UEFI HTTP boot, AAVMF (arm64)", true, false, false, TFTPHabits{}},
+	{"bios-ipxe", "ipxe-bios-e1000.bin", "iPXE option ROM (BIOS) under SeaBIOS", false, true, true, TFTPHabits{Blksize: 1432, Tsize: true}, time.Second},
+	{"ipxe-efi", "ovmf-ipxe-virtio.bin", "iPXE EFI driver under OVMF (x86-64)", false, true, true, TFTPHabits{Blksize: 1432, Tsize: true}, time.Second},
+	{"ovmf-pxe", "ovmf-pxe.bin", "EDK2 UEFI PXE, OVMF (x86-64)", false, false, false, TFTPHabits{Blksize: 1468, Windowsize: 4, Tsize: true, Probe: true}, edk2TFTPTimeout},
+	{"aavmf-pxe", "aavmf-pxe.bin", "EDK2 UEFI PXE, AAVMF (arm64)", false, false, false, TFTPHabits{Blksize: 1468, Windowsize: 4, Tsize: true, Probe: true}, edk2TFTPTimeout},
+	{"ovmf-http", "ovmf-http.bin", "EDK2 UEFI HTTP boot, OVMF (x86-64)", true, false, false, TFTPHabits{}, edk2TFTPTimeout},
+	{"aavmf-http", "aavmf-http.bin", "EDK2 UEFI HTTP boot, AAVMF (arm64)", true, false, false, TFTPHabits{}, edk2TFTPTimeout},
 }
 
 // Profiles returns the built-in firmware profiles, newly allocated on each
@@ -172,7 +181,7 @@ func Profiles() []*Profile {
 			Name: d.name, Firmware: d.firmware, Discover: req,
 			Retransmit: pxeSchedule, OfferWait: 2 * time.Second,
 			Proxy4011: d.p4011, HTTP: d.http, IPXE: d.ipxe,
-			TFTP: d.tftp, Loader: pxelinuxLoader, TFTPTimeout: time.Second,
+			TFTP: d.tftp, Loader: pxelinuxLoader, TFTPTimeout: d.tftpTimeout, TFTPRetries: 6,
 		}
 		if d.ipxe {
 			// iPXE loads its own next files (and pxelinux, if chained,

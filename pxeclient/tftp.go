@@ -74,7 +74,7 @@ type tftpResult struct {
 // tftpGet reads name from server into w with the given options, from a new
 // socket bound to laddr (port 0). With probe it stops after the OACK,
 // aborting the transfer with an ERROR, and returns the offered tsize.
-func tftpGet(ctx context.Context, listen func(netip.Addr) (net.PacketConn, error), laddr netip.Addr, server netip.AddrPort, name string, h TFTPHabits, probe bool, timeout time.Duration, w io.Writer) (tftpResult, error) {
+func tftpGet(ctx context.Context, listen func(netip.Addr) (net.PacketConn, error), laddr netip.Addr, server netip.AddrPort, name string, h TFTPHabits, probe bool, timeout time.Duration, retries int, w io.Writer) (tftpResult, error) {
 	res := tftpResult{tsize: -1}
 	pc, err := listen(laddr)
 	if err != nil {
@@ -95,7 +95,9 @@ func tftpGet(ctx context.Context, listen func(netip.Addr) (net.PacketConn, error
 	if h.Windowsize > 0 {
 		rrq = append(append(append(rrq, "windowsize\x00"...), strconv.Itoa(h.Windowsize)...), 0)
 	}
-	const retries = 6
+	if retries <= 0 {
+		retries = 6
+	}
 	last := rrq
 	to := net.UDPAddrFromAddrPort(server)
 	if _, err := pc.WriteTo(last, to); err != nil {

@@ -65,7 +65,7 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "ovmf-pxe", "firmware `NAME` ("+names()+"), or \"mix\" to cycle through them")
 	flag.DurationVar(&o.ramp, "ramp", time.Second, "start the machines evenly over `DURATION`")
 	flag.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give each machine at most `DURATION`")
-	flag.Float64Var(&o.scale, "scale", 1, "multiply the firmware's timeouts (DHCP 4, 8, 16, 32 s; TFTP 1 s) by `F`")
+	flag.Float64Var(&o.scale, "scale", 1, "multiply the firmware's timeouts (DHCP 4, 8, 16, 32 s; TFTP 4 s for EDK2, 1 s for iPXE) by `F`")
 	flag.StringVar(&o.macPrefix, "mac", "02:50:58", "the first three bytes of every `MAC`; the last three count the machines")
 	flag.IntVar(&o.pid, "pid", 0, "report the CPU time and peak RSS of the server process `PID`")
 	flag.Parse()
