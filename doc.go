@@ -27,6 +27,11 @@
 //   - [github.com/pxekit/pxekit/isofs] reads ISO 9660 images (Joliet, Rock
 //     Ridge, El Torito) as an [io/fs.FS], so kernels and initrds are served
 //     straight out of distribution media without mounting them.
+//   - [github.com/pxekit/pxekit/pxeclient] is the other side: it behaves
+//     like the firmware (captured DHCP requests, proxyDHCP, TFTP and HTTP
+//     with each firmware's habits, the pxelinux configuration search), to
+//     test any PXE server; examples/pxestorm boots hundreds of such
+//     machines at once and prints per-stage percentiles.
 //
 // Each server reports what it does as [github.com/pxekit/pxekit/events]
 // values through a hook (one shape for DHCP, TFTP and HTTP), and

@@ -1,0 +1,232 @@
+package pxeclient
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeDHCP answers on loopback: it ignores the first drop DISCOVERs, then
+// offers 127.0.0.2 with boot file "boot.efi" from 127.0.0.1 and ACKs.
+func fakeDHCP(t *testing.T, drop int32) (netip.AddrPort, *atomic.Int32) {
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	discovers := new(atomic.Int32)
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			req, err := ParseRequest(buf[:n])
+			if err != nil {
+				continue
+			}
+			typ, _ := req.Option(53)
+			reply := byte(2)
+			if typ[0] == 1 {
+				if discovers.Add(1) <= drop {
+					continue
+				}
+			} else {
+				reply = 5
+			}
+			b := make([]byte, 240)
+			b[0], b[1], b[2] = 2, 1, 6
+			copy(b[4:8], buf[4:8])
+			copy(b[16:20], []byte{127, 0, 0, 2})
+			copy(b[20:24], []byte{127, 0, 0, 1})
+			copy(b[28:44], buf[28:44])
+			copy(b[108:], "boot.efi")
+			copy(b[236:], []byte{99, 130, 83, 99})
+			b = append(b, 53, 1, reply, 54, 4, 127, 0, 0, 1, 1, 4, 255, 0, 0, 0, 255)
+			_, _ = pc.WriteTo(b, from)
+		}
+	}()
+	return netip.MustParseAddrPort(pc.LocalAddr().String()), discovers
+}
+
+// fakeTFTP serves boot.efi (size bytes) and pxelinux.cfg/default on
+// loopback, answers "not found" for everything else, and records each read
+// request's file name and options.
+type fakeTFTP struct {
+	mu   sync.Mutex
+	rrqs []string
+	errs []string // ERROR packets the client sent
+}
+
+func (f *fakeTFTP) serve(t *testing.T, size int) uint16 {
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			fields := strings.Split(strings.TrimSuffix(string(buf[2:n]), "\x00"), "\x00")
+			f.mu.Lock()
+			f.rrqs = append(f.rrqs, strings.Join(append(fields[:1:1], fields[2:]...), " "))
+			f.mu.Unlock()
+			go f.transfer(t, from, fields, size)
+		}
+	}()
+	return uint16(pc.LocalAddr().(*net.UDPAddr).Port)
+}
+
+func (f *fakeTFTP) transfer(t *testing.T, to net.Addr, fields []string, size int) {
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	var body []byte
+	switch fields[0] {
+	case "boot.efi":
+		body = bytes.Repeat([]byte{0xa5}, size)
+	case "pxelinux.cfg/default":
+		body = []byte("DEFAULT x\n")
+	default:
+		_, _ = c.WriteTo(append([]byte{0, 5, 0, 1}, "not found\x00"...), to)
+		return
+	}
+	blksize := 512
+	var oack []byte
+	for i := 2; i+1 < len(fields); i += 2 {
+		switch fields[i] {
+		case "tsize":
+			oack = append(oack, "tsize\x00"+itoa(len(body))+"\x00"...)
+		case "blksize":
+			blksize = atoi(fields[i+1])
+			oack = append(oack, "blksize\x00"+fields[i+1]+"\x00"...)
+		}
+	}
+	buf := make([]byte, 1500)
+	recv := func() []byte {
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, _, err := c.ReadFrom(buf)
+		if err != nil {
+			return nil
+		}
+		return buf[:n]
+	}
+	if oack != nil {
+		_, _ = c.WriteTo(append([]byte{0, 6}, oack...), to)
+		p := recv()
+		if len(p) >= 2 && p[1] == 5 {
+			f.mu.Lock()
+			f.errs = append(f.errs, fields[0])
+			f.mu.Unlock()
+			return
+		}
+	}
+	for blk := 1; ; blk++ {
+		off := (blk - 1) * blksize
+		end := min(off+blksize, len(body))
+		pkt := binary.BigEndian.AppendUint16([]byte{0, 3}, uint16(blk))
+		_, _ = c.WriteTo(append(pkt, body[off:end]...), to)
+		if p := recv(); p == nil {
+			return
+		}
+		if end-off < blksize {
+			return
+		}
+	}
+}
+
+func itoa(n int) string { return fmtInt(n) }
+
+func fmtInt(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// TestLoopbackHabits boots against fake servers on loopback: the DHCP
+// server ignores the first DISCOVER, so the client retransmits once after
+// Retransmit[0]; the TFTP server records the read requests, which must
+// show each firmware's habits.
+func TestLoopbackHabits(t *testing.T) {
+	for _, tc := range []struct {
+		profile string
+		rrqs    []string // boot program read requests, in order
+		aborted int      // size probes aborted with an ERROR
+	}{
+		{"ovmf-pxe", []string{"boot.efi tsize 0 blksize 1468 windowsize 4", "boot.efi blksize 1468 windowsize 4"}, 1},
+		{"bios-ipxe", []string{"boot.efi tsize 0 blksize 1432"}, 0},
+	} {
+		t.Run(tc.profile, func(t *testing.T) {
+			dhcpAddr, discovers := fakeDHCP(t, 1)
+			var tf fakeTFTP
+			port := tf.serve(t, 5000)
+			pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn := NewConn(pc)
+			defer conn.Close()
+			p, _ := ProfileByName(tc.profile)
+			p = p.Scaled(0.05) // 200 ms, 400 ms, …
+			c := &Client{Profile: p, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, Conn: conn, DHCPServer: dhcpAddr, TFTPPort: port}
+			start := time.Now()
+			rep := c.Boot(t.Context())
+			if rep.Err != nil || rep.Stage != StageConfig {
+				t.Fatalf("Boot: stage %q, err %v", rep.Stage, rep.Err)
+			}
+			if discovers.Load() != 2 || rep.DHCPRetrans != 1 {
+				t.Errorf("DISCOVERs sent %d, DHCPRetrans %d; want 2 and 1", discovers.Load(), rep.DHCPRetrans)
+			}
+			if el := time.Since(start); el < p.Retransmit[0] {
+				t.Errorf("boot took %v, less than the first retransmission wait %v", el, p.Retransmit[0])
+			}
+			if rep.BootBytes != 5000 || rep.ConfigFile != "pxelinux.cfg/default" {
+				t.Errorf("boot program %d bytes, config %q; want 5000 and pxelinux.cfg/default", rep.BootBytes, rep.ConfigFile)
+			}
+			tf.mu.Lock()
+			defer tf.mu.Unlock()
+			var boot []string
+			for _, r := range tf.rrqs {
+				if strings.HasPrefix(r, "boot.efi") {
+					boot = append(boot, r)
+				}
+			}
+			if strings.Join(boot, "|") != strings.Join(tc.rrqs, "|") {
+				t.Errorf("boot program RRQs = %q, want %q", boot, tc.rrqs)
+			}
+			if len(tf.errs) != tc.aborted {
+				t.Errorf("aborted transfers %q, want %d", tf.errs, tc.aborted)
+			}
+			// The loader's search: every name before "default" was asked.
+			if n := len(tf.rrqs) - len(boot); n != len(rep.ConfigTried)+1 {
+				t.Errorf("config RRQs %d, want %d tried + 1 found", n, len(rep.ConfigTried))
+			}
+		})
+	}
+}
