@@ -75,8 +75,16 @@ func (o *observer) handler(files http.Handler) http.Handler {
 	mux.HandleFunc("GET "+statusPrefix+"status.json", o.serveJSON)
 	mux.HandleFunc("GET "+statusPrefix+"status", o.servePage)
 	mux.HandleFunc(statusPrefix, http.NotFound)
-	mux.Handle("/", observed)
-	return mux
+	// Only the status paths go through the mux: it answers a path that
+	// is not clean ("EFI/boot//grubx64.efi", as shim asks for its
+	// second stage) with a redirect that firmware does not follow.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, statusPrefix) {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		observed.ServeHTTP(w, r)
+	})
 }
 
 func (o *observer) serveMetrics(w http.ResponseWriter, r *http.Request) {
