@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"maps"
@@ -546,7 +545,7 @@ func (b *Boot) Open(name string) (fs.File, error) {
 		f, err = b.programs.Open(name)
 	default:
 		if b.generatedDir(name) {
-			return &overlayDir{b: b, name: name}, nil
+			return b.dir(name), nil
 		}
 		// The tree's own error (permission, not found) says most.
 		return b.tree.Open(name)
@@ -557,9 +556,14 @@ func (b *Boot) Open(name string) (fs.File, error) {
 	if st, err := f.Stat(); err == nil && st.IsDir() {
 		// A directory lists what every layer serves in it.
 		f.Close()
-		return &overlayDir{b: b, name: name}, nil
+		return b.dir(name), nil
 	}
 	return f, nil
+}
+
+// dir opens the directory name, listed by [Boot.ReadDir].
+func (b *Boot) dir(name string) fs.File {
+	return &listedDir{name: name, list: func() ([]fs.DirEntry, error) { return b.ReadDir(name) }}
 }
 
 // generatedDir reports whether name is a directory of a generated file.
@@ -570,44 +574,6 @@ func (b *Boot) generatedDir(name string) bool {
 		}
 	}
 	return false
-}
-
-// overlayDir is a directory of a Boot, listed by [Boot.ReadDir].
-type overlayDir struct {
-	b       *Boot
-	name    string
-	entries []fs.DirEntry
-	started bool
-}
-
-func (d *overlayDir) Stat() (fs.FileInfo, error) { return dirInfo{name: path.Base(d.name)}, nil }
-func (d *overlayDir) Read([]byte) (int, error) {
-	return 0, &fs.PathError{Op: "read", Path: d.name, Err: errors.New("is a directory")}
-}
-func (d *overlayDir) Close() error { return nil }
-
-// ReadDir implements [fs.ReadDirFile].
-func (d *overlayDir) ReadDir(n int) ([]fs.DirEntry, error) {
-	if !d.started {
-		d.started = true
-		es, err := d.b.ReadDir(d.name)
-		if err != nil {
-			return nil, err
-		}
-		d.entries = es
-	}
-	if n <= 0 {
-		out := d.entries
-		d.entries = nil
-		return out, nil
-	}
-	if len(d.entries) == 0 {
-		return nil, io.EOF
-	}
-	n = min(n, len(d.entries))
-	out := d.entries[:n]
-	d.entries = d.entries[n:]
-	return out, nil
 }
 
 // Stat implements [fs.StatFS].

@@ -88,7 +88,7 @@ func (f *FilesFS) Path(name string) (string, bool) {
 // Open implements [fs.FS].
 func (f *FilesFS) Open(name string) (fs.File, error) {
 	if name == "." {
-		return &filesDir{f: f}, nil
+		return &listedDir{name: ".", list: func() ([]fs.DirEntry, error) { return f.ReadDir(".") }}, nil
 	}
 	p, ok := f.files[name]
 	if !ok {
@@ -170,23 +170,36 @@ func (dirInfo) ModTime() time.Time { return time.Time{} }
 func (dirInfo) IsDir() bool        { return true }
 func (dirInfo) Sys() any           { return nil }
 
-type filesDir struct {
-	f       *FilesFS
+// listedDir is an open directory whose entries list returns, read in
+// parts as [fs.ReadDirFile] asks: the directories of [FilesFS] and of
+// [Boot]'s overlay.
+type listedDir struct {
+	name    string
+	list    func() ([]fs.DirEntry, error)
 	entries []fs.DirEntry
 	started bool
 }
 
-func (d *filesDir) Stat() (fs.FileInfo, error) { return dirInfo{}, nil }
-func (d *filesDir) Read([]byte) (int, error) {
-	return 0, &fs.PathError{Op: "read", Path: ".", Err: errors.New("is a directory")}
+func (d *listedDir) Stat() (fs.FileInfo, error) {
+	if d.name == "." {
+		return dirInfo{}, nil
+	}
+	return dirInfo{name: path.Base(d.name)}, nil
 }
-func (d *filesDir) Close() error { return nil }
+func (d *listedDir) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: d.name, Err: errors.New("is a directory")}
+}
+func (d *listedDir) Close() error { return nil }
 
 // ReadDir implements [fs.ReadDirFile].
-func (d *filesDir) ReadDir(n int) ([]fs.DirEntry, error) {
+func (d *listedDir) ReadDir(n int) ([]fs.DirEntry, error) {
 	if !d.started {
 		d.started = true
-		d.entries, _ = d.f.ReadDir(".")
+		es, err := d.list()
+		if err != nil {
+			return nil, err
+		}
+		d.entries = es
 	}
 	if n <= 0 {
 		out := d.entries
