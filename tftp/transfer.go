@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"math/bits"
@@ -13,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/pin/tftp/v3/netascii"
 )
 
 // Transfer flags, set by other goroutines to wake a transfer.
@@ -241,18 +238,33 @@ func openResolved(fsys fs.FS, name string) (fs.File, error) {
 	return fsys.Open(real)
 }
 
-// send serves one request. probe reports a client that aborted right after
-// the OACK, before any data.
+// send serves one request: open, negotiate, then the ACK loop. probe
+// reports a client that aborted right after the OACK, before any data.
 func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (probe bool, err error) {
-	s := t.s
+	f, size, err := t.openFile(ctx, req, info)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	a := negotiate(req, size, t.s.limits())
+	info.BlockSize, info.WindowSize = a.blockSize, a.windowSize
+	win := newWindow(f, size, req.mode == "netascii", a)
+	defer win.release()
+	return t.ackLoop(req, info, win, a)
+}
+
+// openFile cleans the requested name, opens it and learns its size (-1
+// when unknown). On failure the client has been sent its error packet and
+// info.Outcome is set.
+func (t *transfer) openFile(ctx context.Context, req *request, info *Transfer) (fs.File, int64, error) {
 	name, err := CleanPath(req.name)
 	if err != nil {
 		info.Outcome = OutcomeAccessViolation
 		t.sendError(errAccessViolation, "access violation")
-		return false, err
+		return nil, 0, err
 	}
 	info.File = name
-	f, err := s.open(ctx, t.peer, name)
+	f, err := t.s.open(ctx, t.peer, name)
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrAccessViolation) || errors.Is(err, fs.ErrPermission):
@@ -265,85 +277,29 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 			info.Outcome = OutcomeError
 			t.sendError(errNotDefined, "cannot open file")
 		}
-		return false, err
+		return nil, 0, err
 	}
-	defer f.Close()
 	size := int64(-1)
 	if fi, err := f.Stat(); err == nil {
 		if fi.IsDir() {
+			f.Close()
 			info.Outcome = OutcomeNotFound
 			t.sendError(errFileNotFound, "not a regular file")
-			return false, fmt.Errorf("tftp: %s is a directory", name)
+			return nil, 0, fmt.Errorf("tftp: %s is a directory", name)
 		}
 		if fi.Mode().IsRegular() {
 			size = fi.Size()
 		}
 	}
 	info.Size = size
-	netasc := req.mode == "netascii"
+	return f, size, nil
+}
 
-	// Option negotiation (RFC 2347): answer only what the client asked for,
-	// in its order.
-	bs, w := defaultBlockSize, 1
-	if req.blksize > 0 {
-		bs = min(req.blksize, s.maxBlockSize())
-	}
-	if req.window > 0 {
-		w = min(req.window, s.maxWindowSize(), max(1, s.maxWindowBytes()/bs))
-	}
-	rollover1 := s.RolloverToOne
-	t.maxRTO, t.backoffCap = maxRTO, maxBackoff
-	oack := binary.BigEndian.AppendUint16(make([]byte, 0, 64), opOACK)
-	for _, k := range req.order {
-		switch k {
-		case "blksize":
-			oack = appendOption(oack, k, int64(bs))
-		case "tsize":
-			if size >= 0 && !netasc {
-				oack = appendOption(oack, k, size)
-			}
-		case "timeout":
-			// A timeout over the server's limit is not acknowledged
-			// (RFC 2349 allows no other value in the OACK): the
-			// server's own timer applies.
-			if d := time.Duration(req.timeout) * time.Second; d <= s.maxClientTimeout() {
-				t.maxRTO, t.backoffCap = d, 2*d
-				oack = appendOption(oack, k, int64(req.timeout))
-			}
-		case "windowsize":
-			oack = appendOption(oack, k, int64(w))
-		case "rollover":
-			rollover1 = req.rollover == 1
-			oack = appendOption(oack, k, int64(req.rollover))
-		}
-	}
-	if len(oack) == 2 {
-		oack = nil
-	}
-	info.BlockSize, info.WindowSize = bs, w
-
-	// Sources: re-read windows from an io.ReaderAt, else buffer one window.
-	var src source
-	var chunk, pkt *poolBuf
-	pkt = getBuf(4 + bs)
-	defer putBuf(pkt)
-	last := int64(0) // last block number, 0 while unknown
-	switch ra, ok := f.(io.ReaderAt); {
-	case ok && !netasc && size >= 0:
-		if 2*bs <= chunkSize {
-			chunk = getBuf(chunkSize)
-			defer putBuf(chunk)
-			src = newAtSource(ra, bs, chunk.b)
-		} else {
-			src = newAtSource(ra, bs, nil)
-		}
-		last = size/int64(bs) + 1
-	case netasc:
-		src = newSeqSource(netascii.ToReader(f), bs, w)
-	default:
-		src = newSeqSource(f, bs, w)
-	}
-
+// ackLoop sends windows and waits for their ACKs (RFC 7440 §4), with
+// retransmission, duplicate-request handling and the transfer's limits.
+func (t *transfer) ackLoop(req *request, info *Transfer, win *window, a agreed) (probe bool, err error) {
+	s := t.s
+	t.maxRTO, t.backoffCap = a.maxRTO, a.backoffCap
 	t.srtt, t.rttvar, t.rto = 0, 0, min(initialRTO, t.maxRTO)
 	giveUp := s.giveUp()
 	var hardDeadline time.Time
@@ -351,77 +307,13 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 		hardDeadline = info.Start.Add(s.TransferTimeout)
 	}
 	firstBase := int64(1)
-	if oack != nil {
+	if a.oack != nil {
 		firstBase = 0
 	}
 	base := firstBase
 	highest := int64(-1) // highest block sent so far
-	lastLen := 0
 	lastProgress := time.Now()
-	buf := pkt.b[:4+bs]
-	buf[0], buf[1] = 0, opDATA
-	// Windows are sent from a buffer of their own: windowsize × blksize is
-	// bounded by MaxWindowBytes.
-	var win *poolBuf
-	var pkts [][]byte
-	if w > 1 {
-		win = getBuf(w * (4 + bs))
-		defer putBuf(win)
-		pkts = make([][]byte, 0, w)
-	} else {
-		var one [1][]byte
-		pkts = one[:0]
-	}
 	rbuf := t.rbuf[:]
-
-	// fill puts the packets of the window that starts at block from into
-	// pkts and returns its last block; block 0 is the OACK.
-	fill := func(from int64) (int64, error) {
-		to := from + int64(w) - 1
-		if from == 0 {
-			to = 0
-		}
-		if last > 0 && to > last {
-			to = last
-		}
-		pkts = pkts[:0]
-		for k := from; k <= to; k++ {
-			if k == 0 {
-				pkts = append(pkts, oack)
-				break
-			}
-			p := buf
-			if win != nil {
-				// Each block of a window has its own packet, so that
-				// the window leaves in one system call.
-				i := int(k-from) * (4 + bs)
-				p = win.b[i : i+4+bs]
-				p[0], p[1] = 0, opDATA
-			}
-			n, err := src.block(k, p[4:])
-			if err != nil {
-				return 0, err
-			}
-			if n < bs && (last == 0 || k < last) {
-				last = k
-			}
-			if k == last {
-				lastLen = n
-			}
-			binary.BigEndian.PutUint16(p[2:], wireBlock(k, rollover1))
-			pkts = append(pkts, p[:4+n])
-			if last > 0 && k >= last {
-				to = k
-				break
-			}
-		}
-		return to, nil
-	}
-	// Windows re-read from an io.ReaderAt are read ahead: the next window
-	// is put together while the client takes in this one (the kernel has
-	// copied it), and leaves as soon as its ACK comes.
-	readAhead := w > 1 && last > 0
-	ahead := int64(-1) // first block of the window pkts holds, -1 none
 	// Waits for ACKs may poll the socket first (see spin.go).
 	spin := newSpinPolicy(s.spinAllowed)
 	pollTime := s.busyPoll()
@@ -429,16 +321,14 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 	spinning := false
 
 	for {
-		// Send the window [base, end] (RFC 7440 §4); block 0 is the OACK.
-		var end int64
-		if ahead == base {
-			end = base + int64(len(pkts)) - 1
-		} else if end, err = fill(base); err != nil {
+		// Send the window [base, end]; block 0 is the OACK.
+		end, err := win.load(base)
+		if err != nil {
 			info.Outcome = OutcomeError
 			t.sendError(errNotDefined, "read error")
 			return false, err
 		}
-		ahead = -1
+		pkts := win.pkts
 		retrans := base <= highest
 		if base > 0 {
 			info.Sent += int64(len(pkts))
@@ -455,11 +345,7 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 		}
 		highest = max(highest, end)
 		sentAt := time.Now()
-		if readAhead && base > 0 && end < last {
-			if _, err := fill(end + 1); err == nil {
-				ahead = end + 1
-			}
-		}
+		win.prefetch(end)
 		deadline := sentAt.Add(t.rto)
 		if g := lastProgress.Add(giveUp); g.Before(deadline) {
 			deadline = g
@@ -550,7 +436,7 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 			}
 			switch binary.BigEndian.Uint16(rbuf) {
 			case opACK:
-				k, ok := ackBlock(binary.BigEndian.Uint16(rbuf[2:]), base-1, highest, rollover1)
+				k, ok := ackBlock(binary.BigEndian.Uint16(rbuf[2:]), base-1, highest, win.rollover1)
 				if !ok || k < base {
 					// A duplicate or stale ACK is never answered: only the
 					// timer retransmits (the Sorcerer's Apprentice bug, RFC
@@ -571,14 +457,9 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 				}
 				base, lastProgress = k+1, now
 				if k >= 1 {
-					info.Bytes = (k - 1) * int64(bs)
-					if k == last {
-						info.Bytes += int64(lastLen)
-					} else {
-						info.Bytes += int64(bs)
-					}
+					info.Bytes = win.acked(k)
 				}
-				if last > 0 && k >= last {
+				if win.last > 0 && k >= win.last {
 					info.Outcome = OutcomeOK
 					return false, nil
 				}
