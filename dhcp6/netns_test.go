@@ -26,7 +26,7 @@ func v6Segment(t *testing.T) (srv, cli *testenv.NetNS, srvIf, cliIf string) {
 		t.Fatalf("ip link add: %v: %s", err, out)
 	}
 	for _, x := range []struct {
-		ns *testenv.NetNS
+		ns  *testenv.NetNS
 		dev string
 	}{{srv, srvIf}, {cli, cliIf}} {
 		x.ns.MustRun(t, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf."+x.dev+".accept_dad=0")
@@ -36,7 +36,7 @@ func v6Segment(t *testing.T) (srv, cli *testenv.NetNS, srvIf, cliIf string) {
 	// Wait for both link-local addresses.
 	deadline := time.Now().Add(5 * time.Second)
 	for _, x := range []struct {
-		ns *testenv.NetNS
+		ns  *testenv.NetNS
 		dev string
 	}{{srv, srvIf}, {cli, cliIf}} {
 		for !strings.Contains(x.ns.MustRun(t, "ip", "-6", "addr", "show", "dev", x.dev, "scope", "link"), "fe80") {

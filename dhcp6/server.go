@@ -411,4 +411,3 @@ func (s *Server) closeConns() {
 		c.Close()
 	}
 }
-
