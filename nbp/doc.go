@@ -20,6 +20,12 @@
 // responders as a [dhcp.Decider]. [FindPrograms] fills its TFTP table
 // from the boot programs a served tree holds under well-known names.
 //
+// DHCPv6 clients are the same [Client]: [Identify6] reads option 61
+// (architecture), 16 (vendor class under enterprise 343), 15 (user class
+// "iPXE"), 62 and the DUID, and [Policy.Decide6] (a [dhcp6.Decider])
+// makes the same choice into a v6 boot URL with the server's address in
+// brackets: "tftp://[2001:db8::1]/ipxe.efi".
+//
 // The package reads DHCP messages decoded by github.com/insomniacslk/dhcp
 // and the typed options of package [github.com/pxekit/pxekit/dhcp]; it
 // opens no socket, and its only file system access is [FindPrograms] and

@@ -8,6 +8,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
 	"github.com/pxekit/pxekit/dhcp"
+	"github.com/pxekit/pxekit/dhcp6"
 )
 
 // ErrNotPXE is returned by [Identify] for a request that is not from a PXE
@@ -61,14 +62,18 @@ const (
 	ArchUnknown ArchSource = iota
 	// ArchFromOption93: the first type in option 93.
 	ArchFromOption93
-	// ArchFromVendorClass: the Arch field of option 60, used when option
-	// 93 is absent.
+	// ArchFromVendorClass: the Arch field of option 60 (DHCPv6: of
+	// option 16), used when option 93 (61) is absent.
 	ArchFromVendorClass
+	// ArchFromOption61: the first type in DHCPv6 option 61 ([Identify6]).
+	ArchFromOption61
 )
 
-// String returns "unknown", "option 93" or "option 60".
+// String returns "unknown", "option 93", "option 60" or "option 61".
 func (s ArchSource) String() string {
 	switch s {
+	case ArchFromOption61:
+		return "option 61"
 	case ArchFromOption93:
 		return "option 93"
 	case ArchFromVendorClass:
@@ -121,6 +126,14 @@ type Client struct {
 	// RaspberryPi is set when the MAC address belongs to Raspberry Pi
 	// (see [IsRaspberryPiMAC]), whatever firmware the Pi runs.
 	RaspberryPi bool
+
+	// V6 is set for a client identified from a DHCPv6 request
+	// ([Identify6]).
+	V6 bool
+	// DUID is the DHCPv6 client identifier (option 1), valid when HasDUID
+	// is set.
+	DUID    dhcp6.DUID
+	HasDUID bool
 }
 
 // UUID returns the client's GUID as pxelinux names its per-machine

@@ -67,6 +67,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/iana"
 	"github.com/pxekit/pxekit/dhcp"
+	"github.com/pxekit/pxekit/dhcp6"
 	"github.com/pxekit/pxekit/isofs"
 	"github.com/pxekit/pxekit/netboot"
 	"github.com/pxekit/pxekit/ra"
@@ -85,6 +86,7 @@ type options struct {
 	plain                                                              bool
 	timeout                                                            time.Duration
 	proxy, ra, verbose, httpBootImage                                  bool
+	ipv6                                                               string
 }
 
 func run() int {
@@ -112,6 +114,7 @@ func run() int {
 	flag.StringVar(&o.api, "api", "", "ask `URL` what each machine boots: GET URL?mac=…&uuid=…&arch=…&firmware=… answering JSON {\"local_disk\": true} or {\"entry\": LABEL} or {\"kernel\", \"initrds\", \"cmdline\"}; {} boots the menu")
 	flag.BoolVar(&o.plain, "plain", false, "serve the image's kernel lines as written (default: add what makes a recognised distribution fetch its root file system from this server)")
 	flag.StringVar(&o.appendArgs, "append", "", "add kernel `ARGS` to every entry of the menu (each replaces the image's argument of the same name)")
+	flag.StringVar(&o.ipv6, "ipv6", "", "answer DHCPv6 boot clients too: \"stateless\" gives boot URLs only (option 59, beside SLAAC or another DHCPv6 server), and TFTP listens on udp6 as well (stateful: not yet)")
 	flag.BoolVar(&o.ra, "ra", false, "answer IPv6 router solicitations with an empty router advertisement, which saves iPXE a 13 s wait")
 	flag.BoolVar(&o.verbose, "v", false, "log at debug level too (dropped and unanswered DHCP requests, TFTP size probes)")
 	flag.Parse()
@@ -347,7 +350,7 @@ func serve(o options, log *slog.Logger) error {
 	if err != nil {
 		return privilegeHint(err, "UDP port 69 (TFTP)")
 	}
-	errc := make(chan error, 4)
+	errc := make(chan error, 6)
 	go func() { errc <- ds.ListenAndServe(":67") }()
 	go func() { errc <- ts.Serve(tconn) }()
 	var hs *http.Server
@@ -358,6 +361,24 @@ func serve(o options, log *slog.Logger) error {
 		}
 		hs = netboot.HTTPServer(obs.handler(httpHandler(boot, log)))
 		go func() { errc <- hs.Serve(netboot.LimitListener(ln, 0, 0)) }()
+	}
+	var s6 *dhcp6.Server
+	switch o.ipv6 {
+	case "":
+	case "stateless":
+		t6, err := net.ListenPacket("udp6", "[::]:69")
+		if err != nil {
+			return privilegeHint(err, "UDP6 port 69 (TFTP over IPv6)")
+		}
+		go func() { errc <- ts.Serve(t6) }()
+		s6 = &dhcp6.Server{Interface: o.iface, Decider: policy, Logger: log}
+		go func() {
+			if err := s6.ListenAndServe(""); err != nil && !errors.Is(err, dhcp6.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	default:
+		return fmt.Errorf("-ipv6 %q: want stateless (stateful is not built yet)", o.ipv6)
 	}
 	var rs *ra.Server
 	if o.ra {
@@ -403,6 +424,9 @@ func serve(o options, log *slog.Logger) error {
 	}
 	if rs != nil {
 		_ = rs.Close()
+	}
+	if s6 != nil {
+		_ = s6.Shutdown(sctx)
 	}
 	if ds.Pool != nil {
 		n := len(ds.Pool.Leases())

@@ -1,0 +1,413 @@
+package dhcp6
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/insomniacslk/dhcp/dhcpv6"
+	"github.com/insomniacslk/dhcp/iana"
+	"golang.org/x/net/ipv6"
+)
+
+// ErrServerClosed is returned by [Server.Serve] and
+// [Server.ListenAndServe] after [Server.Shutdown] or [Server.Close].
+var ErrServerClosed = errors.New("dhcp6: server closed")
+
+// AllServers is ff02::1:2, All_DHCP_Relay_Agents_and_Servers (RFC 8415
+// §7.1), the group a server joins on every interface it serves.
+var AllServers = netip.MustParseAddr("ff02::1:2")
+
+// Server answers DHCPv6 boot clients in stateless mode, the v6
+// counterpart of proxyDHCP: it gives no addresses, only boot options
+// (59, 60, and vendor class 16 "HTTPClient" for UEFI HTTP boot), beside
+// SLAAC or another DHCPv6 server that assigns the addresses.
+//
+//   - Solicit gets an Advertise with the boot options; when it asked for
+//     IA_NA, each IA_NA comes back holding status NoAddrsAvail (RFC 8415
+//     §21.13), so that a client that needs an address keeps looking.
+//   - Request, Renew, Rebind and Information-Request get a Reply with the
+//     boot options.
+//   - A request that [Decider] turns down with [ErrNoBoot] gets no
+//     answer, nor does one addressed to another server (option 2).
+//
+// Relayed requests (Relay-Forward, nested) are answered with a
+// Relay-Reply to the relay. Replies leave from the interface the request
+// came in on (IPV6_PKTINFO) to the client's link-local address, so the
+// kernel chooses the interface's link-local address as the source.
+//
+// The zero Server answers nothing useful (a nil Decider is an error per
+// request); set Decider, usually an *nbp.Policy. A Server is safe for
+// concurrent use; its fields must not change after Serve starts.
+type Server struct {
+	// Decider chooses each client's boot URL.
+	Decider Decider
+
+	// Interface, when set, is the only interface served: Serve joins
+	// ff02::1:2 on it alone and ignores requests from elsewhere. Empty:
+	// Serve joins the group on every up, multicast-capable interface.
+	Interface string
+
+	// ServerAddr, when valid, is the address boot URLs name
+	// ([Arrival.Local]). Invalid: a global or ULA address of the arrival
+	// interface, else its link-local address.
+	ServerAddr netip.Addr
+
+	// ServerID is the server's DUID (option 2). Zero: a DUID-LL of
+	// Interface's MAC address, or else a DUID-UUID made up when Serve
+	// first runs.
+	ServerID DUID
+
+	// Logger receives one record per answered or refused request; nil
+	// discards.
+	Logger *slog.Logger
+
+	mu       sync.Mutex
+	conns    map[net.PacketConn]struct{}
+	closed   atomic.Bool
+	serverID dhcpv6.DUID
+	active   sync.WaitGroup
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+// ListenAndServe listens on addr ("[::]:547" when empty) and calls
+// [Server.Serve].
+func (s *Server) ListenAndServe(addr string) error {
+	if s.closed.Load() {
+		return ErrServerClosed
+	}
+	if addr == "" {
+		addr = "[::]:547"
+	}
+	c, err := listen(addr, s.Interface)
+	if err != nil {
+		return fmt.Errorf("dhcp6: %w", err)
+	}
+	return s.Serve(c)
+}
+
+// Serve answers requests on conn, a UDP socket on port 547, until
+// Shutdown or Close, and then returns [ErrServerClosed]. It joins
+// ff02::1:2 on the served interfaces and turns on IPV6_PKTINFO. Serve
+// closes conn when it returns.
+func (s *Server) Serve(conn net.PacketConn) error {
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		conn.Close()
+		return ErrServerClosed
+	}
+	if s.conns == nil {
+		s.conns = make(map[net.PacketConn]struct{})
+	}
+	s.conns[conn] = struct{}{}
+	s.active.Add(1)
+	s.mu.Unlock()
+	defer s.active.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, conn)
+		s.mu.Unlock()
+		conn.Close()
+	}()
+
+	pc := ipv6.NewPacketConn(conn)
+	if err := pc.SetControlMessage(ipv6.FlagInterface|ipv6.FlagDst, true); err != nil {
+		return fmt.Errorf("dhcp6: IPV6_PKTINFO: %w", err)
+	}
+	ifIndex, err := s.join(conn, pc)
+	if err != nil {
+		return err
+	}
+	if err := s.initServerID(); err != nil {
+		return err
+	}
+	buf := make([]byte, 1500)
+	out := make([]byte, 0, 1500)
+	for {
+		n, cm, peer, err := pc.ReadFrom(buf)
+		if err != nil {
+			if s.closed.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("dhcp6: read: %w", err)
+		}
+		in := 0
+		if cm != nil {
+			in = cm.IfIndex
+		}
+		if ifIndex != 0 && in != 0 && in != ifIndex {
+			continue
+		}
+		ua, ok := peer.(*net.UDPAddr)
+		if !ok {
+			continue
+		}
+		reply := s.handle(context.Background(), buf[:n], in, ua)
+		if reply == nil {
+			continue
+		}
+		out = append(out[:0], reply.ToBytes()...)
+		dst := *ua
+		if dst.IP.IsLinkLocalUnicast() && in != 0 {
+			dst.Zone = ""
+		}
+		if _, err := pc.WriteTo(out, &ipv6.ControlMessage{IfIndex: in}, &dst); err != nil {
+			s.logger().Warn("dhcp6: send", "peer", ua.String(), "err", err)
+		}
+	}
+}
+
+// join joins ff02::1:2 on the served interfaces and returns the index of
+// Interface (0 when all are served).
+func (s *Server) join(conn net.PacketConn, pc *ipv6.PacketConn) (int, error) {
+	group := &net.UDPAddr{IP: AllServers.AsSlice()}
+	if s.Interface != "" {
+		idx := ifIndexOf(conn, s.Interface)
+		if idx == 0 {
+			return 0, fmt.Errorf("dhcp6: no interface %q", s.Interface)
+		}
+		if err := pc.JoinGroup(&net.Interface{Index: idx}, group); err != nil {
+			return 0, fmt.Errorf("dhcp6: join %v on %s: %w", AllServers, s.Interface, err)
+		}
+		return idx, nil
+	}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return 0, fmt.Errorf("dhcp6: %w", err)
+	}
+	joined := 0
+	for i := range ifs {
+		f := ifs[i].Flags
+		if f&net.FlagUp == 0 || f&net.FlagMulticast == 0 || f&net.FlagLoopback != 0 {
+			continue
+		}
+		if pc.JoinGroup(&ifs[i], group) == nil {
+			joined++
+		}
+	}
+	if joined == 0 {
+		s.logger().Warn("dhcp6: joined ff02::1:2 on no interface; only unicast requests arrive")
+	}
+	return 0, nil
+}
+
+func (s *Server) initServerID() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.serverID != nil {
+		return nil
+	}
+	d := s.ServerID
+	if d.Type == 0 && s.Interface != "" {
+		if ifi, err := net.InterfaceByName(s.Interface); err == nil && len(ifi.HardwareAddr) == 6 {
+			d = DUID{Type: DUIDLL, HWType: uint16(iana.HWTypeEthernet), LinkLayer: ifi.HardwareAddr}
+		}
+	}
+	if d.Type == 0 {
+		d = DUID{Type: DUIDUUID, ID: make([]byte, 16)}
+		_, _ = rand.Read(d.ID)
+	}
+	b, err := d.AppendBinary(nil)
+	if err != nil {
+		return fmt.Errorf("dhcp6: ServerID: %w", err)
+	}
+	if s.serverID, err = dhcpv6.DUIDFromBytes(b); err != nil {
+		return fmt.Errorf("dhcp6: ServerID: %w", err)
+	}
+	return nil
+}
+
+// handle decodes one datagram and returns the reply, nil for none.
+func (s *Server) handle(ctx context.Context, b []byte, ifIndex int, peer *net.UDPAddr) dhcpv6.DHCPv6 {
+	log := s.logger()
+	pkt, err := dhcpv6.FromBytes(b)
+	if err != nil {
+		log.Debug("dhcp6: undecodable request", "peer", peer.String(), "err", err)
+		return nil
+	}
+	var relay *dhcpv6.RelayMessage
+	msg, ok := pkt.(*dhcpv6.Message)
+	if !ok {
+		r, ok := pkt.(*dhcpv6.RelayMessage)
+		if !ok || r.MessageType != dhcpv6.MessageTypeRelayForward {
+			return nil
+		}
+		if msg, err = r.GetInnerMessage(); err != nil {
+			log.Debug("dhcp6: bad relayed request", "peer", peer.String(), "err", err)
+			return nil
+		}
+		relay = r
+	}
+	reply, err := s.respond(ctx, msg, ifIndex)
+	if err != nil {
+		log.Info("dhcp6: no answer", "peer", peer.String(), "type", msg.MessageType.String(), "err", err)
+		return nil
+	}
+	if reply == nil {
+		return nil
+	}
+	log.Info("dhcp6: answered", "peer", peer.String(), "type", reply.MessageType.String(), "url", reply.Options.BootFileURL())
+	if relay == nil {
+		return reply
+	}
+	rr, err := dhcpv6.NewRelayReplFromRelayForw(relay, reply)
+	if err != nil {
+		log.Warn("dhcp6: relay reply", "err", err)
+		return nil
+	}
+	return rr
+}
+
+// respond builds the answer to msg, nil for none.
+func (s *Server) respond(ctx context.Context, msg *dhcpv6.Message, ifIndex int) (*dhcpv6.Message, error) {
+	switch msg.MessageType {
+	case dhcpv6.MessageTypeSolicit, dhcpv6.MessageTypeRequest, dhcpv6.MessageTypeRenew,
+		dhcpv6.MessageTypeRebind, dhcpv6.MessageTypeInformationRequest:
+	default:
+		return nil, nil
+	}
+	if msg.Options.ClientID() == nil && msg.MessageType != dhcpv6.MessageTypeInformationRequest {
+		return nil, errors.New("no client identifier")
+	}
+	if sid := msg.Options.ServerID(); sid != nil && !sid.Equal(s.serverID) {
+		return nil, nil // for another server
+	}
+	if msg.MessageType == dhcpv6.MessageTypeSolicit || msg.MessageType == dhcpv6.MessageTypeRebind {
+		if msg.Options.ServerID() != nil {
+			return nil, errors.New("server identifier in a multicast-only message")
+		}
+	}
+	if s.Decider == nil {
+		return nil, errors.New("no Decider")
+	}
+	a := Arrival{Interface: ifIndex, InterfaceName: s.Interface, Local: s.ServerAddr}
+	if !a.Local.IsValid() {
+		a.Local = localAddr(ifIndex)
+	}
+	boot, err := s.Decider.Decide6(WithArrival(ctx, a), msg)
+	if err != nil {
+		return nil, err
+	}
+	// Built by hand: an Information-Request may lack a client
+	// identifier (RFC 8415 §18.2.6), which dhcpv6.NewReplyFromMessage
+	// refuses.
+	reply := &dhcpv6.Message{MessageType: dhcpv6.MessageTypeReply, TransactionID: msg.TransactionID}
+	if msg.MessageType == dhcpv6.MessageTypeSolicit {
+		reply.MessageType = dhcpv6.MessageTypeAdvertise
+	}
+	if cid := msg.Options.ClientID(); cid != nil {
+		reply.AddOption(dhcpv6.OptClientID(cid))
+	}
+	reply.AddOption(dhcpv6.OptServerID(s.serverID))
+	if msg.MessageType != dhcpv6.MessageTypeInformationRequest {
+		for _, ia := range msg.Options.IANA() {
+			reply.AddOption(&dhcpv6.OptIANA{IaId: ia.IaId, Options: dhcpv6.IdentityOptions{Options: dhcpv6.Options{
+				&dhcpv6.OptStatusCode{StatusCode: iana.StatusNoAddrsAvail, StatusMessage: "boot options only"},
+			}}})
+		}
+	}
+	if err := AddBoot(reply, boot); err != nil {
+		return nil, err
+	}
+	return reply, nil
+}
+
+// AddBoot puts b into a reply: option 59, option 60 when b.Params is set,
+// and vendor class 16 "HTTPClient" under enterprise 343 when b.HTTP is
+// set.
+func AddBoot(reply *dhcpv6.Message, b Boot) error {
+	if _, err := BootFileURL(b.URL).AppendBinary(nil); err != nil {
+		return err
+	}
+	reply.AddOption(dhcpv6.OptBootFileURL(b.URL))
+	if len(b.Params) > 0 {
+		if _, err := BootFileParams(b.Params).AppendBinary(nil); err != nil {
+			return err
+		}
+		reply.AddOption(dhcpv6.OptBootFileParam(b.Params...))
+	}
+	if b.HTTP {
+		reply.AddOption(&dhcpv6.OptVendorClass{EnterpriseNumber: EnterprisePXE, Data: [][]byte{[]byte("HTTPClient")}})
+	}
+	return nil
+}
+
+// localAddr returns a global or ULA address of interface index, else its
+// link-local address with the zone set; invalid when there is none.
+func localAddr(index int) netip.Addr {
+	if index == 0 {
+		return netip.Addr{}
+	}
+	ifi, err := net.InterfaceByIndex(index)
+	if err != nil {
+		return netip.Addr{}
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}
+	}
+	var ll netip.Addr
+	for _, a := range addrs {
+		p, err := netip.ParsePrefix(a.String())
+		if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() {
+			continue
+		}
+		ad := p.Addr()
+		if ad.IsLinkLocalUnicast() {
+			if !ll.IsValid() {
+				ll = ad.WithZone(ifi.Name)
+			}
+			continue
+		}
+		if ad.IsGlobalUnicast() {
+			return ad
+		}
+	}
+	return ll
+}
+
+// Shutdown stops the server: it closes the listening sockets, then waits
+// until every Serve has returned or ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeConns()
+	done := make(chan struct{})
+	go func() { s.active.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops the server at once.
+func (s *Server) Close() error {
+	s.closeConns()
+	return nil
+}
+
+func (s *Server) closeConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed.Store(true)
+	for c := range s.conns {
+		c.Close()
+	}
+}
