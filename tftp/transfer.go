@@ -113,7 +113,7 @@ func (t *transfer) next() *request {
 // serveOne runs one request to its end and reports it.
 func (t *transfer) serveOne(req *request) {
 	ctx, cancel := context.WithCancel(context.Background())
-	info := Transfer{Client: t.peer, File: req.name, Size: -1, BlockSize: defaultBlockSize, WindowSize: 1, Start: time.Now()}
+	info := Transfer{Client: t.peer, File: req.name, Size: -1, TSize: -1, BlockSize: defaultBlockSize, WindowSize: 1, Start: time.Now()}
 	if sh, ok := t.s.Hook.(StartHook); ok {
 		sh.TransferStart(&info)
 	}
@@ -300,6 +300,7 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 			oack = appendOption(oack, k, int64(bs))
 		case "tsize":
 			if size >= 0 && !netasc {
+				info.TSize = size
 				oack = appendOption(oack, k, size)
 			}
 		case "timeout":
@@ -308,6 +309,7 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 			// server's own timer applies.
 			if d := time.Duration(req.timeout) * time.Second; d <= s.maxClientTimeout() {
 				t.maxRTO, t.backoffCap = d, 2*d
+				info.Timeout = d
 				oack = appendOption(oack, k, int64(req.timeout))
 			}
 		case "windowsize":
@@ -321,6 +323,12 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 		oack = nil
 	}
 	info.BlockSize, info.WindowSize = bs, w
+	if oack != nil {
+		info.Options = true
+		if oh, ok := s.Hook.(OptionsHook); ok {
+			oh.TransferOptions(info)
+		}
+	}
 
 	// Sources: re-read windows from an io.ReaderAt, else buffer one window.
 	var src source
