@@ -79,9 +79,14 @@ const (
 	KindStart
 	// KindDone: a TFTP or HTTP transfer ended, well or not (Outcome, Err).
 	KindDone
+	// KindOptions: a TFTP transfer's options were agreed (RFC 2347 OACK
+	// sent): BlockSize, WindowSize, Timeout, and Size, the tsize answered
+	// (-1 when the client did not ask or the size is unknown). Transfers
+	// without options have no such event.
+	KindOptions
 )
 
-var kindNames = [...]string{"", "request", "identified", "reply", "ignored", "start", "done"}
+var kindNames = [...]string{"", "request", "identified", "reply", "ignored", "start", "done", "options"}
 
 // String returns a short lower-case name such as "reply".
 func (k Kind) String() string {
@@ -145,6 +150,8 @@ type Event struct {
 	// BlockSize and WindowSize are the TFTP options agreed (RFC 2348,
 	// RFC 7440): 512 and 1 without them.
 	BlockSize, WindowSize int
+	// Timeout is the TFTP timeout option agreed (RFC 2349), 0 without it.
+	Timeout time.Duration
 	// Duration is the time from request to end of a transfer.
 	Duration time.Duration
 	// Status is the HTTP status code.

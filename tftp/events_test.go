@@ -49,8 +49,8 @@ func TestEventHook(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 4 {
-		t.Fatalf("events %+v, want start, done, start, done", got)
+	if len(got) != 5 {
+		t.Fatalf("events %+v, want start, options, done, start, done", got)
 	}
 	find := func(file string, k events.Kind) events.Event {
 		for _, e := range got {
@@ -67,6 +67,9 @@ func TestEventHook(t *testing.T) {
 	}
 	if d.Bytes != 5000 || d.Size != 5000 || d.Outcome != "ok" || d.Duration <= 0 || d.Retransmits != 0 || d.Addr != s.Addr || d.BlockSize != 1024 || d.WindowSize != 1 {
 		t.Errorf("done event %+v", d)
+	}
+	if o := find("boot/vmlinuz", events.KindOptions); o.BlockSize != 1024 || o.WindowSize != 1 || o.Size != -1 || o.Addr != s.Addr || o.Time.Before(s.Time) || o.Time.After(d.Time) {
+		t.Errorf("options event %+v", o)
 	}
 	if m := find("missing", events.KindDone); m.Outcome != "not-found" || m.Err == nil {
 		t.Errorf("missing file: done event %+v", m)

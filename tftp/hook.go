@@ -57,6 +57,9 @@ type Transfer struct {
 	Size       int64          // file size in bytes, -1 if unknown
 	BlockSize  int            // negotiated blksize (512 without the option)
 	WindowSize int            // negotiated windowsize (1 without the option)
+	TSize      int64          // tsize answered in the OACK, -1 if none
+	Timeout    time.Duration  // timeout option acknowledged, 0 if none
+	Options    bool           // an OACK was sent (the client asked for options)
 	Start      time.Time      // when the request arrived
 	Duration   time.Duration  // from request to the end of the transfer
 	Bytes      int64          // file bytes acknowledged by the client
@@ -88,16 +91,40 @@ type StartHook interface {
 	TransferStart(t *Transfer)
 }
 
+// An OptionsHook is a [Hook] that is also told when a transfer's options
+// are agreed: after the file is opened and the OACK built, before it is
+// sent, with BlockSize, WindowSize, TSize, Timeout and Size set and
+// Options true. It is called only for requests with options (RFC 2347),
+// once per request, from the transfer's goroutine. [Server] checks the
+// Hook for this method.
+type OptionsHook interface {
+	Hook
+	TransferOptions(t *Transfer)
+}
+
 // EventHook returns a [StartHook] that reports each transfer to h as an
 // [events.Event] of [events.ProtoTFTP]: [events.KindStart] when the
 // request arrives, [events.KindDone] when it ends, with Addr (the client's
 // address), File, Size, Bytes, Duration, BlockSize and WindowSize (the
 // options agreed), Outcome (as [Outcome.String] names it), Err and
 // Retransmits: data packets sent beyond one per block,
-// Sent − (Bytes/BlockSize + 1), at least 0.
+// Sent − (Bytes/BlockSize + 1), at least 0. It is an [OptionsHook] too:
+// a request with options also yields [events.KindOptions] between the
+// two, with BlockSize, WindowSize, Timeout and Size (the tsize answered,
+// -1 if none).
 func EventHook(h events.Hook) StartHook { return eventHook{h} }
 
 type eventHook struct{ h events.Hook }
+
+var _ OptionsHook = eventHook{}
+
+func (e eventHook) TransferOptions(t *Transfer) {
+	e.h.Observe(events.Event{
+		Time: time.Now(), Proto: events.ProtoTFTP, Kind: events.KindOptions,
+		Addr: t.Client.Addr(), File: t.File, Size: t.TSize,
+		BlockSize: t.BlockSize, WindowSize: t.WindowSize, Timeout: t.Timeout,
+	})
+}
 
 func (e eventHook) TransferStart(t *Transfer) {
 	e.h.Observe(events.Event{Time: t.Start, Proto: events.ProtoTFTP, Kind: events.KindStart, Addr: t.Client.Addr(), File: t.File, Size: -1})

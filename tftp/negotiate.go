@@ -31,6 +31,8 @@ type agreed struct {
 	rollover1  bool          // block numbers wrap to 1 rather than 0
 	maxRTO     time.Duration // retransmission interval bound
 	backoffCap time.Duration // how far repeated timeouts stretch it
+	tsize      int64         // the tsize acknowledged, -1 when none
+	timeout    time.Duration // the RFC 2349 timeout acknowledged, 0 when none
 	// oack is the OACK packet, nil when no option is acknowledged (the
 	// transfer then starts with DATA block 1).
 	oack []byte
@@ -47,6 +49,7 @@ func negotiate(req *request, size int64, lim limits) agreed {
 		rollover1:  lim.rolloverToOne,
 		maxRTO:     maxRTO,
 		backoffCap: maxBackoff,
+		tsize:      -1,
 	}
 	if req.blksize > 0 {
 		a.blockSize = min(req.blksize, lim.maxBlockSize)
@@ -62,6 +65,7 @@ func negotiate(req *request, size int64, lim limits) agreed {
 			oack = appendOption(oack, k, int64(a.blockSize))
 		case "tsize":
 			if size >= 0 && !netasc {
+				a.tsize = size
 				oack = appendOption(oack, k, size)
 			}
 		case "timeout":
@@ -70,6 +74,7 @@ func negotiate(req *request, size int64, lim limits) agreed {
 			// server's own timer applies.
 			if d := time.Duration(req.timeout) * time.Second; d <= lim.maxTimeout {
 				a.maxRTO, a.backoffCap = d, 2*d
+				a.timeout = d
 				oack = appendOption(oack, k, int64(req.timeout))
 			}
 		case "windowsize":

@@ -92,8 +92,9 @@ type Server struct {
 	LogInterval time.Duration
 
 	// Hook, if set, is told about every transfer when it ends, and when
-	// it begins if it is a [StartHook] too ([EventHook] bridges to
-	// [events.Hook]).
+	// it begins if it is a [StartHook] too, and when its options are
+	// agreed if it is an [OptionsHook] ([EventHook] is all three and
+	// bridges to [events.Hook]).
 	Hook Hook
 
 	// MaxTransfers bounds concurrent transfers (default

@@ -248,6 +248,16 @@ func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (prob
 	defer f.Close()
 	a := negotiate(req, size, t.s.limits())
 	info.BlockSize, info.WindowSize = a.blockSize, a.windowSize
+	if a.oack != nil {
+		info.Options = true
+		if a.tsize >= 0 {
+			info.TSize = a.tsize
+		}
+		info.Timeout = a.timeout
+		if oh, ok := t.s.Hook.(OptionsHook); ok {
+			oh.TransferOptions(info)
+		}
+	}
 	win := newWindow(f, size, req.mode == "netascii", a)
 	defer win.release()
 	return t.ackLoop(req, info, win, a)

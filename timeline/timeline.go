@@ -25,6 +25,13 @@
 // the steps are cleared and [Machine.Boots] counts up. DHCP from an
 // operating system (no PXE options) does not.
 //
+// # TFTP options
+//
+// The options a TFTP transfer agreed ([events.KindOptions]: blksize,
+// windowsize, tsize, timeout) are kept as [Machine.Options], the last
+// agreed, with the file they were agreed for: a transfer that is slow or
+// stops can be read against what was negotiated.
+//
 // # Errors
 //
 // A transfer that ends otherwise than "ok" or "aborted" (PXE ROMs abort
@@ -153,6 +160,29 @@ type Step struct {
 	File  string       `json:"file,omitempty"` // the file that reached it; the boot file for DHCP
 }
 
+// Options are the options a TFTP transfer agreed (RFC 2347 OACK).
+type Options struct {
+	Time       time.Time     `json:"time"`
+	File       string        `json:"file"`
+	BlockSize  int           `json:"blksize"`
+	WindowSize int           `json:"windowsize"`
+	TSize      int64         `json:"tsize"`   // -1: not answered
+	Timeout    time.Duration `json:"timeout"` // 0: not agreed
+}
+
+// String writes o as "blksize=1468 windowsize=4 tsize=1024 timeout=1s",
+// leaving out tsize and timeout when they were not agreed.
+func (o Options) String() string {
+	s := fmt.Sprintf("blksize=%d windowsize=%d", o.BlockSize, o.WindowSize)
+	if o.TSize >= 0 {
+		s += fmt.Sprintf(" tsize=%d", o.TSize)
+	}
+	if o.Timeout > 0 {
+		s += " timeout=" + o.Timeout.String()
+	}
+	return s
+}
+
 // Machine is what is known about one machine.
 type Machine struct {
 	Key      string     `json:"key"` // the MAC, or "ip:ADDR" for a machine known only by address
@@ -171,6 +201,9 @@ type Machine struct {
 	Bytes     int64    `json:"bytes"`     // transferred over TFTP and HTTP, all boots
 	Transfers int64    `json:"transfers"` // finished, all boots
 	Fetching  []string `json:"fetching"`  // files being transferred now
+
+	// Options are the last TFTP options agreed; zero before any.
+	Options Options `json:"tftp_options,omitzero"`
 
 	LastError     string    `json:"last_error,omitempty"`
 	LastErrorTime time.Time `json:"last_error_time,omitzero"`
@@ -363,6 +396,8 @@ func (t *Timeline) transfer(e events.Event, now time.Time) {
 		if len(m.Fetching) < maxFetching {
 			m.Fetching = append(m.Fetching, file)
 		}
+	case events.KindOptions:
+		m.Options = Options{Time: now, File: file, BlockSize: e.BlockSize, WindowSize: e.WindowSize, TSize: e.Size, Timeout: e.Timeout}
 	case events.KindDone:
 		for i, f := range m.Fetching {
 			if f == file {

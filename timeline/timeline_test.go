@@ -252,3 +252,18 @@ func BenchmarkObserve(b *testing.B) {
 		tl.Observe(e)
 	}
 }
+
+func TestOptions(t *testing.T) {
+	var tl Timeline
+	a := netip.MustParseAddr("192.0.2.7")
+	now := time.Now()
+	tl.Observe(events.Event{Time: now, Proto: events.ProtoTFTP, Kind: events.KindStart, Addr: a, File: "pxelinux.0"})
+	tl.Observe(events.Event{Time: now, Proto: events.ProtoTFTP, Kind: events.KindOptions, Addr: a, File: "pxelinux.0", BlockSize: 1468, WindowSize: 4, Size: 42, Timeout: time.Second})
+	m, ok := tl.Machine("ip:" + a.String())
+	if !ok {
+		t.Fatal("no machine")
+	}
+	if got, want := m.Options.String(), "blksize=1468 windowsize=4 tsize=42 timeout=1s"; got != want || m.Options.File != "pxelinux.0" {
+		t.Errorf("options %q (file %q), want %q", got, m.Options.File, want)
+	}
+}

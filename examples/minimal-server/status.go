@@ -195,6 +195,7 @@ async function refresh() {
       const steps = el("td", "steps");
       const t0 = m.steps.length ? Date.parse(m.steps[0].time) : 0;
       steps.textContent = m.steps.map(s => s.stage + " +" + ((Date.parse(s.time) - t0) / 1000).toFixed(1) + "s").join(" → ");
+      if (m.tftp_options) { steps.append(el("br")); steps.append(el("span", "", "tftp " + m.tftp_options.file + ": blksize " + m.tftp_options.blksize + ", windowsize " + m.tftp_options.windowsize + (m.tftp_options.tsize >= 0 ? ", tsize " + m.tftp_options.tsize : ""))); }
       tr.append(steps);
       tr.append(el("td", "num", bytes(m.bytes)));
       const last = m.steps.length ? Date.parse(m.steps[m.steps.length - 1].time) : Date.parse(m.last);
