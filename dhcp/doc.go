@@ -54,6 +54,16 @@
 // client, no boot program for it, no free address, another segment or
 // server, lease store failure, error). Without a hook nothing is built.
 //
+// # Several servers on one segment
+//
+// [Server.Balancer] splits clients between servers by RFC 3074: each
+// client's hash bucket ([LoadBalanceHash] over [BalanceKey]) has one
+// owner, [Split] assigns bucket b to server b mod N, and a server leaves
+// the other buckets to its peers (an ignored event with reason
+// peer-bucket). [Server.BalanceSecs] answers a client that has waited
+// that many seconds anyway (RFC 3074 §4). Failover between peers
+// (heartbeats through a shared store) is not built yet.
+//
 // # Not covered
 //
 // DHCPv6 and IPv6 network boot; BOOTP clients without DHCP option 53;

@@ -135,6 +135,19 @@ type Server struct {
 	// reported without a MAC.
 	Hook events.Hook
 
+	// Balancer, if set, makes this one of several servers on a segment
+	// (RFC 3074): a request whose client's hash bucket (see
+	// [LoadBalanceHash], [BalanceKey]) it does not serve is left to the
+	// peer and reported to Hook as ignored with
+	// [events.ReasonPeerBucket]. Nil answers every client.
+	Balancer Balancer
+
+	// BalanceSecs, if not zero, answers a client outside this server's
+	// buckets once its secs field reaches this many seconds: the client
+	// has waited that long, so its own server is probably down (RFC 3074
+	// §4).
+	BalanceSecs uint16
+
 	mu      sync.Mutex
 	conns   map[net.PacketConn]struct{}
 	closed  bool
@@ -531,6 +544,15 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		if isBootClient(req) {
 			s.emit(ev, events.KindIdentified)
 		}
+	}
+	if !s.balanced(req) {
+		s.stats.ignored.Add(1)
+		if s.Hook != nil {
+			e := ev
+			e.Reason = events.ReasonPeerBucket
+			s.emit(e, events.KindIgnored)
+		}
+		return out
 	}
 	reply, err := s.safeHandle(ctx, req, in, srvAddr)
 	if s.Hook != nil && (err != nil || reply == nil) {

@@ -107,6 +107,7 @@ const (
 	ReasonStoreFailed  = "lease-store"     // the lease store failed; not acknowledged
 	ReasonError        = "error"           // the reply could not be built or sent (Err)
 	ReasonMalformed    = "malformed"       // not a well-formed request (no MAC)
+	ReasonPeerBucket   = "peer-bucket"     // RFC 3074: the client's hash bucket belongs to a peer server
 )
 
 // Event is one step of one client. Which fields are set depends on Proto
