@@ -110,7 +110,7 @@ func (t *transfer) next() *request {
 // serveOne runs one request to its end and reports it.
 func (t *transfer) serveOne(req *request) {
 	ctx, cancel := context.WithCancel(context.Background())
-	info := Transfer{Client: t.peer, File: req.name, Size: -1, BlockSize: defaultBlockSize, WindowSize: 1, Start: time.Now()}
+	info := Transfer{Client: t.peer, File: req.name, Size: -1, TSize: -1, BlockSize: defaultBlockSize, WindowSize: 1, Start: time.Now()}
 	if sh, ok := t.s.Hook.(StartHook); ok {
 		sh.TransferStart(&info)
 	}
