@@ -347,9 +347,18 @@ func serve(o options, log *slog.Logger) error {
 	if err != nil {
 		return privilegeHint(err, "UDP port 69 (TFTP)")
 	}
-	errc := make(chan error, 4)
+	// TFTP over IPv6 as well (PXEv6 firmware fetches tftp://[addr]/…),
+	// on a socket of its own; a host without IPv6 serves v4 only.
+	tconn6, err := net.ListenPacket("udp6", "[::]:69")
+	if err != nil {
+		log.Warn("TFTP over IPv6 off", "err", err)
+	}
+	errc := make(chan error, 5)
 	go func() { errc <- ds.ListenAndServe(":67") }()
 	go func() { errc <- ts.Serve(tconn) }()
+	if tconn6 != nil {
+		go func() { errc <- ts.Serve(tconn6) }()
+	}
 	var hs *http.Server
 	if o.http != "" {
 		ln, err := net.Listen("tcp", o.http)
@@ -376,7 +385,7 @@ func serve(o options, log *slog.Logger) error {
 	log.Info("serving", "files", what, "dhcp", mode, "iface", ifaceName(o.iface), "address", serverIP,
 		"bios_boot", policy.TFTP[iana.INTEL_X86PC], "efi_boot", policy.TFTP[iana.EFI_X86_64], "arm64_boot", policy.TFTP[iana.EFI_ARM64],
 		"http_boot", policy.HTTP[iana.EFI_X86_64_HTTP],
-		"generated", strings.Join(boot.Generated(), ","), "tftp", "udp :69", "http", httpShown)
+		"generated", strings.Join(boot.Generated(), ","), "tftp", tftpShown(tconn6 != nil), "http", httpShown)
 	if httpShown != "" {
 		log.Info("status", "page", httpShown+strings.TrimPrefix(statusPrefix, "/")+"status", "metrics", httpShown+strings.TrimPrefix(statusPrefix, "/")+"metrics")
 	}
@@ -442,6 +451,14 @@ func privilegeHint(err error, what string) error {
 		return fmt.Errorf("binding %s needs root or CAP_NET_BIND_SERVICE (and CAP_NET_RAW for -iface): run it with sudo, or grant them with setcap cap_net_bind_service,cap_net_raw+ep on the binary: %w", what, err)
 	}
 	return fmt.Errorf("binding %s: %w", what, err)
+}
+
+// tftpShown is the TFTP listener of the "serving" log line.
+func tftpShown(v6 bool) string {
+	if v6 {
+		return "udp :69 (v4 and v6)"
+	}
+	return "udp :69 (v4)"
 }
 
 func ifaceName(s string) string {
