@@ -30,6 +30,9 @@
 //   - [github.com/pxekit/pxekit/isofs] reads ISO 9660 images (Joliet, Rock
 //     Ridge, El Torito) as an [io/fs.FS], so kernels and initrds are served
 //     straight out of distribution media without mounting them.
+//   - [github.com/pxekit/pxekit/ra] sends IPv6 router advertisements
+//     (M/O flags for the DHCPv6 mode, prefixes for SLAAC, RDNSS),
+//     solicited and periodic.
 //   - [github.com/pxekit/pxekit/pxeclient] is the other side: it behaves
 //     like the firmware (captured DHCP requests, proxyDHCP, TFTP and HTTP
 //     with each firmware's habits, the pxelinux configuration search), to

@@ -28,4 +28,12 @@
 // bench/boot.sh uses to compare boot times. TestDebianLiveISO (opt-in, with
 // PXEKIT_E2E_LIVE_ISO) boots a real Debian Live image to its login prompt,
 // and bench/live.sh times it against a loop-mounted image.
+//
+// The IPv6 tests (ipv6_test.go, issue 16) boot on a segment whose bridge
+// has no IPv4 address at all (2001:db8:99::1/64), so a marker proves a boot
+// over IPv6 from the first DHCPv6 message on: OVMF with IPv4 PXE and HTTP
+// off through fw_cfg by PXEv6 into GRUB, by HTTPv6, and a dual-stack
+// segment where the machine must boot once. They skip while minimal-server
+// has no -ipv6 flag; with PXEKIT_E2E_IPV6=1 they fail instead.
+// TestIPv6Lab (TFTP over IPv6 to minimal-server) runs always.
 package e2e

@@ -286,10 +286,15 @@ const (
 	// Secure Boot variables, so there is no ARM64 kind.
 	uefiSecure
 	uefiSecureHTTP
+	// OVMF with IPv4 PXE and IPv4 HTTP boot off, so that it boots over
+	// IPv6: PXEv6 first (then HTTPv6), and with IPv6 PXE off as well,
+	// HTTPv6 at once (ipv6_test.go).
+	uefiPXE6
+	uefiHTTP6
 )
 
 func (f firmware) String() string {
-	return [...]string{"BIOS iPXE", "UEFI OVMF", "UEFI HTTP", "ARM64 AAVMF", "UEFI Secure Boot", "UEFI Secure Boot HTTP"}[f]
+	return [...]string{"BIOS iPXE", "UEFI OVMF", "UEFI HTTP", "ARM64 AAVMF", "UEFI Secure Boot", "UEFI Secure Boot HTTP", "UEFI PXEv6", "UEFI HTTPv6"}[f]
 }
 
 // qemuSlots bounds the virtual machines running at once: 2 by default,
@@ -372,7 +377,7 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+code,
 			"-drive", "if=pflash,format=raw,unit=1,file="+ourVars)
 		nic += ",romfile="
-	case uefiOVMF, uefiHTTP, uefiSecure, uefiSecureHTTP:
+	case uefiOVMF, uefiHTTP, uefiSecure, uefiSecureHTTP, uefiPXE6, uefiHTTP6:
 		// Without the NIC's option ROM (QEMU's is an iPXE build, which
 		// would do the network boot itself), OVMF boots with its own
 		// drivers (VirtioNetDxe, PxeBcDxe, HttpBootDxe), as a UEFI
@@ -381,7 +386,7 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 	}
 	args = append(args, "-device", nic)
 	switch fw {
-	case uefiOVMF, uefiHTTP, uefiSecure, uefiSecureHTTP:
+	case uefiOVMF, uefiHTTP, uefiSecure, uefiSecureHTTP, uefiPXE6, uefiHTTP6:
 		code := "/usr/share/OVMF/OVMF_CODE_4M.fd"
 		vars := "/usr/share/OVMF/OVMF_VARS_4M.fd"
 		machine := "q35"
@@ -409,6 +414,14 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 			args = append(args,
 				"-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=no",
 				"-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=no")
+		}
+		if fw == uefiPXE6 || fw == uefiHTTP6 {
+			args = append(args,
+				"-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=no",
+				"-fw_cfg", "name=opt/org.tianocore/IPv4HTTPSupport,string=no")
+		}
+		if fw == uefiHTTP6 {
+			args = append(args, "-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=no")
 		}
 	}
 	// TCG keeps one core busy per virtual machine: run at most

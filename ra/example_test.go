@@ -5,7 +5,9 @@ import (
 	"log"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
+	"time"
 
 	"github.com/pxekit/pxekit/ra"
 )
@@ -28,4 +30,24 @@ func ExampleServer_Advertisement() {
 	fmt.Printf("% x\n", (&ra.Server{}).Advertisement(mac))
 	// Output:
 	// 86 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 01 52 54 00 12 34 56
+}
+
+// On a v6-only boot segment with a stateless DHCPv6 server for the boot
+// options, hosts form addresses from the prefix and ask DHCPv6 only for
+// other configuration (the O flag).
+func ExampleServer_Advertisement_prefix() {
+	s := &ra.Server{
+		Other: true,
+		Prefixes: []ra.Prefix{{
+			Prefix: netip.MustParsePrefix("2001:db8:16::/64"),
+			OnLink: true, Autonomous: true,
+			ValidLifetime: 2 * time.Hour, PreferredLifetime: time.Hour,
+		}},
+	}
+	msg := s.Advertisement(nil)
+	fmt.Printf("header % x\n", msg[:16])
+	fmt.Printf("prefix % x\n", msg[16:])
+	// Output:
+	// header 86 00 00 00 00 40 00 00 00 00 00 00 00 00 00 00
+	// prefix 03 04 40 c0 00 00 1c 20 00 00 0e 10 00 00 00 00 20 01 0d b8 00 16 00 00 00 00 00 00 00 00 00 00
 }

@@ -114,7 +114,7 @@ func run() int {
 	flag.StringVar(&o.api, "api", "", "ask `URL` what each machine boots: GET URL?mac=…&uuid=…&arch=…&firmware=… answering JSON {\"local_disk\": true} or {\"entry\": LABEL} or {\"kernel\", \"initrds\", \"cmdline\"}; {} boots the menu")
 	flag.BoolVar(&o.plain, "plain", false, "serve the image's kernel lines as written (default: add what makes a recognised distribution fetch its root file system from this server)")
 	flag.StringVar(&o.appendArgs, "append", "", "add kernel `ARGS` to every entry of the menu (each replaces the image's argument of the same name)")
-	flag.StringVar(&o.ipv6, "ipv6", "", "answer DHCPv6 boot clients too: \"stateless\" gives boot URLs only (option 59, beside SLAAC or another DHCPv6 server), and TFTP listens on udp6 as well (stateful: not yet)")
+	flag.StringVar(&o.ipv6, "ipv6", "", "answer DHCPv6 boot clients too: \"stateless\" gives boot URLs only (option 59, beside SLAAC or another DHCPv6 server), (stateful: not yet); TFTP listens on udp6 whenever the host has IPv6")
 	flag.BoolVar(&o.ra, "ra", false, "answer IPv6 router solicitations with an empty router advertisement, which saves iPXE a 13 s wait")
 	flag.BoolVar(&o.verbose, "v", false, "log at debug level too (dropped and unanswered DHCP requests, TFTP size probes)")
 	flag.Parse()
@@ -350,9 +350,18 @@ func serve(o options, log *slog.Logger) error {
 	if err != nil {
 		return privilegeHint(err, "UDP port 69 (TFTP)")
 	}
-	errc := make(chan error, 6)
+	// TFTP over IPv6 as well (PXEv6 firmware fetches tftp://[addr]/…),
+	// on a socket of its own; a host without IPv6 serves v4 only.
+	tconn6, err := net.ListenPacket("udp6", "[::]:69")
+	if err != nil {
+		log.Warn("TFTP over IPv6 off", "err", err)
+	}
+	errc := make(chan error, 7)
 	go func() { errc <- ds.ListenAndServe(":67") }()
 	go func() { errc <- ts.Serve(tconn) }()
+	if tconn6 != nil {
+		go func() { errc <- ts.Serve(tconn6) }()
+	}
 	var hs *http.Server
 	if o.http != "" {
 		ln, err := net.Listen("tcp", o.http)
@@ -366,11 +375,9 @@ func serve(o options, log *slog.Logger) error {
 	switch o.ipv6 {
 	case "":
 	case "stateless":
-		t6, err := net.ListenPacket("udp6", "[::]:69")
-		if err != nil {
-			return privilegeHint(err, "UDP6 port 69 (TFTP over IPv6)")
+		if tconn6 == nil {
+			return privilegeHint(errors.New("no TFTP over IPv6 (see the warning above)"), "UDP6 port 69 (TFTP over IPv6)")
 		}
-		go func() { errc <- ts.Serve(t6) }()
 		s6 = &dhcp6.Server{Interface: o.iface, Decider: policy, Logger: log}
 		go func() {
 			if err := s6.ListenAndServe(""); err != nil && !errors.Is(err, dhcp6.ErrServerClosed) {
@@ -397,7 +404,7 @@ func serve(o options, log *slog.Logger) error {
 	log.Info("serving", "files", what, "dhcp", mode, "iface", ifaceName(o.iface), "address", serverIP,
 		"bios_boot", policy.TFTP[iana.INTEL_X86PC], "efi_boot", policy.TFTP[iana.EFI_X86_64], "arm64_boot", policy.TFTP[iana.EFI_ARM64],
 		"http_boot", policy.HTTP[iana.EFI_X86_64_HTTP],
-		"generated", strings.Join(boot.Generated(), ","), "tftp", "udp :69", "http", httpShown)
+		"generated", strings.Join(boot.Generated(), ","), "tftp", tftpShown(tconn6 != nil), "http", httpShown)
 	if httpShown != "" {
 		log.Info("status", "page", httpShown+strings.TrimPrefix(statusPrefix, "/")+"status", "metrics", httpShown+strings.TrimPrefix(statusPrefix, "/")+"metrics")
 	}
@@ -466,6 +473,14 @@ func privilegeHint(err error, what string) error {
 		return fmt.Errorf("binding %s needs root or CAP_NET_BIND_SERVICE (and CAP_NET_RAW for -iface): run it with sudo, or grant them with setcap cap_net_bind_service,cap_net_raw+ep on the binary: %w", what, err)
 	}
 	return fmt.Errorf("binding %s: %w", what, err)
+}
+
+// tftpShown is the TFTP listener of the "serving" log line.
+func tftpShown(v6 bool) string {
+	if v6 {
+		return "udp :69 (v4 and v6)"
+	}
+	return "udp :69 (v4)"
 }
 
 func ifaceName(s string) string {
