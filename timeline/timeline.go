@@ -32,6 +32,13 @@
 // agreed, with the file they were agreed for: a transfer that is slow or
 // stops can be read against what was negotiated.
 //
+// # Transfers
+//
+// Every transfer that ends is also kept in [Machine.Recent], the last
+// [MaxRecent] of them with their outcome, bytes and TFTP block and window
+// sizes, so that "which files did it ask for, and which were missing?"
+// has an answer beside the stages.
+//
 // # Errors
 //
 // A transfer that ends otherwise than "ok" or "aborted" (PXE ROMs abort
@@ -41,7 +48,8 @@
 //
 // # Bounds
 //
-// At most [Timeline.Max] machines (default 4096) are kept; the one with
+// At most [Timeline.Max] machines (default 4096) are kept, each with at
+// most [MaxRecent] transfers and 8 files in progress; the one with
 // the oldest last event is forgotten first. Every string a client sent
 // (host name, file names, vendor class) is kept as is, cut to 256 bytes:
 // escaping is the renderer's job.
@@ -183,6 +191,23 @@ func (o Options) String() string {
 	return s
 }
 
+// MaxRecent is how many ended transfers [Machine.Recent] keeps.
+const MaxRecent = 32
+
+// Transfer is one TFTP or HTTP transfer that ended.
+type Transfer struct {
+	Time    time.Time    `json:"time"` // when it ended
+	Proto   events.Proto `json:"proto"`
+	File    string       `json:"file"`
+	Outcome string       `json:"outcome"`          // "ok", "not-found", "aborted"…
+	Status  int          `json:"status,omitempty"` // HTTP status code
+	Bytes   int64        `json:"bytes"`
+	// BlockSize and WindowSize are the TFTP options the transfer used.
+	BlockSize  int           `json:"blksize,omitempty"`
+	WindowSize int           `json:"windowsize,omitempty"`
+	Duration   time.Duration `json:"duration"`
+}
+
 // Machine is what is known about one machine.
 type Machine struct {
 	Key      string     `json:"key"` // the MAC, or "ip:ADDR" for a machine known only by address
@@ -204,6 +229,11 @@ type Machine struct {
 
 	// Options are the last TFTP options agreed; zero before any.
 	Options Options `json:"tftp_options,omitzero"`
+
+	// Recent are the last [MaxRecent] transfers that ended, of every
+	// boot, oldest first: what a machine asked for, including the files
+	// it did not find (a boot loader's configuration search).
+	Recent []Transfer `json:"recent"`
 
 	LastError     string    `json:"last_error,omitempty"`
 	LastErrorTime time.Time `json:"last_error_time,omitzero"`
@@ -299,6 +329,19 @@ func (m *Machine) reach(s Stage, now time.Time, proto events.Proto, file string)
 	}
 	m.Stage = s
 	m.Steps = append(m.Steps, Step{Stage: s, Time: now, Proto: proto, File: clip(file)})
+}
+
+// record appends x to m.Recent, forgetting the oldest beyond MaxRecent;
+// the slice is allocated once per machine.
+func (m *Machine) record(x Transfer) {
+	if m.Recent == nil {
+		m.Recent = make([]Transfer, 0, MaxRecent)
+	}
+	if len(m.Recent) == MaxRecent {
+		copy(m.Recent, m.Recent[1:])
+		m.Recent = m.Recent[:MaxRecent-1]
+	}
+	m.Recent = append(m.Recent, x)
 }
 
 func (m *Machine) fail(now time.Time, msg string) {
@@ -407,6 +450,8 @@ func (t *Timeline) transfer(e events.Event, now time.Time) {
 		}
 		m.Bytes += e.Bytes
 		m.Transfers++
+		m.record(Transfer{Time: now, Proto: e.Proto, File: file, Outcome: clip(e.Outcome), Status: e.Status,
+			Bytes: e.Bytes, BlockSize: e.BlockSize, WindowSize: e.WindowSize, Duration: e.Duration})
 		switch e.Outcome {
 		case "ok":
 			m.reach(t.stageOf(e.File), now, e.Proto, e.File)
@@ -456,6 +501,10 @@ func (m *Machine) clone() Machine {
 	c := *m
 	c.Steps = append([]Step(nil), m.Steps...)
 	c.Fetching = append([]string(nil), m.Fetching...)
+	c.Recent = append([]Transfer(nil), m.Recent...)
+	if c.Recent == nil {
+		c.Recent = []Transfer{}
+	}
 	if c.Steps == nil {
 		c.Steps = []Step{}
 	}

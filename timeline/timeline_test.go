@@ -267,3 +267,39 @@ func TestOptions(t *testing.T) {
 		t.Errorf("options %q (file %q), want %q", got, m.Options.File, want)
 	}
 }
+
+func TestRecent(t *testing.T) {
+	var tl Timeline
+	a := netip.MustParseAddr("192.0.2.8")
+	done := func(f, outcome string, status int) {
+		tl.Observe(events.Event{Proto: events.ProtoHTTP, Kind: events.KindDone, Addr: a, File: f, Outcome: outcome, Status: status, Bytes: 7, BlockSize: 0})
+	}
+	done("grub.cfg-01-52-54-00-12-34-56", "not-found", 404)
+	done("grub.cfg", "ok", 200)
+	m, _ := tl.Machine("ip:" + a.String())
+	if len(m.Recent) != 2 || m.Recent[0].File != "grub.cfg-01-52-54-00-12-34-56" || m.Recent[0].Outcome != "not-found" || m.Recent[0].Status != 404 ||
+		m.Recent[1].File != "grub.cfg" || m.Recent[1].Bytes != 7 || m.Recent[1].Proto != events.ProtoHTTP {
+		t.Fatalf("Recent = %+v, want the not-found then the ok transfer", m.Recent)
+	}
+	for i := range MaxRecent + 5 {
+		done(fmt.Sprint("f", i), "ok", 200)
+	}
+	m, _ = tl.Machine("ip:" + a.String())
+	if len(m.Recent) != MaxRecent || m.Recent[0].File != "f5" || m.Recent[MaxRecent-1].File != fmt.Sprint("f", MaxRecent+4) {
+		t.Errorf("after %d more: %d recent, first %q last %q; want the last %d, oldest first", MaxRecent+5, len(m.Recent), m.Recent[0].File, m.Recent[len(m.Recent)-1].File, MaxRecent)
+	}
+	// A copy: changing it does not change the timeline.
+	m.Recent[0].File = "changed"
+	if m2, _ := tl.Machine("ip:" + a.String()); m2.Recent[0].File != "f5" {
+		t.Error("Machine returned the timeline's own slice")
+	}
+}
+
+func TestRecentAllocs(t *testing.T) {
+	tl := &Timeline{}
+	e := events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, Addr: ip1, File: "install/vmlinuz", Outcome: "ok", Bytes: 1}
+	tl.Observe(e)
+	if n := testing.AllocsPerRun(100, func() { tl.Observe(e) }); n != 0 {
+		t.Errorf("Observe of a transfer allocates %v times, want 0", n)
+	}
+}
