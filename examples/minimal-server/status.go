@@ -28,6 +28,7 @@ type observer struct {
 	timeline *timeline.Timeline
 	metrics  *metrics
 	pools    []*dhcp.Pool
+	notes    *notes // start-up notes, nil for none
 }
 
 func newObserver(b *netboot.Boot, pools []*dhcp.Pool, programs []string) *observer {
@@ -66,15 +67,22 @@ func stageNames(b *netboot.Boot, programs []string) map[string]timeline.Stage {
 	return names
 }
 
-// handler serves the status pages under statusPrefix and files (through
-// netboot.ObserveHTTP, so that they become events) everywhere else.
-func (o *observer) handler(files http.Handler) http.Handler {
-	observed := netboot.ObserveHTTP(files, o.queue)
+// statusHandler serves the status pages under statusPrefix and nothing
+// else: for -status, an address of their own.
+func (o *observer) statusHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+statusPrefix+"metrics", o.serveMetrics)
 	mux.HandleFunc("GET "+statusPrefix+"status.json", o.serveJSON)
 	mux.HandleFunc("GET "+statusPrefix+"status", o.servePage)
-	mux.HandleFunc(statusPrefix, http.NotFound)
+	mux.HandleFunc("/", http.NotFound)
+	return mux
+}
+
+// handler serves the status pages under statusPrefix and files (through
+// netboot.ObserveHTTP, so that they become events) everywhere else.
+func (o *observer) handler(files http.Handler) http.Handler {
+	observed := netboot.ObserveHTTP(files, o.queue)
+	mux := o.statusHandler()
 	// Only the status paths go through the mux: it answers a path that
 	// is not clean ("EFI/boot//grubx64.efi", as shim asks for its
 	// second stage) with a redirect that firmware does not follow.
@@ -105,6 +113,7 @@ func u32(a netip.Addr) uint32 {
 type statusJSON struct {
 	Now      time.Time          `json:"now"`
 	Dropped  uint64             `json:"dropped_events"`
+	Notes    []note             `json:"notes"` // what the server found at start-up
 	Machines []timeline.Machine `json:"machines"`
 }
 
@@ -113,7 +122,11 @@ func (o *observer) serveJSON(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	// encoding/json escapes <, > and & in strings, so that a host name
 	// or file name a client sent cannot become markup anywhere.
-	_ = json.NewEncoder(w).Encode(statusJSON{Now: time.Now(), Dropped: o.queue.Dropped(), Machines: o.timeline.Machines()})
+	st := statusJSON{Now: time.Now(), Dropped: o.queue.Dropped(), Notes: []note{}, Machines: o.timeline.Machines()}
+	if o.notes != nil {
+		st.Notes = o.notes.all()
+	}
+	_ = json.NewEncoder(w).Encode(st)
 }
 
 func (o *observer) servePage(w http.ResponseWriter, r *http.Request) {
@@ -144,10 +157,15 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .steps { color: #555; font-size: .9em; }
 .err { color: #b00; font-size: .9em; }
 .mono { font-family: ui-monospace, monospace; }
+#notes { list-style: none; padding: 0; margin: 0 0 1em; }
+#notes li { padding: .2em .5em; margin: .15em 0; border-left: 3px solid #9ab; background: #f7f9fa; }
+#notes li.warn { border-color: #c60; background: #fff6ec; }
+#notes .fields { color: #555; font-size: .9em; font-family: ui-monospace, monospace; }
 </style></head>
 <body>
 <h1>pxekit: machines</h1>
 <div id="info">loading…</div>
+<ul id="notes"></ul>
 <table>
 <thead><tr><th>machine</th><th>address</th><th>arch / firmware</th><th>stage</th><th>steps</th><th>bytes</th><th>since last step</th><th>last error</th></tr></thead>
 <tbody id="machines"></tbody>
@@ -204,6 +222,15 @@ async function refresh() {
       rows.push(tr);
     }
     body.replaceChildren(...rows);
+    const notes = [];
+    for (const n of st.notes || []) {
+      const li = el("li", n.level, (n.level === "warn" ? "warning: " : "") + n.msg);
+      li.dataset.kind = n.kind;
+      const f = Object.entries(n.fields || {}).map(([k, v]) => k + "=" + v).join("  ");
+      if (f) { li.append(el("br")); li.append(el("span", "fields", f)); }
+      notes.push(li);
+    }
+    document.getElementById("notes").replaceChildren(...notes);
     document.getElementById("info").textContent = st.machines.length + " machine(s), updated " +
       new Date(now).toLocaleTimeString() + (st.dropped_events ? ", " + st.dropped_events + " events dropped" : "");
   } catch (e) {

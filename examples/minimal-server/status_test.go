@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/pxekit/pxekit/dhcp"
 	"github.com/pxekit/pxekit/events"
 	"github.com/pxekit/pxekit/internal/promtext"
@@ -179,4 +181,51 @@ func FuzzMetrics(f *testing.F) {
 			t.Fatalf("metrics do not parse: %v\n%s", err, b.String())
 		}
 	})
+}
+
+// TestNotes: the start-up notes are logged once each and shown in
+// status.json, in order, with their fields; the -status handler serves
+// the status pages and nothing of the tree.
+func TestNotes(t *testing.T) {
+	o, srv := newTestObserver(t)
+	var logged strings.Builder
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	o.notes = &notes{}
+	o.notes.info(log, noteServing, "serving", "files", "directory /srv", "address", netip.MustParseAddr("10.0.0.1"), "bios_boot", "pxelinux.0")
+	o.notes.warn(log, noteSecureBoot, "secure boot: clients with Secure Boot on cannot boot this", "file", hostile, "role", "BIOS boot program")
+	o.notes.keep("warn", noteImage, "kept, not logged")
+
+	if got := strings.Count(logged.String(), "\n"); got != 2 || !strings.Contains(logged.String(), "level=WARN msg=\"secure boot") || strings.Contains(logged.String(), "kept") {
+		t.Errorf("log:\n%s\nwant the two notes that are not kept only", logged.String())
+	}
+	body, _ := get(t, srv.URL+"/_pxekit/status.json")
+	var st statusJSON
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	want := []note{
+		{Kind: noteServing, Level: "info", Msg: "serving", Fields: map[string]string{"files": "directory /srv", "address": "10.0.0.1", "bios_boot": "pxelinux.0"}},
+		{Kind: noteSecureBoot, Level: "warn", Msg: "secure boot: clients with Secure Boot on cannot boot this", Fields: map[string]string{"file": hostile, "role": "BIOS boot program"}},
+		{Kind: noteImage, Level: "warn", Msg: "kept, not logged"},
+	}
+	if diff := cmp.Diff(want, st.Notes); diff != "" {
+		t.Errorf("status.json notes (-want +got):\n%s", diff)
+	}
+	if strings.Contains(body, "<script") {
+		t.Errorf("status.json carries markup unescaped: %s", body)
+	}
+
+	ss := httptest.NewServer(o.statusHandler())
+	defer ss.Close()
+	if body, _ := get(t, ss.URL+"/_pxekit/status.json"); !strings.Contains(body, `"kind":"serving"`) {
+		t.Errorf("-status status.json = %.200s, want the notes", body)
+	}
+	resp, err := http.Get(ss.URL + "/live/kern")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("-status serves the tree: GET /live/kern = %s, want 404", resp.Status)
+	}
 }
