@@ -303,3 +303,22 @@ func TestRecentAllocs(t *testing.T) {
 		t.Errorf("Observe of a transfer allocates %v times, want 0", n)
 	}
 }
+
+// TestProxyDHCPJoin: as proxyDHCP, the server's reply gives no address;
+// the client's REQUEST to the other DHCP server names the one it was
+// offered (dhcp puts option 50 in Addr), and the transfers from it join
+// the machine of the MAC.
+func TestProxyDHCPJoin(t *testing.T) {
+	var tl Timeline
+	tl.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindIdentified, MAC: mac1, Type: "DISCOVER", Firmware: "ipxe"})
+	tl.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindReply, MAC: mac1, Type: "OFFER", File: "http://10.0.0.1/boot.ipxe"})
+	tl.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindRequest, MAC: mac1, Type: "REQUEST", Addr: ip1})
+	tl.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindIgnored, MAC: mac1, Type: "REQUEST", Addr: ip1, Reason: events.ReasonOtherServer})
+	tl.Observe(events.Event{Proto: events.ProtoHTTP, Kind: events.KindDone, Addr: ip1, File: "boot.ipxe", Outcome: "ok"})
+	if tl.Len() != 1 {
+		t.Fatalf("%d machines %+v, want the one of the MAC", tl.Len(), tl.Machines())
+	}
+	if m, _ := tl.Machine(mac1.String()); m.Addr != ip1 || m.Stage != StageMenu {
+		t.Errorf("machine %+v, want address %v at the menu", m, ip1)
+	}
+}
