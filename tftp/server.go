@@ -79,6 +79,11 @@ type Server struct {
 	// at Info, access violations and timeouts at Warn.
 	Logger *slog.Logger
 
+	// NoTransferLog leaves out Logger's line per transfer (refused
+	// requests and server trouble are still logged): for a program that
+	// writes its log from Hook's events instead, with [events.LogHook].
+	NoTransferLog bool
+
 	// LogBurst and LogInterval limit the lines that one client can cause,
 	// so that a flood of requests cannot flood the log: at most LogBurst
 	// lines of each message per client IP address in LogInterval (default

@@ -144,7 +144,7 @@ func (t *transfer) report(info *Transfer, probe bool) {
 	case OutcomeEvicted:
 		level, msg = slog.LevelWarn, "tftp: transfer evicted: server full and no block acknowledged"
 	}
-	if log.Enabled(context.Background(), level) &&
+	if !t.s.NoTransferLog && log.Enabled(context.Background(), level) &&
 		t.s.limiter().Allow(context.Background(), log, level, info.Client.Addr(), msg) {
 		attrs := []slog.Attr{
 			slog.String("peer", info.Client.String()),

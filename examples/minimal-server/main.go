@@ -338,7 +338,7 @@ func serve(o options, log *slog.Logger) error {
 	if ds.Pool != nil {
 		allPools = append([]*dhcp.Pool{ds.Pool}, ds.Pools...)
 	}
-	obs := newObserver(boot, allPools, offered)
+	obs := newObserver(boot, allPools, offered, log)
 	obs.notes = nt
 	for name := range found { // -kernel and -initrd, served under names of their own
 		switch {
@@ -348,9 +348,11 @@ func serve(o options, log *slog.Logger) error {
 			obs.timeline.Names[name] = timeline.StageInitrd
 		}
 	}
-	defer obs.queue.Close()
-	ds.Hook = obs.queue
-	ts := &tftp.Server{FS: boot, Files: logGenerated(boot, log), Logger: log, Hook: tftp.EventHook(obs.queue)}
+	defer obs.close()
+	// The servers log trouble; each step's line comes from its event
+	// (events.LogHook, in obs).
+	ds.Hook, ds.NoReplyLog = obs.hook, true
+	ts := &tftp.Server{FS: boot, Files: logGenerated(boot, log), Logger: log, NoTransferLog: true, Hook: tftp.EventHook(obs.hook)}
 	if layer, _ := boot.Lookup(strings.Trim(statusPrefix, "/")); layer != netboot.LayerNone {
 		nt.warn(log, noteShadowed, "the served tree has "+statusPrefix+", where the status pages are: its files are not served over HTTP", "dir", statusPrefix)
 	}
@@ -381,7 +383,7 @@ func serve(o options, log *slog.Logger) error {
 		if err != nil {
 			return privilegeHint(err, "TCP "+o.http+" (HTTP)")
 		}
-		hs = netboot.HTTPServer(obs.handler(httpHandler(boot, log)))
+		hs = netboot.HTTPServer(obs.handler(&netboot.FileServer{FS: boot}))
 		go func() { errc <- hs.Serve(netboot.LimitListener(ln, 0, 0)) }()
 	}
 	var ss *http.Server

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -21,24 +22,54 @@ import (
 // still serves it); the server warns at start if the tree has one.
 const statusPrefix = "/_pxekit/"
 
-// observer receives every event of the three servers, behind a queue so
-// that no server waits for it, and feeds the timeline and the metrics.
+// observer receives every event of the three servers (through hook),
+// behind queues so that no server waits for it, and feeds the timeline
+// and the metrics, and the log lines of each step (events.LogHook) from a
+// queue of their own, so that a slow terminal does not cost the status
+// page its events.
 type observer struct {
-	queue    *events.Queue
+	hook     events.Hook   // what the servers call
+	queue    *events.Queue // to metrics and timeline
+	logq     *events.Queue // to the log, nil for none
 	timeline *timeline.Timeline
 	metrics  *metrics
 	pools    []*dhcp.Pool
 	notes    *notes // start-up notes, nil for none
 }
 
-func newObserver(b *netboot.Boot, pools []*dhcp.Pool, programs []string) *observer {
+// newObserver starts the queues; with a non-nil log each step is a line
+// there too.
+func newObserver(b *netboot.Boot, pools []*dhcp.Pool, programs []string, log *slog.Logger) *observer {
 	o := &observer{
 		timeline: &timeline.Timeline{Names: stageNames(b, programs)},
 		metrics:  newMetrics(),
 		pools:    pools,
 	}
 	o.queue = events.NewQueue(events.Tee(o.metrics, o.timeline), 8192)
+	o.hook = o.queue
+	if log != nil {
+		o.logq = events.NewQueue(events.LogHook(log), 4096)
+		o.hook = events.Tee(o.queue, o.logq)
+	}
 	return o
+}
+
+// close stops the queues once their events are handled.
+func (o *observer) close() {
+	o.queue.Close()
+	if o.logq != nil {
+		o.logq.Close()
+	}
+}
+
+// dropped counts the events that the timeline and metrics, or the log,
+// lost.
+func (o *observer) dropped() uint64 {
+	n := o.queue.Dropped()
+	if o.logq != nil {
+		n += o.logq.Dropped()
+	}
+	return n
 }
 
 // stageNames names the stage of the files this server offers by name:
@@ -81,7 +112,7 @@ func (o *observer) statusHandler() http.Handler {
 // handler serves the status pages under statusPrefix and files (through
 // netboot.ObserveHTTP, so that they become events) everywhere else.
 func (o *observer) handler(files http.Handler) http.Handler {
-	observed := netboot.ObserveHTTP(files, o.queue)
+	observed := netboot.ObserveHTTP(files, o.hook)
 	mux := o.statusHandler()
 	// Only the status paths go through the mux: it answers a path that
 	// is not clean ("EFI/boot//grubx64.efi", as shim asks for its
@@ -96,7 +127,7 @@ func (o *observer) handler(files http.Handler) http.Handler {
 }
 
 func (o *observer) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	g := gauges{machines: o.timeline.Len(), dropped: o.queue.Dropped()}
+	g := gauges{machines: o.timeline.Len(), dropped: o.dropped()}
 	for _, p := range o.pools {
 		g.pools = append(g.pools, poolUse{name: p.First.String() + "-" + p.Last.String(), size: int(u32(p.Last) - u32(p.First) + 1), bound: len(p.Leases())})
 	}
@@ -122,7 +153,7 @@ func (o *observer) serveJSON(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	// encoding/json escapes <, > and & in strings, so that a host name
 	// or file name a client sent cannot become markup anywhere.
-	st := statusJSON{Now: time.Now(), Dropped: o.queue.Dropped(), Notes: []note{}, Machines: o.timeline.Machines()}
+	st := statusJSON{Now: time.Now(), Dropped: o.dropped(), Notes: []note{}, Machines: o.timeline.Machines()}
 	if o.notes != nil {
 		st.Notes = o.notes.all()
 	}

@@ -36,7 +36,7 @@ func newTestObserver(t *testing.T) (*observer, *httptest.Server) {
 		t.Fatal(err)
 	}
 	pool := &dhcp.Pool{First: netip.MustParseAddr("10.0.0.100"), Last: netip.MustParseAddr("10.0.0.109")}
-	o := newObserver(boot, []*dhcp.Pool{pool}, []string{"pxelinux.0"})
+	o := newObserver(boot, []*dhcp.Pool{pool}, []string{"pxelinux.0"}, nil)
 	t.Cleanup(o.queue.Close)
 	srv := httptest.NewServer(o.handler(&netboot.FileServer{FS: boot}))
 	t.Cleanup(srv.Close)
