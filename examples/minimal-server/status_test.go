@@ -83,7 +83,7 @@ func TestStatusAndMetrics(t *testing.T) {
 	o.queue.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindReply, MAC: mac, Addr: ip, Type: "OFFER", Firmware: "bios", File: "pxelinux.0"})
 	o.queue.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindIgnored, Type: "DISCOVER", Reason: events.ReasonNotBoot})
 	o.queue.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindStart, Addr: ip, File: hostile})
-	o.queue.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, Addr: ip, File: hostile, Outcome: "not-found", Duration: 3 * time.Millisecond})
+	o.queue.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, Addr: ip, File: hostile, Outcome: "not-found", Duration: 3 * time.Millisecond, Retransmits: 2})
 
 	get(t, srv.URL+"/live/kern")
 	if body, _ := get(t, srv.URL+"/_pxekit/status"); strings.Contains(body, "shadowed") || !strings.Contains(body, "status.json") {
@@ -138,6 +138,7 @@ func TestStatusAndMetrics(t *testing.T) {
 		{"pxekit_transfer_duration_seconds_bucket", map[string]string{"proto": "tftp", "le": "0.01"}, 1},
 		{"pxekit_transfer_duration_seconds_count", map[string]string{"proto": "http"}, 1},
 		{"pxekit_dhcp_pool_addresses", map[string]string{"pool": "10.0.0.100-10.0.0.109", "state": "size"}, 10},
+		{"pxekit_tftp_retransmits_total", nil, 2},
 		{"pxekit_machines", nil, 1},
 		{"pxekit_events_dropped_total", nil, 0},
 	} {
