@@ -7,9 +7,16 @@
 // Besides the marker, the boot tests check what the server saw through its
 // events rather than its log text: the machine's timeline in the
 // server's /_pxekit/status.json (DHCP, boot program, menu, kernel, initrd,
-// each by the expected protocol and file), /_pxekit/metrics parsed
+// each by the expected protocol and file, and the last transfers with
+// their outcome, status and TFTP options), its start-up notes (what it
+// serves, its warnings: l.requireNote), /_pxekit/metrics parsed
 // strictly, and (TestIPXEScriptHTTP) the status page as headless Chromium
 // renders it, with a screenshot as test artifact (go test -artifacts).
+// A test whose server runs with -http "" gets the status pages with
+// -status :8080. Log text is checked nowhere (but for the wait for the
+// server's "ready" line) except in secureboot*_test.go
+// (requireLog, until those checks move to the same sources); dnsmasq,
+// the reference peer, is checked through its lease file.
 //
 // The package has no code for library users; everything is in _test.go
 // files. The tests need root, QEMU and the Debian packages that .ci/run

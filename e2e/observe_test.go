@@ -243,6 +243,10 @@ func (l *lab) requireBrowserShows(stage timeline.Stage) {
 	for s := stage; s <= timeline.StageRootFS; s++ {
 		want = append(want, `<tr data-key="`+l.mac+`" data-stage="`+s.String()+`">`)
 	}
+	// The start-up notes are on the page too: what is served, at least.
+	if !strings.Contains(dom, `<li class="info" data-kind="serving">`) {
+		t.Errorf("the status page in Chromium does not show the start-up note of what is served; DOM:\n%s", tail(dom, 3000))
+	}
 	for _, w := range want {
 		if strings.Contains(dom, w) {
 			return

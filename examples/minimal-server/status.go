@@ -245,6 +245,8 @@ async function refresh() {
       const t0 = m.steps.length ? Date.parse(m.steps[0].time) : 0;
       steps.textContent = m.steps.map(s => s.stage + " +" + ((Date.parse(s.time) - t0) / 1000).toFixed(1) + "s").join(" → ");
       if (m.tftp_options) { steps.append(el("br")); steps.append(el("span", "", "tftp " + m.tftp_options.file + ": blksize " + m.tftp_options.blksize + ", windowsize " + m.tftp_options.windowsize + (m.tftp_options.tsize >= 0 ? ", tsize " + m.tftp_options.tsize : ""))); }
+      const recent = (m.recent || []).slice(-3).map(x => x.file + " " + (x.outcome === "ok" ? "✓" : x.outcome));
+      if (recent.length) { steps.append(el("br")); steps.append(el("span", "", "last: " + recent.join(", "))); }
       tr.append(steps);
       tr.append(el("td", "num", bytes(m.bytes)));
       const last = m.steps.length ? Date.parse(m.steps[m.steps.length - 1].time) : Date.parse(m.last);
