@@ -43,8 +43,12 @@
 // the page shows too; -status ADDR serves these pages on an address of
 // their own as well, also with -http "".
 // One log line is written per client step (DHCP reply with the boot file,
-// file sent with bytes and time); -v adds dropped and unanswered requests
-// and TFTP size probes.
+// file sent with bytes, time and rate), rendered from the same events as
+// the status page (events.LogHook); warnings say when a boot client gets
+// no answer because of the server (no boot program for its architecture,
+// no free address) and when a transfer fails. -v adds every DHCP request,
+// the unanswered ones with the reason, transfer starts, the TFTP options
+// agreed and size probes.
 //
 // Binding ports 67 and 69 needs root or CAP_NET_BIND_SERVICE; without them
 // the server says so and exits with status 1. SIGINT and SIGTERM shut it
@@ -120,7 +124,7 @@ func run() int {
 	flag.StringVar(&o.appendArgs, "append", "", "add kernel `ARGS` to every entry of the menu (each replaces the image's argument of the same name)")
 	flag.StringVar(&o.ipv6, "ipv6", "", "answer DHCPv6 boot clients too: \"stateless\" gives boot URLs only (option 59, beside SLAAC or another DHCPv6 server), (stateful: not yet); TFTP listens on udp6 whenever the host has IPv6")
 	flag.BoolVar(&o.ra, "ra", false, "answer IPv6 router solicitations with an empty router advertisement, which saves iPXE a 13 s wait")
-	flag.BoolVar(&o.verbose, "v", false, "log at debug level too (dropped and unanswered DHCP requests, TFTP size probes)")
+	flag.BoolVar(&o.verbose, "v", false, "log at debug level too (every DHCP request, unanswered ones with the reason, dropped datagrams, transfer starts, TFTP options and size probes)")
 	flag.Parse()
 	level := slog.LevelInfo
 	if o.verbose {
