@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 )
 
 // LogHook returns a hook that writes each event as one log line to l, a
@@ -103,7 +104,7 @@ func (h logHook) Observe(e Event) {
 					a = append(a, slog.Int64("retransmits", e.Retransmits))
 				}
 			}
-			a = append(a, slog.Duration("duration", e.Duration))
+			a = append(a, slog.Duration("duration", round(e.Duration)))
 			if e.Proto == ProtoHTTP {
 				a = append(a, slog.String("outcome", e.Outcome))
 			}
@@ -169,6 +170,14 @@ func (h logHook) level(e Event) (slog.Level, string) {
 		}
 	}
 	return 0, ""
+}
+
+// round cuts d to milliseconds, or to microseconds below one.
+func round(d time.Duration) time.Duration {
+	if d >= time.Millisecond {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Microsecond)
 }
 
 // rate writes bytes per second in decimal units: "3.4 MB/s".
