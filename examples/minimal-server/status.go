@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -49,7 +50,18 @@ func newObserver(b *netboot.Boot, pools []*dhcp.Pool, programs []string, log *sl
 	o.hook = o.queue
 	if log != nil {
 		o.logq = events.NewQueue(events.LogHook(log), 4096)
-		o.hook = events.Tee(o.queue, o.logq)
+		toLog := events.Hook(o.logq)
+		if !log.Enabled(context.Background(), slog.LevelDebug) {
+			// Without -v only replies, unanswered requests and ended
+			// transfers can make a line: queue no others.
+			toLog = events.HookFunc(func(e events.Event) {
+				switch e.Kind {
+				case events.KindReply, events.KindIgnored, events.KindDone:
+					o.logq.Observe(e)
+				}
+			})
+		}
+		o.hook = events.Tee(o.queue, toLog)
 	}
 	return o
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -228,5 +229,49 @@ func TestNotes(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("-status serves the tree: GET /live/kern = %s, want 404", resp.Status)
+	}
+}
+
+// syncBuilder is a strings.Builder safe for the log queue's goroutine.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestStepLog: the observer's log lines are events.LogHook's, one per
+// step, at info level only those of replies and ended transfers.
+func TestStepLog(t *testing.T) {
+	boot, err := netboot.New(fstest.MapFS{"pxelinux.0": {Data: []byte("x")}}, &netboot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuilder
+	o := newObserver(boot, nil, nil, slog.New(slog.NewTextHandler(&out, nil)))
+	mac := net.HardwareAddr{0x52, 0x54, 0, 0x12, 0x34, 0x56}
+	ip := netip.MustParseAddr("10.0.0.100")
+	o.hook.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindRequest, MAC: mac, Type: "DISCOVER"})
+	o.hook.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindReply, MAC: mac, Addr: ip, Type: "OFFER", File: "pxelinux.0"})
+	o.hook.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindStart, Addr: ip, File: "pxelinux.0"})
+	o.hook.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, Addr: ip, File: "pxelinux.0", Outcome: "ok", Bytes: 1})
+	o.close()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `msg="dhcp: reply" type=OFFER mac=52:54:00:12:34:56 addr=10.0.0.100 file=pxelinux.0`) ||
+		!strings.Contains(lines[1], `msg="tftp: transfer done" peer=10.0.0.100 file=pxelinux.0 outcome=ok bytes=1`) {
+		t.Errorf("log:\n%s\nwant the reply and the transfer, one line each", out.String())
+	}
+	if m, ok := o.timeline.Machine(mac.String()); !ok || m.Stage != timeline.StageBootProgram {
+		t.Errorf("the timeline has %+v, want the machine at the boot program", m)
 	}
 }
