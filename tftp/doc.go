@@ -61,10 +61,13 @@
 // # Paths
 //
 // Requested names pass through [CleanPath]: the pxelinux "::" prefix,
-// backslashes and leading slashes are accepted; "..", NUL bytes and
-// symbolic links that leave the root (for file systems that implement
-// [io/fs.ReadLinkFS], as [os.DirFS] does) are refused with TFTP error 2
-// and a log line naming the client. [Server.CaseInsensitive] adds a
+// backslashes and leading slashes are accepted; ".." and NUL bytes are
+// refused with TFTP error 2 and a log line naming the client. Symbolic
+// links resolve inside the served root, as in a chroot (see [Server.FS]):
+// an absolute target starts at the root, ".." stops at it, and a loop is
+// an access violation. So a link means the same over TFTP as through
+// the file system's own Open: in an isofs image, "abs -> /boot/file"
+// is the image's /boot/file either way. [Server.CaseInsensitive] adds a
 // case-folding lookup. Generated files come from [Server.Files] (see
 // [FileSource] and [Server.FSFirst] for which source wins).
 //

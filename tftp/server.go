@@ -56,9 +56,12 @@ const (
 // Serve may be called on several connections at once.
 type Server struct {
 	// FS holds the files served. Names are cleaned by [CleanPath] first.
-	// When FS implements [io/fs.ReadLinkFS] (as [os.DirFS] does), symbolic
-	// links are resolved by the server and one that leaves the root is an
-	// access violation. Directories are not served.
+	// When FS implements [io/fs.ReadLinkFS] (as [os.DirFS] does), the
+	// server resolves symbolic links itself, inside the root as in a
+	// chroot: an absolute target starts at the root and ".." stops there,
+	// so no link leads out (tftpd-hpa --secure's rule, and isofs' inside
+	// an image). Other file systems are trusted to resolve their own links
+	// inside their own root. Directories are not served.
 	FS fs.FS
 
 	// Files, if set, generates files per request (see [FileSource]). By

@@ -190,54 +190,6 @@ func (e *ClientError) Error() string {
 	return fmt.Sprintf("tftp: client sent error %d: %q", e.Code, e.Message)
 }
 
-// open finds name for client, in Files and FS in the order FSFirst says.
-func (s *Server) open(ctx context.Context, client netip.AddrPort, name string) (fs.File, error) {
-	notFound := &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-	if s.Files != nil && !s.FSFirst {
-		f, err := s.Files.Open(ctx, client, name)
-		if err == nil && f != nil {
-			return f, nil
-		}
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-	}
-	if s.FS != nil {
-		f, err := s.openFS(name)
-		if err == nil || !errors.Is(err, fs.ErrNotExist) {
-			return f, err
-		}
-	}
-	if s.Files != nil && s.FSFirst {
-		f, err := s.Files.Open(ctx, client, name)
-		if err == nil && f != nil {
-			return f, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	return nil, notFound
-}
-
-func (s *Server) openFS(name string) (fs.File, error) {
-	f, err := openResolved(s.FS, name)
-	if err != nil && errors.Is(err, fs.ErrNotExist) && s.CaseInsensitive {
-		if alt, ok := foldPath(s.FS, name); ok && alt != name {
-			return openResolved(s.FS, alt)
-		}
-	}
-	return f, err
-}
-
-func openResolved(fsys fs.FS, name string) (fs.File, error) {
-	real, err := resolveLinks(fsys, name)
-	if err != nil {
-		return nil, err
-	}
-	return fsys.Open(real)
-}
-
 // send serves one request: open, negotiate, then the ACK loop. probe
 // reports a client that aborted right after the OACK, before any data.
 func (t *transfer) send(ctx context.Context, req *request, info *Transfer) (probe bool, err error) {
