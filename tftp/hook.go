@@ -12,7 +12,8 @@ type Outcome int
 
 // Transfer outcomes, as reported to [Hook] and in log lines.
 const (
-	// OutcomeOK: the client acknowledged the last block.
+	// OutcomeOK: the client acknowledged the last block, or has it and
+	// only its ACK is missing ([Transfer.FinalACKMissing]).
 	OutcomeOK Outcome = iota
 	// OutcomeAborted: the client sent an error packet. PXE ROMs do this on
 	// purpose after learning the size from the OACK (a "tsize probe").
@@ -57,11 +58,18 @@ type Transfer struct {
 	Options    bool           // an OACK was sent (the client asked for options)
 	Start      time.Time      // when the request arrived
 	Duration   time.Duration  // from request to the end of the transfer
-	Bytes      int64          // file bytes acknowledged by the client
-	Sent       int64          // data packets sent, retransmissions included
-	Polled     int64          // waits for an ACK that polled first (see [Server.BusyPoll])
-	Outcome    Outcome
-	Err        error // nil for OutcomeOK
+	Bytes      int64          // file bytes acknowledged by the client (all of them when FinalACKMissing)
+	// FinalACKMissing reports an [OutcomeOK] transfer whose last block
+	// was sent but never acknowledged, while the client showed it had
+	// finished: its port answered the retransmission with ICMP port
+	// unreachable, it sent error 5 (unknown transfer ID), or it went
+	// silent with every other block acknowledged. Clients that close
+	// their socket after the last block lose that ACK now and then.
+	FinalACKMissing bool
+	Sent            int64 // data packets sent, retransmissions included
+	Polled          int64 // waits for an ACK that polled first (see [Server.BusyPoll])
+	Outcome         Outcome
+	Err             error // nil for OutcomeOK
 }
 
 // A Hook is told about every transfer when it ends. It is called from the

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -156,6 +157,9 @@ func (t *transfer) report(info *Transfer, probe bool) {
 			slog.Int64("sent", info.Sent),
 			slog.Duration("duration", info.Duration),
 			slog.String("outcome", info.Outcome.String()),
+		}
+		if info.FinalACKMissing {
+			attrs = append(attrs, slog.Bool("final_ack_missing", true))
 		}
 		if info.Polled > 0 {
 			attrs = append(attrs, slog.Int64("polled", info.Polled))
@@ -382,6 +386,12 @@ func (t *transfer) ackLoop(req *request, info *Transfer, win *window, a agreed) 
 					return false, fmt.Errorf("tftp: transfer ran longer than %v", s.TransferTimeout)
 				}
 				if now.Sub(lastProgress) >= giveUp {
+					if win.last > 0 && base == win.last && highest >= win.last {
+						// Every block but the last is acknowledged and
+						// the last was sent: only its ACK is missing.
+						finalACKMissing(info, win)
+						return false, nil
+					}
 					info.Outcome = OutcomeTimeout
 					t.sendError(errNotDefined, "timeout")
 					return false, fmt.Errorf("tftp: no acknowledgement for %v", now.Sub(lastProgress).Round(time.Millisecond))
@@ -390,6 +400,13 @@ func (t *transfer) ackLoop(req *request, info *Transfer, win *window, a agreed) 
 				break wait
 			}
 			if err != nil {
+				if win.last > 0 && highest >= win.last && errors.Is(err, syscall.ECONNREFUSED) {
+					// The client's port is closed (ICMP port unreachable
+					// answered our retransmission): it ended after the
+					// last block, whose ACK was lost.
+					finalACKMissing(info, win)
+					return false, nil
+				}
 				info.Outcome = OutcomeAborted
 				return base == 0 && info.Sent == 0, fmt.Errorf("tftp: reading from client: %w", err)
 			}
@@ -428,11 +445,25 @@ func (t *transfer) ackLoop(req *request, info *Transfer, win *window, a agreed) 
 				break wait
 			case opERROR:
 				code, msg, _ := parseError(rbuf[:n])
+				if code == errUnknownTID && win.last > 0 && highest >= win.last {
+					// The client finished with the last block and no
+					// longer knows this transfer: its ACK was lost.
+					finalACKMissing(info, win)
+					return false, nil
+				}
 				info.Outcome = OutcomeAborted
 				return base == 0 && info.Sent == 0, &ClientError{Code: code, Message: msg}
 			}
 		}
 	}
+}
+
+// finalACKMissing ends a transfer whose client has every block but whose
+// ACK of the last one never arrived: it is done, and says so.
+func finalACKMissing(info *Transfer, win *window) {
+	info.Outcome = OutcomeOK
+	info.FinalACKMissing = true
+	info.Bytes = win.acked(win.last)
 }
 
 // errEvicted is the error of an [OutcomeEvicted] transfer.
