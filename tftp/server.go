@@ -189,9 +189,9 @@ type Server struct {
 	lim        *lograte.Limiter
 	mu         sync.Mutex
 	listeners  map[*listener]struct{}
-	transfers  map[*transfer]struct{}
+	transfers  map[*session]struct{}
 	perClient  map[netip.Addr]int
-	fresh      transferList // transfers whose first block is not acknowledged, oldest request first
+	fresh      sessionList // transfers whose first block is not acknowledged, oldest request first
 	inShutdown atomic.Bool
 	wg         sync.WaitGroup
 }
@@ -274,7 +274,7 @@ func (s *Server) ListenAndServe(addr string) error {
 // to the address the request came to, so a Serve running inside a network
 // namespace keeps its transfers there.
 func (s *Server) Serve(conn net.PacketConn) error {
-	l := &listener{s: s, conn: conn, active: make(map[netip.AddrPort]*transfer)}
+	l := &listener{s: s, conn: conn, active: make(map[netip.AddrPort]*session)}
 	l.udp, _ = conn.(*net.UDPConn)
 	l.single = s.SinglePort || l.udp == nil
 	if s.Interface != "" {
@@ -310,7 +310,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 	}
 	if s.listeners == nil {
 		s.listeners = make(map[*listener]struct{})
-		s.transfers = make(map[*transfer]struct{})
+		s.transfers = make(map[*session]struct{})
 		s.perClient = make(map[netip.Addr]int)
 	}
 	s.listeners[l] = struct{}{}
@@ -386,12 +386,12 @@ func (s *Server) cancelAll() {
 type listener struct {
 	s       *Server
 	conn    net.PacketConn
-	udp     *net.UDPConn                 // conn, if it is one
-	p4      *ipv4.PacketConn             // for the destination address of requests
-	p6      *ipv6.PacketConn             //
-	single  bool                         // transfers use conn (demultiplexed by peer)
-	ifIndex int                          // Server.Interface's index, 0 when not set
-	active  map[netip.AddrPort]*transfer // guarded by s.mu
+	udp     *net.UDPConn                // conn, if it is one
+	p4      *ipv4.PacketConn            // for the destination address of requests
+	p6      *ipv6.PacketConn            //
+	single  bool                        // transfers use conn (demultiplexed by peer)
+	ifIndex int                         // Server.Interface's index, 0 when not set
+	active  map[netip.AddrPort]*session // guarded by s.mu
 }
 
 // stop makes the read loop return: at once in normal mode, after the last
@@ -563,7 +563,7 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 		return
 	}
 	now := time.Now()
-	var victim *transfer
+	var victim *session
 	if len(s.transfers) >= s.maxTransfers() && s.perClient[peer.Addr()] == 0 {
 		if v := s.fresh.head; v != nil && now.Sub(v.since) >= EvictAfter {
 			victim = v
@@ -592,7 +592,7 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 		}
 		lk = newSockLink(c)
 	}
-	t := newTransfer(s, l, lk, peer, req)
+	t := newSession(s, l, lk, peer, req)
 	s.mu.Lock()
 	if s.inShutdown.Load() {
 		s.mu.Unlock()
@@ -636,7 +636,7 @@ func unicast(a netip.Addr) bool {
 
 // release forgets t and frees its slot, once (an evicted transfer is
 // released before its goroutine ends); it is called with s.mu held.
-func (l *listener) release(t *transfer) {
+func (l *listener) release(t *session) {
 	s := l.s
 	if t.released {
 		return
@@ -694,12 +694,12 @@ func (s *Server) bindControl(_, _ string, rc syscall.RawConn) error {
 	return err
 }
 
-// transferList is an intrusive doubly linked list of transfers (the
+// sessionList is an intrusive doubly linked list of sessions (the
 // server's fresh ones), so that adding, removing and finding the oldest
 // are O(1) and allocate nothing. It is guarded by s.mu.
-type transferList struct{ head, tail *transfer }
+type sessionList struct{ head, tail *session }
 
-func (q *transferList) pushBack(t *transfer) {
+func (q *sessionList) pushBack(t *session) {
 	q.remove(t)
 	t.prevFresh, t.nextFresh, t.listed = q.tail, nil, true
 	if q.tail != nil {
@@ -710,7 +710,7 @@ func (q *transferList) pushBack(t *transfer) {
 	q.tail = t
 }
 
-func (q *transferList) remove(t *transfer) {
+func (q *sessionList) remove(t *session) {
 	if !t.listed {
 		return
 	}
