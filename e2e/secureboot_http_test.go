@@ -5,7 +5,84 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pxekit/pxekit/events"
+	"github.com/pxekit/pxekit/internal/testenv"
+	"github.com/pxekit/pxekit/timeline"
 )
+
+// trixieGRUBNet is Debian 13's signed network GRUB, which .ci/trixie-grub
+// fetches (not installs) into /var/cache/pxekit/trixie-grub, or into
+// $PXEKIT_TRIXIE_GRUB_DIR. Unlike Debian 12's it has the http module, and
+// its SBAT level (grub,7; grub.debian,5) is above what Debian 12's shim
+// 16.1 revokes (grub,5), so that shim starts it.
+func trixieGRUBNet(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("PXEKIT_TRIXIE_GRUB_DIR")
+	if dir == "" {
+		dir = "/var/cache/pxekit/trixie-grub"
+	}
+	p := filepath.Join(dir, "usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed")
+	if _, err := os.Stat(p); err != nil {
+		testenv.Unavailable(t, "Debian 13's signed network GRUB is missing: %v (run .ci/trixie-grub)", err)
+	}
+	return p
+}
+
+// TestSecureBootHTTP boots OVMF with Secure Boot enforcing by UEFI HTTP
+// boot, from a tree and from an ISO image, through the whole signed
+// chain over HTTP: Debian 12's shim (signed by Microsoft), Debian 13's
+// signed network GRUB (which has the http module), the configuration
+// the server generates where that GRUB's built-in prefix (/grub) points,
+// Debian 12's signed kernel and the marker initrd. The kernel says
+// "Secure boot enabled".
+func TestSecureBootHTTP(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		iso  bool
+		// shim and GRUB as the tree or image keeps them.
+		shim, grub string
+	}{
+		{name: "tree", shim: "shimx64.efi", grub: "grubnetx64.efi"},
+		{name: "iso", iso: true, shim: "EFI/boot/bootx64.efi", grub: "EFI/boot/grubx64.efi"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			grub := trixieGRUBNet(t)
+			l := newLab(t)
+			src := l.mkdir("tree")
+			l.isoTree(src)
+			copyFile(t, debShimSigned, filepath.Join(src, tc.shim))
+			copyFile(t, grub, filepath.Join(src, tc.grub))
+			files := []string{"-root", src}
+			if tc.iso {
+				iso := l.makeISO(src)
+				if err := os.RemoveAll(src); err != nil {
+					t.Fatal(err)
+				}
+				files = []string{"-iso", iso}
+			}
+			d := l.pxekit(append([]string{"-range", labFirst + "-" + labLast, "-ra"}, files...)...)
+			requireLog(t, d, "secure boot", "shim="+tc.shim)
+			if strings.Contains(d.out.String(), "has no http module") {
+				t.Errorf("the server warned that a GRUB with http has no http module")
+			}
+			if strings.Contains(d.out.String(), "cannot boot this") {
+				t.Errorf("the server warned about a chain that Secure Boot accepts")
+			}
+			r := l.boot(uefiSecureHTTP, bootTimeout)
+			requireSecureBoot(t, r)
+			m := l.machine(timeline.StageInitrd)
+			requireStepsInOrder(t, m)
+			requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, labHTTP+"/"+tc.shim)
+			requireStep(t, m, timeline.StageBootProgram, events.ProtoHTTP, tc.shim)
+			requireStep(t, m, timeline.StageMenu, events.ProtoHTTP, "grub/")
+			requireStep(t, m, timeline.StageKernel, events.ProtoHTTP, "install/vmlinuz")
+			requireStep(t, m, timeline.StageInitrd, events.ProtoHTTP, "install/initrd.gz")
+		})
+	}
+}
 
 // TestSecureBootHTTPFromISO boots OVMF with Secure Boot enforcing by UEFI
 // HTTP boot from an ISO image laid out as distribution images are: shim
