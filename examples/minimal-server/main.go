@@ -327,6 +327,7 @@ func serve(o options, log *slog.Logger) error {
 		allPools = append([]*dhcp.Pool{ds.Pool}, ds.Pools...)
 	}
 	obs := newObserver(boot, allPools, offered)
+	obs.timeline.SecureBoot = secureBootRefusals(problems)
 	for name := range found { // -kernel and -initrd, served under names of their own
 		switch {
 		case name == "pxekit-kernel":
