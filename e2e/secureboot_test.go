@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,8 +95,11 @@ func TestSecureBootPXE(t *testing.T) {
 // TestSecureBootWarnsUnsigned is the negative: a tree whose UEFI boot
 // program is unsigned (Debian's iPXE build, as the server offers where
 // the tree has no EFI program of its own) is what the server warns
-// about at start-up, for PXE and for HTTP boot, naming the program; and
-// OVMF with Secure Boot on fetches it and refuses it ("Access Denied").
+// about at start-up, for PXE and for HTTP boot, naming the program;
+// OVMF with Secure Boot on fetches it and refuses it ("Access Denied");
+// and the server's report (status.json, from the timeline) says that
+// the machine stopped after the boot program, which Secure Boot may
+// have refused.
 func TestSecureBootWarnsUnsigned(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
@@ -111,5 +115,41 @@ func TestSecureBootWarnsUnsigned(t *testing.T) {
 	if !strings.Contains(r.serial, `"UEFI PXEv4 (MAC:525400123456)"`) {
 		t.Errorf("the refusal is not of the PXE boot option:\n%s", tail(r.serial, 2000))
 	}
-	requireLog(t, d, "transfer done", "file=snponly.efi", "outcome=ok")
+	m := l.machine(timeline.StageBootProgram)
+	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "snponly.efi")
+	requireStep(t, m, timeline.StageBootProgram, events.ProtoTFTP, "snponly.efi")
+	m = l.stalled(timeline.DefaultStallAfter + 30*time.Second)
+	if m.Stage != timeline.StageBootProgram || m.Stall.Stage != timeline.StageBootProgram || m.Stall.File != "snponly.efi" || m.Stall.Message != timeline.StallMessage {
+		t.Errorf("machine %s: stage %v, stall %+v; want stopped after the boot program snponly.efi", m.MAC, m.Stage, *m.Stall)
+	}
+	if !strings.HasPrefix(m.Stall.Hint, "Secure Boot may have refused it: snponly.efi: unsigned") {
+		t.Errorf("machine %s: stall hint %q, want the Secure Boot hint for the unsigned snponly.efi", m.MAC, m.Stall.Hint)
+	}
+}
+
+// stalled returns the lab machine as status.json shows it once it is
+// reported as stalled, and fails the test if that does not happen within
+// timeout.
+func (l *lab) stalled(timeout time.Duration) timeline.Machine {
+	l.t.Helper()
+	var m timeline.Machine
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(time.Second) {
+		var st struct {
+			Machines []timeline.Machine `json:"machines"`
+		}
+		body := l.fetch(labHTTP + "/_pxekit/status.json")
+		if err := json.Unmarshal([]byte(body), &st); err != nil {
+			l.t.Fatalf("status.json: %v\n%s", err, body)
+		}
+		for _, x := range st.Machines {
+			if x.MAC == l.mac {
+				m = x
+			}
+		}
+		if m.Stall != nil {
+			return m
+		}
+	}
+	l.t.Fatalf("status.json: machine %s not reported as stalled within %v: %+v", l.mac, timeout, m)
+	return m
 }
