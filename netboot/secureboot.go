@@ -243,7 +243,7 @@ func (b *Boot) checkGRUB(file string, grub EFIProgram, proto string) []SecureBoo
 		// GRUB reads from the device it came from: without the module
 		// it reaches nothing and stops at its prompt.
 		out = append(out, SecureBootProblem{File: file, Role: "GRUB loaded by " + proto, Program: grub,
-			Problem: "has no " + proto + " module, so it cannot read its configuration from the server it was loaded from and stops at its prompt; a signed GRUB loads no modules (Debian 12's reads over TFTP only: boot such clients by PXE)"})
+			Problem: "has no " + proto + " module, so it cannot read its configuration from the server it was loaded from and stops at its prompt; a signed GRUB loads no modules (Debian 12's reads over TFTP only: boot such clients by PXE, or serve Debian 13's signed grubnetx64.efi, which has http)"})
 	}
 	prefix := grub.GRUBPrefix
 	if strings.HasPrefix(prefix, "(") {
