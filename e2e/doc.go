@@ -43,4 +43,13 @@
 // segment where the machine must boot once. They skip while minimal-server
 // has no -ipv6 flag; with PXEKIT_E2E_IPV6=1 they fail instead.
 // TestIPv6Lab (TFTP over IPv6 to minimal-server) runs always.
+//
+// The Secure Boot tests (secureboot_test.go, secureboot_http_test.go,
+// issue 19) boot OVMF with Secure Boot enforcing and Microsoft's keys
+// through Debian's signed shim, signed GRUB and signed kernel, by PXE and
+// by UEFI HTTP boot, from a tree and from an ISO; HTTP boot needs Debian
+// 13's signed GRUB, which .ci/trixie-grub fetches into
+// /var/cache/pxekit/trixie-grub (or $PXEKIT_TRIXIE_GRUB_DIR). The
+// negative boots an unsigned iPXE, which the firmware refuses, and reads
+// the stall report from status.json.
 package e2e

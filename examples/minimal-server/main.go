@@ -36,7 +36,11 @@
 // router solicitations, which saves iPXE 13 s of waiting for a router.
 // The HTTP port also serves /_pxekit/status, a page of the machines seen
 // and how far each got (DHCP, boot program, menu, kernel, initrd, root
-// file system), refreshed live from /_pxekit/status.json, and
+// file system), a machine that went silent for 30 s after its boot
+// program marked "stopped after the boot program" (with "Secure Boot may
+// have refused it" when that program is one the start-up check found a
+// Secure Boot machine refuses and the machine is UEFI), refreshed live
+// from /_pxekit/status.json, and
 // /_pxekit/metrics in Prometheus' text format; the tree's own _pxekit/
 // directory, if any, is not served over HTTP. status.json's "notes" are
 // what the server found at start-up (what it serves, warnings), which
@@ -344,6 +348,7 @@ func serve(o options, log *slog.Logger) error {
 	}
 	obs := newObserver(boot, allPools, offered, log)
 	obs.notes = nt
+	obs.timeline.SecureBoot = secureBootRefusals(problems)
 	for name := range found { // -kernel and -initrd, served under names of their own
 		switch {
 		case name == "pxekit-kernel":

@@ -110,6 +110,19 @@ func stageNames(b *netboot.Boot, programs []string) map[string]timeline.Stage {
 	return names
 }
 
+// secureBootRefusals names the files that a machine with Secure Boot
+// enforcing refuses, with why, for the timeline's hint on a machine that
+// stops after one of them.
+func secureBootRefusals(problems []netboot.SecureBootProblem) map[string]string {
+	m := map[string]string{}
+	for _, p := range problems {
+		if p.Refused {
+			m[strings.TrimPrefix(p.File, "/")] = p.File + ": " + p.Problem
+		}
+	}
+	return m
+}
+
 // statusHandler serves the status pages under statusPrefix and nothing
 // else: for -status, an address of their own.
 func (o *observer) statusHandler() http.Handler {
@@ -252,6 +265,12 @@ async function refresh() {
       const stage = el("td", "stage", m.stage);
       stage.dataset.stage = m.stage;
       if (m.fetching.length) { stage.append(el("br")); stage.append(el("span", "steps", "fetching " + m.fetching.join(", "))); }
+      if (m.stall) {
+        stage.dataset.stall = m.stall.stage;
+        stage.append(el("br"));
+        stage.append(el("span", "err stall", m.stall.message + (m.stall.file ? " " + m.stall.file : "") + ", silent for " + ago(now - Date.parse(m.stall.since))));
+        if (m.stall.hint) { stage.append(el("br")); stage.append(el("span", "err hint", m.stall.hint)); }
+      }
       tr.append(stage);
       const steps = el("td", "steps");
       const t0 = m.steps.length ? Date.parse(m.steps[0].time) : 0;

@@ -156,6 +156,47 @@ func TestStatusAndMetrics(t *testing.T) {
 	}
 }
 
+// TestStatusStall: a UEFI machine that fetched an unsigned boot program
+// and went silent is in status.json as stopped after the boot program,
+// with the Secure Boot hint from the start-up check, and the page shows
+// stalls.
+func TestStatusStall(t *testing.T) {
+	o, srv := newTestObserver(t)
+	problems := []netboot.SecureBootProblem{
+		{File: "snponly.efi", Role: "x86-64 UEFI boot program", Problem: "unsigned: firmware with Secure Boot on refuses it", Refused: true},
+		{File: "grubx64.efi", Role: "GRUB loaded by http", Problem: "has no http module"},
+	}
+	refused := secureBootRefusals(problems)
+	if len(refused) != 1 || !strings.Contains(refused["snponly.efi"], "unsigned") {
+		t.Errorf("secureBootRefusals() = %q, want snponly.efi only", refused)
+	}
+	o.timeline.SecureBoot = refused
+	o.timeline.StallAfter = time.Millisecond
+
+	mac := net.HardwareAddr{0x52, 0x54, 0, 0xab, 0xcd, 0xef}
+	ip := netip.MustParseAddr("10.0.0.101")
+	o.queue.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindIdentified, MAC: mac, Type: "DISCOVER", Arch: "EFI x86-64", Firmware: "uefi"})
+	o.queue.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindReply, MAC: mac, Addr: ip, Type: "OFFER", Firmware: "uefi", File: "snponly.efi"})
+	o.queue.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, Addr: ip, File: "snponly.efi", Outcome: "ok"})
+	settle(t, o, func() bool { m, _ := o.timeline.Machine(mac.String()); return m.Stall != nil })
+
+	body, _ := get(t, srv.URL+"/_pxekit/status.json")
+	var st statusJSON
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Machines) != 1 || st.Machines[0].Stall == nil {
+		t.Fatalf("status.json: %s, want one machine with a stall", body)
+	}
+	s := st.Machines[0].Stall
+	if s.Message != timeline.StallMessage || s.File != "snponly.efi" || !strings.HasPrefix(s.Hint, "Secure Boot may have refused it: snponly.efi: unsigned") {
+		t.Errorf("status.json stall %+v", *s)
+	}
+	if page, _ := get(t, srv.URL+"/_pxekit/status"); !strings.Contains(page, "m.stall.message") || !strings.Contains(page, "m.stall.hint") {
+		t.Errorf("the status page does not show stalls")
+	}
+}
+
 func TestQuoteLabel(t *testing.T) {
 	if got := quote("a\"b\\c\nd"); got != `"a\"b\\c\nd"` {
 		t.Errorf("quote = %s", got)
