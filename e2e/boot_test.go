@@ -55,25 +55,6 @@ func (l *lab) isoTree(dir string) {
 	writeFile(t, filepath.Join(dir, "isolinux", "menu.cfg"), isolinuxMenuCfg)
 }
 
-// requireLog fails the test unless the server's output has a line that
-// contains every one of subs. Only secureboot*_test.go still call it,
-// until their checks move to the timeline and the start-up notes
-// (l.machine, requireStep, requireTransfer, l.requireNote); new tests
-// assert on those, not on log text.
-func requireLog(t *testing.T, d *daemon, subs ...string) {
-	t.Helper()
-	for _, line := range strings.Split(d.out.String(), "\n") {
-		ok := true
-		for _, s := range subs {
-			ok = ok && strings.Contains(line, s)
-		}
-		if ok {
-			return
-		}
-	}
-	t.Errorf("server log has no line with all of %q", subs)
-}
-
 // TestBIOSPXELinux is path 1: QEMU's iPXE ROM gets an address from pxekit
 // as full DHCP server, loads Debian's pxelinux.0 and ldlinux.c32 over TFTP,
 // then pxelinux.cfg/default, which the server renders from the tree's

@@ -13,10 +13,9 @@
 // strictly, and (TestIPXEScriptHTTP) the status page as headless Chromium
 // renders it, with a screenshot as test artifact (go test -artifacts).
 // A test whose server runs with -http "" gets the status pages with
-// -status :8080. Log text is checked nowhere (but for the wait for the
-// server's "ready" line) except in secureboot*_test.go
-// (requireLog, until those checks move to the same sources); dnsmasq,
-// the reference peer, is checked through its lease file.
+// -status :8080. Log text is checked nowhere but for the wait for the
+// server's "ready" line (its readiness signal, as a port would be);
+// dnsmasq, the reference peer, is checked through its lease file.
 //
 // The package has no code for library users; everything is in _test.go
 // files. The tests need root, QEMU and the Debian packages that .ci/run

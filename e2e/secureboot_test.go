@@ -69,8 +69,8 @@ func TestSecureBootPXE(t *testing.T) {
 				}
 				files = []string{"-iso", iso}
 			}
-			d := l.pxekit(append([]string{"-range", labFirst + "-" + labLast, "-ra"}, files...)...)
-			requireLog(t, d, "secure boot", "shim="+tc.shim)
+			l.pxekit(append([]string{"-range", labFirst + "-" + labLast, "-ra"}, files...)...)
+			l.requireNote("shim", "shim="+tc.shim)
 			r := l.boot(uefiSecure, bootTimeout)
 			requireSecureBoot(t, r)
 			m := l.machine(timeline.StageInitrd)
@@ -83,9 +83,10 @@ func TestSecureBootPXE(t *testing.T) {
 			// HTTP is on (status.json comes from it), so Debian 12's GRUB
 			// is rightly a warning for UEFI HTTP boot clients; nothing
 			// of the PXE chain is.
-			for _, line := range strings.Split(d.out.String(), "\n") {
-				if strings.Contains(line, "cannot boot this") && !strings.Contains(line, `role="GRUB loaded by http"`) {
-					t.Errorf("the server warned about a chain that booted with Secure Boot on: %s", line)
+			st, _ := l.status()
+			for _, n := range st.Notes {
+				if n.Kind == "secure-boot" && n.Fields["role"] != "GRUB loaded by http" {
+					t.Errorf("the server warned about a chain that booted with Secure Boot on: %s %v", n.Msg, n.Fields)
 				}
 			}
 		})
@@ -106,8 +107,8 @@ func TestSecureBootWarnsUnsigned(t *testing.T) {
 	root := l.mkdir("tree")
 	l.isoTree(root)
 	copyFile(t, debSnponly, filepath.Join(root, "snponly.efi"))
-	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", ":8080")
-	requireLog(t, d, "level=WARN", "secure boot", "file=snponly.efi", `role="x86-64 UEFI boot program, UEFI HTTP boot program"`, "unsigned")
+	l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", ":8080")
+	l.requireNote("secure-boot", "file=snponly.efi", "role=x86-64 UEFI boot program, UEFI HTTP boot program", "problem~unsigned")
 	// And the same firmware as TestSecureBootPXE refuses it: Secure Boot
 	// is on. The boot ends at OVMF's refusal, after the transfer.
 	l.success = ": Access Denied"
