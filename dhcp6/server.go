@@ -24,10 +24,14 @@ var ErrServerClosed = errors.New("dhcp6: server closed")
 // §7.1), the group a server joins on every interface it serves.
 var AllServers = netip.MustParseAddr("ff02::1:2")
 
-// Server answers DHCPv6 boot clients in stateless mode, the v6
-// counterpart of proxyDHCP: it gives no addresses, only boot options
-// (59, 60, and vendor class 16 "HTTPClient" for UEFI HTTP boot), beside
-// SLAAC or another DHCPv6 server that assigns the addresses.
+// Server answers DHCPv6 boot clients, in one of two modes.
+//
+// # Stateless
+//
+// Without a Pool, the Server is the v6 counterpart of proxyDHCP: it
+// gives no addresses, only boot options (59, 60, and vendor class 16
+// "HTTPClient" for UEFI HTTP boot), beside SLAAC or another DHCPv6
+// server that assigns the addresses.
 //
 //   - Solicit gets an Advertise with the boot options; when it asked for
 //     IA_NA, each IA_NA comes back holding status NoAddrsAvail (RFC 8415
@@ -36,6 +40,24 @@ var AllServers = netip.MustParseAddr("ff02::1:2")
 //     boot options.
 //   - A request that [Decider] turns down with [ErrNoBoot] gets no
 //     answer, nor does one addressed to another server (option 2).
+//
+// # Stateful
+//
+// With a [Pool], the Server assigns addresses (IA_NA, RFC 8415 §18.3)
+// and adds the boot options for boot clients: Solicit gets an Advertise
+// with an address held for the client, or, when it carries Rapid Commit
+// (option 14) and the Pool allows it, a Reply with the lease
+// (§18.3.1); Request, Renew and Rebind get a Reply with the lease saved
+// first; Release and Decline end a lease (a declined address is kept
+// from everybody for a while); Confirm is answered Success or NotOnLink
+// against the Pool's prefix; Information-Request gets the boot options
+// and DNS servers. A client is its DUID; its MAC, stored with the lease
+// and logged, comes from a DUID-LL/LLT or from option 79 of the relay
+// closest to it (RFC 6939). Clients the Decider turns down with
+// [ErrNoBoot] get addresses without boot options. A request that a
+// lease store failure leaves unsaved is not answered.
+//
+// # Both
 //
 // Relayed requests (Relay-Forward, nested) are answered with a
 // Relay-Reply to the relay. Replies leave from the interface the request
@@ -63,6 +85,10 @@ type Server struct {
 	// Interface's MAC address, or else a DUID-UUID made up when Serve
 	// first runs.
 	ServerID DUID
+
+	// Pool, when set, makes the Server stateful: it assigns addresses
+	// from the Pool. Nil: stateless, boot options only.
+	Pool *Pool
 
 	// Logger receives one record per answered or refused request; nil
 	// discards.
@@ -133,6 +159,11 @@ func (s *Server) Serve(conn net.PacketConn) error {
 	}
 	if err := s.initServerID(); err != nil {
 		return err
+	}
+	if s.Pool != nil {
+		if err := s.Pool.load(context.Background()); err != nil {
+			return err
+		}
 	}
 	buf := make([]byte, 1500)
 	out := make([]byte, 0, 1500)
@@ -255,7 +286,18 @@ func (s *Server) handle(ctx context.Context, b []byte, ifIndex int, peer *net.UD
 		}
 		relay = r
 	}
-	reply, err := s.respond(ctx, msg, ifIndex)
+	var reply *dhcpv6.Message
+	if s.Pool != nil {
+		rq := request{msg: msg, ifIndex: ifIndex}
+		if relay != nil {
+			rq.relayMAC = relayClientMAC(relay)
+		}
+		if err = s.Pool.load(ctx); err == nil {
+			reply, err = s.respondStateful(ctx, rq)
+		}
+	} else {
+		reply, err = s.respond(ctx, msg, ifIndex)
+	}
 	if err != nil {
 		log.Info("dhcp6: no answer", "peer", peer.String(), "type", msg.MessageType.String(), "err", err)
 		return nil
@@ -297,11 +339,7 @@ func (s *Server) respond(ctx context.Context, msg *dhcpv6.Message, ifIndex int) 
 	if s.Decider == nil {
 		return nil, errors.New("no Decider")
 	}
-	a := Arrival{Interface: ifIndex, InterfaceName: s.Interface, Local: s.ServerAddr}
-	if !a.Local.IsValid() {
-		a.Local = localAddr(ifIndex)
-	}
-	boot, err := s.Decider.Decide6(WithArrival(ctx, a), msg)
+	boot, err := s.Decider.Decide6(WithArrival(ctx, s.arrival(ifIndex)), msg)
 	if err != nil {
 		return nil, err
 	}
@@ -327,6 +365,15 @@ func (s *Server) respond(ctx context.Context, msg *dhcpv6.Message, ifIndex int) 
 		return nil, err
 	}
 	return reply, nil
+}
+
+// arrival describes the interface with index ifIndex for a Decider.
+func (s *Server) arrival(ifIndex int) Arrival {
+	a := Arrival{Interface: ifIndex, InterfaceName: s.Interface, Local: s.ServerAddr}
+	if !a.Local.IsValid() {
+		a.Local = localAddr(ifIndex)
+	}
+	return a
 }
 
 // AddBoot puts b into a reply: option 59, option 60 when b.Params is set,
