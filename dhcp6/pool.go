@@ -507,3 +507,12 @@ func lastOf(p netip.Prefix) netip.Addr {
 	}
 	return netip.AddrFrom16(b)
 }
+
+// CheckPool reports what is wrong with p's fields (the prefix and the
+// range), as the first Serve would; nil when they are usable. It does
+// not read the store.
+func CheckPool(p *Pool) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.check()
+}

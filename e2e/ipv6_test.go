@@ -19,6 +19,8 @@ import (
 const (
 	labServerIP6 = "2001:db8:99::1"
 	labPrefix6   = "2001:db8:99::/64"
+	// labLinkLocal6 is the bridge's link-local address when it has none.
+	labLinkLocal6 = "fe80::99:1"
 )
 
 // ipv6Env names the environment variable that makes the IPv6 boot tests
@@ -65,6 +67,15 @@ func (l *lab) addIPv6() {
 		l.ns.MustRun(t, "sysctl", "-q", "-w", "net.ipv6.conf."+k+".disable_ipv6=0")
 	}
 	l.ns.MustRun(t, "ip", "-6", "addr", "add", labServerIP6+"/64", "dev", labBridge, "nodad")
+	// A link-local address of its own: newLab6's flush removed the
+	// bridge's, and the kernel makes none again while the bridge is
+	// up. Without one there is no fe80::/64 route on the bridge, and
+	// the DHCPv6 replies to the client's link-local address fail with
+	// "network is unreachable"; router advertisements need one as
+	// their source (RFC 4861 §4.2).
+	if out := l.ns.MustRun(t, "ip", "-6", "addr", "show", "dev", labBridge, "scope", "link"); !strings.Contains(out, "fe80") {
+		l.ns.MustRun(t, "ip", "-6", "addr", "add", labLinkLocal6+"/64", "dev", labBridge, "nodad")
+	}
 	// The bridge has no carrier (and so no link-local address) until
 	// QEMU opens the tap; the global address is usable at once.
 	deadline := time.Now().Add(10 * time.Second)
