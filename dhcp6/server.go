@@ -90,6 +90,10 @@ type Server struct {
 	// from the Pool. Nil: stateless, boot options only.
 	Pool *Pool
 
+	// Workers is how many requests are answered at once (each may wait
+	// for the lease store); zero means 32.
+	Workers int
+
 	// Logger receives one record per answered or refused request; nil
 	// discards.
 	Logger *slog.Logger
@@ -165,11 +169,36 @@ func (s *Server) Serve(conn net.PacketConn) error {
 			return err
 		}
 	}
-	buf := make([]byte, 1500)
-	out := make([]byte, 0, 1500)
+	workers := s.Workers
+	if workers <= 0 {
+		workers = 32
+	}
+	// The reader hands datagrams to the workers, which may wait for the
+	// lease store: concurrent saves are what a FileStore batches into
+	// one fsync. A datagram that finds the queue full is dropped, as
+	// the kernel would drop it from a full socket buffer.
+	work := make(chan packet, 4*workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := make([]byte, 0, 1500)
+			for p := range work {
+				out = s.answer(pc, p, out)
+				packets.Put(p.buf)
+			}
+		}()
+	}
+	defer func() {
+		close(work)
+		wg.Wait()
+	}()
 	for {
-		n, cm, peer, err := pc.ReadFrom(buf)
+		bp := packets.Get().(*[]byte)
+		n, cm, peer, err := pc.ReadFrom(*bp)
 		if err != nil {
+			packets.Put(bp)
 			if s.closed.Load() {
 				return ErrServerClosed
 			}
@@ -183,26 +212,47 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		if cm != nil {
 			in = cm.IfIndex
 		}
-		if ifIndex != 0 && in != 0 && in != ifIndex {
-			continue
-		}
 		ua, ok := peer.(*net.UDPAddr)
-		if !ok {
+		if (ifIndex != 0 && in != 0 && in != ifIndex) || !ok {
+			packets.Put(bp)
 			continue
 		}
-		reply := s.handle(context.Background(), buf[:n], in, ua)
-		if reply == nil {
-			continue
-		}
-		out = append(out[:0], reply.ToBytes()...)
-		dst := *ua
-		if dst.IP.IsLinkLocalUnicast() && in != 0 {
-			dst.Zone = ""
-		}
-		if _, err := pc.WriteTo(out, &ipv6.ControlMessage{IfIndex: in}, &dst); err != nil {
-			s.logger().Warn("dhcp6: send", "peer", ua.String(), "err", err)
+		select {
+		case work <- packet{buf: bp, n: n, ifIndex: in, peer: ua}:
+		default:
+			packets.Put(bp)
+			s.logger().Debug("dhcp6: busy, request dropped", "peer", ua.String())
 		}
 	}
+}
+
+// packet is one datagram read, waiting for a worker.
+type packet struct {
+	buf     *[]byte
+	n       int
+	ifIndex int
+	peer    *net.UDPAddr
+}
+
+// packets recycles the read buffers.
+var packets = sync.Pool{New: func() any { b := make([]byte, 1500); return &b }}
+
+// answer handles p and sends the reply, if any; out is the worker's send
+// buffer, returned for reuse.
+func (s *Server) answer(pc *ipv6.PacketConn, p packet, out []byte) []byte {
+	reply := s.handle(context.Background(), (*p.buf)[:p.n], p.ifIndex, p.peer)
+	if reply == nil {
+		return out
+	}
+	out = append(out[:0], reply.ToBytes()...)
+	dst := *p.peer
+	if dst.IP.IsLinkLocalUnicast() && p.ifIndex != 0 {
+		dst.Zone = ""
+	}
+	if _, err := pc.WriteTo(out, &ipv6.ControlMessage{IfIndex: p.ifIndex}, &dst); err != nil {
+		s.logger().Warn("dhcp6: send", "peer", p.peer.String(), "err", err)
+	}
+	return out
 }
 
 // join joins ff02::1:2 on the served interfaces and returns the index of
