@@ -516,3 +516,11 @@ func CheckPool(p *Pool) error {
 	defer p.mu.Unlock()
 	return p.check()
 }
+
+// Range returns the first and last address handed out, once the fields
+// have been checked ([CheckPool] or Serve); invalid before.
+func (p *Pool) Range() (first, last netip.Addr) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.first, p.last
+}

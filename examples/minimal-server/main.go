@@ -433,15 +433,7 @@ func serve(o options, log *slog.Logger) error {
 	var rs *ra.Server
 	if o.ra {
 		rs = &ra.Server{Interface: o.iface, Logger: log}
-		switch {
-		case pool6 != nil:
-			// Addresses from DHCPv6 only; the prefix is on-link so
-			// that clients reach the server without a router.
-			rs.Managed, rs.Other = true, true
-			rs.Prefixes = []ra.Prefix{{Prefix: pool6.Prefix, OnLink: true}}
-		case s6 != nil:
-			rs.Other = true
-		}
+		configureRA(rs, pool6, s6 != nil)
 		go func() {
 			if err := rs.ListenAndServe(); err != nil && !errors.Is(err, ra.ErrServerClosed) {
 				log.Warn("router advertisements off", "err", err)
@@ -713,4 +705,19 @@ func globalAddr6(name string) netip.Addr {
 		}
 	}
 	return netip.Addr{}
+}
+
+// configureRA sets the router advertisement's flags to match the DHCPv6
+// mode: with a pool (stateful) M and O, and the pool's prefix on-link
+// but not for SLAAC (A=0), so that clients take their address from
+// DHCPv6 and reach the server without a router; stateless, O only; no
+// DHCPv6, neither.
+func configureRA(rs *ra.Server, pool6 *dhcp6.Pool, dhcp6On bool) {
+	switch {
+	case pool6 != nil:
+		rs.Managed, rs.Other = true, true
+		rs.Prefixes = []ra.Prefix{{Prefix: pool6.Prefix, OnLink: true}}
+	case dhcp6On:
+		rs.Other = true
+	}
 }
