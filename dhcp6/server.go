@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
@@ -91,7 +92,7 @@ type Server struct {
 	Pool *Pool
 
 	// Workers is how many requests are answered at once (each may wait
-	// for the lease store); zero means 32.
+	// for the lease store); zero means 256.
 	Workers int
 
 	// Logger receives one record per answered or refused request; nil
@@ -103,6 +104,7 @@ type Server struct {
 	closed   atomic.Bool
 	serverID dhcpv6.DUID
 	active   sync.WaitGroup
+	locals   sync.Map // interface index → cachedAddr
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -171,7 +173,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 	}
 	workers := s.Workers
 	if workers <= 0 {
-		workers = 32
+		workers = 256
 	}
 	// The reader hands datagrams to the workers, which may wait for the
 	// lease store: concurrent saves are what a FileStore batches into
@@ -355,7 +357,9 @@ func (s *Server) handle(ctx context.Context, b []byte, ifIndex int, peer *net.UD
 	if reply == nil {
 		return nil
 	}
-	log.Info("dhcp6: answered", "peer", peer.String(), "type", reply.MessageType.String(), "url", reply.Options.BootFileURL())
+	if log.Enabled(ctx, slog.LevelInfo) {
+		log.Info("dhcp6: answered", "peer", peer.String(), "type", reply.MessageType.String(), "url", reply.Options.BootFileURL())
+	}
 	if relay == nil {
 		return reply
 	}
@@ -418,12 +422,31 @@ func (s *Server) respond(ctx context.Context, msg *dhcpv6.Message, ifIndex int) 
 }
 
 // arrival describes the interface with index ifIndex for a Decider.
+// The interface's address is looked up (a netlink dump) at most once
+// per localTTL and interface.
 func (s *Server) arrival(ifIndex int) Arrival {
 	a := Arrival{Interface: ifIndex, InterfaceName: s.Interface, Local: s.ServerAddr}
-	if !a.Local.IsValid() {
-		a.Local = localAddr(ifIndex)
+	if a.Local.IsValid() {
+		return a
 	}
+	now := time.Now()
+	if v, ok := s.locals.Load(ifIndex); ok {
+		if c := v.(cachedAddr); now.Sub(c.at) < localTTL {
+			a.Local = c.addr
+			return a
+		}
+	}
+	a.Local = localAddr(ifIndex)
+	s.locals.Store(ifIndex, cachedAddr{addr: a.Local, at: now})
 	return a
+}
+
+// localTTL is how long an interface's address is remembered.
+const localTTL = 5 * time.Second
+
+type cachedAddr struct {
+	addr netip.Addr
+	at   time.Time
 }
 
 // AddBoot puts b into a reply: option 59, option 60 when b.Params is set,

@@ -3,6 +3,7 @@ package dhcp6
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"time"
@@ -198,7 +199,7 @@ func (s *Server) respondStateful(ctx context.Context, rq request) (*dhcpv6.Messa
 						out.Options.Add(&dhcpv6.OptIAAddress{IPv6Addr: ad.IPv6Addr})
 					}
 				}
-				if msg.MessageType != dhcpv6.MessageTypeSolicit || rapid {
+				if (msg.MessageType != dhcpv6.MessageTypeSolicit || rapid) && log.Enabled(ctx, slog.LevelInfo) {
 					log.Info("dhcp6: lease", "type", msg.MessageType.String(), "addr", a.String(), "mac", macString(mac), "valid", valid.String())
 				}
 			case errors.Is(err, ErrNoAddrs):

@@ -83,7 +83,7 @@ start() { # server
 	rm -f "$tmp"/*.leases* "$tmp"/kea.log
 	case $1 in
 	pxekit) ip netns exec "$nss" "$tmp/dhcpd" -prefix6 2001:db8:99::/64 -iface "b6s$id" -tftp6 2001:db8:99::1 \
-		-lease-time 1h -leases "$tmp/pxekit.leases" 2>"$tmp/server.log" & ;;
+		-lease-time 1h -leases "$tmp/pxekit.leases" ${CPUPROFILE:+-cpuprofile "$CPUPROFILE"} 2>"$tmp/server.log" & ;;
 	kea) KEA_PIDFILE_DIR=$tmp KEA_LOCKFILE_DIR=$tmp ip netns exec "$nss" kea-dhcp6 -c "$tmp/kea.json" >"$tmp/server.log" 2>&1 & ;;
 	esac
 	srvpid=$!
