@@ -54,7 +54,8 @@ var AllServers = netip.MustParseAddr("ff02::1:2")
 // against the Pool's prefix; Information-Request gets the boot options
 // and DNS servers. A client is its DUID; its MAC, stored with the lease
 // and logged, comes from a DUID-LL/LLT or from option 79 of the relay
-// closest to it (RFC 6939). Clients the Decider turns down with
+// closest to it (RFC 6939), or else from the client's link-local source
+// address when that is a modified EUI-64 one. Clients the Decider turns down with
 // [ErrNoBoot] get addresses without boot options. A request that a
 // lease store failure leaves unsaved is not answered.
 //
@@ -343,6 +344,8 @@ func (s *Server) handle(ctx context.Context, b []byte, ifIndex int, peer *net.UD
 		rq := request{msg: msg, ifIndex: ifIndex}
 		if relay != nil {
 			rq.relayMAC = relayClientMAC(relay)
+		} else if a, ok := netip.AddrFromSlice(peer.IP); ok {
+			rq.peer = a.Unmap()
 		}
 		if err = s.Pool.load(ctx); err == nil {
 			reply, err = s.respondStateful(ctx, rq)

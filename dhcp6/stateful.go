@@ -21,11 +21,17 @@ type request struct {
 	// relayMAC is the client link-layer address a relay sent as option
 	// 79 (RFC 6939), nil when none.
 	relayMAC net.HardwareAddr
+	// peer is the source address of a request that was not relayed:
+	// the client's link-local address.
+	peer netip.Addr
 }
 
 // clientMAC returns the client's MAC: from a DUID-LL/LLT, else from the
-// relay's option 79; nil when neither has one.
-func clientMAC(duid []byte, relayMAC net.HardwareAddr) net.HardwareAddr {
+// relay's option 79, else from the modified EUI-64 interface identifier
+// of the client's link-local source address (RFC 4291 §2.5.1, as EDK2
+// and iPXE form it; their DUID-UUID carries no MAC); nil when none has
+// one.
+func clientMAC(duid []byte, relayMAC net.HardwareAddr, peer netip.Addr) net.HardwareAddr {
 	if d, err := ParseDUID(CodeClientID, duid); err == nil {
 		if m, ok := d.MAC(); ok {
 			return m
@@ -34,7 +40,21 @@ func clientMAC(duid []byte, relayMAC net.HardwareAddr) net.HardwareAddr {
 	if len(relayMAC) == 6 {
 		return append(net.HardwareAddr(nil), relayMAC...)
 	}
-	return nil
+	return eui64MAC(peer)
+}
+
+// eui64MAC returns the MAC address in a link-local address whose
+// interface identifier is a modified EUI-64 (ff:fe in its middle), nil
+// for any other address.
+func eui64MAC(a netip.Addr) net.HardwareAddr {
+	if !a.Is6() || !a.IsLinkLocalUnicast() {
+		return nil
+	}
+	b := a.As16()
+	if b[11] != 0xff || b[12] != 0xfe {
+		return nil
+	}
+	return net.HardwareAddr{b[8] ^ 0x02, b[9], b[10], b[13], b[14], b[15]}
 }
 
 // relayClientMAC returns option 79 of the relay closest to the client.
@@ -91,7 +111,7 @@ func (s *Server) respondStateful(ctx context.Context, rq request) (*dhcpv6.Messa
 		reply.AddOption(dhcpv6.OptClientID(cid))
 	}
 	reply.AddOption(dhcpv6.OptServerID(s.serverID))
-	mac := clientMAC(duid, rq.relayMAC)
+	mac := clientMAC(duid, rq.relayMAC, rq.peer)
 	log := s.logger()
 
 	switch msg.MessageType {

@@ -372,3 +372,32 @@ func FuzzStatefulHandle(f *testing.F) {
 		}
 	})
 }
+
+// TestMACFromLinkLocal: EDK2's Solicit (captured, DUID-UUID) from its
+// EUI-64 link-local address gets a lease recorded with the NIC's MAC.
+func TestMACFromLinkLocal(t *testing.T) {
+	b, err := os.ReadFile("../nbp/testdata/captures6/ovmf-pxe6-2.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := dhcpv6.MessageFromBytes(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.AddOption(&dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionRapidCommit})
+	s := statefulServer(t, &Pool{})
+	from := &net.UDPAddr{IP: net.ParseIP("fe80::5054:ff:fe12:3456"), Port: 546}
+	r := s.handle(context.Background(), m.ToBytes(), 1, from)
+	if r == nil {
+		t.Fatal("no reply to the captured Solicit")
+	}
+	ls := s.Pool.Leases()
+	if len(ls) != 1 || ls[0].MAC.String() != "52:54:00:12:34:56" {
+		t.Errorf("leases %+v, want one for 52:54:00:12:34:56", ls)
+	}
+	for in, want := range map[string]string{"fe80::5054:ff:fe12:3456": "52:54:00:12:34:56", "fe80::1": "", "2001:db8::5054:ff:fe12:3456": "", "fe80::a8bb:ccff:fedd:eeff": "aa:bb:cc:dd:ee:ff"} {
+		if got := eui64MAC(netip.MustParseAddr(in)); got.String() != want {
+			t.Errorf("eui64MAC(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
