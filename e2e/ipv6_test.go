@@ -208,3 +208,20 @@ func TestIPv6DualStackBootsOnce(t *testing.T) {
 		t.Errorf("grubx64.efi sent %d times, want 1:\n%s", n, d.out.String())
 	}
 }
+
+// TestIPv6BIOSiPXE: QEMU's iPXE option ROM under SeaBIOS on the v6-only
+// segment: after the router advertisement with the M flag, iPXE's own
+// DHCPv6 gets an address and the boot file URL of the generated iPXE
+// script, which it loads over TFTP on v6 and which loads kernel and
+// marker initrd relative to its own URL, over v6 as well.
+func TestIPv6BIOSiPXE(t *testing.T) {
+	t.Parallel()
+	needIPv6Server(t)
+	l := newLab6(t)
+	root := l.mkdir("tree")
+	l.isoTree(root)
+	l.capture6()
+	l.pxekit(append(append([]string{}, ipv6Flags...), "-root", root, "-http", "", "-ra")...)
+	l.requireNoIPv4()
+	l.boot(biosIPXE, bootTimeout)
+}
