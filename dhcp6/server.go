@@ -84,8 +84,9 @@ type Server struct {
 	ServerAddr netip.Addr
 
 	// ServerID is the server's DUID (option 2). Zero: a DUID-LL of
-	// Interface's MAC address, or else a DUID-UUID made up when Serve
-	// first runs.
+	// Interface's MAC address (without Interface, of the first interface
+	// that is up and not loopback), so that it stays the same across
+	// restarts, or else a DUID-UUID made up when Serve first runs.
 	ServerID DUID
 
 	// Pool, when set, makes the Server stateful: it assigns addresses
@@ -292,6 +293,26 @@ func (s *Server) join(conn net.PacketConn, pc *ipv6.PacketConn) (int, error) {
 	return 0, nil
 }
 
+// stableMAC returns the Ethernet address of the interface name, or, when
+// name is empty, of the first interface that is up and not loopback:
+// a DUID-LL of it names the server the same way across restarts (RFC
+// 8415 §11), which a client's Renew relies on. Nil when there is none.
+func stableMAC(name string) net.HardwareAddr {
+	if name != "" {
+		if ifi, err := net.InterfaceByName(name); err == nil && len(ifi.HardwareAddr) == 6 {
+			return ifi.HardwareAddr
+		}
+		return nil
+	}
+	ifs, _ := net.Interfaces()
+	for _, ifi := range ifs {
+		if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagLoopback == 0 && len(ifi.HardwareAddr) == 6 {
+			return ifi.HardwareAddr
+		}
+	}
+	return nil
+}
+
 func (s *Server) initServerID() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -299,9 +320,9 @@ func (s *Server) initServerID() error {
 		return nil
 	}
 	d := s.ServerID
-	if d.Type == 0 && s.Interface != "" {
-		if ifi, err := net.InterfaceByName(s.Interface); err == nil && len(ifi.HardwareAddr) == 6 {
-			d = DUID{Type: DUIDLL, HWType: uint16(iana.HWTypeEthernet), LinkLayer: ifi.HardwareAddr}
+	if d.Type == 0 {
+		if mac := stableMAC(s.Interface); mac != nil {
+			d = DUID{Type: DUIDLL, HWType: uint16(iana.HWTypeEthernet), LinkLayer: mac}
 		}
 	}
 	if d.Type == 0 {
