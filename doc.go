@@ -19,8 +19,9 @@
 //     addresses or as proxyDHCP beside an existing DHCP server, from the
 //     address on the client's own segment.
 //   - [github.com/pxekit/pxekit/dhcp6] is the DHCPv6 counterpart: typed
-//     boot options (RFC 5970 59–62, user and vendor class, DUIDs) and the
-//     seam through which nbp answers v6 clients with boot URLs.
+//     boot options (RFC 5970 59–62, user and vendor class, DUIDs), the
+//     seam through which nbp answers v6 clients with boot URLs, and a
+//     DHCPv6 server, stateless or with an IA_NA address pool.
 //   - [github.com/pxekit/pxekit/tftp] serves the boot program, and then its
 //     configuration files, kernels and initrds, from any [io/fs.FS]: a
 //     directory, an ISO image, or files generated per request.

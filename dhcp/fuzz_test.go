@@ -183,6 +183,11 @@ func FuzzParseLeaseFile(f *testing.F) {
 	f.Add([]byte(rec + "garbage\n10.0.0.5 -\n" + rec))
 	f.Add([]byte(rec + "10.0.0.8 02:00:00:00:00:02 1800000000 \"h 2\" 01020000000002\n")) // with option 61
 	f.Add([]byte("10.0.0.8 02:00:00:00:00:02 1 \"\" 0\n10.0.0.9 02:00:00:00:00:03 1 \"\"  01\n"))
+	// DHCPv6 (package dhcp6): IAID+DUID as the client identifier, a
+	// lease with no MAC, a conflict, a deletion.
+	f.Add([]byte("2001:db8:99::100 52:54:00:01:02:03 1800000000 \"\" 0000000100030001525400010203\n" +
+		"2001:db8:99::101  1800000000 \"\" 00000007000401020304050607080910111213141516\n" +
+		"2001:db8:99::102 conflict  1800000000\n2001:db8:99::100 -\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sc := scanLeaseFile(b, true)
 		if sc.badBytes > int64(len(b)) || sc.bad > 0 && (sc.offset < 0 || sc.offset >= int64(len(b)) || sc.err == nil) {

@@ -1,6 +1,7 @@
 package dhcp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -384,7 +385,7 @@ func TestParseLeaseFileErrors(t *testing.T) {
 	for _, in := range []string{
 		"10.0.0.1 52:54:00:12:34:56 1800000000",
 		"10.0.0.1 nomac 1800000000 \"\"",
-		"fe80::1 52:54:00:12:34:56 1800000000 \"\"",
+		"fe80::1%eth0 52:54:00:12:34:56 1800000000 \"\"",
 		"10.0.0.1 52:54:00:12:34:56 -5 \"\"",
 		"10.0.0.1 52:54:00:12:34:56 1800000000 unquoted",
 	} {
@@ -576,6 +577,38 @@ func TestOSClientAfterBoot(t *testing.T) {
 		}
 		if hasBoot(r) {
 			t.Errorf("%s 77 s after power-on was answered as a PXE client: %v", tc.name, r)
+		}
+	}
+}
+
+// TestFileStoreIPv6: package dhcp6 keeps its leases in a FileStore: IPv6
+// addresses, a client identifier of IAID and DUID, a MAC that may be
+// unknown, and conflicts survive a reopening.
+func TestFileStoreIPv6(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "leases6")
+	exp := time.Unix(1800000000, 0)
+	want := []Lease{
+		{Addr: netip.MustParseAddr("2001:db8:99::100"), MAC: mac(1), ClientID: []byte{0, 0, 0, 1, 0, 3, 0, 1, 2, 0, 0, 0, 0, 1}, Expiry: exp},
+		{Addr: netip.MustParseAddr("2001:db8:99::101"), ClientID: []byte{0, 0, 0, 7, 0, 4, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, Expiry: exp},
+		{Addr: netip.MustParseAddr("2001:db8:99::102"), Declined: exp},
+	}
+	s := &FileStore{Path: path}
+	for _, l := range want {
+		if err := s.Save(t.Context(), l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s = &FileStore{Path: path}
+	defer s.Close()
+	got, err := s.Load(t.Context())
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("Load = %+v, %v; want %d leases", got, err, len(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Addr != w.Addr || g.MAC.String() != w.MAC.String() || !bytes.Equal(g.ClientID, w.ClientID) || !g.Expiry.Equal(w.Expiry) && w.Declined.IsZero() || !g.Declined.Equal(w.Declined) {
+			t.Errorf("lease %d = %+v, want %+v", i, g, w)
 		}
 	}
 }

@@ -44,7 +44,9 @@ var ErrLeaseFile = errors.New("dhcp: malformed lease file")
 // are); "ADDR conflict MAC DECLINED" records that the client MAC declined
 // ADDR at DECLINED (Unix seconds), a known conflict ([Lease.Declined]);
 // "ADDR -" deletes either; lines starting with '#' are comments; later
-// lines win. A FileStore is safe for concurrent use. Its zero value with
+// lines win. ADDR is an IPv4 or an IPv6 address (package dhcp6 keeps its
+// IA_NA leases in the same format, with the IAID and DUID as CLIENTID and
+// an empty MAC when the client's is unknown). A FileStore is safe for concurrent use. Its zero value with
 // Path set is ready; a missing or empty file is an empty store.
 //
 // # Damage
@@ -515,7 +517,7 @@ func (sc *leaseScan) apply(live map[netip.Addr]int, line string) error {
 	}
 	if a, ok := strings.CutSuffix(line, " -"); ok {
 		addr, err := netip.ParseAddr(a)
-		if err != nil || !addr.Is4() {
+		if err != nil || addr.Zone() != "" || addr.Is4In6() {
 			return fmt.Errorf("bad address %q", a)
 		}
 		if i, ok := live[addr]; ok {
@@ -545,15 +547,18 @@ func parseLeaseLine(line string) (Lease, error) {
 		return Lease{}, errors.New("want 4 fields")
 	}
 	a, err := netip.ParseAddr(f[0])
-	if err != nil || !a.Is4() {
+	if err != nil || a.Zone() != "" || a.Is4In6() {
 		return Lease{}, fmt.Errorf("bad address %q", f[0])
 	}
 	if f[1] == "conflict" {
 		return parseConflict(a, f[2], f[3])
 	}
-	mac, err := net.ParseMAC(f[1])
-	if err != nil {
-		return Lease{}, err
+	var mac net.HardwareAddr
+	if f[1] != "" {
+		// Empty for a DHCPv6 client whose MAC is unknown.
+		if mac, err = net.ParseMAC(f[1]); err != nil {
+			return Lease{}, err
+		}
 	}
 	exp, err := strconv.ParseInt(f[2], 10, 64)
 	if err != nil || exp < 0 || exp > 1<<40 {

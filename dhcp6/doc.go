@@ -24,6 +24,16 @@
 // no reference to its input. Decoders and encoders are safe for concurrent
 // use.
 //
+// # Servers
+//
+// [Server] answers on UDP port 547, stateless (boot options only, the
+// v6 counterpart of proxyDHCP) or, with a [Pool], stateful: IA_NA
+// addresses (RFC 8415 §18.3) with Rapid Commit, Renew, Rebind, Release,
+// Decline and Confirm, leases kept through dhcp.LeaseStore (a
+// dhcp.FileStore file of their own) under the same durability rule as
+// DHCPv4's. Package dhcp6 imports package dhcp for that store interface
+// only.
+//
 // The package does not do router advertisements (package ra) or DHCPv4
 // (package dhcp).
 package dhcp6

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
@@ -24,10 +25,14 @@ var ErrServerClosed = errors.New("dhcp6: server closed")
 // §7.1), the group a server joins on every interface it serves.
 var AllServers = netip.MustParseAddr("ff02::1:2")
 
-// Server answers DHCPv6 boot clients in stateless mode, the v6
-// counterpart of proxyDHCP: it gives no addresses, only boot options
-// (59, 60, and vendor class 16 "HTTPClient" for UEFI HTTP boot), beside
-// SLAAC or another DHCPv6 server that assigns the addresses.
+// Server answers DHCPv6 boot clients, in one of two modes.
+//
+// # Stateless
+//
+// Without a Pool, the Server is the v6 counterpart of proxyDHCP: it
+// gives no addresses, only boot options (59, 60, and vendor class 16
+// "HTTPClient" for UEFI HTTP boot), beside SLAAC or another DHCPv6
+// server that assigns the addresses.
 //
 //   - Solicit gets an Advertise with the boot options; when it asked for
 //     IA_NA, each IA_NA comes back holding status NoAddrsAvail (RFC 8415
@@ -36,6 +41,25 @@ var AllServers = netip.MustParseAddr("ff02::1:2")
 //     boot options.
 //   - A request that [Decider] turns down with [ErrNoBoot] gets no
 //     answer, nor does one addressed to another server (option 2).
+//
+// # Stateful
+//
+// With a [Pool], the Server assigns addresses (IA_NA, RFC 8415 §18.3)
+// and adds the boot options for boot clients: Solicit gets an Advertise
+// with an address held for the client, or, when it carries Rapid Commit
+// (option 14) and the Pool allows it, a Reply with the lease
+// (§18.3.1); Request, Renew and Rebind get a Reply with the lease saved
+// first; Release and Decline end a lease (a declined address is kept
+// from everybody for a while); Confirm is answered Success or NotOnLink
+// against the Pool's prefix; Information-Request gets the boot options
+// and DNS servers. A client is its DUID; its MAC, stored with the lease
+// and logged, comes from a DUID-LL/LLT or from option 79 of the relay
+// closest to it (RFC 6939), or else from the client's link-local source
+// address when that is a modified EUI-64 one. Clients the Decider turns down with
+// [ErrNoBoot] get addresses without boot options. A request that a
+// lease store failure leaves unsaved is not answered.
+//
+// # Both
 //
 // Relayed requests (Relay-Forward, nested) are answered with a
 // Relay-Reply to the relay. Replies leave from the interface the request
@@ -60,9 +84,18 @@ type Server struct {
 	ServerAddr netip.Addr
 
 	// ServerID is the server's DUID (option 2). Zero: a DUID-LL of
-	// Interface's MAC address, or else a DUID-UUID made up when Serve
-	// first runs.
+	// Interface's MAC address (without Interface, of the first interface
+	// that is up and not loopback), so that it stays the same across
+	// restarts, or else a DUID-UUID made up when Serve first runs.
 	ServerID DUID
+
+	// Pool, when set, makes the Server stateful: it assigns addresses
+	// from the Pool. Nil: stateless, boot options only.
+	Pool *Pool
+
+	// Workers is how many requests are answered at once (each may wait
+	// for the lease store); zero means 256.
+	Workers int
 
 	// Logger receives one record per answered or refused request; nil
 	// discards.
@@ -73,6 +106,7 @@ type Server struct {
 	closed   atomic.Bool
 	serverID dhcpv6.DUID
 	active   sync.WaitGroup
+	locals   sync.Map // interface index → cachedAddr
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -134,11 +168,41 @@ func (s *Server) Serve(conn net.PacketConn) error {
 	if err := s.initServerID(); err != nil {
 		return err
 	}
-	buf := make([]byte, 1500)
-	out := make([]byte, 0, 1500)
+	if s.Pool != nil {
+		if err := s.Pool.load(context.Background()); err != nil {
+			return err
+		}
+	}
+	workers := s.Workers
+	if workers <= 0 {
+		workers = 256
+	}
+	// The reader hands datagrams to the workers, which may wait for the
+	// lease store: concurrent saves are what a FileStore batches into
+	// one fsync. A datagram that finds the queue full is dropped, as
+	// the kernel would drop it from a full socket buffer.
+	work := make(chan packet, 4*workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := make([]byte, 0, 1500)
+			for p := range work {
+				out = s.answer(pc, p, out)
+				packets.Put(p.buf)
+			}
+		}()
+	}
+	defer func() {
+		close(work)
+		wg.Wait()
+	}()
 	for {
-		n, cm, peer, err := pc.ReadFrom(buf)
+		bp := packets.Get().(*[]byte)
+		n, cm, peer, err := pc.ReadFrom(*bp)
 		if err != nil {
+			packets.Put(bp)
 			if s.closed.Load() {
 				return ErrServerClosed
 			}
@@ -152,26 +216,47 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		if cm != nil {
 			in = cm.IfIndex
 		}
-		if ifIndex != 0 && in != 0 && in != ifIndex {
-			continue
-		}
 		ua, ok := peer.(*net.UDPAddr)
-		if !ok {
+		if (ifIndex != 0 && in != 0 && in != ifIndex) || !ok {
+			packets.Put(bp)
 			continue
 		}
-		reply := s.handle(context.Background(), buf[:n], in, ua)
-		if reply == nil {
-			continue
-		}
-		out = append(out[:0], reply.ToBytes()...)
-		dst := *ua
-		if dst.IP.IsLinkLocalUnicast() && in != 0 {
-			dst.Zone = ""
-		}
-		if _, err := pc.WriteTo(out, &ipv6.ControlMessage{IfIndex: in}, &dst); err != nil {
-			s.logger().Warn("dhcp6: send", "peer", ua.String(), "err", err)
+		select {
+		case work <- packet{buf: bp, n: n, ifIndex: in, peer: ua}:
+		default:
+			packets.Put(bp)
+			s.logger().Debug("dhcp6: busy, request dropped", "peer", ua.String())
 		}
 	}
+}
+
+// packet is one datagram read, waiting for a worker.
+type packet struct {
+	buf     *[]byte
+	n       int
+	ifIndex int
+	peer    *net.UDPAddr
+}
+
+// packets recycles the read buffers.
+var packets = sync.Pool{New: func() any { b := make([]byte, 1500); return &b }}
+
+// answer handles p and sends the reply, if any; out is the worker's send
+// buffer, returned for reuse.
+func (s *Server) answer(pc *ipv6.PacketConn, p packet, out []byte) []byte {
+	reply := s.handle(context.Background(), (*p.buf)[:p.n], p.ifIndex, p.peer)
+	if reply == nil {
+		return out
+	}
+	out = append(out[:0], reply.ToBytes()...)
+	dst := *p.peer
+	if dst.IP.IsLinkLocalUnicast() && p.ifIndex != 0 {
+		dst.Zone = ""
+	}
+	if _, err := pc.WriteTo(out, &ipv6.ControlMessage{IfIndex: p.ifIndex}, &dst); err != nil {
+		s.logger().Warn("dhcp6: send", "peer", p.peer.String(), "err", err)
+	}
+	return out
 }
 
 // join joins ff02::1:2 on the served interfaces and returns the index of
@@ -208,6 +293,26 @@ func (s *Server) join(conn net.PacketConn, pc *ipv6.PacketConn) (int, error) {
 	return 0, nil
 }
 
+// stableMAC returns the Ethernet address of the interface name, or, when
+// name is empty, of the first interface that is up and not loopback:
+// a DUID-LL of it names the server the same way across restarts (RFC
+// 8415 §11), which a client's Renew relies on. Nil when there is none.
+func stableMAC(name string) net.HardwareAddr {
+	if name != "" {
+		if ifi, err := net.InterfaceByName(name); err == nil && len(ifi.HardwareAddr) == 6 {
+			return ifi.HardwareAddr
+		}
+		return nil
+	}
+	ifs, _ := net.Interfaces()
+	for _, ifi := range ifs {
+		if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagLoopback == 0 && len(ifi.HardwareAddr) == 6 {
+			return ifi.HardwareAddr
+		}
+	}
+	return nil
+}
+
 func (s *Server) initServerID() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -215,9 +320,9 @@ func (s *Server) initServerID() error {
 		return nil
 	}
 	d := s.ServerID
-	if d.Type == 0 && s.Interface != "" {
-		if ifi, err := net.InterfaceByName(s.Interface); err == nil && len(ifi.HardwareAddr) == 6 {
-			d = DUID{Type: DUIDLL, HWType: uint16(iana.HWTypeEthernet), LinkLayer: ifi.HardwareAddr}
+	if d.Type == 0 {
+		if mac := stableMAC(s.Interface); mac != nil {
+			d = DUID{Type: DUIDLL, HWType: uint16(iana.HWTypeEthernet), LinkLayer: mac}
 		}
 	}
 	if d.Type == 0 {
@@ -255,7 +360,20 @@ func (s *Server) handle(ctx context.Context, b []byte, ifIndex int, peer *net.UD
 		}
 		relay = r
 	}
-	reply, err := s.respond(ctx, msg, ifIndex)
+	var reply *dhcpv6.Message
+	if s.Pool != nil {
+		rq := request{msg: msg, ifIndex: ifIndex}
+		if relay != nil {
+			rq.relayMAC = relayClientMAC(relay)
+		} else if a, ok := netip.AddrFromSlice(peer.IP); ok {
+			rq.peer = a.Unmap()
+		}
+		if err = s.Pool.load(ctx); err == nil {
+			reply, err = s.respondStateful(ctx, rq)
+		}
+	} else {
+		reply, err = s.respond(ctx, msg, ifIndex)
+	}
 	if err != nil {
 		log.Info("dhcp6: no answer", "peer", peer.String(), "type", msg.MessageType.String(), "err", err)
 		return nil
@@ -263,7 +381,9 @@ func (s *Server) handle(ctx context.Context, b []byte, ifIndex int, peer *net.UD
 	if reply == nil {
 		return nil
 	}
-	log.Info("dhcp6: answered", "peer", peer.String(), "type", reply.MessageType.String(), "url", reply.Options.BootFileURL())
+	if log.Enabled(ctx, slog.LevelInfo) {
+		log.Info("dhcp6: answered", "peer", peer.String(), "type", reply.MessageType.String(), "url", reply.Options.BootFileURL())
+	}
 	if relay == nil {
 		return reply
 	}
@@ -297,11 +417,7 @@ func (s *Server) respond(ctx context.Context, msg *dhcpv6.Message, ifIndex int) 
 	if s.Decider == nil {
 		return nil, errors.New("no Decider")
 	}
-	a := Arrival{Interface: ifIndex, InterfaceName: s.Interface, Local: s.ServerAddr}
-	if !a.Local.IsValid() {
-		a.Local = localAddr(ifIndex)
-	}
-	boot, err := s.Decider.Decide6(WithArrival(ctx, a), msg)
+	boot, err := s.Decider.Decide6(WithArrival(ctx, s.arrival(ifIndex)), msg)
 	if err != nil {
 		return nil, err
 	}
@@ -327,6 +443,34 @@ func (s *Server) respond(ctx context.Context, msg *dhcpv6.Message, ifIndex int) 
 		return nil, err
 	}
 	return reply, nil
+}
+
+// arrival describes the interface with index ifIndex for a Decider.
+// The interface's address is looked up (a netlink dump) at most once
+// per localTTL and interface.
+func (s *Server) arrival(ifIndex int) Arrival {
+	a := Arrival{Interface: ifIndex, InterfaceName: s.Interface, Local: s.ServerAddr}
+	if a.Local.IsValid() {
+		return a
+	}
+	now := time.Now()
+	if v, ok := s.locals.Load(ifIndex); ok {
+		if c := v.(cachedAddr); now.Sub(c.at) < localTTL {
+			a.Local = c.addr
+			return a
+		}
+	}
+	a.Local = localAddr(ifIndex)
+	s.locals.Store(ifIndex, cachedAddr{addr: a.Local, at: now})
+	return a
+}
+
+// localTTL is how long an interface's address is remembered.
+const localTTL = 5 * time.Second
+
+type cachedAddr struct {
+	addr netip.Addr
+	at   time.Time
 }
 
 // AddBoot puts b into a reply: option 59, option 60 when b.Params is set,

@@ -39,9 +39,9 @@
 // has no IPv4 address at all (2001:db8:99::1/64), so a marker proves a boot
 // over IPv6 from the first DHCPv6 message on: OVMF with IPv4 PXE and HTTP
 // off through fw_cfg by PXEv6 into GRUB, by HTTPv6, and a dual-stack
-// segment where the machine must boot once. They skip while minimal-server
-// has no -ipv6 flag; with PXEKIT_E2E_IPV6=1 they fail instead.
-// TestIPv6Lab (TFTP over IPv6 to minimal-server) runs always.
+// segment where the machine must boot once, against minimal-server
+// -ipv6 stateful (and stateless for dual stack); TestIPv6BIOSiPXE boots
+// QEMU's iPXE ROM there, and TestIPv6Lab checks TFTP over IPv6.
 //
 // The Secure Boot tests (secureboot_test.go, secureboot_http_test.go,
 // issue 19) boot OVMF with Secure Boot enforcing and Microsoft's keys

@@ -5,6 +5,11 @@
 //
 //	dhcpd -iface eth0 -file ipxe.efi                          # proxyDHCP
 //	dhcpd -range 10.0.0.100-10.0.0.200 -leases /var/lib/pxe.leases -router 10.0.0.1
+//	dhcpd -prefix6 2001:db8:99::/64 -leases /var/lib/pxe.leases6     # stateful DHCPv6
+//
+// With -prefix6 it is a stateful DHCPv6 server (package dhcp6) on port
+// 547 instead, handing out addresses of the prefix; PXE clients get
+// tftp://[-tftp6]/FILE.
 //
 // It is also the server that bench/dhcp/compare.sh measures.
 package main
@@ -24,7 +29,9 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/pxekit/pxekit/dhcp"
+	"github.com/pxekit/pxekit/dhcp6"
 )
 
 func main() {
@@ -41,6 +48,8 @@ func main() {
 		httpURL   = flag.String("http-url", "", "boot URL for UEFI HTTP boot clients (default: do not answer them)")
 		verbose   = flag.Bool("v", false, "log every reply, and dropped and unanswered requests")
 		cpuprof   = flag.String("cpuprofile", "", "write a CPU profile to this file")
+		prefix6   = flag.String("prefix6", "", "be a stateful DHCPv6 server on [::]:547 instead, handing out addresses of this prefix (with -leases, -lease-time, -iface, -file)")
+		tftp6     = flag.String("tftp6", "2001:db8::1", "with -prefix6: the TFTP server address in boot URLs")
 	)
 	flag.Parse()
 	if *cpuprof != "" {
@@ -63,6 +72,14 @@ func main() {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	srvLog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: srvLevel}))
+	if *prefix6 != "" {
+		if err := run6(log, srvLog, *iface, *prefix6, *tftp6, *leaseTime, *leases, *file); err != nil {
+			log.Error("dhcpd", "err", err)
+			pprof.StopCPUProfile()
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(log, srvLog, *addr, *iface, *rng, *subnet, *router, *dns, *leaseTime, *leases, *file, *httpURL); err != nil {
 		log.Error("dhcpd", "err", err)
 		pprof.StopCPUProfile()
@@ -133,5 +150,54 @@ func run(log, srvLog *slog.Logger, addr, iface, rng, subnet, router, dns string,
 		attrs = append(attrs, "leases", len(s.Pool.Leases()))
 	}
 	log.Info("dhcpd stopped", attrs...)
+	return nil
+}
+
+// run6 serves stateful DHCPv6 on [::]:547.
+func run6(log, srvLog *slog.Logger, iface, prefix, tftp string, leaseTime time.Duration, leases, file string) error {
+	pfx, err := netip.ParsePrefix(prefix)
+	if err != nil {
+		return fmt.Errorf("-prefix6: %w", err)
+	}
+	ta, err := netip.ParseAddr(tftp)
+	if err != nil {
+		return fmt.Errorf("-tftp6: %w", err)
+	}
+	p := &dhcp6.Pool{Prefix: pfx, ValidLifetime: leaseTime, PreferredLifetime: leaseTime * 3 / 4}
+	var fs *dhcp.FileStore
+	if leases != "" {
+		fs = &dhcp.FileStore{Path: leases, Logger: log}
+		p.Store = fs
+		defer fs.Close()
+	}
+	url := "tftp://" + dhcp6.URLHost(ta) + "/" + file
+	s := &dhcp6.Server{
+		Interface: iface, Logger: srvLog, Pool: p,
+		Decider: dhcp6.DeciderFunc(func(_ context.Context, req *dhcpv6.Message) (dhcp6.Boot, error) {
+			if req.Options.GetOne(dhcpv6.OptionClientArchType) == nil {
+				return dhcp6.Boot{}, dhcp6.ErrNoBoot
+			}
+			return dhcp6.Boot{URL: url}, nil
+		}),
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- s.ListenAndServe("") }()
+	log.Info("dhcpd serving", "mode", "stateful DHCPv6 "+pfx.String(), "iface", iface, "url", url, "leases", leases)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, dhcp6.ErrServerClosed) {
+		return err
+	}
+	log.Info("dhcpd stopped", "leases", len(p.Leases()))
 	return nil
 }

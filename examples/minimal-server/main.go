@@ -34,6 +34,11 @@
 // or -efi-boot that is not iPXE wins over boot.ipxe, so "-bios-boot
 // pxelinux.0" boots pxelinux even on QEMU's iPXE ROM. -ra answers IPv6
 // router solicitations, which saves iPXE 13 s of waiting for a router.
+// DHCPv6 boot clients are answered too: statelessly (boot URLs only) by
+// default when the interface has a global IPv6 address (-ipv6 auto),
+// and with addresses of a prefix under -ipv6 stateful -ipv6-prefix
+// PREFIX (leases in -ipv6-leases FILE); the router advertisements of
+// -ra then carry the M flag and the prefix on-link (O for stateless).
 // The HTTP port also serves /_pxekit/status, a page of the machines seen
 // and how far each got (DHCP, boot program, menu, kernel, initrd, root
 // file system), a machine that went silent for 30 s after its boot
@@ -97,7 +102,7 @@ type options struct {
 	plain                                                              bool
 	timeout                                                            time.Duration
 	proxy, ra, verbose, httpBootImage                                  bool
-	ipv6, status                                                       string
+	ipv6, status, ipv6Prefix, ipv6Range, ipv6Leases                    string
 }
 
 func run() int {
@@ -126,8 +131,11 @@ func run() int {
 	flag.StringVar(&o.api, "api", "", "ask `URL` what each machine boots: GET URL?mac=…&uuid=…&arch=…&firmware=… answering JSON {\"local_disk\": true} or {\"entry\": LABEL} or {\"kernel\", \"initrds\", \"cmdline\"}; {} boots the menu")
 	flag.BoolVar(&o.plain, "plain", false, "serve the image's kernel lines as written (default: add what makes a recognised distribution fetch its root file system from this server)")
 	flag.StringVar(&o.appendArgs, "append", "", "add kernel `ARGS` to every entry of the menu (each replaces the image's argument of the same name)")
-	flag.StringVar(&o.ipv6, "ipv6", "", "answer DHCPv6 boot clients too: \"stateless\" gives boot URLs only (option 59, beside SLAAC or another DHCPv6 server), (stateful: not yet); TFTP listens on udp6 whenever the host has IPv6")
-	flag.BoolVar(&o.ra, "ra", false, "answer IPv6 router solicitations with an empty router advertisement, which saves iPXE a 13 s wait")
+	flag.StringVar(&o.ipv6, "ipv6", "auto", "DHCPv6 `MODE`: \"stateless\" gives boot clients boot URLs only (option 59, beside SLAAC or another DHCPv6 server: the v6 proxyDHCP), \"stateful\" hands out addresses of -ipv6-prefix too, \"off\" answers no DHCPv6; \"auto\" is stateless when the interface (-iface, else any) has a global IPv6 address, else off. TFTP listens on udp6 whenever the host has IPv6")
+	flag.StringVar(&o.ipv6Prefix, "ipv6-prefix", "", "-ipv6 stateful: hand out addresses of `PREFIX`, e.g. 2001:db8:99::/64, all but its first 256 and last 128 (default: the /64 of -iface's global IPv6 address)")
+	flag.StringVar(&o.ipv6Range, "ipv6-range", "", "-ipv6 stateful: hand out only the addresses `FIRST-LAST` of -ipv6-prefix")
+	flag.StringVar(&o.ipv6Leases, "ipv6-leases", "", "-ipv6 stateful: keep the DHCPv6 leases in `FILE`, not the one of -leases (default: in memory)")
+	flag.BoolVar(&o.ra, "ra", false, "answer IPv6 router solicitations with a router advertisement (M flag with -ipv6 stateful and its prefix on-link, O flag with stateless), which saves iPXE a 13 s wait")
 	flag.BoolVar(&o.verbose, "v", false, "log at debug level too (every DHCP request, unanswered ones with the reason, dropped datagrams, transfer starts, TFTP options and size probes)")
 	flag.Parse()
 	level := slog.LevelInfo
@@ -164,6 +172,17 @@ func serve(o options, log *slog.Logger) error {
 	}
 	if o.httpBootImage && (o.iso == "" || o.http == "") {
 		return errors.New("-http-boot-image needs -iso and -http: it hands out the image's URL")
+	}
+	switch o.ipv6 {
+	case "auto", "off", "stateless", "stateful":
+	default:
+		return fmt.Errorf("-ipv6 %q: want auto, off, stateless or stateful", o.ipv6)
+	}
+	if o.ipv6 != "stateful" && (o.ipv6Prefix != "" || o.ipv6Range != "" || o.ipv6Leases != "") {
+		return errors.New("-ipv6-prefix, -ipv6-range and -ipv6-leases need -ipv6 stateful: stateless DHCPv6 hands out no addresses")
+	}
+	if o.ipv6Leases != "" && o.ipv6Leases == o.leases {
+		return errors.New("-ipv6-leases and -leases name the same file; give each its own")
 	}
 	if o.leases != "" && o.rng == "" {
 		return errors.New("-leases needs -range: proxyDHCP hands out no addresses, so it keeps no leases")
@@ -338,6 +357,15 @@ func serve(o options, log *slog.Logger) error {
 			}
 		}
 	}
+	pool6, err := newPool6(o, log)
+	if err != nil {
+		return err
+	}
+	if pool6 != nil && pool6.Store != nil {
+		if c, ok := pool6.Store.(interface{ Close() error }); ok {
+			defer c.Close()
+		}
+	}
 	var offered []string
 	for _, p := range policy.TFTP {
 		offered = append(offered, p)
@@ -405,24 +433,40 @@ func serve(o options, log *slog.Logger) error {
 		go func() { errc <- ss.Serve(ln) }()
 	}
 	var s6 *dhcp6.Server
-	switch o.ipv6 {
-	case "":
-	case "stateless":
+	v6mode := o.ipv6
+	if v6mode == "auto" && tconn6 != nil && globalAddr6(o.iface).IsValid() {
+		v6mode = "stateless (auto)"
+	}
+	if v6mode == "stateless" || v6mode == "stateful" || v6mode == "stateless (auto)" {
 		if tconn6 == nil {
 			return privilegeHint(errors.New("no TFTP over IPv6 (see the warning above)"), "UDP6 port 69 (TFTP over IPv6)")
 		}
-		s6 = &dhcp6.Server{Interface: o.iface, Decider: policy, Logger: log}
+		s6 = &dhcp6.Server{Interface: o.iface, Decider: policy, Logger: log, Pool: pool6}
+		if pool6 != nil {
+			v6mode = fmt.Sprintf("stateful [%v", pool6.Prefix)
+			if o.ipv6Range != "" {
+				v6mode += " " + o.ipv6Range
+			}
+			v6mode += "]"
+		}
+		auto := strings.HasSuffix(v6mode, "(auto)")
 		go func() {
-			if err := s6.ListenAndServe(""); err != nil && !errors.Is(err, dhcp6.ErrServerClosed) {
+			err := s6.ListenAndServe("")
+			switch {
+			case err == nil || errors.Is(err, dhcp6.ErrServerClosed):
+			case auto:
+				// Another DHCPv6 server on this host, or no privilege:
+				// -ipv6 auto gives up quietly; v4 and TFTP go on.
+				log.Warn("DHCPv6 off (-ipv6 auto)", "err", err)
+			default:
 				errc <- err
 			}
 		}()
-	default:
-		return fmt.Errorf("-ipv6 %q: want stateless (stateful is not built yet)", o.ipv6)
 	}
 	var rs *ra.Server
 	if o.ra {
 		rs = &ra.Server{Interface: o.iface, Logger: log}
+		configureRA(rs, pool6, s6 != nil)
 		go func() {
 			if err := rs.ListenAndServe(); err != nil && !errors.Is(err, ra.ErrServerClosed) {
 				log.Warn("router advertisements off", "err", err)
@@ -434,7 +478,7 @@ func serve(o options, log *slog.Logger) error {
 	if serverIP.IsValid() {
 		httpShown = strings.Replace(httpBase, "://:", "://"+serverIP.String()+":", 1)
 	}
-	nt.info(log, noteServing, "serving", "files", what, "dhcp", mode, "iface", ifaceName(o.iface), "address", serverIP,
+	nt.info(log, noteServing, "serving", "files", what, "dhcp", mode, "dhcp6", v6mode, "iface", ifaceName(o.iface), "address", serverIP,
 		"bios_boot", policy.TFTP[iana.INTEL_X86PC], "efi_boot", policy.TFTP[iana.EFI_X86_64], "arm64_boot", policy.TFTP[iana.EFI_ARM64],
 		"http_boot", policy.HTTP[iana.EFI_X86_64_HTTP],
 		"generated", strings.Join(boot.Generated(), ","), "tftp", tftpShown(tconn6 != nil), "http", httpShown)
@@ -473,6 +517,9 @@ func serve(o options, log *slog.Logger) error {
 	}
 	if s6 != nil {
 		_ = s6.Shutdown(sctx)
+	}
+	if pool6 != nil {
+		log.Info("leases", "ipv6", true, "bound", len(pool6.Leases()), "file", o.ipv6Leases)
 	}
 	if ds.Pool != nil {
 		n := len(ds.Pool.Leases())
@@ -629,4 +676,87 @@ func interfaceAddr(name string) netip.Addr {
 		}
 	}
 	return netip.Addr{}
+}
+
+// newPool6 builds the DHCPv6 address pool of -ipv6 stateful; nil for the
+// other modes.
+func newPool6(o options, log *slog.Logger) (*dhcp6.Pool, error) {
+	if o.ipv6 != "stateful" {
+		return nil, nil
+	}
+	p := &dhcp6.Pool{}
+	if o.ipv6Prefix != "" {
+		pfx, err := netip.ParsePrefix(o.ipv6Prefix)
+		if err != nil || !pfx.Addr().Is6() || pfx.Addr().Is4In6() {
+			return nil, fmt.Errorf("-ipv6-prefix %q: want an IPv6 prefix such as 2001:db8:99::/64", o.ipv6Prefix)
+		}
+		p.Prefix = pfx.Masked()
+	} else {
+		a := globalAddr6(o.iface)
+		if o.iface == "" || !a.IsValid() {
+			return nil, errors.New("-ipv6 stateful needs -ipv6-prefix, or -iface with a global IPv6 address whose /64 it serves")
+		}
+		p.Prefix = netip.PrefixFrom(a, 64).Masked()
+	}
+	if o.ipv6Range != "" {
+		first, last, ok := strings.Cut(o.ipv6Range, "-")
+		var err1, err2 error
+		p.First, err1 = netip.ParseAddr(strings.TrimSpace(first))
+		p.Last, err2 = netip.ParseAddr(strings.TrimSpace(last))
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("-ipv6-range %q: want FIRST-LAST, two IPv6 addresses", o.ipv6Range)
+		}
+	}
+	if o.ipv6Leases != "" {
+		p.Store = &dhcp.FileStore{Path: o.ipv6Leases, Logger: log}
+	}
+	// Checked now, so that a bad range stops the server at start.
+	if err := dhcp6.CheckPool(p); err != nil {
+		return nil, fmt.Errorf("-ipv6-prefix/-ipv6-range: %w", err)
+	}
+	return p, nil
+}
+
+// globalAddr6 returns a global IPv6 address of the interface name, or of
+// any interface that is up when name is empty; invalid when none has one.
+func globalAddr6(name string) netip.Addr {
+	var ifs []net.Interface
+	if name != "" {
+		if ifi, err := net.InterfaceByName(name); err == nil {
+			ifs = []net.Interface{*ifi}
+		}
+	} else {
+		all, _ := net.Interfaces()
+		for _, ifi := range all {
+			if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagLoopback == 0 {
+				ifs = append(ifs, ifi)
+			}
+		}
+	}
+	for _, ifi := range ifs {
+		addrs, _ := ifi.Addrs()
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Is6() && !ip.Is4In6() && ip.IsGlobalUnicast() {
+					return ip
+				}
+			}
+		}
+	}
+	return netip.Addr{}
+}
+
+// configureRA sets the router advertisement's flags to match the DHCPv6
+// mode: with a pool (stateful) M and O, and the pool's prefix on-link
+// but not for SLAAC (A=0), so that clients take their address from
+// DHCPv6 and reach the server without a router; stateless, O only; no
+// DHCPv6, neither.
+func configureRA(rs *ra.Server, pool6 *dhcp6.Pool, dhcp6On bool) {
+	switch {
+	case pool6 != nil:
+		rs.Managed, rs.Other = true, true
+		rs.Prefixes = []ra.Prefix{{Prefix: pool6.Prefix, OnLink: true}}
+	case dhcp6On:
+		rs.Other = true
+	}
 }
