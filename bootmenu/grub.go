@@ -135,8 +135,8 @@ func ResolveGRUB(fsys fs.FS, name string, opts *GRUBResolveOptions) (*Resolved, 
 		g.opts = *opts
 	}
 	ro := ResolveOptions{MaxDepth: g.opts.MaxDepth, MaxFiles: g.opts.MaxFiles, MaxFileSize: g.opts.MaxFileSize}
-	g.r = newResolver(fsys, &ro)
-	g.opts.MaxDepth, g.opts.MaxFiles = g.r.opts.MaxDepth, g.r.opts.MaxFiles
+	ro = resolveOptions(&ro)
+	g.opts.MaxDepth, g.opts.MaxFiles, g.opts.MaxFileSize = ro.MaxDepth, ro.MaxFiles, ro.MaxFileSize
 	vars := map[string]string{}
 	for k, v := range g.opts.Vars {
 		vars[k] = v
@@ -164,7 +164,6 @@ type grubItem struct {
 type grubResolver struct {
 	fsys     fs.FS
 	opts     GRUBResolveOptions
-	r        *resolver // for read and limits
 	res      Resolved
 	stack    []string
 	files    []string
@@ -227,7 +226,7 @@ func (g *grubResolver) file(file string, sc *grubScope, at Pos, from string) err
 	if g.fsys == nil {
 		return &fs.PathError{Op: "open", Path: file, Err: fs.ErrNotExist}
 	}
-	data, err := g.r.read(file)
+	data, err := readLimited(g.fsys, file, g.opts.MaxFileSize)
 	if err != nil {
 		if errors.Is(err, ErrFileTooLarge) {
 			return &ResolveError{File: from, Pos: at, Err: err}
