@@ -72,7 +72,7 @@ func TestSyslinuxDocExamples(t *testing.T) {
 			t.Errorf("globals: timeout %v total %v onerror %q prompt %v", r.Timeout, r.TotalTimeout, r.OnError, r.Prompt)
 		}
 		l := r.Menu.Entry("linux")
-		if l == nil || !slices.Equal(l.Initrds, []string{"initrd1.gz", "initrd2.gz"}) || !l.Default {
+		if l == nil || !slices.Equal(l.Initrds(), []string{"initrd1.gz", "initrd2.gz"}) || !l.Default {
 			t.Errorf("linux entry = %+v", l)
 		}
 		if m := r.Menu.Entry("m"); m == nil || m.Type != KwCom32 || m.Kernel != "menu.c32" {
@@ -106,7 +106,7 @@ func TestSyslinuxDocExamples(t *testing.T) {
 		if w2k == nil || w2k.Type != KwCom32 || w2k.Args() != "hd0 1" || w2k.Display != "Windows 2000" {
 			t.Errorf("w2k = %+v", w2k)
 		}
-		if dos := r.Menu.Entry("dos"); dos == nil || !slices.Equal(dos.Initrds, []string{"dos622.imz"}) || dos.Kernel != "memdisk" {
+		if dos := r.Menu.Entry("dos"); dos == nil || !slices.Equal(dos.Initrds(), []string{"dos622.imz"}) || dos.Kernel != "memdisk" {
 			t.Errorf("dos = %+v", dos)
 		}
 		var disabled, separators, indented int

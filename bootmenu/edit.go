@@ -337,19 +337,17 @@ func (l *Label) SetAppend(value string) {
 	l.Set(KwAppend, value)
 }
 
-// Initrds returns the label's initial ramdisks: the comma-separated list of
-// its INITRD line, then those named by initrd= options on its APPEND line.
+// Initrds returns the label's initial ramdisks as pxelinux loads them
+// (see [Entry.Initrds]): syslinux puts initrd= with the files of the
+// INITRD line after the APPEND line's options, and pxelinux loads the
+// files of the first initrd= option only, so an initrd= option on the
+// APPEND line wins over the INITRD line. A global APPEND is not looked at.
 func (l *Label) Initrds() []string {
-	var out []string
+	cmdline := l.Append()
 	if d := l.Get(KwInitrd); d != nil {
-		out = splitList(d.Word(0))
+		cmdline += " initrd=" + d.Word(0)
 	}
-	for _, w := range fields(l.Append()) {
-		if v, ok := strings.CutPrefix(w, "initrd="); ok {
-			out = append(out, splitList(v)...)
-		}
-	}
-	return out
+	return initrdsOf(cmdline)
 }
 
 func splitList(s string) []string {

@@ -229,8 +229,8 @@ LABEL cfg
 	}
 	r.RewritePaths(func(k PathKind, p string) string { return "p/" + p })
 	e := r.Menu.Entry("a")
-	if e.Kernel != "p/k" || !slices.Equal(e.Initrds, []string{"p/i0", "p/i1"}) || e.Append != "initrd=p/i0 x initrd=p/i1" {
-		t.Errorf("resolved rewrite = %q %q %q", e.Kernel, e.Initrds, e.Append)
+	if e.Kernel != "p/k" || !slices.Equal(e.Initrds(), []string{"p/i0"}) || e.Append != "initrd=p/i0 x initrd=p/i1" {
+		t.Errorf("resolved rewrite = %q %q %q", e.Kernel, e.Initrds(), e.Append)
 	}
 	if l := r.Menu.Entry("l"); l.Kernel != "0" {
 		t.Errorf("LOCALBOOT rewritten to %q", l.Kernel)

@@ -92,7 +92,7 @@ func ExampleResolve() {
 	}
 	fmt.Println(r.Menu.Title, r.Timeout)
 	for _, e := range r.Menu.Entries {
-		fmt.Printf("%s %s kernel=%s initrds=%v args=%q\n", e.Action, e.Display, e.Kernel, e.Initrds, e.Args())
+		fmt.Printf("%s %s kernel=%s initrds=%v args=%q\n", e.Action, e.Display, e.Kernel, e.Initrds(), e.Args())
 	}
 	fmt.Println(r.Menu.Entries[1].Submenu.Entries[0].Type)
 	// Output:

@@ -96,8 +96,9 @@ const (
 //     else a name made from the title (unique in the whole tree), Kernel is
 //     the first word of its linux (linuxefi, linux16) command and Append
 //     the rest (an argument with blanks in double quotes) with
-//     initrd=<initrd files, comma-separated> added; Initrds
-//     lists the initrd (initrdefi, initrd16) files. A leading GRUB device
+//     initrd=<initrd files, comma-separated> added (put first if
+//     the arguments have an initrd= of their own), so that
+//     [Entry.Initrds] lists the initrd (initrdefi, initrd16) files. A leading GRUB device
 //     such as (loop) or ($root) is dropped from file names, and names are
 //     made absolute ("/casper/vmlinuz"). Entries that boot no Linux
 //     kernel (chainloader, fwsetup, halt, exit) are left out, with a
@@ -618,15 +619,17 @@ func (g *grubResolver) menuentry(s *grubStmt, sc *grubScope) error {
 	switch {
 	case ge.hasLinux:
 		e := &Entry{Action: ActionBoot, Type: KwLinux, Label: g.label(sc.menu, id, title), MenuLabel: title, Display: title,
-			Kernel: ge.kernel, Initrds: ge.initrds, File: sc.file, Pos: s.pos, menuOwner: sc.menu}
-		app := strings.Join(ge.args, " ")
+			Kernel: ge.kernel, File: sc.file, Pos: s.pos, menuOwner: sc.menu}
+		e.Append = strings.Join(ge.args, " ")
 		if len(ge.initrds) > 0 {
-			if app != "" {
-				app += " "
+			if _, end := firstInitrd(e.Append); end >= 0 {
+				// The kernel's own initrd= would hide GRUB's
+				// initrd files from Initrds: name them first.
+				e.Append = "initrd=" + strings.Join(ge.initrds, ",") + " " + e.Append
+			} else {
+				e.SetInitrds(ge.initrds...)
 			}
-			app += "initrd=" + strings.Join(ge.initrds, ",")
 		}
-		e.Append = app
 		sc.menu.Entries = append(sc.menu.Entries, e)
 		item.e = e
 	case ge.sub != nil:

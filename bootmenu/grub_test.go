@@ -39,7 +39,7 @@ func flatten(r *Resolved) []gentry {
 	var walk func(m *Menu, d int)
 	walk = func(m *Menu, d int) {
 		for _, e := range m.Entries {
-			out = append(out, gentry{Depth: d, Action: e.Action, Display: e.Display, Label: e.Label, Kernel: e.Kernel, Args: e.Args(), Initrds: e.Initrds, Default: e.Default})
+			out = append(out, gentry{Depth: d, Action: e.Action, Display: e.Display, Label: e.Label, Kernel: e.Kernel, Args: e.Args(), Initrds: e.Initrds(), Default: e.Default})
 			if e.Submenu != nil {
 				walk(e.Submenu, d+1)
 			}

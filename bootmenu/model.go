@@ -89,11 +89,16 @@ type Entry struct {
 	// LOCALBOOT, …; for KERNEL, the type syslinux infers from the file name
 	// extension (.c32 COM32, .0 PXE, .bss BSS, .bs/.bin BOOT, .cbt/.com
 	// COMBOOT, .img FDIMAGE, anything else LINUX).
-	Type    Keyword
-	Kernel  string   // kernel file (first word of the kernel line), or the label's name
-	Append  string   // the command line after Kernel, as syslinux builds it
-	Initrds []string // initrd= files of Append, in order
-	Help    string   // TEXT HELP text, line endings as "\n"
+	Type   Keyword
+	Kernel string // kernel file (first word of the kernel line), or the label's name
+	// Append is the command line after Kernel, as syslinux builds it:
+	// the label's APPEND (else the global one), then initrd= with the
+	// files of the label's INITRD line. It is the one place an entry's
+	// initial ramdisks are named: [Entry.Initrds] reads them from it and
+	// [Entry.SetInitrds] edits them in it, and every renderer reads them
+	// through Initrds, so an edit of Append changes all renderings alike.
+	Append string
+	Help   string // TEXT HELP text, line endings as "\n"
 
 	Hidden    bool   // MENU HIDE
 	Disabled  bool   // MENU DISABLE
@@ -123,6 +128,65 @@ func (e *Entry) Args() string {
 		}
 	}
 	return strings.Join(ws, " ")
+}
+
+// Initrds returns the initial ramdisks the entry loads: the files of the
+// first initrd= option of Append, comma-separated, as pxelinux's Linux
+// loader reads them. pxelinux loads no other initrd= option: a global
+// "APPEND initrd=a.img" and a label's "INITRD b.img" make the command line
+// "initrd=a.img initrd=b.img", which loads a.img only (checked against
+// pxelinux.0 in QEMU). Empty names are left out. (pxelinux finds the
+// option with strstr, so it would also find "initrd=" inside a word such as
+// "xinitrd=c"; Initrds only takes words that start with it.)
+func (e *Entry) Initrds() []string { return initrdsOf(e.Append) }
+
+// SetInitrds makes the entry load files as its initial ramdisks: it
+// replaces the first initrd= option of Append (the one [Entry.Initrds]
+// reads) with one listing files, adds one at the end if Append has none,
+// and removes it when files is empty. Later initrd= options, which
+// pxelinux passes to the kernel without loading them, are kept. Names
+// should not contain blanks or commas.
+func (e *Entry) SetInitrds(files ...string) {
+	var opt string
+	if len(files) > 0 {
+		opt = "initrd=" + strings.Join(files, ",")
+	}
+	s, end := firstInitrd(e.Append)
+	switch {
+	case s >= 0 && opt != "":
+		e.Append = e.Append[:s] + opt + e.Append[end:]
+	case s >= 0:
+		e.Append = trimBlanks(trimBlanks(e.Append[:s]) + " " + trimBlanks(e.Append[end:]))
+	case opt != "" && trimBlanks(e.Append) != "":
+		e.Append = trimBlanks(e.Append) + " " + opt
+	case opt != "":
+		e.Append = opt
+	}
+}
+
+// firstInitrd returns where the first word of cmdline that starts with
+// "initrd=" starts and ends, or -1, -1.
+func firstInitrd(cmdline string) (start, end int) {
+	for pos := 0; ; {
+		s, w, e := firstWord(cmdline, pos)
+		if w == "" {
+			return -1, -1
+		}
+		if strings.HasPrefix(w, "initrd=") {
+			return s, e
+		}
+		pos = e
+	}
+}
+
+// initrdsOf returns the files pxelinux loads for a command line; see
+// [Entry.Initrds].
+func initrdsOf(cmdline string) []string {
+	s, e := firstInitrd(cmdline)
+	if s < 0 {
+		return nil
+	}
+	return splitList(cmdline[s+len("initrd=") : e])
 }
 
 // IsLinux reports whether the entry boots a Linux kernel image (or

@@ -242,7 +242,7 @@ func ipxeSection(e *Entry, id, menuID string, o *IPXEOptions) (string, bool) {
 	}
 	var initrds, names []string
 	seen := map[string]int{}
-	for _, f := range e.Initrds {
+	for _, f := range e.Initrds() {
 		name := path.Base(f)
 		if k := seen[name]; k > 0 {
 			name = fmt.Sprintf("%d-%s", k, name)
@@ -433,9 +433,9 @@ func grubMenu(b *strings.Builder, m *Menu, n *numbering, o *GRUBOptions, ind str
 			if e.IPAppend&1 != 0 {
 				fmt.Fprintf(b, "%s\t# IPAPPEND 1 (ip=client:server:gateway:netmask) has no GRUB equivalent; left out\n", ind)
 			}
-			if len(e.Initrds) > 0 {
+			if initrds := e.Initrds(); len(initrds) > 0 {
 				fmt.Fprintf(b, "%s\tinitrd", ind)
-				for _, f := range e.Initrds {
+				for _, f := range initrds {
 					b.WriteString(" " + grubPath(o.Prefix, f))
 				}
 				b.WriteString("\n")

@@ -454,7 +454,6 @@ func (r *resolver) record() {
 			parts = append(parts, "initrd="+ld.initrd)
 		}
 		e.Append = strings.Join(parts, " ")
-		e.Initrds = initrdsOf(e.Append)
 	case ActionHelp:
 		e.Kernel = ld.kernel
 		if ld.append != nil {
@@ -490,16 +489,6 @@ func (r *resolver) finish(files []string, dir string) {
 	}
 	r.res.Files = files
 	r.res.Dir = dir
-}
-
-func initrdsOf(app string) []string {
-	var out []string
-	for _, w := range fields(app) {
-		if v, ok := strings.CutPrefix(w, "initrd="); ok {
-			out = append(out, splitList(v)...)
-		}
-	}
-	return out
 }
 
 // kernelType is the image type syslinux infers from a KERNEL file name.

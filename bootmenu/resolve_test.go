@@ -144,7 +144,7 @@ DEFAULT s1
 		{"linux", view{"Linux 6", "vmlinuz", "root=/dev/sda1 global=1 initrd=initrd.img,extra.img", "root=/dev/sda1 global=1", "  Boots Linux.\n", KwLinux, []string{"initrd.img", "extra.img"}}},
 		{"noappend", view{"noappend", "bzImage", "", "", "", KwLinux, nil}},
 		{"globalappend", view{"globalappend", "other", "global=1", "global=1", "", KwLinux, nil}},
-		{"inapp", view{"inapp", "k", "initrd=a.gz,b.gz quiet initrd=c.gz", "quiet", "", KwLinux, []string{"a.gz", "b.gz", "c.gz"}}},
+		{"inapp", view{"inapp", "k", "initrd=a.gz,b.gz quiet initrd=c.gz", "quiet", "", KwLinux, []string{"a.gz", "b.gz"}}},
 		{"local", view{"local", "0", "global=1", "global=1", "", KwLocalBoot, nil}},
 		{"hdt", view{"hdt", "hdt.c32", "global=1", "global=1", "", KwCom32, nil}},
 		{"memtest", view{"memtest", "memtest86+.bin", "global=1", "global=1", "", KwBoot, nil}},
@@ -153,7 +153,7 @@ DEFAULT s1
 	}
 	for _, tt := range tests {
 		x := e(tt.label)
-		got := view{x.Display, x.Kernel, x.Append, x.Args(), x.Help, x.Type, x.Initrds}
+		got := view{x.Display, x.Kernel, x.Append, x.Args(), x.Help, x.Type, x.Initrds()}
 		if d := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); d != "" {
 			t.Errorf("entry %s (-want +got):\n%s", tt.label, d)
 		}
@@ -348,11 +348,11 @@ func TestDebianInstaller(t *testing.T) {
 			if inst == nil {
 				t.Fatal("no install entry")
 			}
-			if inst.Kernel != "debian-installer/amd64/linux" || !slices.Equal(inst.Initrds, []string{"debian-installer/amd64/initrd.gz"}) {
-				t.Errorf("install = kernel %q initrds %q", inst.Kernel, inst.Initrds)
+			if inst.Kernel != "debian-installer/amd64/linux" || !slices.Equal(inst.Initrds(), []string{"debian-installer/amd64/initrd.gz"}) {
+				t.Errorf("install = kernel %q initrds %q", inst.Kernel, inst.Initrds())
 			}
 			// The kernel and initrd the menu names exist in the tree.
-			for _, f := range append([]string{inst.Kernel}, inst.Initrds...) {
+			for _, f := range append([]string{inst.Kernel}, inst.Initrds()...) {
 				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 					t.Errorf("menu names %s: %v", f, err)
 				}

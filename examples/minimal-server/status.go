@@ -58,7 +58,7 @@ func stageNames(b *netboot.Boot, programs []string) map[string]timeline.Stage {
 			if e.Kernel != "" && (e.Type == bootmenu.KwLinux || e.Type == bootmenu.KwKernel) {
 				names[strings.TrimPrefix(e.Kernel, "/")] = timeline.StageKernel
 			}
-			for _, i := range e.Initrds {
+			for _, i := range e.Initrds() {
 				names[strings.TrimPrefix(i, "/")] = timeline.StageInitrd
 			}
 		})
