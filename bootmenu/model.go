@@ -46,7 +46,11 @@ type Resolved struct {
 	Display      string        // DISPLAY file
 	Path         []string      // PATH directories for modules
 	Hidden       bool          // MENU HIDDEN
-	Dir          string        // ResolveOptions.Dir: the directory names are relative to
+	// Dir is ResolveOptions.Dir: the directory relative names are
+	// relative to. RenderIPXE and RenderGRUB name kernels and initrds
+	// from the root with it (see [FSPath]); RenderPXELinux keeps names
+	// as written, which suits a pxelinux whose path prefix is Dir.
+	Dir string
 	// Settings are the other global directives in order (SERIAL, CONSOLE,
 	// FONT, KBDMAP, NOESCAPE, NOCOMPLETE, NOHALT, ALLOWOPTIONS, IMPLICIT,
 	// SAY, PXERETRY, SENDCOOKIES), kept for [Resolved.Config].
