@@ -263,6 +263,18 @@ func TestSearchPath(t *testing.T) {
 			},
 		},
 		{
+			// pxelinux skips the nil UUID (and any whose byte 6 is
+			// outside 0x10–0xef), as dhcp.ClientGUID.PXELinuxAccepts says.
+			name: "nil UUID",
+			c:    Client{UUID: make([]byte, 16), MAC: net.HardwareAddr{0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD}},
+			want: []string{"pxelinux.cfg/01-88-99-aa-bb-cc-dd", "pxelinux.cfg/default"},
+		},
+		{
+			name: "UUID byte 6 0xf0",
+			c:    Client{UUID: []byte{6: 0xf0, 15: 1}},
+			want: []string{"pxelinux.cfg/default"},
+		},
+		{
 			name: "option 209, no UUID, IPv4-mapped, other hardware type",
 			c: Client{
 				ConfigFile:   "custom.cfg",

@@ -33,8 +33,11 @@ func TestSearchPathPXELinux(t *testing.T) {
 		}
 	}
 	mac := net.HardwareAddr{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}
-	// QEMU's user-mode DHCP server hands out 10.0.2.15 first.
-	names := SearchPath(Client{MAC: mac, IP: netip.MustParseAddr("10.0.2.15")})
+	// QEMU's user-mode DHCP server hands out 10.0.2.15 first. The
+	// machine's UUID is the nil UUID (qemuUUID), which pxelinux skips:
+	// SearchPath must too, or its first name is one pxelinux never asks
+	// for.
+	names := SearchPath(Client{UUID: make([]byte, 16), MAC: mac, IP: netip.MustParseAddr("10.0.2.15")})
 	for _, from := range []int{0, 1, 5} {
 		want := names[from]
 		t.Run(filepath.Base(want), func(t *testing.T) {
@@ -163,6 +166,10 @@ func bootPXELinux(t *testing.T, qemu, root string, mac net.HardwareAddr) string 
 	return ""
 }
 
+// qemuUUID is the SMBIOS UUID of the machines pxelinux boots in: the nil
+// UUID (pxelinux reads it from option 97 or from SMBIOS).
+const qemuUUID = "00000000-0000-0000-0000-000000000000"
+
 // pxelinuxSerial boots pxelinux.0 from root in QEMU and returns its serial
 // output once done reports true for it.
 func pxelinuxSerial(t *testing.T, qemu, root string, mac net.HardwareAddr, done func(string) bool) string {
@@ -171,7 +178,7 @@ func pxelinuxSerial(t *testing.T, qemu, root string, mac net.HardwareAddr, done 
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, qemu,
-		"-accel", "tcg", "-nodefaults", "-display", "none", "-m", "256",
+		"-accel", "tcg", "-nodefaults", "-display", "none", "-m", "256", "-uuid", qemuUUID,
 		"-serial", "file:"+serial, "-boot", "n",
 		"-netdev", "user,id=n0,tftp="+root+",bootfile=pxelinux.0",
 		"-device", "e1000,netdev=n0,mac="+mac.String())

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+
+	"github.com/pxekit/pxekit/internal/pxelinux"
 )
 
 // Client identifies a PXE client for [SearchPath].
@@ -15,6 +17,7 @@ type Client struct {
 	ConfigFile string
 	// UUID is the client machine identifier, the 16 bytes of DHCP option 97
 	// after its type byte; nil or another length if the client sent none.
+	// A UUID pxelinux does not accept (see [SearchPath]) is not listed.
 	UUID []byte
 	// HardwareType is the ARP hardware type (DHCP htype); 0 means 1,
 	// Ethernet.
@@ -34,14 +37,17 @@ type Client struct {
 // "C"), and finally "default".
 //
 // The UUID is printed byte by byte in the order received, as pxelinux
-// does, without the mixed-endian swap some tools apply.
+// does, without the mixed-endian swap some tools apply. pxelinux skips a
+// UUID whose byte 6 (where the version nibble is) is below 0x10 or 0xf0
+// and above, the nil UUID among them, and so does SearchPath; it is the
+// rule of dhcp.ClientGUID.PXELinuxAccepts, kept in one place for both.
 func SearchPath(c Client) []string {
 	const dir = "pxelinux.cfg/"
 	var out []string
 	if c.ConfigFile != "" {
 		out = append(out, c.ConfigFile)
 	}
-	if len(c.UUID) == 16 {
+	if pxelinux.AcceptsUUID(c.UUID) {
 		h := hex.EncodeToString(c.UUID)
 		out = append(out, dir+h[0:8]+"-"+h[8:12]+"-"+h[12:16]+"-"+h[16:20]+"-"+h[20:32])
 	}
