@@ -3,6 +3,7 @@ package bootmenu
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -19,23 +20,47 @@ func clean(s string) string {
 	return trimBlanks(s)
 }
 
-// Normalize regroups the lines of c into LABEL bodies the way [Parse]
-// does (see [Label]). The printed text does not change. Removing lines
-// from a Label's Body (with [Label.Remove], [Label.SetAppend] of "", …)
-// can leave lines at its end that Parse would put after the label; call
-// Normalize after such edits when the tree shape matters, for example to
-// compare it with Parse(Format(c)). Config's own editing methods keep the
-// shape.
-func (c *Config) Normalize() {
-	flat := make([]Node, 0, len(c.Nodes))
-	for _, n := range c.Nodes {
-		flat = append(flat, n)
-		if l, ok := n.(*Label); ok {
-			flat = append(flat, l.Body...)
-			l.Body = nil
+// settle moves the lines at the end of each label's Body that follow its
+// last label-scoped line out of the Body, to just after the label, where
+// [Parse] would put them (see [Label]).
+func (c *Config) settle() {
+	for i := 0; i < len(c.Nodes); i++ {
+		if l, ok := c.Nodes[i].(*Label); ok {
+			c.settleAt(i, l)
 		}
 	}
-	c.Nodes = group(flat)
+}
+
+// settleAt settles the label l at c.Nodes[i].
+func (c *Config) settleAt(i int, l *Label) {
+	last := -1
+	for j, n := range l.Body {
+		if keywordOf(n).labelScoped() {
+			last = j
+		}
+	}
+	if last == len(l.Body)-1 {
+		return
+	}
+	tail := l.Body[last+1:]
+	l.Body = l.Body[: last+1 : last+1]
+	c.Nodes = slices.Insert(c.Nodes, i+1, tail...)
+}
+
+// settle keeps the label's Body to the lines that belong to it, after an
+// edit that removed lines; see [Label].
+func (l *Label) settle() {
+	c := l.cfg
+	if c == nil {
+		return
+	}
+	for i, n := range c.Nodes {
+		if n == Node(l) {
+			c.settleAt(i, l)
+			return
+		}
+	}
+	l.cfg = nil // no longer in c
 }
 
 // Labels returns the top-level LABEL blocks in order. Editing a returned
@@ -112,6 +137,8 @@ func (c *Config) AddLabel(name string) *Label {
 	if l.bodyIndent == "" && !lower {
 		l.bodyIndent = "\t"
 	}
+	c.settle()
+	l.cfg = c
 	c.Nodes = append(c.Nodes, l)
 	return l
 }
@@ -119,9 +146,13 @@ func (c *Config) AddLabel(name string) *Label {
 // RemoveLabel removes the first LABEL block called name with its body and
 // reports whether there was one. Comments before the LABEL line stay.
 func (c *Config) RemoveLabel(name string) bool {
+	c.settle()
 	i := c.labelIndex(name)
 	if i < 0 {
 		return false
+	}
+	if l, ok := c.Nodes[i].(*Label); ok && l.cfg == c {
+		l.cfg = nil
 	}
 	c.Nodes = append(c.Nodes[:i], c.Nodes[i+1:]...)
 	return true
@@ -141,6 +172,8 @@ func (c *Config) MoveLabel(name, before string) error {
 	if name == before {
 		return nil
 	}
+	c.settle()
+	i = c.labelIndex(name)
 	l := c.Nodes[i]
 	c.Nodes = append(c.Nodes[:i], c.Nodes[i+1:]...)
 	j := c.labelIndex(before)
@@ -274,7 +307,8 @@ func (l *Label) insert(n Node, rank int) {
 }
 
 // Remove deletes every directive with keyword kw from the label's body and
-// returns how many it removed. See [Config.Normalize].
+// returns how many it removed. Lines that no longer belong to the label
+// move out of its body (see [Label]).
 func (l *Label) Remove(kw Keyword) int {
 	out := l.Body[:0]
 	k := 0
@@ -287,6 +321,9 @@ func (l *Label) Remove(kw Keyword) int {
 	}
 	clear(l.Body[len(out):])
 	l.Body = out
+	if k > 0 {
+		l.settle()
+	}
 	return k
 }
 
@@ -432,10 +469,12 @@ func (l *Label) SetHelp(text string) error {
 		}
 	}
 	var t *Text
+	removed := false
 	for i := len(l.Body) - 1; i >= 0; i-- {
 		if x, ok := l.Body[i].(*Text); ok && x.Kind == "HELP" {
 			if text == "" {
 				l.Body = append(l.Body[:i], l.Body[i+1:]...)
+				removed = true
 				continue
 			}
 			if t == nil {
@@ -444,6 +483,9 @@ func (l *Label) SetHelp(text string) error {
 		}
 	}
 	if text == "" {
+		if removed {
+			l.settle()
+		}
 		return nil
 	}
 	if t != nil {

@@ -314,3 +314,31 @@ func TestResolvedRewriteSettings(t *testing.T) {
 		t.Errorf("rewritten = %q, want %q", got, want)
 	}
 }
+
+// TestEditKeepsMembership removes a label's last label-scoped lines and
+// checks that the lines after them leave its body, as Parse would have
+// it: the tree equals Parse(Format(c)), and removing the label keeps them.
+func TestEditKeepsMembership(t *testing.T) {
+	for _, tt := range []struct {
+		name, last string
+		edit       func(l *Label)
+	}{
+		{"SetAppend", " APPEND x\n", func(l *Label) { l.SetAppend("") }},
+		{"Remove", " APPEND x\n", func(l *Label) { l.Remove(KwAppend) }},
+		{"SetHelp", " TEXT HELP\n help\n ENDTEXT\n", func(l *Label) { l.SetHelp("") }},
+		{"SetInitrds", " INITRD i\n", func(l *Label) { l.SetInitrds() }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := mustParse(t, "LABEL a\n KERNEL k\n # about a\n TIMEOUT 50\n"+tt.last+"LABEL b\n KERNEL kb\n")
+			tt.edit(c.Label("a"))
+			reparse(t, c)
+			if !c.RemoveLabel("a") {
+				t.Fatal("RemoveLabel(a) = false")
+			}
+			got := reparse(t, c)
+			if want := "# about a\n TIMEOUT 50\n"; !strings.Contains(got, want) || strings.Contains(got, "KERNEL k\n") {
+				t.Errorf("after RemoveLabel(a):\n%s\nwant the label gone and %q kept", got, want)
+			}
+		})
+	}
+}

@@ -168,7 +168,6 @@ func FuzzEdit(f *testing.F) {
 				}
 			}
 		}
-		c.Normalize()
 		out, err := c.MarshalText()
 		if err != nil {
 			t.Fatalf("Format after edits: %v", err)

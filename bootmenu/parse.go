@@ -54,7 +54,9 @@ func Parse(src []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Config{Nodes: group(flat)}, nil
+	c := &Config{}
+	c.Nodes = group(flat, c)
+	return c, nil
 }
 
 type parser struct {
@@ -260,8 +262,9 @@ func (p *parser) classify(content, eol string, pos Pos) Node {
 	return n
 }
 
-// group gathers the lines that belong to each LABEL into its Body.
-func group(flat []Node) []Node {
+// group gathers the lines that belong to each LABEL into its Body; the
+// labels become labels of c.
+func group(flat []Node, c *Config) []Node {
 	out := make([]Node, 0, len(flat))
 	for i := 0; i < len(flat); {
 		l, ok := flat[i].(*Label)
@@ -282,6 +285,7 @@ func group(flat []Node) []Node {
 			}
 		}
 		l.Body = append([]Node(nil), flat[i+1:last+1]...)
+		l.cfg = c
 		out = append(out, l)
 		i = last + 1
 	}
