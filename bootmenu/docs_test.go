@@ -64,7 +64,7 @@ func TestSyslinuxDocExamples(t *testing.T) {
 		if c.String() != src {
 			t.Fatalf("listings do not round-trip")
 		}
-		r, err := ResolveConfig(c, "syslinux.cfg.txt", nil, nil)
+		r, err := ResolveConfig(nil, c, "syslinux.cfg.txt", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +94,7 @@ func TestSyslinuxDocExamples(t *testing.T) {
 		if c.String() != b.String() {
 			t.Fatalf("dedented menu.txt does not round-trip")
 		}
-		r, err := ResolveConfig(c, "menu.txt", nil, nil)
+		r, err := ResolveConfig(nil, c, "menu.txt", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +110,7 @@ func TestSyslinuxDocExamples(t *testing.T) {
 			t.Errorf("dos = %+v", dos)
 		}
 		var disabled, separators, indented int
-		r.Menu.All(func(_ *Menu, e *Entry) {
+		for _, e := range r.Menu.All() {
 			if e.Label == "softcap" && e.Indent == 1 {
 				indented++
 			}
@@ -120,7 +120,7 @@ func TestSyslinuxDocExamples(t *testing.T) {
 			if e.Action == ActionSeparator {
 				separators++
 			}
-		})
+		}
 		if disabled < 2 || separators < 1 || indented != 1 {
 			t.Errorf("MENU DISABLE entries %d, separators %d, indented softcap %d", disabled, separators, indented)
 		}

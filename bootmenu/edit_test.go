@@ -150,7 +150,7 @@ func TestEditConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	reparse(t, c)
-	r, err := ResolveConfig(c, "edited", nil, nil)
+	r, err := ResolveConfig(nil, c, "edited", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ LABEL cfg
 		t.Errorf("RewritePaths:\n%s\nwant\n%s", got, want)
 	}
 
-	r, err := ResolveConfig(mustParse(t, "LABEL a\n KERNEL k\n INITRD i1\n APPEND initrd=i0 x\nLABEL l\n LOCALBOOT 0\nMENU BACKGROUND #123\n"), "t", nil, nil)
+	r, err := ResolveConfig(nil, mustParse(t, "LABEL a\n KERNEL k\n INITRD i1\n APPEND initrd=i0 x\nLABEL l\n LOCALBOOT 0\nMENU BACKGROUND #123\n"), "t", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestSearchPath(t *testing.T) {
 		{
 			// The example of pxelinux(1): 88:99:AA:BB:CC:DD, 192.168.2.91.
 			name: "pxelinux manual",
-			c: Client{
+			c: SearchClient{
 				UUID: []byte{0xb8, 0x94, 0x59, 0x08, 0xd6, 0xa6, 0x41, 0xa9, 0x61, 0x1d, 0x74, 0xa6, 0xab, 0x80, 0xb8, 0x3d},
 				MAC:  net.HardwareAddr{0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD},
 				IP:   netip.MustParseAddr("192.168.2.91"),
@@ -266,17 +266,17 @@ func TestSearchPath(t *testing.T) {
 			// pxelinux skips the nil UUID (and any whose byte 6 is
 			// outside 0x10–0xef), as dhcp.ClientGUID.PXELinuxAccepts says.
 			name: "nil UUID",
-			c:    Client{UUID: make([]byte, 16), MAC: net.HardwareAddr{0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD}},
+			c:    SearchClient{UUID: make([]byte, 16), MAC: net.HardwareAddr{0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD}},
 			want: []string{"pxelinux.cfg/01-88-99-aa-bb-cc-dd", "pxelinux.cfg/default"},
 		},
 		{
 			name: "UUID byte 6 0xf0",
-			c:    Client{UUID: []byte{6: 0xf0, 15: 1}},
+			c:    SearchClient{UUID: []byte{6: 0xf0, 15: 1}},
 			want: []string{"pxelinux.cfg/default"},
 		},
 		{
 			name: "option 209, no UUID, IPv4-mapped, other hardware type",
-			c: Client{
+			c: SearchClient{
 				ConfigFile:   "custom.cfg",
 				UUID:         []byte{1, 2, 3},
 				HardwareType: 6,
@@ -291,7 +291,7 @@ func TestSearchPath(t *testing.T) {
 				"pxelinux.cfg/default",
 			},
 		},
-		{name: "nothing known", c: Client{IP: netip.MustParseAddr("2001:db8::1")}, want: []string{"pxelinux.cfg/default"}},
+		{name: "nothing known", c: SearchClient{IP: netip.MustParseAddr("2001:db8::1")}, want: []string{"pxelinux.cfg/default"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -303,7 +303,7 @@ func TestSearchPath(t *testing.T) {
 }
 
 func TestResolvedRewriteSettings(t *testing.T) {
-	r, err := ResolveConfig(mustParse(t, "UI menu.c32 x\nDISPLAY boot.msg\nPATH a:b\nFONT f.psf\nF1 help.txt bg.png\nMENU COLOR sel 7 #fff #000\n"), "t", nil, nil)
+	r, err := ResolveConfig(nil, mustParse(t, "UI menu.c32 x\nDISPLAY boot.msg\nPATH a:b\nFONT f.psf\nF1 help.txt bg.png\nMENU COLOR sel 7 #fff #000\n"), "t", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

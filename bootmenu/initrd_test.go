@@ -79,7 +79,7 @@ func TestInitrdsOneSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := ResolveConfig(mustParse(t, tt.src), "t.cfg", nil, nil)
+			r, err := ResolveConfig(nil, mustParse(t, tt.src), "t.cfg", nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package bootmenu
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 	"time"
 )
@@ -240,13 +241,20 @@ func (m *Menu) Entry(label string) *Entry {
 	return nil
 }
 
-// All calls fn for every entry of m and its submenus, depth first, with
-// the menu holding it.
-func (m *Menu) All(fn func(m *Menu, e *Entry)) {
+// All returns an iterator over every entry of m and its submenus, depth
+// first, each with the menu holding it.
+func (m *Menu) All() iter.Seq2[*Menu, *Entry] {
+	return func(yield func(*Menu, *Entry) bool) { m.all(yield) }
+}
+
+func (m *Menu) all(yield func(*Menu, *Entry) bool) bool {
 	for _, e := range m.Entries {
-		fn(m, e)
-		if e.Submenu != nil {
-			e.Submenu.All(fn)
+		if !yield(m, e) {
+			return false
+		}
+		if e.Submenu != nil && !e.Submenu.all(yield) {
+			return false
 		}
 	}
+	return true
 }

@@ -37,7 +37,7 @@ func TestSearchPathPXELinux(t *testing.T) {
 	// machine's UUID is the nil UUID (qemuUUID), which pxelinux skips:
 	// SearchPath must too, or its first name is one pxelinux never asks
 	// for.
-	names := SearchPath(Client{UUID: make([]byte, 16), MAC: mac, IP: netip.MustParseAddr("10.0.2.15")})
+	names := SearchPath(SearchClient{UUID: make([]byte, 16), MAC: mac, IP: netip.MustParseAddr("10.0.2.15")})
 	for _, from := range []int{0, 1, 5} {
 		want := names[from]
 		t.Run(filepath.Base(want), func(t *testing.T) {
@@ -109,7 +109,7 @@ func TestSearchPathPXELinux(t *testing.T) {
 	t.Run("first initrd", func(t *testing.T) {
 		t.Parallel()
 		cfg := "SERIAL 0 115200\nPROMPT 0\nAPPEND initrd=pxekit-g.img\nDEFAULT a\nLABEL a\n KERNEL pxekit-k\n INITRD pxekit-i2.img\n"
-		r, err := ResolveConfig(mustParse(t, cfg), "default", nil, nil)
+		r, err := ResolveConfig(nil, mustParse(t, cfg), "default", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,8 +28,8 @@ func joinBase(base, dir, name string) string {
 	return strings.TrimRight(base, "/") + "/" + name
 }
 
-// IPXEOptions tunes [RenderIPXE]. The zero value is ready to use.
-type IPXEOptions struct {
+// IPXEScriptOptions tunes [RenderIPXE]. The zero value is ready to use.
+type IPXEScriptOptions struct {
 	// BaseURL is put in front of kernel and initrd names, e.g.
 	// "http://192.0.2.1:8080/debian", the URL of the root of the file
 	// system the menu was resolved from. Names are made names from that
@@ -46,6 +46,12 @@ type IPXEOptions struct {
 	// Title is used for menus without MENU TITLE; "" means "Boot menu".
 	Title string
 }
+
+// IPXEOptions is the former name of [IPXEScriptOptions].
+//
+// Deprecated: use IPXEScriptOptions; IPXEOptions read as dhcp.IPXEOptions
+// (DHCP option 175).
+type IPXEOptions = IPXEScriptOptions
 
 var ipxeReplacer = strings.NewReplacer("${", "$ {", "||", "| |", "&&", "& &")
 
@@ -145,8 +151,8 @@ func (r *Resolved) timeoutEntry() *Entry {
 // disabled entries become gaps. Entries iPXE cannot run (COM32 modules,
 // CONFIG, floppy images, MENU HELP and MENU QUIT) are left out with a
 // comment.
-func RenderIPXE(w io.Writer, r *Resolved, opts *IPXEOptions) error {
-	var o IPXEOptions
+func RenderIPXE(w io.Writer, r *Resolved, opts *IPXEScriptOptions) error {
+	var o IPXEScriptOptions
 	if opts != nil {
 		o = *opts
 	}
@@ -232,7 +238,7 @@ func RenderIPXE(w io.Writer, r *Resolved, opts *IPXEOptions) error {
 }
 
 // ipxeSection returns the script section that boots e.
-func ipxeSection(e *Entry, id, menuID, dir string, o *IPXEOptions) (string, bool) {
+func ipxeSection(e *Entry, id, menuID, dir string, o *IPXEScriptOptions) (string, bool) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n:%s\n", id)
 	switch e.Type {
@@ -291,7 +297,7 @@ func ipxeSection(e *Entry, id, menuID, dir string, o *IPXEOptions) (string, bool
 type GRUBOptions struct {
 	// Prefix is put in front of kernel and initrd names, e.g. "(tftp)",
 	// "(http,192.0.2.1)/debian", or "" for names from GRUB's root; names
-	// are taken as for [IPXEOptions.BaseURL], relative ones from
+	// are taken as for [IPXEScriptOptions.BaseURL], relative ones from
 	// [Resolved.Dir].
 	Prefix string
 }

@@ -38,7 +38,7 @@ func TestRenderDebianGolden(t *testing.T) {
 	dir := debianTree(t, "text")
 	r := mustResolve(t, os.DirFS(dir), "pxelinux.cfg/default")
 	var ipxe, grub, pxe bytes.Buffer
-	if err := RenderIPXE(&ipxe, r, &IPXEOptions{BaseURL: "http://192.0.2.1/d-i/", InitrdArg: true}); err != nil {
+	if err := RenderIPXE(&ipxe, r, &IPXEScriptOptions{BaseURL: "http://192.0.2.1/d-i/", InitrdArg: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := RenderGRUB(&grub, r, &GRUBOptions{Prefix: "(tftp)"}); err != nil {
@@ -107,7 +107,7 @@ func TestRenderCorpus(t *testing.T) {
 	tmp := t.TempDir()
 	for i, r := range all {
 		var ipxe, grub bytes.Buffer
-		if err := RenderIPXE(&ipxe, r, &IPXEOptions{BaseURL: "http://192.0.2.1/x"}); err != nil {
+		if err := RenderIPXE(&ipxe, r, &IPXEScriptOptions{BaseURL: "http://192.0.2.1/x"}); err != nil {
 			t.Fatalf("%s: RenderIPXE: %v", names[i], err)
 		}
 		t.Run(names[i], func(t *testing.T) { checkIPXE(t, ipxe.String()) })
@@ -142,7 +142,7 @@ LABEL dash
   LINUX k
 `), "a.cfg")
 	var ipxe, grub bytes.Buffer
-	if err := RenderIPXE(&ipxe, r, &IPXEOptions{BaseURL: "http://h/b/", InitrdArg: true}); err != nil {
+	if err := RenderIPXE(&ipxe, r, &IPXEScriptOptions{BaseURL: "http://h/b/", InitrdArg: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
@@ -226,7 +226,7 @@ func TestRenderDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ipxe, grub, plain bytes.Buffer
-	if err := RenderIPXE(&ipxe, r, &IPXEOptions{BaseURL: "http://192.0.2.1/tree/"}); err != nil {
+	if err := RenderIPXE(&ipxe, r, &IPXEScriptOptions{BaseURL: "http://192.0.2.1/tree/"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := RenderIPXE(&plain, r, nil); err != nil {

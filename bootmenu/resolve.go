@@ -109,8 +109,9 @@ func Resolve(fsys fs.FS, name string, opts *ResolveOptions) (*Resolved, error) {
 
 // ResolveConfig interprets an already parsed configuration, named name in
 // messages, expanding its INCLUDE lines through fsys (nil: every include
-// is reported missing). See [Resolve].
-func ResolveConfig(c *Config, name string, fsys fs.FS, opts *ResolveOptions) (*Resolved, error) {
+// is reported missing). See [Resolve], whose arguments come in the same
+// order.
+func ResolveConfig(fsys fs.FS, c *Config, name string, opts *ResolveOptions) (*Resolved, error) {
 	o := resolveOptions(opts)
 	x, err := expand(fsys, name, c, o)
 	if err != nil {

@@ -463,7 +463,7 @@ func checkConfigRoundTrip(t *testing.T, r *Resolved) {
 	if err != nil {
 		t.Fatalf("Parse(Config()): %v\n%s", err, text)
 	}
-	back, err := ResolveConfig(c, "flat.cfg", nil, nil)
+	back, err := ResolveConfig(nil, c, "flat.cfg", nil)
 	if err != nil {
 		t.Fatalf("ResolveConfig: %v", err)
 	}
@@ -496,5 +496,26 @@ func TestFSPath(t *testing.T) {
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("FSPath(%q, %q) = %q, %v; want %q, %v", tt.dir, tt.name, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+func TestMenuAll(t *testing.T) {
+	r := mustResolve(t, mapFS("a.cfg", "LABEL a\nMENU BEGIN s\nLABEL b\nMENU BEGIN t\nLABEL c\nMENU END\nMENU END\nLABEL d\n"), "a.cfg")
+	var got []string
+	for m, e := range r.Menu.All() {
+		got = append(got, m.Tag+":"+e.Label)
+	}
+	if want := ":a :s s:b s:t t:c :d"; strings.Join(got, " ") != want {
+		t.Errorf("All() = %q, want %q", strings.Join(got, " "), want)
+	}
+	got = got[:0]
+	for _, e := range r.Menu.All() {
+		got = append(got, e.Label)
+		if e.Label == "b" {
+			break
+		}
+	}
+	if strings.Join(got, " ") != "a s b" {
+		t.Errorf("All() stopped at b = %q", got)
 	}
 }

@@ -10,8 +10,9 @@ import (
 	"github.com/pxekit/pxekit/internal/pxelinux"
 )
 
-// Client identifies a PXE client for [SearchPath].
-type Client struct {
+// SearchClient identifies a PXE client for [SearchPath]: what pxelinux names
+// its configuration files after.
+type SearchClient struct {
 	// ConfigFile is the file named by DHCP option 209 (pxelinux.configfile),
 	// tried first; "" if the server sent none.
 	ConfigFile string
@@ -28,6 +29,11 @@ type Client struct {
 	IP netip.Addr
 }
 
+// Client is the former name of [SearchClient].
+//
+// Deprecated: use SearchClient; Client read as nbp.Client's namesake.
+type Client = SearchClient
+
 // SearchPath returns the configuration file names pxelinux tries for c, in
 // order, relative to its path prefix, as pxelinux(1) documents them: the
 // option 209 file if any, then under "pxelinux.cfg/" the UUID in lower-case
@@ -41,7 +47,7 @@ type Client struct {
 // UUID whose byte 6 (where the version nibble is) is below 0x10 or 0xf0
 // and above, the nil UUID among them, and so does SearchPath; it is the
 // rule of dhcp.ClientGUID.PXELinuxAccepts, kept in one place for both.
-func SearchPath(c Client) []string {
+func SearchPath(c SearchClient) []string {
 	const dir = "pxelinux.cfg/"
 	var out []string
 	if c.ConfigFile != "" {

@@ -181,7 +181,7 @@ func (b *Boot) renderPlan(plan Plan, name string) (map[string][]byte, error) {
 	}
 	files[pxe] = bytes.Clone(buf.Bytes())
 	buf.Reset()
-	if err := bootmenu.RenderIPXE(&buf, r, &bootmenu.IPXEOptions{InitrdArg: true}); err != nil {
+	if err := bootmenu.RenderIPXE(&buf, r, &bootmenu.IPXEScriptOptions{InitrdArg: true}); err != nil {
 		return nil, err
 	}
 	files[ipxe] = bytes.Clone(buf.Bytes())
