@@ -23,12 +23,12 @@ func FSPath(dir, name string) (string, bool) {
 	if strings.Contains(name, "://") {
 		return "", false
 	}
-	if abs || strings.HasPrefix(name, "/") {
-		name = strings.TrimLeft(name, "/")
+	if abs || strings.HasPrefix(name, "/") || dir == "" {
+		// Clean does not allocate for a name that is clean already.
+		name = path.Clean(strings.TrimLeft(name, "/"))
 	} else {
 		name = path.Join(dir, name)
 	}
-	name = path.Clean(name)
 	if name == "" || !fs.ValidPath(name) || name == "." {
 		return "", false
 	}

@@ -220,7 +220,7 @@ func RenderIPXE(w io.Writer, r *Resolved, opts *IPXEScriptOptions) error {
 			def = r.timeoutEntry()
 		}
 		if def != nil && def.Action == ActionBoot {
-			if _, ok := ipxeSection(def, "", "", r.Dir, &o); ok {
+			if ipxeRuns(def) {
 				choose += " --default " + n.entry[def]
 			}
 		} else if def != nil && def.Submenu != nil {
@@ -235,6 +235,15 @@ func RenderIPXE(w io.Writer, r *Resolved, opts *IPXEScriptOptions) error {
 	b.WriteString(sections.String())
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// ipxeRuns reports whether iPXE can boot e (see [ipxeSection]).
+func ipxeRuns(e *Entry) bool {
+	switch e.Type {
+	case KwLocalBoot, KwPXE, KwLinux:
+		return true
+	}
+	return false
 }
 
 // ipxeSection returns the script section that boots e.
