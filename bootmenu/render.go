@@ -3,6 +3,7 @@ package bootmenu
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"path"
 	"strconv"
 	"strings"
@@ -17,6 +18,13 @@ func joinBase(base, dir, name string) string {
 	if strings.Contains(name, "://") {
 		return name
 	}
+	if validRel(dir) && validRel(name) && !strings.HasPrefix(name, "::") {
+		// What FSPath gives, in one allocation.
+		if base == "" {
+			return dir + "/" + name
+		}
+		return strings.TrimRight(base, "/") + "/" + dir + "/" + name
+	}
 	if n, ok := FSPath(dir, name); ok {
 		name = n
 	} else {
@@ -27,6 +35,10 @@ func joinBase(base, dir, name string) string {
 	}
 	return strings.TrimRight(base, "/") + "/" + name
 }
+
+// validRel reports whether s is a clean relative name that stays in the
+// root, one that path.Join keeps as it is.
+func validRel(s string) bool { return s != "." && fs.ValidPath(s) }
 
 // IPXEScriptOptions tunes [RenderIPXE]. The zero value is ready to use.
 type IPXEScriptOptions struct {
