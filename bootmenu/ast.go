@@ -73,6 +73,8 @@ func (l *layout) eol() string    { return eolStrings[l.eolKind] }
 // A Config is not safe for concurrent modification.
 type Config struct {
 	Nodes []Node
+
+	parsed labelOwner // of the labels Parse made
 }
 
 // Comment is a line whose first non-blank character is '#'.
@@ -145,8 +147,14 @@ type Label struct {
 	Name     string // the text after LABEL
 	Body     []Node
 	layout
+	own *labelOwner // the label's Config and, for a new label, its body indent
+}
+
+// labelOwner is what a Label knows of its place. The labels of a parsed
+// Config share [Config.parsed].
+type labelOwner struct {
+	cfg        *Config // the Config whose Nodes hold the label
 	bodyIndent string  // indentation for new body lines of a new label
-	cfg        *Config // the Config whose Nodes hold the label, if known
 }
 
 // Pos returns n.Position; likewise for the other node types.

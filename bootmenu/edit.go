@@ -50,17 +50,16 @@ func (c *Config) settleAt(i int, l *Label) {
 // settle keeps the label's Body to the lines that belong to it, after an
 // edit that removed lines; see [Label].
 func (l *Label) settle() {
-	c := l.cfg
-	if c == nil {
+	if l.own == nil || l.own.cfg == nil {
 		return
 	}
+	c := l.own.cfg
 	for i, n := range c.Nodes {
 		if n == Node(l) {
 			c.settleAt(i, l)
 			return
 		}
 	}
-	l.cfg = nil // no longer in c
 }
 
 // Labels returns the top-level LABEL blocks in order. Editing a returned
@@ -129,16 +128,15 @@ func newLayout(kw Keyword, lower bool, indent string) layout {
 // ones: keyword case and the indentation of the last label's body.
 func (c *Config) AddLabel(name string) *Label {
 	lower := c.lowerCase()
-	l := &Label{Name: clean(name), layout: newLayout(KwLabel, lower, "")}
+	l := &Label{Name: clean(name), layout: newLayout(KwLabel, lower, ""), own: &labelOwner{cfg: c}}
 	for _, old := range c.Labels() {
 		l.layout = newLayout(KwLabel, lower, old.indent())
-		l.bodyIndent = old.childIndent()
+		l.own.bodyIndent = old.childIndent()
 	}
-	if l.bodyIndent == "" && !lower {
-		l.bodyIndent = "\t"
+	if l.own.bodyIndent == "" && !lower {
+		l.own.bodyIndent = "\t"
 	}
 	c.settle()
-	l.cfg = c
 	c.Nodes = append(c.Nodes, l)
 	return l
 }
@@ -151,8 +149,8 @@ func (c *Config) RemoveLabel(name string) bool {
 	if i < 0 {
 		return false
 	}
-	if l, ok := c.Nodes[i].(*Label); ok && l.cfg == c {
-		l.cfg = nil
+	if l, ok := c.Nodes[i].(*Label); ok && l.own != nil && l.own.cfg == c {
+		l.own = &labelOwner{bodyIndent: l.own.bodyIndent}
 	}
 	c.Nodes = append(c.Nodes[:i], c.Nodes[i+1:]...)
 	return true
@@ -229,8 +227,8 @@ func (c *Config) Set(kw Keyword, value string) *Directive {
 
 // childIndent is the indentation of the label's body lines.
 func (l *Label) childIndent() string {
-	if l.bodyIndent != "" {
-		return l.bodyIndent
+	if l.own != nil && l.own.bodyIndent != "" {
+		return l.own.bodyIndent
 	}
 	for _, n := range l.Body {
 		if d, ok := n.(*Directive); ok && d.set {

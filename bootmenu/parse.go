@@ -55,7 +55,8 @@ func Parse(src []byte) (*Config, error) {
 		return nil, err
 	}
 	c := &Config{}
-	c.Nodes = group(flat, c)
+	c.parsed.cfg = c
+	c.Nodes = group(flat, &c.parsed)
 	return c, nil
 }
 
@@ -263,8 +264,8 @@ func (p *parser) classify(content, eol string, pos Pos) Node {
 }
 
 // group gathers the lines that belong to each LABEL into its Body; the
-// labels become labels of c.
-func group(flat []Node, c *Config) []Node {
+// labels get owner own.
+func group(flat []Node, own *labelOwner) []Node {
 	out := make([]Node, 0, len(flat))
 	for i := 0; i < len(flat); {
 		l, ok := flat[i].(*Label)
@@ -285,7 +286,7 @@ func group(flat []Node, c *Config) []Node {
 			}
 		}
 		l.Body = append([]Node(nil), flat[i+1:last+1]...)
-		l.cfg = c
+		l.own = own
 		out = append(out, l)
 		i = last + 1
 	}
