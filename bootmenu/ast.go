@@ -73,6 +73,8 @@ func (l *layout) eol() string    { return eolStrings[l.eolKind] }
 // A Config is not safe for concurrent modification.
 type Config struct {
 	Nodes []Node
+
+	parsed labelOwner // of the labels Parse made
 }
 
 // Comment is a line whose first non-blank character is '#'.
@@ -126,19 +128,33 @@ type Text struct {
 
 // Label is a LABEL line and the lines that belong to the entry it starts.
 //
-// The parser puts into Body the lines from the LABEL line up to the last
-// label-scoped directive (KERNEL and its type-specific forms, INITRD,
-// APPEND, IPAPPEND, SYSAPPEND, LOCALBOOT, TEXT, and the per-entry MENU
-// directives) before the next LABEL, MENU BEGIN, MENU END, MENU SEPARATOR,
-// INCLUDE, MENU INCLUDE or end of file. Lines after that belong to the
-// enclosing level, so removing a label leaves its neighbours' comments and
-// global directives in place.
+// Body holds the lines from the LABEL line up to the last label-scoped
+// directive (KERNEL and its type-specific forms, INITRD, APPEND, IPAPPEND,
+// SYSAPPEND, LOCALBOOT, TEXT, and the per-entry MENU directives) before
+// the next LABEL, MENU BEGIN, MENU END, MENU SEPARATOR, INCLUDE, MENU
+// INCLUDE or end of file. Lines after that belong to the enclosing level,
+// so removing a label leaves its neighbours' comments and global
+// directives in place.
+//
+// The editing methods keep that rule: when an edit of a label of a
+// Config (from [Parse] or [Config.AddLabel]) removes its last
+// label-scoped lines, the lines after the new last one move out of Body,
+// to just after the label in the Config, where Parse would put them. The
+// printed text does not change. For a Label built by hand and put into
+// Config.Nodes, the Config's own editing methods do the same.
 type Label struct {
 	Position Pos
 	Name     string // the text after LABEL
 	Body     []Node
 	layout
-	bodyIndent string // indentation for new body lines of a new label
+	own *labelOwner // the label's Config and, for a new label, its body indent
+}
+
+// labelOwner is what a Label knows of its place. The labels of a parsed
+// Config share [Config.parsed].
+type labelOwner struct {
+	cfg        *Config // the Config whose Nodes hold the label
+	bodyIndent string  // indentation for new body lines of a new label
 }
 
 // Pos returns n.Position; likewise for the other node types.

@@ -41,15 +41,20 @@
 // # Resolved menus and renderers
 //
 // [FindConfig] finds the isolinux or syslinux configuration of an image
-// or tree. [Resolve] reads a configuration from an [io/fs.FS], expands INCLUDE and
-// MENU INCLUDE (with cycle detection and depth and file limits) and
-// interprets the result as menu.c32 does: a [Resolved] with the title,
-// timeout and default, and a tree of [Menu] and [Entry] values with kernel,
-// initrds, command line and help text. [RenderIPXE], [RenderGRUB] and
-// [RenderPXELinux] write that menu for iPXE, for GRUB and as one pxelinux
-// file; [Resolved.RewritePaths] first moves kernels and initrds to where
-// they are served. [SearchPath] lists the configuration files pxelinux
-// asks for, in its order.
+// or tree. [Resolve] reads a configuration from an [io/fs.FS] and works
+// in two steps: it expands INCLUDE and MENU INCLUDE (with cycle detection
+// and depth and file limits), then interprets the result as menu.c32
+// does: a [Resolved] with the title, timeout and default, and a tree of
+// [Menu] and [Entry] values with kernel, command line and help text. An
+// entry's command line ([Entry.Append]) is the one place its initrds are
+// named: [Entry.Initrds] reads them as pxelinux does (the first initrd=
+// option only) and [Entry.SetInitrds] edits them. [RenderIPXE],
+// [RenderGRUB] and [RenderPXELinux] write that menu for iPXE, for GRUB and
+// as one pxelinux file; the first two name files from the root of the
+// file system, taking relative names from [Resolved.Dir].
+// [Resolved.RewritePaths] moves kernels and initrds to where they are
+// served. [SearchPath] lists the configuration files pxelinux asks for, in
+// its order, skipping a UUID pxelinux does not accept.
 //
 // # GRUB configurations
 //

@@ -64,7 +64,7 @@ func TestSyslinuxDocExamples(t *testing.T) {
 		if c.String() != src {
 			t.Fatalf("listings do not round-trip")
 		}
-		r, err := ResolveConfig(c, "syslinux.cfg.txt", nil, nil)
+		r, err := ResolveConfig(nil, c, "syslinux.cfg.txt", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +72,7 @@ func TestSyslinuxDocExamples(t *testing.T) {
 			t.Errorf("globals: timeout %v total %v onerror %q prompt %v", r.Timeout, r.TotalTimeout, r.OnError, r.Prompt)
 		}
 		l := r.Menu.Entry("linux")
-		if l == nil || !slices.Equal(l.Initrds, []string{"initrd1.gz", "initrd2.gz"}) || !l.Default {
+		if l == nil || !slices.Equal(l.Initrds(), []string{"initrd1.gz", "initrd2.gz"}) || !l.Default {
 			t.Errorf("linux entry = %+v", l)
 		}
 		if m := r.Menu.Entry("m"); m == nil || m.Type != KwCom32 || m.Kernel != "menu.c32" {
@@ -94,7 +94,7 @@ func TestSyslinuxDocExamples(t *testing.T) {
 		if c.String() != b.String() {
 			t.Fatalf("dedented menu.txt does not round-trip")
 		}
-		r, err := ResolveConfig(c, "menu.txt", nil, nil)
+		r, err := ResolveConfig(nil, c, "menu.txt", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,11 +106,11 @@ func TestSyslinuxDocExamples(t *testing.T) {
 		if w2k == nil || w2k.Type != KwCom32 || w2k.Args() != "hd0 1" || w2k.Display != "Windows 2000" {
 			t.Errorf("w2k = %+v", w2k)
 		}
-		if dos := r.Menu.Entry("dos"); dos == nil || !slices.Equal(dos.Initrds, []string{"dos622.imz"}) || dos.Kernel != "memdisk" {
+		if dos := r.Menu.Entry("dos"); dos == nil || !slices.Equal(dos.Initrds(), []string{"dos622.imz"}) || dos.Kernel != "memdisk" {
 			t.Errorf("dos = %+v", dos)
 		}
 		var disabled, separators, indented int
-		r.Menu.All(func(_ *Menu, e *Entry) {
+		for _, e := range r.Menu.All() {
 			if e.Label == "softcap" && e.Indent == 1 {
 				indented++
 			}
@@ -120,7 +120,7 @@ func TestSyslinuxDocExamples(t *testing.T) {
 			if e.Action == ActionSeparator {
 				separators++
 			}
-		})
+		}
 		if disabled < 2 || separators < 1 || indented != 1 {
 			t.Errorf("MENU DISABLE entries %d, separators %d, indented softcap %d", disabled, separators, indented)
 		}

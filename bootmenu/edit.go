@@ -3,6 +3,7 @@ package bootmenu
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -19,23 +20,46 @@ func clean(s string) string {
 	return trimBlanks(s)
 }
 
-// Normalize regroups the lines of c into LABEL bodies the way [Parse]
-// does (see [Label]). The printed text does not change. Removing lines
-// from a Label's Body (with [Label.Remove], [Label.SetAppend] of "", …)
-// can leave lines at its end that Parse would put after the label; call
-// Normalize after such edits when the tree shape matters, for example to
-// compare it with Parse(Format(c)). Config's own editing methods keep the
-// shape.
-func (c *Config) Normalize() {
-	flat := make([]Node, 0, len(c.Nodes))
-	for _, n := range c.Nodes {
-		flat = append(flat, n)
-		if l, ok := n.(*Label); ok {
-			flat = append(flat, l.Body...)
-			l.Body = nil
+// settle moves the lines at the end of each label's Body that follow its
+// last label-scoped line out of the Body, to just after the label, where
+// [Parse] would put them (see [Label]).
+func (c *Config) settle() {
+	for i := 0; i < len(c.Nodes); i++ {
+		if l, ok := c.Nodes[i].(*Label); ok {
+			c.settleAt(i, l)
 		}
 	}
-	c.Nodes = group(flat)
+}
+
+// settleAt settles the label l at c.Nodes[i].
+func (c *Config) settleAt(i int, l *Label) {
+	last := -1
+	for j, n := range l.Body {
+		if keywordOf(n).labelScoped() {
+			last = j
+		}
+	}
+	if last == len(l.Body)-1 {
+		return
+	}
+	tail := l.Body[last+1:]
+	l.Body = l.Body[: last+1 : last+1]
+	c.Nodes = slices.Insert(c.Nodes, i+1, tail...)
+}
+
+// settle keeps the label's Body to the lines that belong to it, after an
+// edit that removed lines; see [Label].
+func (l *Label) settle() {
+	if l.own == nil || l.own.cfg == nil {
+		return
+	}
+	c := l.own.cfg
+	for i, n := range c.Nodes {
+		if n == Node(l) {
+			c.settleAt(i, l)
+			return
+		}
+	}
 }
 
 // Labels returns the top-level LABEL blocks in order. Editing a returned
@@ -104,14 +128,15 @@ func newLayout(kw Keyword, lower bool, indent string) layout {
 // ones: keyword case and the indentation of the last label's body.
 func (c *Config) AddLabel(name string) *Label {
 	lower := c.lowerCase()
-	l := &Label{Name: clean(name), layout: newLayout(KwLabel, lower, "")}
+	l := &Label{Name: clean(name), layout: newLayout(KwLabel, lower, ""), own: &labelOwner{cfg: c}}
 	for _, old := range c.Labels() {
 		l.layout = newLayout(KwLabel, lower, old.indent())
-		l.bodyIndent = old.childIndent()
+		l.own.bodyIndent = old.childIndent()
 	}
-	if l.bodyIndent == "" && !lower {
-		l.bodyIndent = "\t"
+	if l.own.bodyIndent == "" && !lower {
+		l.own.bodyIndent = "\t"
 	}
+	c.settle()
 	c.Nodes = append(c.Nodes, l)
 	return l
 }
@@ -119,9 +144,13 @@ func (c *Config) AddLabel(name string) *Label {
 // RemoveLabel removes the first LABEL block called name with its body and
 // reports whether there was one. Comments before the LABEL line stay.
 func (c *Config) RemoveLabel(name string) bool {
+	c.settle()
 	i := c.labelIndex(name)
 	if i < 0 {
 		return false
+	}
+	if l, ok := c.Nodes[i].(*Label); ok && l.own != nil && l.own.cfg == c {
+		l.own = &labelOwner{bodyIndent: l.own.bodyIndent}
 	}
 	c.Nodes = append(c.Nodes[:i], c.Nodes[i+1:]...)
 	return true
@@ -141,6 +170,8 @@ func (c *Config) MoveLabel(name, before string) error {
 	if name == before {
 		return nil
 	}
+	c.settle()
+	i = c.labelIndex(name)
 	l := c.Nodes[i]
 	c.Nodes = append(c.Nodes[:i], c.Nodes[i+1:]...)
 	j := c.labelIndex(before)
@@ -196,8 +227,8 @@ func (c *Config) Set(kw Keyword, value string) *Directive {
 
 // childIndent is the indentation of the label's body lines.
 func (l *Label) childIndent() string {
-	if l.bodyIndent != "" {
-		return l.bodyIndent
+	if l.own != nil && l.own.bodyIndent != "" {
+		return l.own.bodyIndent
 	}
 	for _, n := range l.Body {
 		if d, ok := n.(*Directive); ok && d.set {
@@ -274,7 +305,8 @@ func (l *Label) insert(n Node, rank int) {
 }
 
 // Remove deletes every directive with keyword kw from the label's body and
-// returns how many it removed. See [Config.Normalize].
+// returns how many it removed. Lines that no longer belong to the label
+// move out of its body (see [Label]).
 func (l *Label) Remove(kw Keyword) int {
 	out := l.Body[:0]
 	k := 0
@@ -287,6 +319,9 @@ func (l *Label) Remove(kw Keyword) int {
 	}
 	clear(l.Body[len(out):])
 	l.Body = out
+	if k > 0 {
+		l.settle()
+	}
 	return k
 }
 
@@ -337,19 +372,17 @@ func (l *Label) SetAppend(value string) {
 	l.Set(KwAppend, value)
 }
 
-// Initrds returns the label's initial ramdisks: the comma-separated list of
-// its INITRD line, then those named by initrd= options on its APPEND line.
+// Initrds returns the label's initial ramdisks as pxelinux loads them
+// (see [Entry.Initrds]): syslinux puts initrd= with the files of the
+// INITRD line after the APPEND line's options, and pxelinux loads the
+// files of the first initrd= option only, so an initrd= option on the
+// APPEND line wins over the INITRD line. A global APPEND is not looked at.
 func (l *Label) Initrds() []string {
-	var out []string
+	cmdline := l.Append()
 	if d := l.Get(KwInitrd); d != nil {
-		out = splitList(d.Word(0))
+		cmdline += " initrd=" + d.Word(0)
 	}
-	for _, w := range fields(l.Append()) {
-		if v, ok := strings.CutPrefix(w, "initrd="); ok {
-			out = append(out, splitList(v)...)
-		}
-	}
-	return out
+	return initrdsOf(cmdline)
 }
 
 func splitList(s string) []string {
@@ -434,10 +467,12 @@ func (l *Label) SetHelp(text string) error {
 		}
 	}
 	var t *Text
+	removed := false
 	for i := len(l.Body) - 1; i >= 0; i-- {
 		if x, ok := l.Body[i].(*Text); ok && x.Kind == "HELP" {
 			if text == "" {
 				l.Body = append(l.Body[:i], l.Body[i+1:]...)
+				removed = true
 				continue
 			}
 			if t == nil {
@@ -446,6 +481,9 @@ func (l *Label) SetHelp(text string) error {
 		}
 	}
 	if text == "" {
+		if removed {
+			l.settle()
+		}
 		return nil
 	}
 	if t != nil {

@@ -150,7 +150,7 @@ func TestEditConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	reparse(t, c)
-	r, err := ResolveConfig(c, "edited", nil, nil)
+	r, err := ResolveConfig(nil, c, "edited", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,14 +223,14 @@ LABEL cfg
 		t.Errorf("RewritePaths:\n%s\nwant\n%s", got, want)
 	}
 
-	r, err := ResolveConfig(mustParse(t, "LABEL a\n KERNEL k\n INITRD i1\n APPEND initrd=i0 x\nLABEL l\n LOCALBOOT 0\nMENU BACKGROUND #123\n"), "t", nil, nil)
+	r, err := ResolveConfig(nil, mustParse(t, "LABEL a\n KERNEL k\n INITRD i1\n APPEND initrd=i0 x\nLABEL l\n LOCALBOOT 0\nMENU BACKGROUND #123\n"), "t", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.RewritePaths(func(k PathKind, p string) string { return "p/" + p })
 	e := r.Menu.Entry("a")
-	if e.Kernel != "p/k" || !slices.Equal(e.Initrds, []string{"p/i0", "p/i1"}) || e.Append != "initrd=p/i0 x initrd=p/i1" {
-		t.Errorf("resolved rewrite = %q %q %q", e.Kernel, e.Initrds, e.Append)
+	if e.Kernel != "p/k" || !slices.Equal(e.Initrds(), []string{"p/i0"}) || e.Append != "initrd=p/i0 x initrd=p/i1" {
+		t.Errorf("resolved rewrite = %q %q %q", e.Kernel, e.Initrds(), e.Append)
 	}
 	if l := r.Menu.Entry("l"); l.Kernel != "0" {
 		t.Errorf("LOCALBOOT rewritten to %q", l.Kernel)
@@ -249,7 +249,7 @@ func TestSearchPath(t *testing.T) {
 		{
 			// The example of pxelinux(1): 88:99:AA:BB:CC:DD, 192.168.2.91.
 			name: "pxelinux manual",
-			c: Client{
+			c: SearchClient{
 				UUID: []byte{0xb8, 0x94, 0x59, 0x08, 0xd6, 0xa6, 0x41, 0xa9, 0x61, 0x1d, 0x74, 0xa6, 0xab, 0x80, 0xb8, 0x3d},
 				MAC:  net.HardwareAddr{0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD},
 				IP:   netip.MustParseAddr("192.168.2.91"),
@@ -263,8 +263,20 @@ func TestSearchPath(t *testing.T) {
 			},
 		},
 		{
+			// pxelinux skips the nil UUID (and any whose byte 6 is
+			// outside 0x10–0xef), as dhcp.ClientGUID.PXELinuxAccepts says.
+			name: "nil UUID",
+			c:    SearchClient{UUID: make([]byte, 16), MAC: net.HardwareAddr{0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD}},
+			want: []string{"pxelinux.cfg/01-88-99-aa-bb-cc-dd", "pxelinux.cfg/default"},
+		},
+		{
+			name: "UUID byte 6 0xf0",
+			c:    SearchClient{UUID: []byte{6: 0xf0, 15: 1}},
+			want: []string{"pxelinux.cfg/default"},
+		},
+		{
 			name: "option 209, no UUID, IPv4-mapped, other hardware type",
-			c: Client{
+			c: SearchClient{
 				ConfigFile:   "custom.cfg",
 				UUID:         []byte{1, 2, 3},
 				HardwareType: 6,
@@ -279,7 +291,7 @@ func TestSearchPath(t *testing.T) {
 				"pxelinux.cfg/default",
 			},
 		},
-		{name: "nothing known", c: Client{IP: netip.MustParseAddr("2001:db8::1")}, want: []string{"pxelinux.cfg/default"}},
+		{name: "nothing known", c: SearchClient{IP: netip.MustParseAddr("2001:db8::1")}, want: []string{"pxelinux.cfg/default"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,7 +303,7 @@ func TestSearchPath(t *testing.T) {
 }
 
 func TestResolvedRewriteSettings(t *testing.T) {
-	r, err := ResolveConfig(mustParse(t, "UI menu.c32 x\nDISPLAY boot.msg\nPATH a:b\nFONT f.psf\nF1 help.txt bg.png\nMENU COLOR sel 7 #fff #000\n"), "t", nil, nil)
+	r, err := ResolveConfig(nil, mustParse(t, "UI menu.c32 x\nDISPLAY boot.msg\nPATH a:b\nFONT f.psf\nF1 help.txt bg.png\nMENU COLOR sel 7 #fff #000\n"), "t", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,5 +312,33 @@ func TestResolvedRewriteSettings(t *testing.T) {
 	want := []string{"/p/menu.c32 x", "/p/boot.msg", "/p/a:/p/b", "/p/f.psf", "/p/help.txt /p/bg.png", "sel 7 #fff #000"}
 	if !slices.Equal(got, want) {
 		t.Errorf("rewritten = %q, want %q", got, want)
+	}
+}
+
+// TestEditKeepsMembership removes a label's last label-scoped lines and
+// checks that the lines after them leave its body, as Parse would have
+// it: the tree equals Parse(Format(c)), and removing the label keeps them.
+func TestEditKeepsMembership(t *testing.T) {
+	for _, tt := range []struct {
+		name, last string
+		edit       func(l *Label)
+	}{
+		{"SetAppend", " APPEND x\n", func(l *Label) { l.SetAppend("") }},
+		{"Remove", " APPEND x\n", func(l *Label) { l.Remove(KwAppend) }},
+		{"SetHelp", " TEXT HELP\n help\n ENDTEXT\n", func(l *Label) { l.SetHelp("") }},
+		{"SetInitrds", " INITRD i\n", func(l *Label) { l.SetInitrds() }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := mustParse(t, "LABEL a\n KERNEL k\n # about a\n TIMEOUT 50\n"+tt.last+"LABEL b\n KERNEL kb\n")
+			tt.edit(c.Label("a"))
+			reparse(t, c)
+			if !c.RemoveLabel("a") {
+				t.Fatal("RemoveLabel(a) = false")
+			}
+			got := reparse(t, c)
+			if want := "# about a\n TIMEOUT 50\n"; !strings.Contains(got, want) || strings.Contains(got, "KERNEL k\n") {
+				t.Errorf("after RemoveLabel(a):\n%s\nwant the label gone and %q kept", got, want)
+			}
+		})
 	}
 }

@@ -95,7 +95,7 @@ func FuzzResolve(f *testing.F) {
 			return
 		}
 		var buf bytes.Buffer
-		if err := RenderIPXE(&buf, r, &IPXEOptions{BaseURL: "http://h/", InitrdArg: true}); err != nil {
+		if err := RenderIPXE(&buf, r, &IPXEScriptOptions{BaseURL: "http://h/", InitrdArg: true}); err != nil {
 			t.Fatal(err)
 		}
 		if err := RenderGRUB(&buf, r, nil); err != nil {
@@ -168,7 +168,6 @@ func FuzzEdit(f *testing.F) {
 				}
 			}
 		}
-		c.Normalize()
 		out, err := c.MarshalText()
 		if err != nil {
 			t.Fatalf("Format after edits: %v", err)

@@ -96,8 +96,9 @@ const (
 //     else a name made from the title (unique in the whole tree), Kernel is
 //     the first word of its linux (linuxefi, linux16) command and Append
 //     the rest (an argument with blanks in double quotes) with
-//     initrd=<initrd files, comma-separated> added; Initrds
-//     lists the initrd (initrdefi, initrd16) files. A leading GRUB device
+//     initrd=<initrd files, comma-separated> added (put first if
+//     the arguments have an initrd= of their own), so that
+//     [Entry.Initrds] lists the initrd (initrdefi, initrd16) files. A leading GRUB device
 //     such as (loop) or ($root) is dropped from file names, and names are
 //     made absolute ("/casper/vmlinuz"). Entries that boot no Linux
 //     kernel (chainloader, fwsetup, halt, exit) are left out, with a
@@ -135,8 +136,8 @@ func ResolveGRUB(fsys fs.FS, name string, opts *GRUBResolveOptions) (*Resolved, 
 		g.opts = *opts
 	}
 	ro := ResolveOptions{MaxDepth: g.opts.MaxDepth, MaxFiles: g.opts.MaxFiles, MaxFileSize: g.opts.MaxFileSize}
-	g.r = newResolver(fsys, &ro)
-	g.opts.MaxDepth, g.opts.MaxFiles = g.r.opts.MaxDepth, g.r.opts.MaxFiles
+	ro = resolveOptions(&ro)
+	g.opts.MaxDepth, g.opts.MaxFiles, g.opts.MaxFileSize = ro.MaxDepth, ro.MaxFiles, ro.MaxFileSize
 	vars := map[string]string{}
 	for k, v := range g.opts.Vars {
 		vars[k] = v
@@ -164,7 +165,6 @@ type grubItem struct {
 type grubResolver struct {
 	fsys     fs.FS
 	opts     GRUBResolveOptions
-	r        *resolver // for read and limits
 	res      Resolved
 	stack    []string
 	files    []string
@@ -227,7 +227,7 @@ func (g *grubResolver) file(file string, sc *grubScope, at Pos, from string) err
 	if g.fsys == nil {
 		return &fs.PathError{Op: "open", Path: file, Err: fs.ErrNotExist}
 	}
-	data, err := g.r.read(file)
+	data, err := readLimited(g.fsys, file, g.opts.MaxFileSize)
 	if err != nil {
 		if errors.Is(err, ErrFileTooLarge) {
 			return &ResolveError{File: from, Pos: at, Err: err}
@@ -619,15 +619,17 @@ func (g *grubResolver) menuentry(s *grubStmt, sc *grubScope) error {
 	switch {
 	case ge.hasLinux:
 		e := &Entry{Action: ActionBoot, Type: KwLinux, Label: g.label(sc.menu, id, title), MenuLabel: title, Display: title,
-			Kernel: ge.kernel, Initrds: ge.initrds, File: sc.file, Pos: s.pos, menuOwner: sc.menu}
-		app := strings.Join(ge.args, " ")
+			Kernel: ge.kernel, File: sc.file, Pos: s.pos, menuOwner: sc.menu}
+		e.Append = strings.Join(ge.args, " ")
 		if len(ge.initrds) > 0 {
-			if app != "" {
-				app += " "
+			if _, end := firstInitrd(e.Append); end >= 0 {
+				// The kernel's own initrd= would hide GRUB's
+				// initrd files from Initrds: name them first.
+				e.Append = "initrd=" + strings.Join(ge.initrds, ",") + " " + e.Append
+			} else {
+				e.SetInitrds(ge.initrds...)
 			}
-			app += "initrd=" + strings.Join(ge.initrds, ",")
 		}
-		e.Append = app
 		sc.menu.Entries = append(sc.menu.Entries, e)
 		item.e = e
 	case ge.sub != nil:

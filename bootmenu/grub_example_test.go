@@ -33,7 +33,7 @@ menuentry "Try or Install Ubuntu Server" {
 	}
 	e := r.Menu.Entries[0]
 	fmt.Println(name, r.Timeout, r.Default)
-	fmt.Printf("%s: %s %s %v\n", e.Display, e.Kernel, e.Args(), e.Initrds)
+	fmt.Printf("%s: %s %s %v\n", e.Display, e.Kernel, e.Args(), e.Initrds())
 	bootmenu.RenderIPXE(os.Stdout, r, nil)
 	// Output:
 	// boot/grub/grub.cfg 30s Try-or-Install-Ubuntu-Server

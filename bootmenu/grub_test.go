@@ -39,7 +39,7 @@ func flatten(r *Resolved) []gentry {
 	var walk func(m *Menu, d int)
 	walk = func(m *Menu, d int) {
 		for _, e := range m.Entries {
-			out = append(out, gentry{Depth: d, Action: e.Action, Display: e.Display, Label: e.Label, Kernel: e.Kernel, Args: e.Args(), Initrds: e.Initrds, Default: e.Default})
+			out = append(out, gentry{Depth: d, Action: e.Action, Display: e.Display, Label: e.Label, Kernel: e.Kernel, Args: e.Args(), Initrds: e.Initrds(), Default: e.Default})
 			if e.Submenu != nil {
 				walk(e.Submenu, d+1)
 			}
@@ -197,12 +197,12 @@ func TestResolveGRUBLiveBuildSources(t *testing.T) {
 	// Labels are unique across the tree, so DEFAULT and pxelinux
 	// LABEL lines stay unambiguous.
 	seen := map[string]bool{}
-	r.Menu.All(func(_ *Menu, e *Entry) {
+	for _, e := range r.Menu.All() {
 		if seen[e.Label] {
 			t.Errorf("label %q twice", e.Label)
 		}
 		seen[e.Label] = true
-	})
+	}
 }
 
 func resolveGRUBString(t *testing.T, src string, extra fstest.MapFS, opts *GRUBResolveOptions) *Resolved {
@@ -602,7 +602,7 @@ func FuzzResolveGRUB(f *testing.F) {
 			return
 		}
 		labels := map[string]bool{}
-		r.Menu.All(func(_ *Menu, e *Entry) {
+		for _, e := range r.Menu.All() {
 			if labels[e.Label] {
 				t.Fatalf("label %q twice", e.Label)
 			}
@@ -610,7 +610,7 @@ func FuzzResolveGRUB(f *testing.F) {
 			if e.Action == ActionBoot && (!strings.HasPrefix(e.Kernel, "/") || e.Type != KwLinux) {
 				t.Fatalf("entry %q: kernel %q type %v", e.Label, e.Kernel, e.Type)
 			}
-		})
+		}
 		// Deterministic: a second reading gives the same menu.
 		r2, err := ResolveGRUB(m, "grub.cfg", &GRUBResolveOptions{MaxFiles: 16})
 		if err != nil {

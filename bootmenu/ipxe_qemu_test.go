@@ -58,7 +58,7 @@ func TestRenderIPXEInQEMU(t *testing.T) {
 	// options first.
 	r.Menu.Title = "--== pxekit ==--"
 	var script strings.Builder
-	opts := IPXEOptions{BaseURL: "http://10.0.2.2:" + strconv.Itoa(port) + "/d-i", InitrdArg: true}
+	opts := IPXEScriptOptions{BaseURL: "http://10.0.2.2:" + strconv.Itoa(port) + "/d-i", InitrdArg: true}
 	if err := RenderIPXE(&script, r, &opts); err != nil {
 		t.Fatal(err)
 	}

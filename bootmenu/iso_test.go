@@ -65,7 +65,7 @@ func TestISOLinuxFromISO(t *testing.T) {
 		}
 		// Every file the menu boots is in the image, under the name the
 		// renderers will serve it by.
-		for _, f := range append([]string{e.Kernel}, e.Initrds...) {
+		for _, f := range append([]string{e.Kernel}, e.Initrds()...) {
 			if _, err := fs.Stat(fsys, strings.TrimPrefix(f, "/")); err != nil {
 				t.Errorf("entry %s names %s: %v", e.Label, f, err)
 			}
@@ -174,14 +174,14 @@ func TestGRUBFromISO(t *testing.T) {
 		t.Fatal(err)
 	}
 	var kernels []string
-	r.Menu.All(func(_ *Menu, e *Entry) {
+	for _, e := range r.Menu.All() {
 		kernels = append(kernels, e.Kernel)
-		for _, f := range append([]string{e.Kernel}, e.Initrds...) {
+		for _, f := range append([]string{e.Kernel}, e.Initrds()...) {
 			if _, err := fs.Stat(fsys, strings.TrimPrefix(f, "/")); err != nil {
 				t.Errorf("entry %q names %s, not in the image: %v", e.Display, f, err)
 			}
 		}
-	})
+	}
 	if d := cmp.Diff([]string{"/casper/vmlinuz", "/casper/hwe-vmlinuz", "/boot/memtest86+.bin"}, kernels); d != "" {
 		t.Errorf("kernels (-want +got):\n%s", d)
 	}

@@ -54,7 +54,10 @@ func Parse(src []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Config{Nodes: group(flat)}, nil
+	c := &Config{}
+	c.parsed.cfg = c
+	c.Nodes = group(flat, &c.parsed)
+	return c, nil
 }
 
 type parser struct {
@@ -260,8 +263,9 @@ func (p *parser) classify(content, eol string, pos Pos) Node {
 	return n
 }
 
-// group gathers the lines that belong to each LABEL into its Body.
-func group(flat []Node) []Node {
+// group gathers the lines that belong to each LABEL into its Body; the
+// labels get owner own.
+func group(flat []Node, own *labelOwner) []Node {
 	out := make([]Node, 0, len(flat))
 	for i := 0; i < len(flat); {
 		l, ok := flat[i].(*Label)
@@ -282,6 +286,7 @@ func group(flat []Node) []Node {
 			}
 		}
 		l.Body = append([]Node(nil), flat[i+1:last+1]...)
+		l.own = own
 		out = append(out, l)
 		i = last + 1
 	}

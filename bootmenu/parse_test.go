@@ -129,7 +129,7 @@ func TestParseErrors(t *testing.T) {
 // cmpTree compares trees ignoring positions and spelling.
 var cmpTree = []cmp.Option{
 	cmpopts.IgnoreTypes(Pos{}),
-	cmpopts.IgnoreUnexported(Comment{}, Blank{}, Directive{}, Raw{}, Text{}, Label{}),
+	cmpopts.IgnoreUnexported(Config{}, Comment{}, Blank{}, Directive{}, Raw{}, Text{}, Label{}),
 	cmpopts.EquateEmpty(),
 }
 

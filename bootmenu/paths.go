@@ -124,8 +124,8 @@ func rewriteInitrdArgs(s string, fn func(PathKind, string) string) string {
 }
 
 // RewritePaths replaces the file names of r with fn(kind, name): the
-// kernel and initrd names of every entry (Append's initrd= options follow
-// Initrds), MENU HELP files, menu backgrounds, UI, DISPLAY, PATH, and the
+// kernel and initrd names of every entry (the files of every initrd=
+// option of Append), MENU HELP files, menu backgrounds, UI, DISPLAY, PATH, and the
 // files of kept settings (F1–F12, FONT, KBDMAP). Entries that do not boot
 // a file (submenus, separators, LOCALBOOT) are left alone.
 func (r *Resolved) RewritePaths(fn func(kind PathKind, name string) string) {
@@ -162,7 +162,6 @@ func (r *Resolved) RewritePaths(fn func(kind PathKind, name string) string) {
 				}
 				e.Kernel = fn(kind, e.Kernel)
 				e.Append = rewriteInitrdArgs(e.Append, fn)
-				e.Initrds = initrdsOf(e.Append)
 			case e.Action == ActionHelp:
 				e.Kernel = fn(PathFile, e.Kernel)
 			}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,8 +33,11 @@ func TestSearchPathPXELinux(t *testing.T) {
 		}
 	}
 	mac := net.HardwareAddr{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}
-	// QEMU's user-mode DHCP server hands out 10.0.2.15 first.
-	names := SearchPath(Client{MAC: mac, IP: netip.MustParseAddr("10.0.2.15")})
+	// QEMU's user-mode DHCP server hands out 10.0.2.15 first. The
+	// machine's UUID is the nil UUID (qemuUUID), which pxelinux skips:
+	// SearchPath must too, or its first name is one pxelinux never asks
+	// for.
+	names := SearchPath(SearchClient{UUID: make([]byte, 16), MAC: mac, IP: netip.MustParseAddr("10.0.2.15")})
 	for _, from := range []int{0, 1, 5} {
 		want := names[from]
 		t.Run(filepath.Base(want), func(t *testing.T) {
@@ -98,7 +102,52 @@ func TestSearchPathPXELinux(t *testing.T) {
 			t.Errorf("pxelinux booted %s, want %s", got, want)
 		}
 	})
+
+	// pxelinux loads the first initrd= of the command line only, which
+	// for a global APPEND initrd= and a label's INITRD is the global one:
+	// Entry.Initrds must name what it loaded.
+	t.Run("first initrd", func(t *testing.T) {
+		t.Parallel()
+		cfg := "SERIAL 0 115200\nPROMPT 0\nAPPEND initrd=pxekit-g.img\nDEFAULT a\nLABEL a\n KERNEL pxekit-k\n INITRD pxekit-i2.img\n"
+		r, err := ResolveConfig(nil, mustParse(t, cfg), "default", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := r.Menu.Entry("a").Initrds()
+		root := t.TempDir()
+		files := map[string]string{"pxelinux.cfg/default": cfg, "pxelinux.0": pxelinux, "ldlinux.c32": ldlinux,
+			// Not a kernel: pxelinux loads it and the initrds, then
+			// fails to boot it and returns to its prompt.
+			"pxekit-k": "not a kernel", "pxekit-g.img": "g", "pxekit-i2.img": "i2"}
+		for name, content := range files {
+			if strings.HasPrefix(content, "/") {
+				data, err := os.ReadFile(content)
+				if err != nil {
+					t.Fatal(err)
+				}
+				content = string(data)
+			}
+			os.MkdirAll(filepath.Join(root, filepath.Dir(name)), 0o755)
+			if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out := pxelinuxSerial(t, qemu, root, mac, func(s string) bool {
+			i := strings.Index(s, "Loading pxekit-k")
+			return i >= 0 && strings.Contains(s[i:], "boot: ")
+		})
+		var loaded []string
+		for _, m := range initrdLoadRE.FindAllStringSubmatch(out, -1) {
+			loaded = append(loaded, m[1])
+		}
+		if !slices.Equal(loaded, want) {
+			t.Errorf("pxelinux loaded initrds %q, Entry.Initrds() = %q; serial output:\n%s", loaded, want, out)
+		}
+	})
 }
+
+// initrdLoadRE matches pxelinux loading an initrd: "Loading NAME...ok".
+var initrdLoadRE = regexp.MustCompile(`Loading (pxekit-\S+\.img)\.\.\.ok`)
 
 // pxelinux writes "Loading NAME... failed" or "Loading NAME failed".
 var loadingRE = regexp.MustCompile(`Loading (\S+?)(?:\.\.\.)? `)
@@ -107,11 +156,29 @@ var loadingRE = regexp.MustCompile(`Loading (\S+?)(?:\.\.\.)? `)
 // tried to load, "" if it stopped at the boot prompt without loading one.
 func bootPXELinux(t *testing.T, qemu, root string, mac net.HardwareAddr) string {
 	t.Helper()
+	b := pxelinuxSerial(t, qemu, root, mac, func(s string) bool {
+		return loadingRE.MatchString(s) || strings.Contains(s, "boot: ")
+	})
+	if m := loadingRE.FindStringSubmatch(b); m != nil {
+		return m[1]
+	}
+	t.Logf("serial output:\n%s", b)
+	return ""
+}
+
+// qemuUUID is the SMBIOS UUID of the machines pxelinux boots in: the nil
+// UUID (pxelinux reads it from option 97 or from SMBIOS).
+const qemuUUID = "00000000-0000-0000-0000-000000000000"
+
+// pxelinuxSerial boots pxelinux.0 from root in QEMU and returns its serial
+// output once done reports true for it.
+func pxelinuxSerial(t *testing.T, qemu, root string, mac net.HardwareAddr, done func(string) bool) string {
+	t.Helper()
 	serial := filepath.Join(t.TempDir(), "serial.log")
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, qemu,
-		"-accel", "tcg", "-nodefaults", "-display", "none", "-m", "256",
+		"-accel", "tcg", "-nodefaults", "-display", "none", "-m", "256", "-uuid", qemuUUID,
 		"-serial", "file:"+serial, "-boot", "n",
 		"-netdev", "user,id=n0,tftp="+root+",bootfile=pxelinux.0",
 		"-device", "e1000,netdev=n0,mac="+mac.String())
@@ -125,15 +192,11 @@ func bootPXELinux(t *testing.T, qemu, root string, mac net.HardwareAddr) string 
 	for ctx.Err() == nil {
 		time.Sleep(250 * time.Millisecond)
 		b, _ := os.ReadFile(serial)
-		if m := loadingRE.FindSubmatch(b); m != nil {
-			return string(m[1])
-		}
-		if strings.Contains(string(b), "boot: ") {
-			t.Logf("serial output:\n%s", b)
-			return ""
+		if done(string(b)) {
+			return string(b)
 		}
 	}
 	b, _ := os.ReadFile(serial)
-	t.Fatalf("pxelinux loaded no configuration within the time limit; serial output:\n%s", b)
+	t.Fatalf("pxelinux did not get there within the time limit; serial output:\n%s", b)
 	return ""
 }

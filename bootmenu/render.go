@@ -3,34 +3,52 @@ package bootmenu
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"path"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// joinBase puts a configuration file name under base. pxelinux's "::"
-// (from the TFTP root) and a leading "/" are dropped, so names are taken
-// from base's root; names that are URLs already are kept.
-func joinBase(base, name string) string {
+// joinBase puts a file name of a configuration whose working directory
+// is dir (see [Resolved.Dir]) under base: relative names are taken from
+// dir, names starting with "/" or pxelinux's "::" from base's root, and
+// URLs are kept. A name that leaves the root is kept as written.
+func joinBase(base, dir, name string) string {
 	if strings.Contains(name, "://") {
 		return name
 	}
-	name = strings.TrimLeft(strings.TrimPrefix(name, "::"), "/")
+	if validRel(dir) && validRel(name) && !strings.HasPrefix(name, "::") {
+		// What FSPath gives, in one allocation.
+		if base == "" {
+			return dir + "/" + name
+		}
+		return strings.TrimRight(base, "/") + "/" + dir + "/" + name
+	}
+	if n, ok := FSPath(dir, name); ok {
+		name = n
+	} else {
+		name = strings.TrimLeft(strings.TrimPrefix(name, "::"), "/")
+	}
 	if base == "" {
 		return name
 	}
 	return strings.TrimRight(base, "/") + "/" + name
 }
 
-// IPXEOptions tunes [RenderIPXE]. The zero value is ready to use.
-type IPXEOptions struct {
+// validRel reports whether s is a clean relative name that stays in the
+// root, one that path.Join keeps as it is.
+func validRel(s string) bool { return s != "." && fs.ValidPath(s) }
+
+// IPXEScriptOptions tunes [RenderIPXE]. The zero value is ready to use.
+type IPXEScriptOptions struct {
 	// BaseURL is put in front of kernel and initrd names, e.g.
-	// "http://192.0.2.1:8080/debian"; names are taken from its root
-	// ("/x" and "::x" as "x"; URLs are kept). Names relative to another
-	// directory, as in isolinux menus, can be made names from the root
-	// first with [Resolved.RewritePaths] and [FSPath]. Empty keeps the
-	// names, which iPXE then fetches relative to the script.
+	// "http://192.0.2.1:8080/debian", the URL of the root of the file
+	// system the menu was resolved from. Names are made names from that
+	// root as [FSPath] makes them: relative names are taken from
+	// [Resolved.Dir] (the directory of an isolinux configuration), "/x"
+	// and "::x" from the root, and URLs are kept. Empty gives the names
+	// from the root, which iPXE then fetches relative to the script.
 	BaseURL string
 	// InitrdArg names every initrd (initrd --name) and adds initrd=<name>
 	// to the kernel command line. Linux's EFI stub needs it to find the
@@ -40,6 +58,12 @@ type IPXEOptions struct {
 	// Title is used for menus without MENU TITLE; "" means "Boot menu".
 	Title string
 }
+
+// IPXEOptions is the former name of [IPXEScriptOptions].
+//
+// Deprecated: use IPXEScriptOptions; IPXEOptions read as dhcp.IPXEOptions
+// (DHCP option 175).
+type IPXEOptions = IPXEScriptOptions
 
 var ipxeReplacer = strings.NewReplacer("${", "$ {", "||", "| |", "&&", "& &")
 
@@ -139,8 +163,8 @@ func (r *Resolved) timeoutEntry() *Entry {
 // disabled entries become gaps. Entries iPXE cannot run (COM32 modules,
 // CONFIG, floppy images, MENU HELP and MENU QUIT) are left out with a
 // comment.
-func RenderIPXE(w io.Writer, r *Resolved, opts *IPXEOptions) error {
-	var o IPXEOptions
+func RenderIPXE(w io.Writer, r *Resolved, opts *IPXEScriptOptions) error {
+	var o IPXEScriptOptions
 	if opts != nil {
 		o = *opts
 	}
@@ -188,7 +212,7 @@ func RenderIPXE(w io.Writer, r *Resolved, opts *IPXEOptions) error {
 				}
 				fmt.Fprintf(&b, "item %s %s\n", n.menu[target], disp)
 			case ActionBoot:
-				sec, ok := ipxeSection(e, eid, id, &o)
+				sec, ok := ipxeSection(e, eid, id, r.Dir, &o)
 				if !ok {
 					fmt.Fprintf(&b, "# %s: %s %s cannot run under iPXE\n", eid, e.Type, ipxeText(e.Kernel))
 					continue
@@ -208,7 +232,7 @@ func RenderIPXE(w io.Writer, r *Resolved, opts *IPXEOptions) error {
 			def = r.timeoutEntry()
 		}
 		if def != nil && def.Action == ActionBoot {
-			if _, ok := ipxeSection(def, "", "", &o); ok {
+			if ipxeRuns(def) {
 				choose += " --default " + n.entry[def]
 			}
 		} else if def != nil && def.Submenu != nil {
@@ -225,8 +249,17 @@ func RenderIPXE(w io.Writer, r *Resolved, opts *IPXEOptions) error {
 	return err
 }
 
+// ipxeRuns reports whether iPXE can boot e (see [ipxeSection]).
+func ipxeRuns(e *Entry) bool {
+	switch e.Type {
+	case KwLocalBoot, KwPXE, KwLinux:
+		return true
+	}
+	return false
+}
+
 // ipxeSection returns the script section that boots e.
-func ipxeSection(e *Entry, id, menuID string, o *IPXEOptions) (string, bool) {
+func ipxeSection(e *Entry, id, menuID, dir string, o *IPXEScriptOptions) (string, bool) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n:%s\n", id)
 	switch e.Type {
@@ -234,7 +267,7 @@ func ipxeSection(e *Entry, id, menuID string, o *IPXEOptions) (string, bool) {
 		b.WriteString("exit\n")
 		return b.String(), true
 	case KwPXE:
-		fmt.Fprintf(&b, "chain %s || goto %s\n", ipxeText(joinBase(o.BaseURL, e.Kernel)), menuID)
+		fmt.Fprintf(&b, "chain %s || goto %s\n", ipxeText(joinBase(o.BaseURL, dir, e.Kernel)), menuID)
 		return b.String(), true
 	case KwLinux:
 	default:
@@ -242,17 +275,17 @@ func ipxeSection(e *Entry, id, menuID string, o *IPXEOptions) (string, bool) {
 	}
 	var initrds, names []string
 	seen := map[string]int{}
-	for _, f := range e.Initrds {
+	for _, f := range e.Initrds() {
 		name := path.Base(f)
 		if k := seen[name]; k > 0 {
 			name = fmt.Sprintf("%d-%s", k, name)
 		}
 		seen[path.Base(f)]++
 		names = append(names, name)
-		initrds = append(initrds, ipxeText(joinBase(o.BaseURL, f)))
+		initrds = append(initrds, ipxeText(joinBase(o.BaseURL, dir, f)))
 	}
 	b.WriteString("kernel ")
-	b.WriteString(ipxeText(joinBase(o.BaseURL, e.Kernel)))
+	b.WriteString(ipxeText(joinBase(o.BaseURL, dir, e.Kernel)))
 	if o.InitrdArg {
 		for _, nm := range names {
 			b.WriteString(" initrd=")
@@ -285,7 +318,8 @@ func ipxeSection(e *Entry, id, menuID string, o *IPXEOptions) (string, bool) {
 type GRUBOptions struct {
 	// Prefix is put in front of kernel and initrd names, e.g. "(tftp)",
 	// "(http,192.0.2.1)/debian", or "" for names from GRUB's root; names
-	// are taken as for [IPXEOptions.BaseURL].
+	// are taken as for [IPXEScriptOptions.BaseURL], relative ones from
+	// [Resolved.Dir].
 	Prefix string
 }
 
@@ -315,8 +349,8 @@ func grubArgs(s string) string {
 	return strings.Join(ws, " ")
 }
 
-func grubPath(prefix, name string) string {
-	return grubQuote(joinBase(prefix, name))
+func grubPath(prefix, dir, name string) string {
+	return grubQuote(joinBase(prefix, dir, name))
 }
 
 // RenderGRUB writes r as a GRUB configuration: a menuentry with linux and
@@ -344,7 +378,7 @@ func RenderGRUB(w io.Writer, r *Resolved, opts *GRUBOptions) error {
 	}
 	var body strings.Builder
 	shown := map[string]bool{}
-	grubMenu(&body, r.Menu, n, &o, "", shown)
+	grubMenu(&body, r.Menu, n, &o, r.Dir, "", shown)
 	if path := grubDefault(r.Menu, r.timeoutEntry(), n); path != "" && shown[path[strings.LastIndexByte(path, '>')+1:]] {
 		fmt.Fprintf(&b, "set default=%s\n", grubQuote(path))
 	}
@@ -383,7 +417,7 @@ func grubDefault(root *Menu, def *Entry, n *numbering) string {
 
 // grubMenu writes the entries of m and returns how many menuentry and
 // submenu blocks it wrote; shown collects their ids.
-func grubMenu(b *strings.Builder, m *Menu, n *numbering, o *GRUBOptions, ind string, shown map[string]bool) int {
+func grubMenu(b *strings.Builder, m *Menu, n *numbering, o *GRUBOptions, dir, ind string, shown map[string]bool) int {
 	count := 0
 	for _, e := range m.Entries {
 		eid := n.entry[e]
@@ -406,7 +440,7 @@ func grubMenu(b *strings.Builder, m *Menu, n *numbering, o *GRUBOptions, ind str
 			// GRUB rejects an empty block: leave out submenus with
 			// nothing GRUB can boot.
 			var sub strings.Builder
-			if grubMenu(&sub, e.Submenu, n, o, ind+"\t", shown) == 0 {
+			if grubMenu(&sub, e.Submenu, n, o, dir, ind+"\t", shown) == 0 {
 				fmt.Fprintf(b, "%s# %s: submenu %s has no entry GRUB can boot\n", ind, n.menu[e.Submenu], title)
 				continue
 			}
@@ -421,7 +455,7 @@ func grubMenu(b *strings.Builder, m *Menu, n *numbering, o *GRUBOptions, ind str
 			count++
 			shown[eid] = true
 			fmt.Fprintf(b, "%smenuentry %s --id %s {\n", ind, title, eid)
-			fmt.Fprintf(b, "%s\tlinux %s", ind, grubPath(o.Prefix, e.Kernel))
+			fmt.Fprintf(b, "%s\tlinux %s", ind, grubPath(o.Prefix, dir, e.Kernel))
 			if a := e.Args(); a != "" {
 				b.WriteString(" " + grubArgs(a))
 			}
@@ -433,10 +467,10 @@ func grubMenu(b *strings.Builder, m *Menu, n *numbering, o *GRUBOptions, ind str
 			if e.IPAppend&1 != 0 {
 				fmt.Fprintf(b, "%s\t# IPAPPEND 1 (ip=client:server:gateway:netmask) has no GRUB equivalent; left out\n", ind)
 			}
-			if len(e.Initrds) > 0 {
+			if initrds := e.Initrds(); len(initrds) > 0 {
 				fmt.Fprintf(b, "%s\tinitrd", ind)
-				for _, f := range e.Initrds {
-					b.WriteString(" " + grubPath(o.Prefix, f))
+				for _, f := range initrds {
+					b.WriteString(" " + grubPath(o.Prefix, dir, f))
 				}
 				b.WriteString("\n")
 			}

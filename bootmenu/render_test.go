@@ -38,7 +38,7 @@ func TestRenderDebianGolden(t *testing.T) {
 	dir := debianTree(t, "text")
 	r := mustResolve(t, os.DirFS(dir), "pxelinux.cfg/default")
 	var ipxe, grub, pxe bytes.Buffer
-	if err := RenderIPXE(&ipxe, r, &IPXEOptions{BaseURL: "http://192.0.2.1/d-i/", InitrdArg: true}); err != nil {
+	if err := RenderIPXE(&ipxe, r, &IPXEScriptOptions{BaseURL: "http://192.0.2.1/d-i/", InitrdArg: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := RenderGRUB(&grub, r, &GRUBOptions{Prefix: "(tftp)"}); err != nil {
@@ -107,7 +107,7 @@ func TestRenderCorpus(t *testing.T) {
 	tmp := t.TempDir()
 	for i, r := range all {
 		var ipxe, grub bytes.Buffer
-		if err := RenderIPXE(&ipxe, r, &IPXEOptions{BaseURL: "http://192.0.2.1/x"}); err != nil {
+		if err := RenderIPXE(&ipxe, r, &IPXEScriptOptions{BaseURL: "http://192.0.2.1/x"}); err != nil {
 			t.Fatalf("%s: RenderIPXE: %v", names[i], err)
 		}
 		t.Run(names[i], func(t *testing.T) { checkIPXE(t, ipxe.String()) })
@@ -142,7 +142,7 @@ LABEL dash
   LINUX k
 `), "a.cfg")
 	var ipxe, grub bytes.Buffer
-	if err := RenderIPXE(&ipxe, r, &IPXEOptions{BaseURL: "http://h/b/", InitrdArg: true}); err != nil {
+	if err := RenderIPXE(&ipxe, r, &IPXEScriptOptions{BaseURL: "http://h/b/", InitrdArg: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
@@ -211,6 +211,55 @@ func TestRenderArchisoPXE(t *testing.T) {
 	for _, want := range []string{`"BOOTIF=01-${net_default_mac}"`, "IPAPPEND 1", `'archiso_http_srv=http://${pxeserver}/'`} {
 		if !strings.Contains(grub.String(), want) {
 			t.Errorf("RenderGRUB(archiso_pxe-linux.cfg) lacks %q:\n%s", want, grub.String())
+		}
+	}
+}
+
+// TestRenderDir checks that the iPXE and GRUB renderings name the files
+// of an isolinux menu from the root of its tree, taking relative names
+// from Resolved.Dir, with no RewritePaths first.
+func TestRenderDir(t *testing.T) {
+	fsys := mapFS("boot/isolinux/isolinux.cfg", "LABEL a\n KERNEL vmlinuz\n APPEND initrd=initrd.img,/abs/fw.img quiet\n"+
+		"LABEL b\n KERNEL ::other/k\n INITRD ../up.img\nLABEL c\n KERNEL http://h/k\n INITRD http://h/i\nLABEL d\n PXE chain.0\n")
+	r, err := Resolve(fsys, "boot/isolinux/isolinux.cfg", &ResolveOptions{Dir: "boot/isolinux"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ipxe, grub, plain bytes.Buffer
+	if err := RenderIPXE(&ipxe, r, &IPXEScriptOptions{BaseURL: "http://192.0.2.1/tree/"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := RenderIPXE(&plain, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := RenderGRUB(&grub, r, &GRUBOptions{Prefix: "(tftp)"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		what, out string
+		want      []string
+	}{
+		{"iPXE", ipxe.String(), []string{
+			"kernel http://192.0.2.1/tree/boot/isolinux/vmlinuz quiet ",
+			"initrd http://192.0.2.1/tree/boot/isolinux/initrd.img ",
+			"initrd http://192.0.2.1/tree/abs/fw.img ",
+			"kernel http://192.0.2.1/tree/other/k ",
+			"initrd http://192.0.2.1/tree/boot/up.img ",
+			"kernel http://h/k ", "initrd http://h/i ",
+			"chain http://192.0.2.1/tree/boot/isolinux/chain.0 ",
+		}},
+		{"iPXE without BaseURL", plain.String(), []string{"kernel boot/isolinux/vmlinuz ", "initrd boot/isolinux/initrd.img ", "initrd abs/fw.img "}},
+		{"GRUB", grub.String(), []string{
+			"linux (tftp)/boot/isolinux/vmlinuz quiet\n",
+			"initrd (tftp)/boot/isolinux/initrd.img (tftp)/abs/fw.img\n",
+			"linux (tftp)/other/k\n", "initrd (tftp)/boot/up.img\n",
+			"linux http://h/k\n",
+		}},
+	} {
+		for _, w := range tt.want {
+			if !strings.Contains(tt.out, w) {
+				t.Errorf("%s rendering lacks %q:\n%s", tt.what, w, tt.out)
+			}
 		}
 	}
 }

@@ -3,9 +3,9 @@ package bootmenu
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,8 +36,8 @@ const (
 	// MaxEntries bounds the entries of a resolved menu, separators and
 	// submenus included.
 	MaxEntries = 1 << 16
-	// maxWalk bounds the lines interpreted, counting included files each
-	// time they are included.
+	// maxWalk bounds the lines expansion visits, counting included files
+	// each time they are included.
 	maxWalk = 1 << 23
 )
 
@@ -79,186 +79,11 @@ type ResolveOptions struct {
 	MaxFileSize int64
 }
 
-// Action is what choosing a menu entry does.
-type Action int
-
-// Entry actions.
-const (
-	ActionBoot      Action = iota // run Kernel with Append
-	ActionSubmenu                 // open Submenu (MENU BEGIN, INCLUDE with a tag)
-	ActionGoto                    // MENU GOTO Target
-	ActionExit                    // MENU EXIT [Target]: back to the parent menu or Target
-	ActionQuit                    // MENU QUIT: leave the menu for the boot prompt
-	ActionHelp                    // MENU HELP: show the text file Kernel
-	ActionSeparator               // MENU SEPARATOR: an empty line
-)
-
-var actionNames = [...]string{"boot", "submenu", "goto", "exit", "quit", "help", "separator"}
-
-// String returns the action's name, such as "boot" or "submenu".
-func (a Action) String() string {
-	if int(a) < len(actionNames) {
-		return actionNames[a]
-	}
-	return fmt.Sprintf("Action(%d)", int(a))
-}
-
-// Resolved is the menu a pxelinux client would show: every INCLUDE
-// expanded, every LABEL an [Entry], MENU BEGIN blocks as submenus, and the
-// global settings that apply. Its fields may be edited before rendering.
-type Resolved struct {
-	Menu *Menu // the top-level menu
-
-	UI           string        // UI module and arguments ("vesamenu.c32")
-	Default      string        // DEFAULT: a label, or a command for the boot prompt
-	Prompt       bool          // PROMPT 1: show the boot prompt
-	Timeout      time.Duration // TIMEOUT; 0 means wait for the user
-	TotalTimeout time.Duration // TOTALTIMEOUT
-	OnTimeout    string        // ONTIMEOUT command
-	OnError      string        // ONERROR command
-	Display      string        // DISPLAY file
-	Path         []string      // PATH directories for modules
-	Hidden       bool          // MENU HIDDEN
-	Dir          string        // ResolveOptions.Dir: the directory names are relative to
-	// Settings are the other global directives in order (SERIAL, CONSOLE,
-	// FONT, KBDMAP, NOESCAPE, NOCOMPLETE, NOHALT, ALLOWOPTIONS, IMPLICIT,
-	// SAY, PXERETRY, SENDCOOKIES), kept for [Resolved.Config].
-	Settings []Setting
-
-	// Files are the files read, in order of first reading.
-	Files []string
-	// Warnings are problems syslinux would pass over: missing included
-	// files, unbalanced MENU BEGIN and MENU END, each a *ResolveError.
-	Warnings []error
-}
-
-// Menu is a menu or submenu.
-type Menu struct {
-	Tag        string // MENU BEGIN tag; "" for the top-level menu
-	Title      string // MENU TITLE
-	Background string // MENU BACKGROUND
-	Entries    []*Entry
-	// Settings are the menu's look and feel in order: MENU COLOR, the
-	// layout rows and margins, messages, F1–F12 help screens, MENU MASTER
-	// PASSWD and the like, kept for [Resolved.Config] but not interpreted.
-	Settings []Setting
-}
-
-// Setting is a directive kept as written.
-type Setting struct {
-	Keyword Keyword
-	Value   string
-}
-
-// Entry is one line of a menu.
-type Entry struct {
-	Action Action
-
-	Label     string // LABEL name: what DEFAULT and the boot prompt name
-	MenuLabel string // MENU LABEL as written; '^' marks the hot key
-	Display   string // what the menu shows: MENU LABEL without '^', else Label
-
-	// Type is the kernel keyword in effect: LINUX, COM32, CONFIG,
-	// LOCALBOOT, …; for KERNEL, the type syslinux infers from the file name
-	// extension (.c32 COM32, .0 PXE, .bss BSS, .bs/.bin BOOT, .cbt/.com
-	// COMBOOT, .img FDIMAGE, anything else LINUX).
-	Type    Keyword
-	Kernel  string   // kernel file (first word of the kernel line), or the label's name
-	Append  string   // the command line after Kernel, as syslinux builds it
-	Initrds []string // initrd= files of Append, in order
-	Help    string   // TEXT HELP text, line endings as "\n"
-
-	Hidden    bool   // MENU HIDE
-	Disabled  bool   // MENU DISABLE
-	Default   bool   // this menu's default entry
-	Indent    int    // MENU INDENT
-	Passwd    string // MENU PASSWD
-	IPAppend  int    // IPAPPEND / SYSAPPEND flags
-	Target    string // MENU GOTO / MENU EXIT tag
-	Submenu   *Menu  // for ActionSubmenu
-	File      string // file the entry came from
-	Pos       Pos    // position of its LABEL (or MENU BEGIN, INCLUDE) line
-	labelSet  bool   // a MENU LABEL or TITLE named the submenu entry
-	menuOwner *Menu
-}
-
-// Visible reports whether the entry shows in the menu as a choice: not
-// hidden, not a separator.
-func (e *Entry) Visible() bool { return !e.Hidden && e.Action != ActionSeparator }
-
-// Args returns Append without its initrd= options: the kernel command line
-// for boot loaders that load initrds themselves.
-func (e *Entry) Args() string {
-	var ws []string
-	for _, w := range fields(e.Append) {
-		if !strings.HasPrefix(w, "initrd=") {
-			ws = append(ws, w)
-		}
-	}
-	return strings.Join(ws, " ")
-}
-
-// IsLinux reports whether the entry boots a Linux kernel image (or
-// another image in that format, such as memdisk).
-func (e *Entry) IsLinux() bool { return e.Action == ActionBoot && e.Type == KwLinux }
-
-// Visible returns the entries that show in the menu as choices.
-func (m *Menu) Visible() []*Entry {
-	var out []*Entry
-	for _, e := range m.Entries {
-		if e.Visible() {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// DefaultEntry returns the menu's default entry: the one marked Default,
-// else the first visible, enabled entry; nil for an empty menu.
-func (m *Menu) DefaultEntry() *Entry {
-	for _, e := range m.Entries {
-		if e.Default {
-			return e
-		}
-	}
-	for _, e := range m.Entries {
-		if e.Visible() && !e.Disabled {
-			return e
-		}
-	}
-	return nil
-}
-
-// Entry finds the entry with the given LABEL in m and its submenus, depth
-// first, or returns nil.
-func (m *Menu) Entry(label string) *Entry {
-	for _, e := range m.Entries {
-		if e.Label == label && e.Action != ActionSubmenu && e.Action != ActionSeparator {
-			return e
-		}
-		if e.Submenu != nil {
-			if f := e.Submenu.Entry(label); f != nil {
-				return f
-			}
-		}
-	}
-	return nil
-}
-
-// All calls fn for every entry of m and its submenus, depth first, with
-// the menu holding it.
-func (m *Menu) All(fn func(m *Menu, e *Entry)) {
-	for _, e := range m.Entries {
-		fn(m, e)
-		if e.Submenu != nil {
-			e.Submenu.All(fn)
-		}
-	}
-}
-
 // Resolve reads the configuration file name from fsys, expands its INCLUDE
 // and MENU INCLUDE lines through fsys, and interprets the result the way
-// menu.c32 and vesamenu.c32 do.
+// menu.c32 and vesamenu.c32 do. The two are separate steps: expansion
+// reads and splices the files, as if they had been one file (which is
+// how syslinux reads them), and interpretation walks the lines once.
 //
 // name is a name in fsys, from its root ("isolinux/isolinux.cfg"; a
 // leading "/" or "::" is accepted and ignored): opts.Dir applies to the
@@ -270,28 +95,47 @@ func (m *Menu) All(fn func(m *Menu, e *Entry)) {
 // ([ErrTooManyFiles]). Included files that are missing are skipped with a
 // warning, as syslinux skips them.
 func Resolve(fsys fs.FS, name string, opts *ResolveOptions) (*Resolved, error) {
-	r := newResolver(fsys, opts)
+	o := resolveOptions(opts)
 	file, ok := FSPath("", name)
 	if !ok {
 		return nil, &ResolveError{File: name, Err: ErrBadInclude}
 	}
-	if err := r.include(file, Pos{}, ""); err != nil {
+	x, err := expand(fsys, file, nil, o)
+	if err != nil {
 		return nil, err
 	}
-	return r.finish(), nil
+	return interpret(x, o)
 }
 
 // ResolveConfig interprets an already parsed configuration, named name in
 // messages, expanding its INCLUDE lines through fsys (nil: every include
-// is reported missing). See [Resolve].
-func ResolveConfig(c *Config, name string, fsys fs.FS, opts *ResolveOptions) (*Resolved, error) {
-	r := newResolver(fsys, opts)
-	r.stack = append(r.stack, name)
-	r.files = append(r.files, name)
-	if err := r.walk(c.Nodes, name); err != nil {
+// is reported missing). See [Resolve], whose arguments come in the same
+// order.
+func ResolveConfig(fsys fs.FS, c *Config, name string, opts *ResolveOptions) (*Resolved, error) {
+	o := resolveOptions(opts)
+	x, err := expand(fsys, name, c, o)
+	if err != nil {
 		return nil, err
 	}
-	return r.finish(), nil
+	return interpret(x, o)
+}
+
+// resolveOptions returns *opts with the defaults filled in.
+func resolveOptions(opts *ResolveOptions) ResolveOptions {
+	var o ResolveOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = DefaultMaxDepth
+	}
+	if o.MaxFiles <= 0 {
+		o.MaxFiles = DefaultMaxFiles
+	}
+	if o.MaxFileSize <= 0 {
+		o.MaxFileSize = DefaultMaxFileSize
+	}
+	return o
 }
 
 // labelData is the LABEL being read (syslinux's struct labeldata).
@@ -306,15 +150,9 @@ type labelData struct {
 	def       bool
 }
 
+// resolver interprets an expanded configuration.
 type resolver struct {
-	fsys    fs.FS
-	opts    ResolveOptions
 	res     Resolved
-	cache   map[string]*Config
-	stack   []string // files being read
-	files   []string
-	reads   int
-	walked  int
 	entries int
 
 	menus  []*Menu // current menu is the last
@@ -324,145 +162,91 @@ type resolver struct {
 
 	globalAppend *string
 	ipappend     int
+	nextWarn     int // where the next warning goes in res.Warnings
+
+	// Storage for the common case, saving allocations.
+	top       Menu
+	menuBuf   [4]*Menu
+	parentBuf [4]*Entry
 }
 
-func newResolver(fsys fs.FS, opts *ResolveOptions) *resolver {
-	r := &resolver{fsys: fsys, cache: map[string]*Config{}}
-	if opts != nil {
-		r.opts = *opts
-	}
-	if r.opts.MaxDepth <= 0 {
-		r.opts.MaxDepth = DefaultMaxDepth
-	}
-	if r.opts.MaxFiles <= 0 {
-		r.opts.MaxFiles = DefaultMaxFiles
-	}
-	if r.opts.MaxFileSize <= 0 {
-		r.opts.MaxFileSize = DefaultMaxFileSize
-	}
-	r.res.Menu = &Menu{}
-	r.menus = []*Menu{r.res.Menu}
-	r.parent = []*Entry{nil}
-	return r
-}
-
-// path maps a configuration file name to a name in fsys.
-func (r *resolver) path(name string) (string, bool) { return FSPath(r.opts.Dir, name) }
-
-// FSPath returns the name in an fs.FS of a file that a configuration whose
-// working directory is dir (see [ResolveOptions.Dir]) calls name: relative
-// names are joined to dir, names starting with "/" or pxelinux's "::" are
-// taken from the root. It reports false for URLs and for names that leave
-// the root. Use it with RewritePaths to turn the relative names of an
-// isolinux menu into names from the root of its ISO image.
-func FSPath(dir, name string) (string, bool) {
-	abs := strings.HasPrefix(name, "::")
-	name = strings.TrimPrefix(name, "::")
-	if strings.Contains(name, "://") {
-		return "", false
-	}
-	if abs || strings.HasPrefix(name, "/") {
-		name = strings.TrimLeft(name, "/")
-	} else {
-		name = path.Join(dir, name)
-	}
-	name = path.Clean(name)
-	if name == "" || !fs.ValidPath(name) || name == "." {
-		return "", false
-	}
-	return name, true
-}
-
-// include reads and walks one file.
-func (r *resolver) include(file string, at Pos, from string) error {
-	for _, f := range r.stack {
-		if f == file {
-			return &ResolveError{File: from, Pos: at, Err: fmt.Errorf("%w: %s", ErrIncludeCycle, strings.Join(append(r.stack, file), " -> "))}
+// interpret builds the menu of an expanded configuration.
+func interpret(x *expanded, o ResolveOptions) (*Resolved, error) {
+	r := &resolver{}
+	r.res.Menu = &r.top
+	r.menus = append(r.menuBuf[:0], r.res.Menu)
+	r.parent = append(r.parentBuf[:0], nil)
+	// The warnings of expansion, in place; interpretation's go in
+	// between, where they were met.
+	r.res.Warnings = x.warnings
+	at := x.warnAt
+	for i, rn := range x.runs {
+		for len(at) > 0 && int(at[0]) <= i {
+			at = at[1:]
+			r.nextWarn++
+		}
+		if err := r.run(x.nodes(rn), rn.kind, x.files[rn.file]); err != nil {
+			return nil, err
 		}
 	}
-	if len(r.stack) >= r.opts.MaxDepth {
-		return &ResolveError{File: from, Pos: at, Err: fmt.Errorf("%w (more than %d)", ErrIncludeDepth, r.opts.MaxDepth)}
-	}
-	if r.reads >= r.opts.MaxFiles {
-		return &ResolveError{File: from, Pos: at, Err: fmt.Errorf("%w (more than %d)", ErrTooManyFiles, r.opts.MaxFiles)}
-	}
-	r.reads++
-	c, ok := r.cache[file]
-	if !ok {
-		if r.fsys == nil {
-			return &fs.PathError{Op: "open", Path: file, Err: fs.ErrNotExist}
-		}
-		data, err := r.read(file)
-		if err != nil {
-			if errors.Is(err, ErrFileTooLarge) {
-				return &ResolveError{File: from, Pos: at, Err: err}
-			}
-			return err
-		}
-		c, err = Parse(data)
-		if err != nil {
-			var pe *ParseError
-			if errors.As(err, &pe) {
-				pe.File = file
-			}
-			return err
-		}
-		r.cache[file] = c
-		r.files = append(r.files, file)
-	}
-	r.stack = append(r.stack, file)
-	err := r.walk(c.Nodes, file)
-	r.stack = r.stack[:len(r.stack)-1]
-	return err
-}
-
-// read reads a whole file of at most MaxFileSize bytes.
-func (r *resolver) read(name string) ([]byte, error) {
-	f, err := r.fsys.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, r.opts.MaxFileSize+1))
-	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
-	}
-	if int64(len(data)) > r.opts.MaxFileSize {
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrFileTooLarge, name, r.opts.MaxFileSize)
-	}
-	return data, nil
+	r.nextWarn = len(r.res.Warnings)
+	r.finish(x.files, o.Dir)
+	return &r.res, nil
 }
 
 func (r *resolver) warn(file string, at Pos, err error) {
-	r.res.Warnings = append(r.res.Warnings, &ResolveError{File: file, Pos: at, Err: err})
+	r.res.Warnings = slices.Insert(r.res.Warnings, r.nextWarn, error(&ResolveError{File: file, Pos: at, Err: err}))
+	r.nextWarn++
 }
 
 func (r *resolver) menu() *Menu { return r.menus[len(r.menus)-1] }
 
-func (r *resolver) walk(nodes []Node, file string) error {
-	for _, n := range nodes {
-		if r.walked++; r.walked > maxWalk || r.entries > MaxEntries {
-			return &ResolveError{File: file, Pos: n.Pos(), Err: fmt.Errorf("%w (more than %d entries or %d lines)", ErrTooLarge, MaxEntries, maxWalk)}
+func (r *resolver) run(nodes []Node, kind runKind, file string) error {
+	switch kind {
+	case runBegin:
+		d := nodes[0].(*Directive)
+		_, _, end := firstWord(d.Value, 0)
+		r.record()
+		return r.begin(trimBlanks(d.Value[end:]), file, d.Position)
+	case runEnd:
+		r.record()
+		if len(r.menus) > 1 {
+			r.end()
 		}
-		switch n := n.(type) {
-		case *Label:
-			r.record()
-			r.ld = &labelData{
-				e:      &Entry{Label: n.Name, File: file, Pos: n.Position, IPAppend: r.ipappend},
-				kernel: n.Name,
-				typ:    KwKernel,
-			}
-			if err := r.walk(n.Body, file); err != nil {
+		return nil
+	}
+	for _, n := range nodes {
+		if err := r.node(n, file); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *resolver) node(n Node, file string) error {
+	if r.entries > MaxEntries {
+		return &ResolveError{File: file, Pos: n.Pos(), Err: fmt.Errorf("%w (more than %d entries)", ErrTooLarge, MaxEntries)}
+	}
+	switch n := n.(type) {
+	case *Label:
+		r.record()
+		r.ld = &labelData{
+			e:      &Entry{Label: n.Name, File: file, Pos: n.Position, IPAppend: r.ipappend},
+			kernel: n.Name,
+			typ:    KwKernel,
+		}
+		for _, b := range n.Body {
+			if err := r.node(b, file); err != nil {
 				return err
 			}
-		case *Text:
-			if r.ld != nil && n.Kind == "HELP" {
-				r.ld.help.WriteString(strings.ReplaceAll(n.Body, "\r\n", "\n"))
-			}
-		case *Directive:
-			if err := r.directive(n, file); err != nil {
-				return err
-			}
+		}
+	case *Text:
+		if r.ld != nil && n.Kind == "HELP" {
+			r.ld.help.WriteString(strings.ReplaceAll(n.Body, "\r\n", "\n"))
+		}
+	case *Directive:
+		if err := r.directive(n, file); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -572,8 +356,6 @@ func (r *resolver) directive(d *Directive, file string) error {
 		} else {
 			r.end()
 		}
-	case k == KwInclude || k == KwMenuInclude:
-		return r.includeDirective(d, file)
 	case k == KwMenuBackground:
 		m.Background = d.Word(0)
 	case k == KwMenuHidden:
@@ -603,43 +385,6 @@ func (r *resolver) directive(d *Directive, file string) error {
 			if p != "" {
 				r.res.Path = append(r.res.Path, p)
 			}
-		}
-	}
-	return nil
-}
-
-func (r *resolver) includeDirective(d *Directive, file string) error {
-	name := d.Word(0)
-	_, _, end := firstWord(d.Value, 0)
-	tag := trimBlanks(d.Value[end:])
-	target, ok := r.path(name)
-	if !ok {
-		r.warn(file, d.Position, fmt.Errorf("%w: %q", ErrBadInclude, name))
-		return nil
-	}
-	if tag != "" {
-		r.record()
-		if err := r.begin(tag, file, d.Position); err != nil {
-			return err
-		}
-	}
-	err := r.include(target, d.Position, file)
-	var re *ResolveError
-	var pe *ParseError
-	switch {
-	case err == nil:
-	case errors.As(err, &re), errors.As(err, &pe):
-		return err
-	case errors.Is(err, fs.ErrNotExist):
-		r.warn(file, d.Position, fmt.Errorf("%w: %s", ErrMissingInclude, target))
-	default:
-		// Syslinux skips any file it cannot open.
-		r.warn(file, d.Position, err)
-	}
-	if tag != "" {
-		r.record()
-		if len(r.menus) > 1 {
-			r.end()
 		}
 	}
 	return nil
@@ -710,7 +455,6 @@ func (r *resolver) record() {
 			parts = append(parts, "initrd="+ld.initrd)
 		}
 		e.Append = strings.Join(parts, " ")
-		e.Initrds = initrdsOf(e.Append)
 	case ActionHelp:
 		e.Kernel = ld.kernel
 		if ld.append != nil {
@@ -727,10 +471,10 @@ func (r *resolver) record() {
 	r.all = append(r.all, e)
 }
 
-func (r *resolver) finish() *Resolved {
+func (r *resolver) finish(files []string, dir string) {
 	r.record()
 	if len(r.menus) > 1 {
-		r.warn(r.files[0], Pos{}, fmt.Errorf("%w: %d MENU BEGIN without MENU END", ErrUnbalanced, len(r.menus)-1))
+		r.warn(files[0], Pos{}, fmt.Errorf("%w: %d MENU BEGIN without MENU END", ErrUnbalanced, len(r.menus)-1))
 	}
 	if d := r.res.Default; d != "" {
 		_, w, _ := firstWord(d, 0)
@@ -744,19 +488,8 @@ func (r *resolver) finish() *Resolved {
 			}
 		}
 	}
-	r.res.Files = r.files
-	r.res.Dir = r.opts.Dir
-	return &r.res
-}
-
-func initrdsOf(app string) []string {
-	var out []string
-	for _, w := range fields(app) {
-		if v, ok := strings.CutPrefix(w, "initrd="); ok {
-			out = append(out, splitList(v)...)
-		}
-	}
-	return out
+	r.res.Files = files
+	r.res.Dir = dir
 }
 
 // kernelType is the image type syslinux infers from a KERNEL file name.

@@ -144,7 +144,7 @@ DEFAULT s1
 		{"linux", view{"Linux 6", "vmlinuz", "root=/dev/sda1 global=1 initrd=initrd.img,extra.img", "root=/dev/sda1 global=1", "  Boots Linux.\n", KwLinux, []string{"initrd.img", "extra.img"}}},
 		{"noappend", view{"noappend", "bzImage", "", "", "", KwLinux, nil}},
 		{"globalappend", view{"globalappend", "other", "global=1", "global=1", "", KwLinux, nil}},
-		{"inapp", view{"inapp", "k", "initrd=a.gz,b.gz quiet initrd=c.gz", "quiet", "", KwLinux, []string{"a.gz", "b.gz", "c.gz"}}},
+		{"inapp", view{"inapp", "k", "initrd=a.gz,b.gz quiet initrd=c.gz", "quiet", "", KwLinux, []string{"a.gz", "b.gz"}}},
 		{"local", view{"local", "0", "global=1", "global=1", "", KwLocalBoot, nil}},
 		{"hdt", view{"hdt", "hdt.c32", "global=1", "global=1", "", KwCom32, nil}},
 		{"memtest", view{"memtest", "memtest86+.bin", "global=1", "global=1", "", KwBoot, nil}},
@@ -153,7 +153,7 @@ DEFAULT s1
 	}
 	for _, tt := range tests {
 		x := e(tt.label)
-		got := view{x.Display, x.Kernel, x.Append, x.Args(), x.Help, x.Type, x.Initrds}
+		got := view{x.Display, x.Kernel, x.Append, x.Args(), x.Help, x.Type, x.Initrds()}
 		if d := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); d != "" {
 			t.Errorf("entry %s (-want +got):\n%s", tt.label, d)
 		}
@@ -348,11 +348,11 @@ func TestDebianInstaller(t *testing.T) {
 			if inst == nil {
 				t.Fatal("no install entry")
 			}
-			if inst.Kernel != "debian-installer/amd64/linux" || !slices.Equal(inst.Initrds, []string{"debian-installer/amd64/initrd.gz"}) {
-				t.Errorf("install = kernel %q initrds %q", inst.Kernel, inst.Initrds)
+			if inst.Kernel != "debian-installer/amd64/linux" || !slices.Equal(inst.Initrds(), []string{"debian-installer/amd64/initrd.gz"}) {
+				t.Errorf("install = kernel %q initrds %q", inst.Kernel, inst.Initrds())
 			}
 			// The kernel and initrd the menu names exist in the tree.
-			for _, f := range append([]string{inst.Kernel}, inst.Initrds...) {
+			for _, f := range append([]string{inst.Kernel}, inst.Initrds()...) {
 				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 					t.Errorf("menu names %s: %v", f, err)
 				}
@@ -463,7 +463,7 @@ func checkConfigRoundTrip(t *testing.T, r *Resolved) {
 	if err != nil {
 		t.Fatalf("Parse(Config()): %v\n%s", err, text)
 	}
-	back, err := ResolveConfig(c, "flat.cfg", nil, nil)
+	back, err := ResolveConfig(nil, c, "flat.cfg", nil)
 	if err != nil {
 		t.Fatalf("ResolveConfig: %v", err)
 	}
@@ -496,5 +496,26 @@ func TestFSPath(t *testing.T) {
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("FSPath(%q, %q) = %q, %v; want %q, %v", tt.dir, tt.name, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+func TestMenuAll(t *testing.T) {
+	r := mustResolve(t, mapFS("a.cfg", "LABEL a\nMENU BEGIN s\nLABEL b\nMENU BEGIN t\nLABEL c\nMENU END\nMENU END\nLABEL d\n"), "a.cfg")
+	var got []string
+	for m, e := range r.Menu.All() {
+		got = append(got, m.Tag+":"+e.Label)
+	}
+	if want := ":a :s s:b s:t t:c :d"; strings.Join(got, " ") != want {
+		t.Errorf("All() = %q, want %q", strings.Join(got, " "), want)
+	}
+	got = got[:0]
+	for _, e := range r.Menu.All() {
+		got = append(got, e.Label)
+		if e.Label == "b" {
+			break
+		}
+	}
+	if strings.Join(got, " ") != "a s b" {
+		t.Errorf("All() stopped at b = %q", got)
 	}
 }

@@ -6,15 +6,19 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+
+	"github.com/pxekit/pxekit/internal/pxelinux"
 )
 
-// Client identifies a PXE client for [SearchPath].
-type Client struct {
+// SearchClient identifies a PXE client for [SearchPath]: what pxelinux names
+// its configuration files after.
+type SearchClient struct {
 	// ConfigFile is the file named by DHCP option 209 (pxelinux.configfile),
 	// tried first; "" if the server sent none.
 	ConfigFile string
 	// UUID is the client machine identifier, the 16 bytes of DHCP option 97
 	// after its type byte; nil or another length if the client sent none.
+	// A UUID pxelinux does not accept (see [SearchPath]) is not listed.
 	UUID []byte
 	// HardwareType is the ARP hardware type (DHCP htype); 0 means 1,
 	// Ethernet.
@@ -25,6 +29,11 @@ type Client struct {
 	IP netip.Addr
 }
 
+// Client is the former name of [SearchClient].
+//
+// Deprecated: use SearchClient; Client read as nbp.Client's namesake.
+type Client = SearchClient
+
 // SearchPath returns the configuration file names pxelinux tries for c, in
 // order, relative to its path prefix, as pxelinux(1) documents them: the
 // option 209 file if any, then under "pxelinux.cfg/" the UUID in lower-case
@@ -34,14 +43,17 @@ type Client struct {
 // "C"), and finally "default".
 //
 // The UUID is printed byte by byte in the order received, as pxelinux
-// does, without the mixed-endian swap some tools apply.
-func SearchPath(c Client) []string {
+// does, without the mixed-endian swap some tools apply. pxelinux skips a
+// UUID whose byte 6 (where the version nibble is) is below 0x10 or 0xf0
+// and above, the nil UUID among them, and so does SearchPath; it is the
+// rule of dhcp.ClientGUID.PXELinuxAccepts, kept in one place for both.
+func SearchPath(c SearchClient) []string {
 	const dir = "pxelinux.cfg/"
 	var out []string
 	if c.ConfigFile != "" {
 		out = append(out, c.ConfigFile)
 	}
-	if len(c.UUID) == 16 {
+	if pxelinux.AcceptsUUID(c.UUID) {
 		h := hex.EncodeToString(c.UUID)
 		out = append(out, dir+h[0:8]+"-"+h[8:12]+"-"+h[12:16]+"-"+h[16:20]+"-"+h[20:32])
 	}

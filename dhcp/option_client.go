@@ -8,6 +8,8 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
+
+	"github.com/pxekit/pxekit/internal/pxelinux"
 )
 
 // ClientArchs is option 93, the client system architecture list (RFC 4578
@@ -207,7 +209,8 @@ func (g ClientGUID) appendUUID(b []byte) []byte {
 // UUID version nibble would be) is below 0x10 or 0xf0 and above, the nil
 // GUID among them. Firmware that sends the SMBIOS bytes as stored puts the
 // low byte of the UUID's third field there, so this depends on the UUID.
-func (g ClientGUID) PXELinuxAccepts() bool { return g[6] >= 0x10 && g[6] < 0xf0 }
+// bootmenu.SearchPath applies the same rule, from the same place.
+func (g ClientGUID) PXELinuxAccepts() bool { return pxelinux.AcceptsUUID(g[:]) }
 
 // String returns g.UUID().
 func (g ClientGUID) String() string { return g.UUID() }

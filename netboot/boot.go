@@ -201,11 +201,11 @@ func (b *Boot) warn(log *slog.Logger, msg string, args ...any) {
 // [Family.Rewrite]), and adds Options.Append.
 func (b *Boot) netbootEntries(r *bootmenu.Resolved, o Options, log *slog.Logger) error {
 	var linux []*bootmenu.Entry
-	r.Menu.All(func(_ *bootmenu.Menu, e *bootmenu.Entry) {
+	for _, e := range r.Menu.All() {
 		if e.IsLinux() && osKernel(e.Kernel) {
 			linux = append(linux, e)
 		}
-	})
+	}
 	if len(linux) == 0 || o.Plain {
 		return appendArgs(linux, o.Append)
 	}
@@ -317,11 +317,11 @@ func (b *Boot) unattended(r *bootmenu.Resolved, o Options, log *slog.Logger) err
 		e := r.Menu.Entry(o.Default)
 		if e == nil {
 			var labels []string
-			r.Menu.All(func(_ *bootmenu.Menu, e *bootmenu.Entry) {
+			for _, e := range r.Menu.All() {
 				if e.Label != "" {
 					labels = append(labels, e.Label)
 				}
-			})
+			}
 			return fmt.Errorf("netboot: default entry %q: no such label in %s (labels: %s)", o.Default, b.config, strings.Join(labels, ", "))
 		}
 		r.Default = o.Default
@@ -344,7 +344,7 @@ func (b *Boot) unattended(r *bootmenu.Resolved, o Options, log *slog.Logger) err
 func (b *Boot) render(r *bootmenu.Resolved, log *slog.Logger) error {
 	var buf bytes.Buffer
 	if !isFile(b.tree, IPXEScript) {
-		if err := bootmenu.RenderIPXE(&buf, r, &bootmenu.IPXEOptions{InitrdArg: true}); err != nil {
+		if err := bootmenu.RenderIPXE(&buf, r, &bootmenu.IPXEScriptOptions{InitrdArg: true}); err != nil {
 			return fmt.Errorf("netboot: rendering %s as iPXE script: %w", b.config, err)
 		}
 		b.gen[IPXEScript] = slices.Clone(buf.Bytes())

@@ -164,11 +164,8 @@ func (b *Boot) renderPlan(plan Plan, name string) (map[string][]byte, error) {
 		c := *found
 		e = &c
 	case plan.Kernel != "":
-		args := plan.Cmdline
-		for _, i := range plan.Initrds {
-			args = strings.TrimSpace("initrd=" + i + " " + args)
-		}
-		e = &bootmenu.Entry{Action: bootmenu.ActionBoot, Type: bootmenu.KwLinux, Label: "machine", Kernel: plan.Kernel, Append: args, Initrds: plan.Initrds}
+		e = &bootmenu.Entry{Action: bootmenu.ActionBoot, Type: bootmenu.KwLinux, Label: "machine", Kernel: plan.Kernel, Append: plan.Cmdline}
+		e.SetInitrds(plan.Initrds...)
 	default:
 		return nil, fmt.Errorf("a plan without a kernel names neither an entry nor the local disk")
 	}
@@ -184,7 +181,7 @@ func (b *Boot) renderPlan(plan Plan, name string) (map[string][]byte, error) {
 	}
 	files[pxe] = bytes.Clone(buf.Bytes())
 	buf.Reset()
-	if err := bootmenu.RenderIPXE(&buf, r, &bootmenu.IPXEOptions{InitrdArg: true}); err != nil {
+	if err := bootmenu.RenderIPXE(&buf, r, &bootmenu.IPXEScriptOptions{InitrdArg: true}); err != nil {
 		return nil, err
 	}
 	files[ipxe] = bytes.Clone(buf.Bytes())

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/insomniacslk/dhcp/iana"
-	"github.com/pxekit/pxekit/bootmenu"
 	"github.com/pxekit/pxekit/nbp"
 )
 
@@ -261,15 +260,15 @@ func (b *Boot) checkGRUB(file string, grub EFIProgram, proto string) []SecureBoo
 		return out // the tree's own configuration names its own kernels
 	}
 	kernels := map[string][]string{}
-	b.menu.Menu.All(func(_ *bootmenu.Menu, e *bootmenu.Entry) {
+	for _, e := range b.menu.Menu.All() {
 		if !e.IsLinux() || strings.Contains(e.Kernel, "://") {
-			return
+			continue
 		}
 		k := strings.TrimPrefix(e.Kernel, "/")
 		if len(kernels) < maxKernelChecks || kernels[k] != nil {
 			kernels[k] = append(kernels[k], e.Label)
 		}
-	})
+	}
 	for _, k := range slices.Sorted(maps.Keys(kernels)) {
 		prog, err := readEFIProgram(b, k)
 		if err == nil && prog.Signed {

@@ -461,7 +461,7 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 			uuid = c.UUID
 		}
 	}
-	names := bootmenu.SearchPath(bootmenu.Client{
+	names := bootmenu.SearchPath(bootmenu.SearchClient{
 		ConfigFile:   string(boot.opts[209]),
 		UUID:         uuid,
 		HardwareType: p.Discover.HType,

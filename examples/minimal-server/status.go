@@ -98,14 +98,14 @@ func stageNames(b *netboot.Boot, programs []string) map[string]timeline.Stage {
 		names[strings.TrimPrefix(g, "/")] = timeline.StageMenu
 	}
 	if r := b.Menu(); r != nil && r.Menu != nil {
-		r.Menu.All(func(_ *bootmenu.Menu, e *bootmenu.Entry) {
+		for _, e := range r.Menu.All() {
 			if e.Kernel != "" && (e.Type == bootmenu.KwLinux || e.Type == bootmenu.KwKernel) {
 				names[strings.TrimPrefix(e.Kernel, "/")] = timeline.StageKernel
 			}
-			for _, i := range e.Initrds {
+			for _, i := range e.Initrds() {
 				names[strings.TrimPrefix(i, "/")] = timeline.StageInitrd
 			}
-		})
+		}
 	}
 	return names
 }
