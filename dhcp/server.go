@@ -513,7 +513,12 @@ func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in
 	}
 	srvAddr := s.serverAddr(sc, in)
 	if s.stored() && sc.sem != nil {
-		switch msgType(req) {
+		switch mt := msgType(req); mt {
+		case dhcpv4.MessageTypeDiscover:
+			if !s.shared() {
+				break
+			}
+			fallthrough // an offer is a write to a shared store
 		case dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeRelease, dhcpv4.MessageTypeDecline:
 			// These wait for the store: answer from a goroutine of their own.
 			sc.sem <- struct{}{}
@@ -575,7 +580,7 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		s.logPacket(ctx, &s.limit, slog.LevelError, in.src.Addr(), "dhcp: lease store failed, request not acknowledged", "mac", req.ClientHWAddr.String(), "type", msgType(req), "addr", serr.Addr, "err", serr.Err)
 		return out
 	}
-	if err == nil && s.stored() && s.stats.storeFailing.Load() && storeWrites(req) {
+	if err == nil && s.stored() && s.stats.storeFailing.Load() && (storeWrites(req) || s.shared() && msgType(req) == dhcpv4.MessageTypeDiscover) {
 		if s.stats.storeFailing.CompareAndSwap(true, false) {
 			log.Warn("dhcp: lease store works again", "store_errors", s.stats.storeErrors.Load())
 		}
@@ -748,6 +753,16 @@ func (s *Server) stored() bool {
 	}
 	for _, p := range s.Pools {
 		if p.Store != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// shared reports whether a pool of s has a shared store ([Allocator]).
+func (s *Server) shared() bool {
+	for _, p := range s.pools() {
+		if p.allocator() != nil {
 			return true
 		}
 	}
