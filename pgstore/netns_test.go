@@ -123,7 +123,9 @@ type result struct {
 	err    error
 }
 
-func clientMAC(i int) net.HardwareAddr { return net.HardwareAddr{0x02, 0x18, 0, 0, byte(i >> 8), byte(i)} }
+func clientMAC(i int) net.HardwareAddr {
+	return net.HardwareAddr{0x02, 0x18, 0, 0, byte(i >> 8), byte(i)}
+}
 
 // dora runs DISCOVER, OFFER, REQUEST, ACK for mac, starting over after a
 // NAK or a lost answer, for at most d.
