@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"log/slog"
 	"net/netip"
+	"os"
 	"os/exec"
 	"sync"
 	"sync/atomic"
@@ -91,17 +93,24 @@ type server struct {
 	addr netip.Addr
 	srv  *dhcp.Server
 	done chan error
+	once sync.Once
 }
 
 func (l *lab) server(a netip.Prefix, store dhcp.LeaseStore, b dhcp.Balancer) *server {
 	ns, _ := l.join(a)
+	return l.serve(ns, a.Addr(), store, b)
+}
+
+// serve runs a full DHCP server in ns, whose address is a (see server).
+func (l *lab) serve(ns *testenv.NetNS, a netip.Addr, store dhcp.LeaseStore, b dhcp.Balancer) *server {
 	conn := ns.ListenBroadcastUDP(l.t, "0.0.0.0:67", "")
-	s := &server{addr: a.Addr(), done: make(chan error, 1), srv: &dhcp.Server{
+	s := &server{addr: a, done: make(chan error, 1), srv: &dhcp.Server{
 		Pool: &dhcp.Pool{
-			First: netip.MustParseAddr("10.0.18.100"), Last: netip.MustParseAddr("10.0.18.159"),
+			First: netip.MustParseAddr("10.0.18.100"), Last: netip.MustParseAddr("10.0.18.169"),
 			Subnet: subnet, LeaseTime: time.Hour, Store: store,
 		},
 		Balancer: b,
+		Logger:   l.logger(a.String()),
 	}}
 	go func() { s.done <- s.srv.Serve(conn) }()
 	l.t.Cleanup(s.stop)
@@ -109,9 +118,19 @@ func (l *lab) server(a netip.Prefix, store dhcp.LeaseStore, b dhcp.Balancer) *se
 }
 
 func (s *server) stop() {
-	if s.srv.Close() == nil {
+	s.once.Do(func() {
+		s.srv.Close()
 		<-s.done
+	})
+}
+
+// logger is a debug logger into the test's output when PXEKIT_TEST_LOG
+// is set, else nil.
+func (l *lab) logger(name string) *slog.Logger {
+	if os.Getenv("PXEKIT_TEST_LOG") == "" {
+		return nil
 	}
+	return slog.New(slog.NewTextHandler(l.t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})).With("server", name)
 }
 
 // result is what one client got.
@@ -249,7 +268,7 @@ func checkLeases(t *testing.T, store *pgstore.Store, rs []result) {
 }
 
 // TestTwoServersOneDatabase: two pxekit servers on one segment, each
-// with its own Pool over one range (60 addresses) in one PostgreSQL
+// with its own Pool over one range (70 addresses) in one PostgreSQL
 // database, split by RFC 3074 (Split), and 50 clients racing DORA at
 // once: every client gets an address, no address goes to two clients,
 // the database agrees, and each client was served by its bucket's owner.
@@ -276,4 +295,140 @@ func TestTwoServersOneDatabase(t *testing.T) {
 		perServer[r.server]++
 	}
 	t.Logf("leases per server %v; claims refused by the database: A %d, B %d", perServer, stA.taken.Load(), stB.taken.Load())
+}
+
+// failoverNode is a server with its Failover balancer running.
+type failoverNode struct {
+	*server
+	fo     *dhcp.Failover
+	cancel context.CancelFunc
+	runErr chan error
+}
+
+func (l *lab) failoverNode(ns *testenv.NetNS, a netip.Addr, id string, store *pgstore.Store) *failoverNode {
+	fo := &dhcp.Failover{ID: id, Store: store, Interval: 200 * time.Millisecond, DeadAfter: 2 * time.Second}
+	if err := fo.Refresh(l.t.Context()); err != nil {
+		l.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &failoverNode{server: l.serve(ns, a, store, fo), fo: fo, cancel: cancel, runErr: make(chan error, 1)}
+	go func() { n.runErr <- fo.Run(ctx) }()
+	l.t.Cleanup(n.kill)
+	return n
+}
+
+// kill stops the server and its heartbeat at once, as a crash would.
+func (n *failoverNode) kill() {
+	if n.cancel != nil {
+		n.cancel()
+		<-n.runErr
+		n.cancel = nil
+	}
+	n.stop()
+}
+
+// servesAll reports whether f serves every bucket, and halves whether it
+// serves exactly the buckets of Split{index, 2}.
+func servesAll(f *dhcp.Failover) bool {
+	for b := range 256 {
+		if !f.Serves(uint8(b)) {
+			return false
+		}
+	}
+	return true
+}
+
+func halves(f *dhcp.Failover, index int) bool {
+	for b := range 256 {
+		if f.Serves(uint8(b)) != (dhcp.Split{Index: index, N: 2}).Serves(uint8(b)) {
+			return false
+		}
+	}
+	return true
+}
+
+func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			t.Fatalf("not %s after %v", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// bucketOf returns n client numbers from 'from' on whose bucket Split
+// index of 2 serves.
+func bucketOf(index, from, n int) []int {
+	var out []int
+	for i := from; len(out) < n; i++ {
+		if (dhcp.Split{Index: index, N: 2}).Serves(dhcp.LoadBalanceHash(clientMAC(i))) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// TestFailover: two servers ("a", "b") share one database and balance
+// with dhcp.Failover (heartbeats in pxekit_peers, failover time 2 s).
+// Each serves its half; b is killed (server and heartbeat stop at once);
+// a client of b's half that keeps trying gets its lease from a within
+// the failover time plus its retry, and so do new clients of b's half;
+// b restarts with its ID and takes its half back. No address ever goes
+// to two clients.
+func TestFailover(t *testing.T) {
+	l := newLab(t)
+	pg := pgtest.Start(t)
+	url := pg.NewDB(t)
+	stA, stB := open(t, url), open(t, url)
+	t.Cleanup(func() { stA.Close(); stB.Close() })
+	nsA, _ := l.join(netip.MustParsePrefix("10.0.18.1/24"))
+	nsB, _ := l.join(netip.MustParsePrefix("10.0.18.2/24"))
+	addrA, addrB := netip.MustParseAddr("10.0.18.1"), netip.MustParseAddr("10.0.18.2")
+	a := l.failoverNode(nsA, addrA, "a", stA)
+	b := l.failoverNode(nsB, addrB, "b", stB)
+	waitUntil(t, "split between a and b", 5*time.Second, func() bool { return halves(a.fo, 0) && halves(b.fo, 1) })
+
+	var all []result
+	check := func(step string, rs []result, want func(r result) netip.Addr) {
+		t.Helper()
+		for _, r := range rs {
+			if w := want(r); r.err == nil && r.server != w {
+				t.Errorf("%s: client %v (bucket %d) served by %v, want %v", step, r.mac, dhcp.LoadBalanceHash(r.mac), r.server, w)
+			}
+		}
+		all = append(all, rs...)
+		checkLeases(t, stA, all)
+	}
+	owner := func(r result) netip.Addr {
+		if (dhcp.Split{Index: 0, N: 2}).Serves(dhcp.LoadBalanceHash(r.mac)) {
+			return addrA
+		}
+		return addrB
+	}
+	check("both up", l.race(0, 20, 10*time.Second), owner)
+
+	// Kill b; one of its clients starts asking right away.
+	victim := bucketOf(1, 1000, 1)[0]
+	b.kill()
+	killed := time.Now()
+	r := l.dora(t.Context(), clientMAC(victim), 15*time.Second)
+	took := time.Since(killed)
+	check("b killed, its client", []result{r}, func(result) netip.Addr { return addrA })
+	t.Logf("b killed: its client %v got %v from a after %v (failover time 2 s)", r.mac, r.addr, took.Round(10*time.Millisecond))
+	if took > 2*time.Second+2*time.Second {
+		t.Errorf("b's client waited %v for a, more than the failover time 2 s and a retry", took)
+	}
+	if !servesAll(a.fo) {
+		t.Error("a does not serve every bucket with b down")
+	}
+	check("b down", l.race(20, 40, 10*time.Second), func(result) netip.Addr { return addrA })
+
+	// b returns with its ID: a hands b's half back.
+	b = l.failoverNode(nsB, addrB, "b", stB)
+	back := waitUntil(t, "b's half back", 5*time.Second, func() bool { return halves(a.fo, 0) && halves(b.fo, 1) })
+	t.Logf("b restarted: split again after %v", back.Round(10*time.Millisecond))
+	check("b back", l.race(40, 60, 10*time.Second), owner)
 }

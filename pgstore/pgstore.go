@@ -32,6 +32,12 @@
 // transaction under an advisory lock, so servers starting together
 // migrate once.
 //
+// # Failover
+//
+// A Store is also a [dhcp.PeerStore]: [Store.Beat] and [Store.Peers] keep
+// the servers' heartbeats in table pxekit_peers, aged by the database's
+// clock, for [dhcp.Failover].
+//
 // A Store is safe for concurrent use.
 package pgstore
 
@@ -309,4 +315,37 @@ func (s *Store) Lookup(ctx context.Context, mac net.HardwareAddr, clientID []byt
 	return l, true, nil
 }
 
-var _ dhcp.Allocator = (*Store)(nil)
+// Beat records that server id is alive, at the database's clock (a row
+// of pxekit_peers), for [dhcp.Failover].
+func (s *Store) Beat(ctx context.Context, id string) error {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO pxekit_peers (id, beat) VALUES ($1, now())
+		ON CONFLICT (id) DO UPDATE SET beat = now()`, id); err != nil {
+		return fmt.Errorf("pgstore: beat: %w", err)
+	}
+	return nil
+}
+
+// Peers returns every server that has beaten, with the time since its
+// last beat on the database's clock.
+func (s *Store) Peers(ctx context.Context) ([]dhcp.Peer, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, extract(epoch FROM now() - beat)::float8 FROM pxekit_peers ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: peers: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dhcp.Peer, error) {
+		var p dhcp.Peer
+		var age float64
+		err := r.Scan(&p.ID, &age)
+		p.Age = time.Duration(max(age, 0) * float64(time.Second))
+		return p, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: peers: %w", err)
+	}
+	return out, nil
+}
+
+var (
+	_ dhcp.Allocator = (*Store)(nil)
+	_ dhcp.PeerStore = (*Store)(nil)
+)
