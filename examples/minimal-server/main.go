@@ -152,6 +152,9 @@ func serve(o options, log *slog.Logger) error {
 	if o.httpBootImage && (o.iso == "" || o.http == "") {
 		return errors.New("-http-boot-image needs -iso and -http: it hands out the image's URL")
 	}
+	if isDBURL(o.leases) {
+		return errors.New("-leases postgres://…: a shared PostgreSQL lease store lives in the pgstore module, so that this module needs no database driver; run its server instead (in a checkout: cd pgstore && go run ./examples/dhcpd -leases postgres://…) (see README.md, \"Several servers, one pool\")")
+	}
 	if o.leases != "" && o.rng == "" {
 		return errors.New("-leases needs -range: proxyDHCP hands out no addresses, so it keeps no leases")
 	}
@@ -590,4 +593,10 @@ func interfaceAddr(name string) netip.Addr {
 		}
 	}
 	return netip.Addr{}
+}
+
+// isDBURL reports whether a -leases value is a database URL rather than a
+// file name.
+func isDBURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
