@@ -136,10 +136,15 @@ type Server struct {
 	Hook events.Hook
 
 	// Balancer, if set, makes this one of several servers on a segment
-	// (RFC 3074): a request whose client's hash bucket (see
-	// [LoadBalanceHash], [BalanceKey]) it does not serve is left to the
-	// peer and reported to Hook as ignored with
-	// [events.ReasonPeerBucket]. Nil answers every client.
+	// (RFC 3074): a DISCOVER, INFORM, or REQUEST of a rebooting or
+	// rebinding client whose hash bucket (see [LoadBalanceHash],
+	// [BalanceKey]) it does not serve is left to the peer and reported to
+	// Hook as ignored with [events.ReasonPeerBucket]. Messages that name
+	// a server (option 54: REQUEST in SELECTING state, DECLINE, RELEASE)
+	// and REQUESTs unicast by a renewing client are answered whatever
+	// their bucket: they belong to the server they name or reach. Nil
+	// answers every client. [Split] is a static split, [Failover] one
+	// that follows which peers are alive.
 	Balancer Balancer
 
 	// BalanceSecs, if not zero, answers a client outside this server's
@@ -550,7 +555,7 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 			s.emit(ev, events.KindIdentified)
 		}
 	}
-	if !s.balanced(req) {
+	if !s.balanced(req, in) {
 		s.stats.ignored.Add(1)
 		if s.Hook != nil {
 			e := ev
