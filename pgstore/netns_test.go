@@ -432,3 +432,33 @@ func TestFailover(t *testing.T) {
 	t.Logf("b restarted: split again after %v", back.Round(10*time.Millisecond))
 	check("b back", l.race(40, 60, 10*time.Second), owner)
 }
+
+// TestDatabaseDown: with PostgreSQL stopped mid-service, a server
+// acknowledges nothing and offers nothing (it cannot claim an address);
+// when the database is back it serves again on its own, and every ACK
+// it sent is a lease in the database.
+func TestDatabaseDown(t *testing.T) {
+	l := newLab(t)
+	pg := pgtest.Start(t)
+	url := pg.NewDB(t)
+	st := open(t, url)
+	t.Cleanup(func() { st.Close() })
+	a := l.server(netip.MustParsePrefix("10.0.18.1/24"), st, nil)
+	rs := l.race(0, 5, 10*time.Second)
+	checkLeases(t, st, rs)
+
+	pg.Stop()
+	r := l.dora(t.Context(), clientMAC(100), 3*time.Second)
+	if r.err == nil {
+		t.Fatalf("database down: client got %v from %v", r.addr, r.server)
+	}
+	if n := a.srv.Stats().StoreErrors; n == 0 {
+		t.Error("database down: no store error counted")
+	}
+	pg.Restart(t)
+	r = l.dora(t.Context(), clientMAC(100), 15*time.Second)
+	if r.err != nil {
+		t.Fatalf("database back: %v", r.err)
+	}
+	checkLeases(t, st, append(rs, r))
+}
