@@ -47,6 +47,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -63,11 +64,18 @@ type Store struct {
 
 // Open connects to the database at url (a PostgreSQL connection string
 // or URL, as pgx accepts it), migrates its schema and returns the store.
-// Close closes the connections.
+// It opens up to 32 connections unless url sets pool_max_conns. Close
+// closes the connections.
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// A DHCP server waits for the database on every DISCOVER and
+		// REQUEST; PostgreSQL commits concurrent transactions together,
+		// so more connections mean more exchanges per fsync.
+		cfg.MaxConns = defaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -81,6 +89,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	s.owned = true
 	return s, nil
 }
+
+// defaultMaxConns is Open's connection limit.
+const defaultMaxConns = 32
 
 // New returns a store on pool, whose schema it migrates. Close does not
 // close pool.

@@ -150,6 +150,6 @@ func run(log *slog.Logger, o options) error {
 	foStop()
 	<-foDone
 	st := s.Stats()
-	log.Info("dhcpd stopped", "received", st.Received, "replied", st.Replied, "ignored", st.Ignored, "errors", st.Errors, "store_errors", st.StoreErrors)
+	log.Info("dhcpd stopped", "received", st.Received, "replied", st.Replied, "ignored", st.Ignored, "errors", st.Errors, "store_errors", st.StoreErrors, "leases", len(p.Leases()))
 	return err
 }
