@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,9 +15,11 @@ import (
 )
 
 // TestExampleKill9 runs two processes of examples/dhcpd (this module's)
-// on one segment against one database, and kills one with SIGKILL while
-// its clients keep asking: the other serves them within the failover time
-// (2 s) plus a retry, and no address goes to two clients.
+// on one segment against one database, and kills one with SIGKILL in the
+// middle of a load of 30 clients arriving 50 ms apart, while some of its
+// clients keep asking: the other serves them within the failover time
+// (2 s) plus a retry, every client of the load gets a lease, and no
+// address goes to two clients.
 func TestExampleKill9(t *testing.T) {
 	l := newLab(t)
 	pg := pgtest.Start(t)
@@ -54,6 +57,20 @@ func TestExampleKill9(t *testing.T) {
 			t.Errorf("client %v served by %v, want %v", r.mac, r.server, want)
 		}
 	}
+	// Mid-load: 30 clients start 50 ms apart, and b is killed after the
+	// tenth has started.
+	load := make(chan []result, 1)
+	go func() {
+		out := make([]result, 30)
+		var wg sync.WaitGroup
+		for i := range out {
+			time.Sleep(50 * time.Millisecond)
+			wg.Go(func() { out[i] = l.dora(t.Context(), clientMAC(3000+i), 15*time.Second) })
+		}
+		wg.Wait()
+		load <- out
+	}()
+	time.Sleep(500 * time.Millisecond)
 	if err := b.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -75,5 +92,12 @@ func TestExampleKill9(t *testing.T) {
 		}
 		t.Logf("after kill -9 of b: client %v got %v from %v after %v", r.mac, r.addr, r.server, took.Round(10*time.Millisecond))
 	}
-	checkLeases(t, store, rs)
+	mid := <-load
+	for _, r := range mid {
+		if r.err != nil {
+			t.Errorf("mid-load client %v: %v", r.mac, r.err)
+		}
+	}
+	t.Logf("mid-load: %d clients, all leased", len(mid))
+	checkLeases(t, store, append(rs, mid...))
 }
