@@ -190,6 +190,13 @@ func TestSharedPoolNoDuplicates(t *testing.T) {
 		t.Errorf("%d addresses for 20 clients", len(got))
 	}
 	t.Logf("claims refused: %d", store.claims)
+	for _, s := range []*Server{a, b} {
+		for _, l := range s.Pool.Leases() {
+			if len(l.MAC) == 0 {
+				t.Errorf("Pool.Leases lists %v without a client (an address held by the peer)", l.Addr)
+			}
+		}
+	}
 }
 
 // TestSharedPoolPlainStoreDuplicates shows what the Allocator prevents:

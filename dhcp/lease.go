@@ -286,7 +286,8 @@ func (p *Pool) load(ctx context.Context, iface string, lookup bool) error {
 	return nil
 }
 
-// Leases returns a snapshot of the bound, unexpired leases.
+// Leases returns a snapshot of the bound, unexpired leases of this pool's
+// clients (with a shared [Allocator] store: those this server knows of).
 func (p *Pool) Leases() []Lease {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -296,7 +297,7 @@ func (p *Pool) Leases() []Lease {
 		now = p.now()
 	}
 	for _, b := range p.byAddr {
-		if b.state == stateBound && b.expiry.After(now) {
+		if b.state == stateBound && b.expiry.After(now) && b.mac != takenKey {
 			out = append(out, b.lease())
 		}
 	}
