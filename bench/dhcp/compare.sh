@@ -47,7 +47,11 @@ id=$RANDOM
 nss=pxkbs$id nsc=pxkbc$id
 cleanup() {
 	[ -n "${srvpid:-}" ] && kill "$srvpid" 2>/dev/null || true
-	if [ -n "${pgpid:-}" ]; then kill -INT "$pgpid" 2>/dev/null; wait "$pgpid" 2>/dev/null || true; fi
+	if [ -n "${pgpid:-}" ]; then
+		# Signal postgres itself (runuser, its parent, does not pass it on).
+		kill -INT "$(head -n1 "$tmp/pg/data/postmaster.pid" 2>/dev/null)" 2>/dev/null || kill "$pgpid" 2>/dev/null || true
+		wait "$pgpid" 2>/dev/null || true
+	fi
 	ip netns pids "$nss" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
 	ip netns del "$nss" 2>/dev/null || true
 	ip netns del "$nsc" 2>/dev/null || true

@@ -120,9 +120,9 @@ func (s *Server) command(name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(filepath.Join(s.bin, name), args...)
 	cmd.Env = append(os.Environ(), "HOME="+s.Dir, "LC_ALL=C.UTF-8")
 	cmd.Dir = s.Dir
-	if s.cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
-	}
+	// A test binary killed (its -timeout) takes its postgres along:
+	// SIGQUIT is postgres's immediate shutdown.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGQUIT}
 	return cmd
 }
 
