@@ -17,7 +17,10 @@
 //   - [github.com/pxekit/pxekit/dhcp] encodes and decodes the PXE options and
 //     answers the client, either as a full DHCP server that also hands out
 //     addresses or as proxyDHCP beside an existing DHCP server, from the
-//     address on the client's own segment.
+//     address on the client's own segment. Several full DHCP servers share
+//     one pool through github.com/pxekit/pxekit/pgstore, a PostgreSQL lease
+//     store in a module of its own (so that this one needs no database
+//     driver), with RFC 3074 load balancing and failover.
 //   - [github.com/pxekit/pxekit/dhcp6] is the DHCPv6 counterpart: typed
 //     boot options (RFC 5970 59–62, user and vendor class, DUIDs), the
 //     seam through which nbp answers v6 clients with boot URLs, and a

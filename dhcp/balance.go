@@ -1,6 +1,10 @@
 package dhcp
 
-import "github.com/insomniacslk/dhcp/dhcpv4"
+import (
+	"net/netip"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+)
 
 // loadbTable is the mixing table of RFC 3074 §6: the 256 byte values in
 // a fixed pseudo-random order.
@@ -67,15 +71,45 @@ func (s Split) Serves(bucket uint8) bool {
 	return int(bucket)%s.N == s.Index
 }
 
-// balanced reports whether s answers req under s.Balancer: its bucket is
-// served, or it has waited (secs) at least BalanceSecs (RFC 3074 §4, the
-// failsafe for a peer that is down).
-func (s *Server) balanced(req *dhcpv4.DHCPv4) bool {
-	if s.Balancer == nil {
+// balanced reports whether s answers req, which arrived as in, under
+// s.Balancer: its bucket is served, or it has waited (secs) at least
+// BalanceSecs (RFC 3074 §4, the failsafe for a peer that is down), or it
+// is not subject to balancing at all.
+//
+// RFC 3074 balances the messages with which a client looks for a server:
+// DISCOVER, INFORM, and a REQUEST that names no server because the client
+// is rebooting (INIT-REBOOT) or rebinding (broadcast). A message that
+// names a server in option 54 (a REQUEST in SELECTING state, DECLINE,
+// RELEASE: RFC 2131 §4.3.2, §4.4.4) belongs to the server it names, and
+// a REQUEST unicast straight from the client (RENEWING: ciaddr set, no
+// relay, not broadcast) to the server that gave the lease; checking their
+// buckets would only drop a client this server already serves (after the
+// secs failsafe answered it, or after a failover moved its bucket).
+func (s *Server) balanced(req *dhcpv4.DHCPv4, in inbound) bool {
+	if s.Balancer == nil || !balancedType(req, in) {
 		return true
 	}
 	if s.BalanceSecs > 0 && req.NumSeconds >= s.BalanceSecs {
 		return true
 	}
 	return s.Balancer.Serves(LoadBalanceHash(BalanceKey(req)))
+}
+
+// balancedType reports whether RFC 3074 balancing applies to req (see
+// balanced).
+func balancedType(req *dhcpv4.DHCPv4, in inbound) bool {
+	switch msgType(req) {
+	case dhcpv4.MessageTypeDecline, dhcpv4.MessageTypeRelease:
+		return false
+	case dhcpv4.MessageTypeRequest:
+		if len(req.Options.Get(dhcpv4.OptionServerIdentifier)) > 0 {
+			return false // SELECTING: the client chose its server
+		}
+		ciaddr := req.ClientIPAddr.To4()
+		giaddr := req.GatewayIPAddr.To4()
+		renewing := ciaddr != nil && !ciaddr.IsUnspecified() && (giaddr == nil || giaddr.IsUnspecified()) &&
+			in.dst.IsValid() && in.dst != netip.AddrFrom4([4]byte{255, 255, 255, 255})
+		return !renewing
+	}
+	return true
 }

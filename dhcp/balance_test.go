@@ -3,6 +3,7 @@ package dhcp
 import (
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"testing"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -86,18 +87,86 @@ func TestServerBalanced(t *testing.T) {
 	b := LoadBalanceHash(mac)
 	mine := Split{Index: int(b) % 2, N: 2}
 	peer := Split{Index: 1 - int(b)%2, N: 2}
-	if !(&Server{Balancer: mine}).balanced(req) {
+	if !(&Server{Balancer: mine}).balanced(req, in67) {
 		t.Errorf("server owning bucket %d does not answer", b)
 	}
-	if (&Server{Balancer: peer}).balanced(req) {
+	if (&Server{Balancer: peer}).balanced(req, in67) {
 		t.Errorf("server not owning bucket %d answers", b)
 	}
 	req.NumSeconds = 10
-	if !(&Server{Balancer: peer, BalanceSecs: 10}).balanced(req) {
+	if !(&Server{Balancer: peer, BalanceSecs: 10}).balanced(req, in67) {
 		t.Errorf("secs 10 >= BalanceSecs 10: peer's client not answered")
 	}
 	req.Options.Update(dhcpv4.OptClientIdentifier([]byte{1, 2, 3}))
 	if got := LoadBalanceHash(BalanceKey(req)); got != LoadBalanceHash([]byte{1, 2, 3}) {
 		t.Errorf("BalanceKey does not use option 61")
+	}
+}
+
+// TestBalancedThroughRespond drives a full server that does not own its
+// client's bucket through serveDatagram: the DISCOVER is left to the
+// peer until secs reaches BalanceSecs; then the REQUEST naming this
+// server (secs 0 again, as some firmware sends) is acknowledged, a
+// unicast RENEWING REQUEST too, while a broadcast REBINDING or
+// INIT-REBOOT REQUEST is left to the bucket's owner; a RELEASE naming
+// this server is carried out.
+func TestBalancedThroughRespond(t *testing.T) {
+	hw := net.HardwareAddr{0x52, 0x54, 0, 0x12, 0x34, 0x57}
+	peer := Split{Index: 1 - int(LoadBalanceHash(hw))%2, N: 2}
+	s, _ := newFullServer(t, &Pool{})
+	s.Balancer, s.BalanceSecs = peer, 5
+	bcast := inbound{port: ServerPort, dst: netip.AddrFrom4([4]byte{255, 255, 255, 255}), local: testSrv, src: netip.MustParseAddrPort("0.0.0.0:68")}
+	send := func(what string, req *dhcpv4.DHCPv4, in inbound) *dhcpv4.DHCPv4 {
+		t.Helper()
+		out := &sink{}
+		b, err := AppendMessage(nil, req, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.serveDatagram(t.Context(), &serverConn{conn: out, localPort: ServerPort}, b, in, nil, newPktinfo())
+		if len(out.wrote) == 0 {
+			return nil
+		}
+		r, err := dhcpv4.FromBytes(out.wrote[0])
+		if err != nil {
+			t.Fatalf("%s: reply: %v", what, err)
+		}
+		return r
+	}
+	if r := send("DISCOVER", plainRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(hw)), bcast); r != nil {
+		t.Fatalf("DISCOVER of a peer's bucket answered: %v", r.MessageType())
+	}
+	disc := plainRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(hw))
+	disc.NumSeconds = 5
+	offer := send("DISCOVER secs 5", disc, bcast)
+	if offer == nil || offer.MessageType() != dhcpv4.MessageTypeOffer {
+		t.Fatalf("DISCOVER with secs 5 >= BalanceSecs: %v, want OFFER", offer)
+	}
+	sel := plainRequest(t, dhcpv4.MessageTypeRequest, dhcpv4.WithHwAddr(hw),
+		dhcpv4.WithOption(dhcpv4.OptServerIdentifier(testSrv.AsSlice())),
+		dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(offer.YourIPAddr)))
+	ack := send("REQUEST naming this server", sel, bcast)
+	if ack == nil || ack.MessageType() != dhcpv4.MessageTypeAck {
+		t.Fatalf("SELECTING REQUEST naming this server: %v, want ACK (not bucket-checked)", ack)
+	}
+	renew := plainRequest(t, dhcpv4.MessageTypeRequest, dhcpv4.WithHwAddr(hw), dhcpv4.WithClientIP(ack.YourIPAddr))
+	unicast := bcast
+	unicast.dst = testSrv
+	unicast.src = netip.AddrPortFrom(netip.MustParseAddr(ack.YourIPAddr.String()), 68)
+	if r := send("RENEWING", renew, unicast); r == nil || r.MessageType() != dhcpv4.MessageTypeAck {
+		t.Fatalf("unicast RENEWING REQUEST: %v, want ACK", r)
+	}
+	if r := send("REBINDING", renew, bcast); r != nil {
+		t.Fatalf("broadcast REBINDING REQUEST of a peer's bucket answered: %v", r.MessageType())
+	}
+	reboot := plainRequest(t, dhcpv4.MessageTypeRequest, dhcpv4.WithHwAddr(hw), dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(ack.YourIPAddr)))
+	if r := send("INIT-REBOOT", reboot, bcast); r != nil {
+		t.Fatalf("INIT-REBOOT REQUEST of a peer's bucket answered: %v", r.MessageType())
+	}
+	rel := plainRequest(t, dhcpv4.MessageTypeRelease, dhcpv4.WithHwAddr(hw), dhcpv4.WithClientIP(ack.YourIPAddr),
+		dhcpv4.WithOption(dhcpv4.OptServerIdentifier(testSrv.AsSlice())))
+	send("RELEASE", rel, unicast)
+	if ls := s.Pool.Leases(); len(ls) != 0 {
+		t.Fatalf("after RELEASE naming this server: leases %v, want none", ls)
 	}
 }

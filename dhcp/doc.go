@@ -60,9 +60,19 @@
 // client's hash bucket ([LoadBalanceHash] over [BalanceKey]) has one
 // owner, [Split] assigns bucket b to server b mod N, and a server leaves
 // the other buckets to its peers (an ignored event with reason
-// peer-bucket). [Server.BalanceSecs] answers a client that has waited
-// that many seconds anyway (RFC 3074 §4). Failover between peers
-// (heartbeats through a shared store) is not built yet.
+// peer-bucket). Balancing applies to the messages with which a client
+// looks for a server (DISCOVER, INFORM, the REQUEST of a rebooting or
+// rebinding client), not to those that name a server in option 54 or
+// are unicast by a renewing client. [Server.BalanceSecs] answers a client
+// that has waited that many seconds anyway (RFC 3074 §4).
+//
+// Servers that share one pool give each address once through a store
+// that implements [Allocator] (module github.com/pxekit/pxekit/pgstore
+// keeps it in PostgreSQL): offers and leases are claimed in the store,
+// conditionally, before they are sent. [Failover] is a Balancer whose
+// split follows heartbeats in a [PeerStore] (the same database): a peer
+// silent for longer than DeadAfter has its buckets served by the others,
+// and gets them back when it beats again.
 //
 // # Not covered
 //
@@ -71,9 +81,9 @@
 // identified by it, RFC 2131 §4.2, else by chaddr; reservations are by
 // chaddr);
 // unicast replies to clients without an address (they get broadcasts,
-// which RFC 2131 §4.1 permits); sharing one pool between several servers
-// (a [LeaseStore] can implement that; [FileStore] cannot); failover; DNS
-// updates. The package does no file system access beyond [FileStore].
+// which RFC 2131 §4.1 permits); sharing one pool through [FileStore]
+// (it is no [Allocator]); the DHCP failover protocol (the peers meet in
+// their shared store instead); DNS updates. The package does no file system access beyond [FileStore].
 //
 // # Concurrency
 //

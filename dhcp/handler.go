@@ -172,7 +172,13 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 
 	switch mt {
 	case dhcpv4.MessageTypeDiscover:
-		a, err := p.offer(mac, requested, now)
+		var a netip.Addr
+		var err error
+		if al := p.allocator(); al != nil {
+			a, err = p.offerShared(ctx, al, mac, requested, now)
+		} else {
+			a, err = p.offer(mac, requested, now)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -215,7 +221,20 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 				return nak(req, srv)
 			}
 			if !mine {
-				return nil, nil // RFC 2131 §4.3.2: no record of this client
+				al := p.allocator()
+				if al == nil {
+					return nil, nil // RFC 2131 §4.3.2: no record of this client
+				}
+				// A lease a peer server gave (the peer may be down): the
+				// shared store has the record.
+				ok, err := p.lookupShared(ctx, al, a, mac)
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					return nil, nil
+				}
+				needRecord = false
 			}
 		}
 		l, ok, err := p.commit(ctx, a, mac, host, now, needRecord)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"strings"
@@ -235,6 +236,10 @@ func (p *Pool) load(ctx context.Context, iface string, lookup bool) error {
 	}
 	p.first = u32(p.First)
 	p.size = u32(p.Last) - p.first + 1
+	if p.allocator() != nil {
+		// Servers sharing the range start their scans apart.
+		p.cursor = rand.Uint32N(p.size)
+	}
 	p.byAddr = make(map[netip.Addr]*binding)
 	p.byMAC = make(map[string]*binding)
 	p.conflicts = make(map[netip.Addr]time.Time)
@@ -281,7 +286,8 @@ func (p *Pool) load(ctx context.Context, iface string, lookup bool) error {
 	return nil
 }
 
-// Leases returns a snapshot of the bound, unexpired leases.
+// Leases returns a snapshot of the bound, unexpired leases of this pool's
+// clients (with a shared [Allocator] store: those this server knows of).
 func (p *Pool) Leases() []Lease {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -291,7 +297,7 @@ func (p *Pool) Leases() []Lease {
 		now = p.now()
 	}
 	for _, b := range p.byAddr {
-		if b.state == stateBound && b.expiry.After(now) {
+		if b.state == stateBound && b.expiry.After(now) && b.mac != takenKey {
 			out = append(out, b.lease())
 		}
 	}
@@ -447,11 +453,20 @@ func (p *Pool) commit(ctx context.Context, a netip.Addr, c client, host string, 
 	p.mu.Unlock()
 	if p.Store != nil {
 		err := error(nil)
-		if prev.IsValid() {
-			err = p.Store.Delete(ctx, prev)
-		}
-		if err == nil {
-			err = p.Store.Save(ctx, l)
+		if al := p.allocator(); al != nil {
+			// Shared: the lease first, conditionally; then the client's
+			// previous address, only if it is still the client's.
+			err = al.Claim(ctx, l, false)
+			if err == nil && prev.IsValid() {
+				err = al.Release(ctx, Lease{Addr: prev, MAC: l.MAC, ClientID: l.ClientID})
+			}
+		} else {
+			if prev.IsValid() {
+				err = p.Store.Delete(ctx, prev)
+			}
+			if err == nil {
+				err = p.Store.Save(ctx, l)
+			}
 		}
 		if err != nil {
 			// Not durable, so not a lease: what mac held before stays,
@@ -465,6 +480,11 @@ func (p *Pool) commit(ctx context.Context, a netip.Addr, c client, host string, 
 				}
 			}
 			p.mu.Unlock()
+			if errors.Is(err, ErrAddrTaken) {
+				// Another server's client holds it: NAK.
+				p.markTaken(a, c, now)
+				return Lease{}, false, nil
+			}
 			return Lease{}, false, &StoreError{Op: "save", Addr: a, Err: err}
 		}
 	}
@@ -531,9 +551,26 @@ func (p *Pool) release(ctx context.Context, a netip.Addr, c client, decline bool
 	if p.Store == nil {
 		return nil
 	}
+	al := p.allocator()
 	if decline {
-		if err := p.Store.Save(ctx, Lease{Addr: a, MAC: net.HardwareAddr(b.hw), Declined: now}); err != nil {
+		d := Lease{Addr: a, MAC: net.HardwareAddr(b.hw), ClientID: clientID(b.mac), Declined: now}
+		var err error
+		if al != nil {
+			err = al.Claim(ctx, d, false)
+			if errors.Is(err, ErrAddrTaken) {
+				return nil // another client's now: its conflict is not ours to record
+			}
+		} else {
+			err = p.Store.Save(ctx, d)
+		}
+		if err != nil {
 			return &StoreError{Op: "save", Addr: a, Err: err}
+		}
+		return nil
+	}
+	if al != nil {
+		if err := al.Release(ctx, Lease{Addr: a, MAC: net.HardwareAddr(b.hw), ClientID: clientID(b.mac)}); err != nil {
+			return &StoreError{Op: "delete", Addr: a, Err: err}
 		}
 		return nil
 	}

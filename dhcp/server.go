@@ -141,10 +141,15 @@ type Server struct {
 	Hook events.Hook
 
 	// Balancer, if set, makes this one of several servers on a segment
-	// (RFC 3074): a request whose client's hash bucket (see
-	// [LoadBalanceHash], [BalanceKey]) it does not serve is left to the
-	// peer and reported to Hook as ignored with
-	// [events.ReasonPeerBucket]. Nil answers every client.
+	// (RFC 3074): a DISCOVER, INFORM, or REQUEST of a rebooting or
+	// rebinding client whose hash bucket (see [LoadBalanceHash],
+	// [BalanceKey]) it does not serve is left to the peer and reported to
+	// Hook as ignored with [events.ReasonPeerBucket]. Messages that name
+	// a server (option 54: REQUEST in SELECTING state, DECLINE, RELEASE)
+	// and REQUESTs unicast by a renewing client are answered whatever
+	// their bucket: they belong to the server they name or reach. Nil
+	// answers every client. [Split] is a static split, [Failover] one
+	// that follows which peers are alive.
 	Balancer Balancer
 
 	// BalanceSecs, if not zero, answers a client outside this server's
@@ -518,7 +523,12 @@ func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in
 	}
 	srvAddr := s.serverAddr(sc, in)
 	if s.stored() && sc.sem != nil {
-		switch msgType(req) {
+		switch mt := msgType(req); mt {
+		case dhcpv4.MessageTypeDiscover:
+			if !s.shared() {
+				break
+			}
+			fallthrough // an offer is a write to a shared store
 		case dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeRelease, dhcpv4.MessageTypeDecline:
 			// These wait for the store: answer from a goroutine of their own.
 			sc.sem <- struct{}{}
@@ -550,7 +560,7 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 			s.emit(ev, events.KindIdentified)
 		}
 	}
-	if !s.balanced(req) {
+	if !s.balanced(req, in) {
 		s.stats.ignored.Add(1)
 		if s.Hook != nil {
 			e := ev
@@ -580,7 +590,7 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		s.logPacket(ctx, &s.limit, slog.LevelError, in.src.Addr(), "dhcp: lease store failed, request not acknowledged", "mac", req.ClientHWAddr.String(), "type", msgType(req), "addr", serr.Addr, "err", serr.Err)
 		return out
 	}
-	if err == nil && s.stored() && s.stats.storeFailing.Load() && storeWrites(req) {
+	if err == nil && s.stored() && s.stats.storeFailing.Load() && (storeWrites(req) || s.shared() && msgType(req) == dhcpv4.MessageTypeDiscover) {
 		if s.stats.storeFailing.CompareAndSwap(true, false) {
 			log.Warn("dhcp: lease store works again", "store_errors", s.stats.storeErrors.Load())
 		}
@@ -753,6 +763,16 @@ func (s *Server) stored() bool {
 	}
 	for _, p := range s.Pools {
 		if p.Store != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// shared reports whether a pool of s has a shared store ([Allocator]).
+func (s *Server) shared() bool {
+	for _, p := range s.pools() {
+		if p.allocator() != nil {
 			return true
 		}
 	}

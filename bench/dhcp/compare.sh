@@ -17,6 +17,14 @@
 # Needs root, perfdhcp (kea-admin), dnsmasq, kea-dhcp4 (kea-dhcp4-server)
 # and go.
 #
+# With PostgreSQL (the postgresql package), two more servers keep their
+# leases in one PostgreSQL server that the script starts (initdb in the
+# temporary directory, as user nobody, Unix socket only, fsync on):
+# pxekit-pg (pgstore/examples/dhcpd, one server of a shared pool: each
+# offer and each lease is a conditional write, committed before the
+# reply) and kea-pg (kea-dhcp4 with its postgresql lease back end, schema
+# by kea-admin db-init pgsql). Their tables are emptied before each run.
+#
 #   sudo bench/dhcp/compare.sh                    # defaults below
 #   RATES="1000 2000 4000" PERIOD=5 sudo -E bench/dhcp/compare.sh
 set -euo pipefail
@@ -25,7 +33,7 @@ RATES=${RATES:-"250 500 1000 2000 3000 4000 6000 8000 12000 16000"}
 PERIOD=${PERIOD:-4}     # seconds per step
 MAXDROP=${MAXDROP:-0.1} # percent
 RANGE=${RANGE:-50000}   # distinct clients
-SERVERS=${SERVERS:-"pxekit-full pxekit-proxy dnsmasq kea"}
+SERVERS=${SERVERS:-"pxekit-full pxekit-proxy dnsmasq kea pxekit-pg kea-pg"}
 
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" = 0 ] || { echo "compare.sh: needs root (network namespaces)" >&2; exit 1; }
@@ -39,6 +47,11 @@ id=$RANDOM
 nss=pxkbs$id nsc=pxkbc$id
 cleanup() {
 	[ -n "${srvpid:-}" ] && kill "$srvpid" 2>/dev/null || true
+	if [ -n "${pgpid:-}" ]; then
+		# Signal postgres itself (runuser, its parent, does not pass it on).
+		kill -INT "$(head -n1 "$tmp/pg/data/postmaster.pid" 2>/dev/null)" 2>/dev/null || kill "$pgpid" 2>/dev/null || true
+		wait "$pgpid" 2>/dev/null || true
+	fi
 	ip netns pids "$nss" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
 	ip netns del "$nss" 2>/dev/null || true
 	ip netns del "$nsc" 2>/dev/null || true
@@ -57,10 +70,43 @@ ip -n "$nsc" link set "bc$id" up
 
 go build -o "$tmp/dhcpd" ./examples/dhcpd
 
+# PostgreSQL for pxekit-pg and kea-pg: dropped from SERVERS when missing.
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+psql_() { psql -h "$tmp/pg" -U pxekit -qAt "$@"; }
+if [[ " $SERVERS " == *-pg* ]]; then
+	if [ -z "$pgbin" ] || ! command -v psql >/dev/null; then
+		echo "compare.sh: PostgreSQL not installed: skipping pxekit-pg and kea-pg" >&2
+		SERVERS=$(tr ' ' '\n' <<<"$SERVERS" | grep -v -- '-pg$' | tr '\n' ' ')
+	else
+		chmod 755 "$tmp"
+		mkdir "$tmp/pg"
+		chown nobody "$tmp/pg"
+		(cd "$tmp/pg" && runuser -u nobody -- "$pgbin/initdb" -D "$tmp/pg/data" -U pxekit --auth=trust -E UTF8 >/dev/null)
+		(cd "$tmp/pg" && exec runuser -u nobody -- "$pgbin/postgres" -D "$tmp/pg/data" -k "$tmp/pg" -c listen_addresses= -p 5432 \
+			-c max_connections=100 >"$tmp/pg.log" 2>&1) &
+		pgpid=$!
+		for _ in $(seq 100); do psql_ -d postgres -c 'select 1' >/dev/null 2>&1 && break; sleep 0.1; done
+		psql_ -d postgres -c 'CREATE DATABASE pxekit' -c 'CREATE DATABASE kea'
+		kea-admin db-init pgsql -u pxekit -p pxekit -n kea -h "$tmp/pg" >"$tmp/kea-admin.log" 2>&1
+		(cd pgstore && go build -o "$tmp/dhcpd-pg" ./examples/dhcpd)
+		pgurl="postgres://pxekit@/pxekit?host=$tmp/pg&port=5432&sslmode=disable"
+	fi
+fi
+
 cat >"$tmp/kea.json" <<EOF
 { "Dhcp4": {
   "interfaces-config": { "interfaces": [ "bs$id" ], "dhcp-socket-type": "udp" },
   "lease-database": { "type": "memfile", "persist": true, "name": "$tmp/kea.leases", "lfc-interval": 0 },
+  "valid-lifetime": 3600,
+  "subnet4": [ { "id": 1, "subnet": "10.9.0.0/16", "pools": [ { "pool": "10.9.1.1 - 10.9.255.254" } ] } ],
+  "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": "$tmp/kea.log" } ], "severity": "WARN" } ]
+} }
+EOF
+
+cat >"$tmp/kea-pg.json" <<EOF
+{ "Dhcp4": {
+  "interfaces-config": { "interfaces": [ "bs$id" ], "dhcp-socket-type": "udp" },
+  "lease-database": { "type": "postgresql", "name": "kea", "host": "$tmp/pg", "user": "pxekit", "password": "pxekit" },
   "valid-lifetime": 3600,
   "subnet4": [ { "id": 1, "subnet": "10.9.0.0/16", "pools": [ { "pool": "10.9.1.1 - 10.9.255.254" } ] } ],
   "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": "$tmp/kea.log" } ], "severity": "WARN" } ]
@@ -79,6 +125,12 @@ start() { # server
 		--dhcp-range=10.9.1.1,10.9.255.254,255.255.0.0,1h --dhcp-lease-max=100000 \
 		--dhcp-leasefile="$tmp/dnsmasq.leases" --pid-file="$tmp/dnsmasq.pid" 2>"$tmp/server.log" & ;;
 	kea) KEA_PIDFILE_DIR=$tmp KEA_LOCKFILE_DIR=$tmp ip netns exec "$nss" kea-dhcp4 -c "$tmp/kea.json" >"$tmp/server.log" 2>&1 & ;;
+	pxekit-pg)
+		psql_ -d pxekit -c 'TRUNCATE pxekit_leases, pxekit_peers' 2>/dev/null || true
+		ip netns exec "$nss" "$tmp/dhcpd-pg" -id bench -addr 0.0.0.0:67 -range 10.9.1.1-10.9.255.254 -subnet 10.9.0.0/16 -leases "$pgurl" 2>"$tmp/server.log" & ;;
+	kea-pg)
+		psql_ -d kea -c 'TRUNCATE lease4'
+		KEA_PIDFILE_DIR=$tmp KEA_LOCKFILE_DIR=$tmp ip netns exec "$nss" kea-dhcp4 -c "$tmp/kea-pg.json" >"$tmp/server.log" 2>&1 & ;;
 	esac
 	srvpid=$!
 	sleep 1
@@ -137,6 +189,25 @@ leasecheck() {
 		}' "$tmp/pxekit.leases" 2>/dev/null || echo "LOST(no lease file)"
 }
 
+# pgleasecheck: leasecheck for pxekit-pg, over the database: the leases
+# the stopped server held are exactly the lease rows (offers aside), and
+# no client holds two.
+pgleasecheck() {
+	local want n dup
+	want=$(sed -n 's/.*dhcpd stopped.* leases=\([0-9]*\).*/\1/p' "$tmp/server.log")
+	[ -n "$want" ] || { echo "LOST(server did not report its leases)"; return; }
+	read -r n dup < <(psql_ -d pxekit -F ' ' -c "SELECT count(*), count(*) - count(DISTINCT client) FROM pxekit_leases WHERE NOT offered AND declined IS NULL")
+	if [ "$dup" != 0 ]; then echo "DUPLICATE($dup clients hold two addresses)"; return; fi
+	if [ "$n" != "$want" ]; then echo "LOST(database $n leases, server $want)"; return; fi
+	echo "leases=$n ok"
+}
+
+# pair ref s: whether s is compared with ref: pxekit-pg with kea-pg, the
+# others with kea and dnsmasq.
+pair() {
+	if [ "$1" = kea-pg ]; then [ "$2" = pxekit-pg ]; else [ "$2" != pxekit-pg ]; fi
+}
+
 # Servers take turns at each rate, so that all of them meet the same load
 # of the machine; a step passes when one of ATTEMPTS runs passes, so that a
 # passing spike of other work does not end a server's climb.
@@ -156,6 +227,7 @@ for r in $RATES; do
 			stop
 			check=
 			[ "$s" = pxekit-full ] && check=$(leasecheck)
+			[ "$s" = pxekit-pg ] && check=$(pgleasecheck)
 			printf '%-13s %7s %10s %8s %8s %7s %7s %s\n' "$s" "$r" "$got" "$d1" "$d2" "$sb" "$cb" "$check"
 			case $check in LOST* | DUPLICATE*) lostdup=1 ;; esac
 			if [[ $check != LOST* && $check != DUPLICATE* ]] &&
@@ -184,9 +256,10 @@ for s in $SERVERS; do
 	cost[$s]=$(awk -v a="$c0" -v b="$c1" -v g="$got" -v p="$PERIOD" 'BEGIN {n = g*p; if (n > 0) printf "%.1f", (b-a)/n*1e6; else print 0}')
 	printf '  %-13s %8s µs  (%s/s achieved, drops %s%% %s%%)\n' "$s" "${cost[$s]}" "$got" "$d1" "$d2"
 done
-for ref in kea dnsmasq; do
+for ref in kea dnsmasq kea-pg; do
 	[ -n "${cost[$ref]:-}" ] && [ "${cost[$ref]}" != 0 ] || continue
-	for s in pxekit-full pxekit-proxy; do
+	for s in pxekit-full pxekit-proxy pxekit-pg; do
+		pair "$ref" "$s" || continue
 		[ -n "${cost[$s]:-}" ] && [ "${cost[$s]}" != 0 ] || continue
 		awk -v a="${cost[$s]}" -v b="${cost[$ref]}" -v s="$s" -v r="$ref" 'BEGIN {printf "  %s uses %.2fx the CPU of %s per exchange\n", s, a/b, r}'
 	done
@@ -195,16 +268,17 @@ done
 echo
 echo "highest sustained DORA rate (>= 95% of asked, <= $MAXDROP% drops), ${PERIOD}s steps, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg):"
 for s in $SERVERS; do printf '  %-13s %6s/s\n' "$s" "${best[$s]}"; done
-if [[ " $SERVERS " == *" pxekit-full "* ]]; then
+if [[ " $SERVERS " == *" pxekit-full "* || " $SERVERS " == *" pxekit-pg "* ]]; then
 	if [ -n "$lostdup" ]; then
-		echo "  pxekit-full: LEASES LOST OR DUPLICATED in at least one run (see above)"
+		echo "  pxekit-full/pxekit-pg: LEASES LOST OR DUPLICATED in at least one run (see above)"
 	else
-		echo "  pxekit-full: every ACKed lease was in the lease file, none twice, in every run"
+		echo "  pxekit-full/pxekit-pg: every ACKed lease was in the lease file or database, none twice, in every run"
 	fi
 fi
-for ref in kea dnsmasq; do
+for ref in kea dnsmasq kea-pg; do
 	[ -n "${best[$ref]:-}" ] && [ "${best[$ref]}" != 0 ] || continue
-	for s in pxekit-full pxekit-proxy; do
+	for s in pxekit-full pxekit-proxy pxekit-pg; do
+		pair "$ref" "$s" || continue
 		[ -n "${best[$s]:-}" ] || continue
 		awk -v a="${best[$s]}" -v b="${best[$ref]}" -v s="$s" -v r="$ref" 'BEGIN {printf "  %s / %s = %.2f\n", s, r, a/b}'
 	done

@@ -37,7 +37,9 @@ import (
 // function that opens a store on it.
 type Backing func(t *testing.T) (open func() dhcp.LeaseStore)
 
-// Run runs every case of the suite as a subtest of t.
+// Run runs every case of the suite as a subtest of t. The cases for a
+// store that several servers share (Claim, Release and Lookup of
+// [dhcp.Allocator]) are skipped when the store is not one.
 func Run(t *testing.T, backing Backing) {
 	t.Helper()
 	for _, c := range cases {
@@ -49,6 +51,7 @@ func Run(t *testing.T, backing Backing) {
 			c.run(h)
 		})
 	}
+	runAllocator(t, backing)
 }
 
 type harness struct {

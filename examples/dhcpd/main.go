@@ -119,6 +119,9 @@ func run(log, srvLog *slog.Logger, addr, iface, rng, subnet, router, dns string,
 		if p.DNS, err = dhcp.ParseAddrs(dns); err != nil {
 			return fmt.Errorf("-dns: %w", err)
 		}
+		if strings.HasPrefix(leases, "postgres://") || strings.HasPrefix(leases, "postgresql://") {
+			return errors.New("-leases postgres://…: a shared PostgreSQL lease store lives in the pgstore module, so that this module needs no database driver; run its server instead (in a checkout: cd pgstore && go run ./examples/dhcpd -leases postgres://…) (see README.md, \"Several servers, one pool\")")
+		}
 		if leases != "" {
 			p.Store = &dhcp.FileStore{Path: leases, Logger: log}
 		}

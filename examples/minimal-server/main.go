@@ -184,6 +184,9 @@ func serve(o options, log *slog.Logger) error {
 	if o.ipv6Leases != "" && o.ipv6Leases == o.leases {
 		return errors.New("-ipv6-leases and -leases name the same file; give each its own")
 	}
+	if isDBURL(o.leases) {
+		return errors.New("-leases postgres://…: a shared PostgreSQL lease store lives in the pgstore module, so that this module needs no database driver; run its server instead (in a checkout: cd pgstore && go run ./examples/dhcpd -leases postgres://…) (see README.md, \"Several servers, one pool\")")
+	}
 	if o.leases != "" && o.rng == "" {
 		return errors.New("-leases needs -range: proxyDHCP hands out no addresses, so it keeps no leases")
 	}
@@ -759,4 +762,10 @@ func configureRA(rs *ra.Server, pool6 *dhcp6.Pool, dhcp6On bool) {
 	case dhcp6On:
 		rs.Other = true
 	}
+}
+
+// isDBURL reports whether a -leases value is a database URL rather than a
+// file name.
+func isDBURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
