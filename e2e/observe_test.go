@@ -70,8 +70,11 @@ func (l *lab) machineWhere(stage timeline.Stage, what string, is func(timeline.M
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		var st status
 		st, body = l.status()
+		// Several may match: a v6 machine is known by address only (the
+		// DHCPv6 server reports no events), and the firmware and iPXE
+		// lease different addresses. Keep one that reached stage.
 		for _, x := range st.Machines {
-			if is(x) {
+			if is(x) && (!m.Reached(stage) || x.Reached(stage)) {
 				m = x
 			}
 		}
