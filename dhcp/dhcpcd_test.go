@@ -116,7 +116,8 @@ func (r *dhcpcdRunner) wait(reason string, d time.Duration) string {
 // DHCP server on a segment where another host holds the first address of
 // the pool: dhcpcd must decline it (DHCPDECLINE), the server must record
 // the conflict in its lease file and hand dhcpcd the next address, with
-// the lease's options; dhcpcd renews (a 20 s lease, dhcpcd's minimum: T1
+// the lease's options (router, DNS, domain, search list, NTP, MTU, and
+// classless routes with the default route added, as dhcpcd prints them); dhcpcd renews (a 20 s lease, dhcpcd's minimum: T1
 // after 10 s) and releases (dhcpcd -k). After a restart of the server on
 // the same lease file, a new client (another MAC, without ARP probing,
 // so it would take whatever it is offered) must not get the declined
@@ -144,7 +145,10 @@ func TestDhcpcd(t *testing.T) {
 	newServer := func() (*Pool, func()) {
 		p := &Pool{First: netip.MustParseAddr("10.0.0.100"), Last: netip.MustParseAddr("10.0.0.102"),
 			Routers: []netip.Addr{netip.MustParseAddr("10.0.0.1")}, DNS: []netip.Addr{netip.MustParseAddr("10.0.0.53")},
-			Domain: "lab.example", LeaseTime: 20 * time.Second, Store: &FileStore{Path: path}}
+			Domain: "lab.example", Search: DomainSearch{"lab.example", "example"},
+			NTP: []netip.Addr{netip.MustParseAddr("10.0.0.123")}, MTU: 1400,
+			Routes:    ClasslessRoutes{{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParseAddr("10.0.0.254")}},
+			LeaseTime: 20 * time.Second, Store: &FileStore{Path: path}}
 		s := &Server{Pool: p}
 		errc := serveInNS(t, srv, s)
 		return p, func() {
@@ -158,7 +162,9 @@ func TestDhcpcd(t *testing.T) {
 	d := newDhcpcd(t, cl, clIf, "")
 	d.start()
 	bound := d.wait("BOUND", 30*time.Second)
-	for _, want := range []string{"ip=10.0.0.101 ", "routers=10.0.0.1 ", "dns=10.0.0.53 ", "domain=lab.example ", "lease=20"} {
+	t.Logf("dhcpcd: %s", bound)
+	for _, want := range []string{"ip=10.0.0.101 ", "routers=10.0.0.1 ", "dns=10.0.0.53 ", "domain=lab.example ", "lease=20",
+		"search=lab.example example ", "ntp=10.0.0.123 ", "mtu=1400 ", "routes=0.0.0.0/0 10.0.0.1 10.1.0.0/16 10.0.0.254 "} {
 		if !strings.Contains(bound, want) {
 			t.Errorf("BOUND event %q lacks %q (10.0.0.100 is held by another host)", bound, want)
 		}

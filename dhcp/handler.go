@@ -269,7 +269,8 @@ func nak(req *dhcpv4.DHCPv4, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
 }
 
 // addLeaseOptions sets yiaddr (when a is valid) and the options of a lease:
-// subnet mask, routers, DNS, domain name and, with times, lease, renewal and rebinding
+// subnet mask, routers, DNS, domain name, the further options of p
+// (42, 26, 119, 121) and, with times, lease, renewal and rebinding
 // times (RFC 2131 §4.4.5: T1 = 0.5, T2 = 0.875 of the lease).
 func (p *Pool) addLeaseOptions(r *dhcpv4.DHCPv4, a netip.Addr, times bool) {
 	if a.Is4() {
@@ -284,6 +285,9 @@ func (p *Pool) addLeaseOptions(r *dhcpv4.DHCPv4, a netip.Addr, times bool) {
 	}
 	if p.Domain != "" {
 		r.Options[dhcpv4.OptionDomainName.Code()] = []byte(p.Domain)
+	}
+	for _, o := range p.extra {
+		r.Options[o.code] = o.value
 	}
 	if times {
 		lt := uint32(p.leaseTime() / time.Second)
