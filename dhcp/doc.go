@@ -39,6 +39,8 @@
 // [*LeaseFileDamage]; a lease file that is a symbolic link stays one.
 // It takes the boot decision from a [Decider], which package
 // nbp provides; the strategy per firmware family is described at [Boot].
+// [Listen] opens a server's socket, so that a caller binds first and
+// serves later ([Server.LoadPools] readies the pools in between).
 // It reads IP_PKTINFO to answer each client from the address, and out of
 // the interface, it reached, and tells the Decider about both through
 // [ArrivalFromContext]. The Server needs Linux (IP_PKTINFO,

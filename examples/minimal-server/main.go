@@ -351,8 +351,34 @@ func serve(o options, log *slog.Logger) error {
 	// is reported once and clearly.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// DHCP on port 67, and for proxyDHCP on port 4011 too.
+	dports := []string{":67"}
+	if ds.Pool == nil {
+		dports = append(dports, ":4011")
+	}
+	var dconns []net.PacketConn
+	for _, a := range dports {
+		c, err := dhcp.Listen(o.iface, a)
+		if err != nil {
+			for _, c := range dconns {
+				c.Close()
+			}
+			return privilegeHint(err, "UDP port "+strings.TrimPrefix(a, ":")+" (DHCP)")
+		}
+		dconns = append(dconns, c)
+	}
+	closeDHCP := func() {
+		for _, c := range dconns {
+			c.Close()
+		}
+	}
+	if err := ds.LoadPools(ctx); err != nil {
+		closeDHCP()
+		return err
+	}
 	tconn, err := net.ListenPacket("udp4", ":69")
 	if err != nil {
+		closeDHCP()
 		return privilegeHint(err, "UDP port 69 (TFTP)")
 	}
 	// TFTP over IPv6 as well (PXEv6 firmware fetches tftp://[addr]/…),
@@ -361,8 +387,10 @@ func serve(o options, log *slog.Logger) error {
 	if err != nil {
 		log.Warn("TFTP over IPv6 off", "err", err)
 	}
-	errc := make(chan error, 7)
-	go func() { errc <- ds.ListenAndServe(":67") }()
+	errc := make(chan error, 8)
+	for _, c := range dconns {
+		go func() { errc <- ds.Serve(c) }()
+	}
 	go func() { errc <- ts.Serve(tconn) }()
 	if tconn6 != nil {
 		go func() { errc <- ts.Serve(tconn6) }()
@@ -412,12 +440,6 @@ func serve(o options, log *slog.Logger) error {
 		"generated", strings.Join(boot.Generated(), ","), "tftp", tftpShown(tconn6 != nil), "http", httpShown)
 	if httpShown != "" {
 		log.Info("status", "page", httpShown+strings.TrimPrefix(statusPrefix, "/")+"status", "metrics", httpShown+strings.TrimPrefix(statusPrefix, "/")+"metrics")
-	}
-	// Give ListenAndServe a moment to fail on privileges before "ready".
-	select {
-	case err := <-errc:
-		return privilegeHint(err, "UDP port 67 (DHCP)")
-	case <-time.After(200 * time.Millisecond):
 	}
 	log.Info("ready")
 
