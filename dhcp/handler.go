@@ -124,7 +124,11 @@ func (s *Server) handleProxy(ctx context.Context, req *dhcpv4.DHCPv4, in inbound
 	if err != nil {
 		return nil, err
 	}
-	r, err := NewReply(req, mt, srv, b, true)
+	via := BootInReply
+	if mt == dhcpv4.MessageTypeOffer && b.ProxyStyle == ProxyBINL {
+		via = BootAtPXEPort
+	}
+	r, err := NewReply(req, mt, srv, b, via)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +180,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 		if err != nil {
 			return nil, err
 		}
-		r, err := NewReply(req, dhcpv4.MessageTypeOffer, srv, b, false)
+		r, err := NewReply(req, dhcpv4.MessageTypeOffer, srv, b, BootInReply)
 		if err != nil {
 			return nil, err
 		}
@@ -225,7 +229,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 		if !ok {
 			return nak(req, srv)
 		}
-		r, err := NewReply(req, dhcpv4.MessageTypeAck, srv, b, false)
+		r, err := NewReply(req, dhcpv4.MessageTypeAck, srv, b, BootInReply)
 		if err != nil {
 			return nil, err
 		}
@@ -246,7 +250,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 		return nil, nil
 
 	case dhcpv4.MessageTypeInform:
-		r, err := NewReply(req, dhcpv4.MessageTypeAck, srv, b, false)
+		r, err := NewReply(req, dhcpv4.MessageTypeAck, srv, b, BootInReply)
 		if err != nil {
 			return nil, err
 		}
@@ -258,7 +262,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 }
 
 func nak(req *dhcpv4.DHCPv4, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
-	r, err := NewReply(req, dhcpv4.MessageTypeNak, srv, nil, false)
+	r, err := NewReply(req, dhcpv4.MessageTypeNak, srv, nil, BootInReply)
 	if err != nil {
 		return nil, err
 	}
