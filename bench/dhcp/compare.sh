@@ -24,7 +24,9 @@
 # the summary says which); RMEM=0 does not try. CLIBUF (bytes, default
 # 8 MiB; 0 turns it off) gives perfdhcp's own socket that receive buffer
 # through the LD_PRELOAD shim rcvbuf.c (built with gcc), the same for
-# every server measured. For the pxekit servers
+# every server measured. SRVBUF (default 4 MiB, what pxekit's server
+# asks for its own socket; 0 turns it off) gives Kea's and dnsmasq's
+# sockets that buffer the same way, since neither sizes its own. For the pxekit servers
 # each step also prints what the server saw (see trace).
 # Needs root, perfdhcp (kea-admin), dnsmasq, kea-dhcp4 (kea-dhcp4-server)
 # and go.
@@ -40,6 +42,7 @@ RANGE=${RANGE:-50000}   # distinct clients
 SERVERS=${SERVERS:-"pxekit-full pxekit-proxy dnsmasq kea"}
 RMEM=${RMEM:-8388608}   # receive buffer default and maximum in both namespaces
 CLIBUF=${CLIBUF:-8388608} # perfdhcp's receive buffer (rcvbuf.c), 0: the default
+SRVBUF=${SRVBUF:-4194304} # Kea's and dnsmasq's (rcvbuf.c): what pxekit asks for itself; 0: the default
 
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" = 0 ] || { echo "compare.sh: needs root (network namespaces)" >&2; exit 1; }
@@ -83,11 +86,17 @@ if [ "$RMEM" != 0 ]; then
 fi
 
 go build -o "$tmp/minimal-server" ./examples/minimal-server
-perfenv=()
-if [ "$CLIBUF" != 0 ]; then
+perfenv=() srvenv=()
+if [ "$CLIBUF" != 0 ] || [ "$SRVBUF" != 0 ]; then
 	gcc -shared -fPIC -O2 -o "$tmp/rcvbuf.so" bench/dhcp/rcvbuf.c -ldl
+fi
+if [ "$CLIBUF" != 0 ]; then
 	perfenv=(env LD_PRELOAD="$tmp/rcvbuf.so" RCVBUF="$CLIBUF")
 	rmemnote="$rmemnote, perfdhcp's socket $CLIBUF"
+fi
+if [ "$SRVBUF" != 0 ]; then
+	srvenv=(env LD_PRELOAD="$tmp/rcvbuf.so" RCVBUF="$SRVBUF")
+	rmemnote="$rmemnote, Kea's and dnsmasq's sockets $SRVBUF (pxekit's own: 4194304)"
 fi
 
 cat >"$tmp/kea.json" <<EOF
@@ -108,10 +117,10 @@ start() { # server
 	case $1 in
 	pxekit-full) ip netns exec "$nss" "$tmp/minimal-server" -iface "bs$id" -range 10.9.1.1-10.9.255.254 -leases "$tmp/pxekit.leases" -http 127.0.0.1:8067 >"$tmp/server.log" 2>&1 & ;;
 	pxekit-proxy) ip netns exec "$nss" "$tmp/minimal-server" -iface "bs$id" -proxy -http 127.0.0.1:8067 >"$tmp/server.log" 2>&1 & ;;
-	dnsmasq) ip netns exec "$nss" dnsmasq --keep-in-foreground --port=0 --no-ping --no-resolv --user=root \
+	dnsmasq) ip netns exec "$nss" "${srvenv[@]}" dnsmasq --keep-in-foreground --port=0 --no-ping --no-resolv --user=root \
 		--dhcp-range=10.9.1.1,10.9.255.254,255.255.0.0,1h --dhcp-lease-max=100000 \
 		--dhcp-leasefile="$tmp/dnsmasq.leases" --pid-file="$tmp/dnsmasq.pid" 2>"$tmp/server.log" & ;;
-	kea) KEA_PIDFILE_DIR=$tmp KEA_LOCKFILE_DIR=$tmp ip netns exec "$nss" kea-dhcp4 -c "$tmp/kea.json" >"$tmp/server.log" 2>&1 & ;;
+	kea) KEA_PIDFILE_DIR=$tmp KEA_LOCKFILE_DIR=$tmp ip netns exec "$nss" "${srvenv[@]}" kea-dhcp4 -c "$tmp/kea.json" >"$tmp/server.log" 2>&1 & ;;
 	esac
 	srvpid=$!
 	case $1 in
