@@ -11,12 +11,18 @@ import (
 )
 
 // clientEvent returns an event with what req says about its client:
-// MAC, message type, ciaddr, architecture, firmware family, host name and
-// vendor class. It is built once per request, and only with a Hook.
+// MAC, message type, address (ciaddr, or else the requested address of a
+// REQUEST, option 50: the one a DHCP server offered, which is how a
+// proxyDHCP server learns it), architecture, firmware family, host name
+// and vendor class. It is built once per request, and only with a Hook.
 func clientEvent(req *dhcpv4.DHCPv4) events.Event {
 	e := events.Event{Proto: events.ProtoDHCP, MAC: req.ClientHWAddr, Type: msgType(req).String()}
 	if a, ok := netip.AddrFromSlice(req.ClientIPAddr.To4()); ok && !a.IsUnspecified() {
 		e.Addr = a
+	} else if msgType(req) == dhcpv4.MessageTypeRequest {
+		if a, ok := netip.AddrFromSlice(req.Options.Get(dhcpv4.OptionRequestedIPAddress)); ok && a.Is4() && !a.IsUnspecified() {
+			e.Addr = a
+		}
 	}
 	e.Arch, e.Firmware = clientFirmware(req)
 	if h := req.Options.Get(dhcpv4.OptionHostName); len(h) > 0 {

@@ -2,6 +2,7 @@ package dhcp
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -164,5 +165,62 @@ func BenchmarkServeHook(b *testing.B) {
 				b.Fatal("no reply")
 			}
 		})
+	}
+}
+
+// TestHookRequestedAddress: a proxyDHCP server sees the client's REQUEST
+// to the DHCP server that offered it an address (option 50, server
+// identifier another server's): it answers nothing, but its events carry
+// that address, so that the client's transfers can be joined to its MAC.
+func TestHookRequestedAddress(t *testing.T) {
+	rec := &recorder{}
+	s := &Server{Decider: StaticBoot(Boot{File: "ipxe.efi"}), Hook: rec, RememberFor: -1}
+	want := netip.MustParseAddr("10.99.0.111")
+	req := pxeRequest(t, dhcpv4.MessageTypeRequest,
+		dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(want.AsSlice())),
+		dhcpv4.WithOption(dhcpv4.OptServerIdentifier(net.IPv4(10, 99, 0, 2))))
+	serveOnce(t, s, req, ServerPort)
+	ev := rec.take()
+	if len(ev) == 0 {
+		t.Fatal("no events")
+	}
+	for _, e := range ev {
+		if e.Addr != want {
+			t.Errorf("%v event: addr %v, want the requested %v", e.Kind, e.Addr, want)
+		}
+	}
+	if last := ev[len(ev)-1]; last.Kind != events.KindIgnored || last.Reason != events.ReasonOtherServer {
+		t.Errorf("last event %v %q, want ignored: %s", last.Kind, last.Reason, events.ReasonOtherServer)
+	}
+	// A DISCOVER's option 50 is only a wish: no address.
+	serveOnce(t, s, pxeRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(want.AsSlice()))), ServerPort)
+	if ev := rec.take(); len(ev) == 0 || ev[0].Addr.IsValid() {
+		t.Errorf("DISCOVER with option 50: events %+v, want no address", ev)
+	}
+}
+
+// TestNoReplyLog: with NoReplyLog the reply is sent and reported to the
+// hook, but Logger has no line for it.
+func TestNoReplyLog(t *testing.T) {
+	for _, quiet := range []bool{false, true} {
+		logs := &logRecorder{min: slog.LevelInfo}
+		rec := &recorder{}
+		s := &Server{Decider: StaticBoot(Boot{File: "ipxe.efi"}), Hook: rec, RememberFor: -1, Logger: slog.New(logs), NoReplyLog: quiet}
+		serveOnce(t, s, pxeRequest(t, dhcpv4.MessageTypeDiscover), ServerPort)
+		lines := 0
+		for _, r := range logs.records(slog.LevelInfo) {
+			if r.Message == "dhcp: reply" {
+				lines++
+			}
+		}
+		replies := 0
+		for _, e := range rec.take() {
+			if e.Kind == events.KindReply {
+				replies++
+			}
+		}
+		if want := map[bool]int{false: 1, true: 0}[quiet]; lines != want || replies != 1 {
+			t.Errorf("NoReplyLog %v: %d reply lines and %d reply events, want %d and 1", quiet, lines, replies, want)
+		}
 	}
 }

@@ -127,6 +127,11 @@ type Server struct {
 	// 10 s are over, or at Shutdown or Close.
 	Logger *slog.Logger
 
+	// NoReplyLog leaves out Logger's info line per reply sent (the other
+	// lines stay): for a program that writes its log from Hook's events
+	// instead, with [events.LogHook].
+	NoReplyLog bool
+
 	// Hook, if set, is told about every decoded request (and whether it
 	// came from a boot client), every reply sent and every request left
 	// unanswered with the reason (see [events.Kind]), synchronously from
@@ -658,7 +663,7 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 	if s.Hook != nil {
 		s.emit(replyEvent(ev, reply), events.KindReply)
 	}
-	if log.Enabled(ctx, slog.LevelInfo) {
+	if !s.NoReplyLog && log.Enabled(ctx, slog.LevelInfo) {
 		s.logPacket(ctx, &s.replyLimit, slog.LevelInfo, in.src.Addr(), "dhcp: reply", "type", msgType(reply), "mac", req.ClientHWAddr.String(), "yiaddr", reply.YourIPAddr, "file", reply.BootFileName, "to", dst, "ifindex", in.ifIndex)
 	}
 	return out

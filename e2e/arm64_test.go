@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pxekit/pxekit/events"
 	"github.com/pxekit/pxekit/internal/testenv"
+	"github.com/pxekit/pxekit/timeline"
 )
 
 // Files of Debian's debian-installer-12-netboot-arm64 package.
@@ -99,8 +101,12 @@ func TestARM64UEFIGRUB(t *testing.T) {
 	buildArm64Initrd(t, filepath.Join(root, "install"), l.marker)
 	copyFile(t, debArm64Grubaa6, filepath.Join(root, "grubaa64.efi"))
 	writeFile(t, filepath.Join(root, "isolinux", "isolinux.cfg"), "default marker\ntimeout 1\nlabel marker\n  kernel /install/vmlinuz\n  append initrd=/install/initrd.gz console=ttyAMA0\n")
-	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", "", "-ra")
+	l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", "", "-status", ":8080", "-ra")
 	l.boot(uefiARM64, 10*time.Minute)
-	requireLog(t, d, `msg="dhcp: reply"`, "file=grubaa64.efi")
-	requireLog(t, d, "generated file", "proto=tftp", "grub.cfg")
+	m := l.machine(timeline.StageInitrd)
+	requireStepsInOrder(t, m)
+	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "grubaa64.efi")
+	requireStep(t, m, timeline.StageBootProgram, events.ProtoTFTP, "grubaa64.efi")
+	requireStepEnds(t, m, timeline.StageMenu, events.ProtoTFTP, "grub.cfg")
+	requireStep(t, m, timeline.StageKernel, events.ProtoTFTP, "install/vmlinuz")
 }

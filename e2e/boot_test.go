@@ -55,22 +55,6 @@ func (l *lab) isoTree(dir string) {
 	writeFile(t, filepath.Join(dir, "isolinux", "menu.cfg"), isolinuxMenuCfg)
 }
 
-// requireLog fails the test unless the server's output has a line that
-// contains every one of subs.
-func requireLog(t *testing.T, d *daemon, subs ...string) {
-	t.Helper()
-	for _, line := range strings.Split(d.out.String(), "\n") {
-		ok := true
-		for _, s := range subs {
-			ok = ok && strings.Contains(line, s)
-		}
-		if ok {
-			return
-		}
-	}
-	t.Errorf("server log has no line with all of %q", subs)
-}
-
 // TestBIOSPXELinux is path 1: QEMU's iPXE ROM gets an address from pxekit
 // as full DHCP server, loads Debian's pxelinux.0 and ldlinux.c32 over TFTP,
 // then pxelinux.cfg/default, which the server renders from the tree's
@@ -168,14 +152,24 @@ func TestUEFIGRUB(t *testing.T) {
 	root := l.mkdir("tree")
 	l.isoTree(root)
 	copyFile(t, debDIGrubx64, filepath.Join(root, "grubx64.efi"))
-	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", "", "-ra")
+	// No HTTP for the clients (GRUB loads everything over TFTP); the
+	// status pages on a port of their own.
+	l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", "", "-status", ":8080", "-ra")
 	l.boot(uefiOVMF, bootTimeout)
-	requireLog(t, d, `msg="dhcp: reply"`, "file=grubx64.efi")
+	m := l.machine(timeline.StageInitrd)
+	requireStepsInOrder(t, m)
+	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "grubx64.efi")
+	requireStep(t, m, timeline.StageBootProgram, events.ProtoTFTP, "grubx64.efi")
 	// OVMF asks for blksize 1468 and windowsize 4 (RFC 7440), after a
 	// tsize probe it aborts itself.
-	requireLog(t, d, "transfer done", "file=grubx64.efi", "blksize=1468", "windowsize=4", "outcome=ok")
-	requireLog(t, d, "generated file", "proto=tftp", "grub.cfg")
-	requireLog(t, d, "file=install/vmlinuz", "outcome=ok")
+	requireTransfer(t, m, events.ProtoTFTP, "grubx64.efi", "aborted")
+	if x := requireTransfer(t, m, events.ProtoTFTP, "grubx64.efi", "ok"); x.BlockSize != 1468 || x.WindowSize != 4 {
+		t.Errorf("grubx64.efi sent with blksize %d windowsize %d, want OVMF's 1468 and 4", x.BlockSize, x.WindowSize)
+	}
+	// The configuration generated under GRUB's prefix.
+	requireStep(t, m, timeline.StageMenu, events.ProtoTFTP, "debian-installer/amd64/grub/grub.cfg")
+	requireStep(t, m, timeline.StageKernel, events.ProtoTFTP, "install/vmlinuz")
+	requireStep(t, m, timeline.StageInitrd, events.ProtoTFTP, "install/initrd.gz")
 }
 
 // TestProxyDHCPBesideDnsmasq is path 5: dnsmasq, in a namespace of its own
@@ -201,11 +195,20 @@ func TestProxyDHCPBesideDnsmasq(t *testing.T) {
 	other.MustRun(t, "ip", "link", "set", inOther, "up")
 	dm := l.dnsmasq(other, inOther, "", "")
 
-	d := l.pxekit("-proxy", "-iso", iso, "-ra")
+	l.pxekit("-proxy", "-iso", iso, "-ra")
 	l.boot(biosIPXE, bootTimeout)
-	requireLog(t, dm, "DHCPACK", labMAC)
-	requireLog(t, d, `msg="dhcp: reply"`, "file=http://"+labServerIP+":8080/boot.ipxe")
-	requireLog(t, d, "msg=http", "file=install/vmlinuz", "status=200")
+	// The address came from dnsmasq (its lease file), the boot from
+	// pxekit as proxyDHCP.
+	dm.stop()
+	requireDnsmasqLease(t, filepath.Join(l.dir, "dnsmasq.leases"), labMAC)
+	m := l.machine(timeline.StageInitrd)
+	requireStepsInOrder(t, m)
+	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "http://"+labServerIP+":8080/boot.ipxe")
+	requireStep(t, m, timeline.StageMenu, events.ProtoHTTP, "boot.ipxe")
+	requireStep(t, m, timeline.StageKernel, events.ProtoHTTP, "install/vmlinuz")
+	if x := requireTransfer(t, m, events.ProtoHTTP, "install/vmlinuz", "ok"); x.Status != 200 {
+		t.Errorf("install/vmlinuz: HTTP status %d, want 200", x.Status)
+	}
 }
 
 // TestFullDHCPLeaseFile is path 6: pxekit as full DHCP server with -range
@@ -222,9 +225,9 @@ func TestFullDHCPLeaseFile(t *testing.T) {
 
 	d := l.pxekit(args...)
 	l.boot(biosIPXE, bootTimeout)
+	requireMetricIs(t, l.metrics(), "pxekit_dhcp_pool_addresses", map[string]string{"pool": labFirst + "-" + labLast, "state": "bound"}, 1)
 	d.stop()
 	first := leaseOf(t, leases, labMAC)
-	requireLog(t, d, "leases", "bound=1")
 
 	d2 := l.pxekit(args...)
 	if got := leaseOf(t, leases, labMAC); got != first {
@@ -233,6 +236,7 @@ func TestFullDHCPLeaseFile(t *testing.T) {
 	const otherMAC = "52:54:00:12:34:57"
 	l.mac = otherMAC
 	l.boot(biosIPXE, bootTimeout)
+	requireMetricIs(t, l.metrics(), "pxekit_dhcp_pool_addresses", map[string]string{"pool": labFirst + "-" + labLast, "state": "bound"}, 2)
 	d2.stop()
 	if got := leaseOf(t, leases, labMAC); got != first {
 		t.Errorf("after the second boot %s has address %s, want %s still", labMAC, got, first)
@@ -240,7 +244,24 @@ func TestFullDHCPLeaseFile(t *testing.T) {
 	if got := leaseOf(t, leases, otherMAC); got == first {
 		t.Errorf("the restarted server gave %s to %s too: it forgot the lease of %s", got, otherMAC, labMAC)
 	}
-	requireLog(t, d2, "leases", "bound=2")
+}
+
+// requireDnsmasqLease fails the test unless dnsmasq's lease file (lines
+// "EXPIRY MAC ADDR HOSTNAME CLIENTID") has a lease for mac in the lab's
+// range.
+func requireDnsmasqLease(t *testing.T, file, mac string) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("dnsmasq lease file: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && strings.EqualFold(f[1], mac) && strings.HasPrefix(f[2], "10.99.0.") {
+			return
+		}
+	}
+	t.Errorf("dnsmasq lease file has no lease for %s:\n%s", mac, data)
 }
 
 // leaseOf returns the address the lease file gives mac, read with

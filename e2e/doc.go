@@ -7,9 +7,15 @@
 // Besides the marker, the boot tests check what the server saw through its
 // events rather than its log text: the machine's timeline in the
 // server's /_pxekit/status.json (DHCP, boot program, menu, kernel, initrd,
-// each by the expected protocol and file), /_pxekit/metrics parsed
+// each by the expected protocol and file, and the last transfers with
+// their outcome, status and TFTP options), its start-up notes (what it
+// serves, its warnings: l.requireNote), /_pxekit/metrics parsed
 // strictly, and (TestIPXEScriptHTTP) the status page as headless Chromium
 // renders it, with a screenshot as test artifact (go test -artifacts).
+// A test whose server runs with -http "" gets the status pages with
+// -status :8080. Log text is checked nowhere but for the wait for the
+// server's "ready" line (its readiness signal, as a port would be);
+// dnsmasq, the reference peer, is checked through its lease file.
 //
 // The package has no code for library users; everything is in _test.go
 // files. The tests need root, QEMU and the Debian packages that .ci/run
@@ -36,4 +42,13 @@
 // segment where the machine must boot once. They skip while minimal-server
 // has no -ipv6 flag; with PXEKIT_E2E_IPV6=1 they fail instead.
 // TestIPv6Lab (TFTP over IPv6 to minimal-server) runs always.
+//
+// The Secure Boot tests (secureboot_test.go, secureboot_http_test.go,
+// issue 19) boot OVMF with Secure Boot enforcing and Microsoft's keys
+// through Debian's signed shim, signed GRUB and signed kernel, by PXE and
+// by UEFI HTTP boot, from a tree and from an ISO; HTTP boot needs Debian
+// 13's signed GRUB, which .ci/trixie-grub fetches into
+// /var/cache/pxekit/trixie-grub (or $PXEKIT_TRIXIE_GRUB_DIR). The
+// negative boots an unsigned iPXE, which the firmware refuses, and reads
+// the stall report from status.json.
 package e2e

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pxekit/pxekit/events"
 	"github.com/pxekit/pxekit/internal/testenv"
+	"github.com/pxekit/pxekit/timeline"
 )
 
 // A familyImage is an ISO image laid out as one distribution family's
@@ -113,11 +115,12 @@ var sha256Line = regexp.MustCompile(`(?m)^sha256=([0-9a-f]{64})\r?$`)
 func bootFamily(t *testing.T, fi familyImage) {
 	l := newLab(t)
 	iso, want := fi.build(l)
-	d := l.pxekit(append([]string{"-range", labFirst + "-" + labLast, "-iso", iso, "-ra", "-http", labServerIP + ":8080"}, fi.flags...)...)
+	l.pxekit(append([]string{"-range", labFirst + "-" + labLast, "-iso", iso, "-ra", "-http", labServerIP + ":8080"}, fi.flags...)...)
 	// Without a menu nothing boots: say so now rather than after
 	// bootTimeout.
-	if out := d.out.String(); strings.Contains(out, "no isolinux/syslinux/pxelinux configuration") {
-		t.Fatalf("%s: minimal-server found no boot menu in the image (its menu is %s):\n%s", fi.name, fi.config, out)
+	if none, _ := l.hasNote("serving", "generated="); none {
+		_, body := l.status()
+		t.Fatalf("%s: minimal-server generated no menu from the image (its menu is %s):\n%s", fi.name, fi.config, body)
 	}
 	r := l.boot(fi.fw, bootTimeout)
 	m := sha256Line.FindAllStringSubmatch(r.serial, -1)
@@ -129,7 +132,12 @@ func bootFamily(t *testing.T, fi familyImage) {
 	}
 	what := "the image itself"
 	if fi.fetched != "" {
-		requireLog(t, d, "msg=http", "file="+fi.fetched, "status=200")
+		// The initramfs asked from the machine's address (its own DHCP,
+		// from the same pool, gives the same one).
+		m := l.machine(timeline.StageKernel)
+		if x := requireTransfer(t, m, events.ProtoHTTP, fi.fetched, "ok"); x.Status != 200 {
+			t.Errorf("%s: HTTP status %d, want 200 (the whole file)", fi.fetched, x.Status)
+		}
 		what = fi.fetched
 	}
 	t.Logf("%s: fetched %s over HTTP, SHA-256 %s", fi.name, what, want)

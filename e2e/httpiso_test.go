@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pxekit/pxekit/events"
+	"github.com/pxekit/pxekit/internal/promtext"
 	"github.com/pxekit/pxekit/internal/testenv"
+	"github.com/pxekit/pxekit/timeline"
 )
 
 // efiGRUBCfg is the configuration embedded in the standalone GRUB of
@@ -90,8 +93,8 @@ func TestUEFIHTTPBootISO(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
 	iso := l.efiISO("httpboot.iso")
-	d := l.pxekit("-range", labFirst+"-"+labLast, "-iso", iso, "-http", ":8080", "-http-boot-image", "-ra")
-	if strings.Contains(d.out.String(), "no El Torito boot image for EFI") {
+	l.pxekit("-range", labFirst+"-"+labLast, "-iso", iso, "-http", ":8080", "-http-boot-image", "-ra")
+	if found, _ := l.hasNote("no-efi-boot-image"); found {
 		t.Errorf("the server finds no EFI boot image in the test's ISO")
 	}
 	r := l.boot(uefiHTTP, bootTimeout)
@@ -103,13 +106,22 @@ func TestUEFIHTTPBootISO(t *testing.T) {
 		line, _, _ := strings.Cut(r.serial[i:], "\n")
 		t.Logf("serial console: %s", strings.TrimSpace(line))
 	}
-	requireLog(t, d, `msg="dhcp: reply"`, "file=http://"+labServerIP+":8080/httpboot.iso")
-	requireLog(t, d, "msg=http", "file=httpboot.iso", "status=200")
-	for _, line := range strings.Split(d.out.String(), "\n") {
-		sent := strings.Contains(line, "msg=http ") || strings.Contains(line, "tftp: transfer")
-		if sent && (strings.Contains(line, "file=install/") || strings.Contains(line, "file=snponly.efi") || strings.Contains(line, "file=boot.ipxe")) {
-			t.Errorf("a file other than the image crossed the network: %s", line)
+	m := l.machine(timeline.StageRootFS)
+	requireStepsInOrder(t, m)
+	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "http://"+labServerIP+":8080/httpboot.iso")
+	requireStep(t, m, timeline.StageRootFS, events.ProtoHTTP, "httpboot.iso")
+	if x := requireTransfer(t, m, events.ProtoHTTP, "httpboot.iso", "ok"); x.Status != 200 {
+		t.Errorf("httpboot.iso: HTTP status %d, want 200", x.Status)
+	}
+	for _, x := range m.Recent {
+		if x.File != "httpboot.iso" {
+			t.Errorf("a file other than the image crossed the network: %+v", x)
 		}
+	}
+	fams := l.metrics()
+	requireMetric(t, fams, "pxekit_transfers_total", map[string]string{"proto": "http", "outcome": "ok"}, 1)
+	if v, ok := promtext.Value(fams, "pxekit_transfers_total", map[string]string{"proto": "tftp"}); ok {
+		t.Errorf("/metrics: %v TFTP transfers, want none", v)
 	}
 }
 
@@ -123,9 +135,9 @@ func TestHTTPBootImageChecks(t *testing.T) {
 	src := l.mkdir("tree")
 	l.isoTree(src)
 	iso := l.makeISO(src)
-	d := l.pxekit("-range", labFirst+"-"+labLast, "-iso", iso, "-http", ":8080", "-http-boot-image")
-	requireLog(t, d, "level=WARN", "no El Torito boot image for EFI", "image="+iso)
-	requireLog(t, d, "msg=serving", "http_boot=http://:8080/tree.iso")
+	l.pxekit("-range", labFirst+"-"+labLast, "-iso", iso, "-http", ":8080", "-http-boot-image")
+	l.requireNote("no-efi-boot-image", "image="+iso)
+	l.requireNote("serving", "http_boot=http://:8080/tree.iso")
 
 	out, err := l.ns.Command(t.Context(), serverBinary(t), "-iface", labBridge, "-root", src, "-http-boot-image").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "-http-boot-image needs -iso") {

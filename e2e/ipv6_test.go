@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pxekit/pxekit/events"
 	"github.com/pxekit/pxekit/internal/testenv"
+	"github.com/pxekit/pxekit/timeline"
 )
 
 // The v6 segment of the IPv6 tests (issue 16): the bridge holds
@@ -54,6 +57,7 @@ func newLab6(t *testing.T) *lab {
 	l := newLab(t)
 	l.ns.MustRun(t, "ip", "addr", "flush", "dev", labBridge)
 	l.addIPv6()
+	l.statusBase = "http://[" + labServerIP6 + "]:8080"
 	return l
 }
 
@@ -87,6 +91,15 @@ func (l *lab) capture6() {
 	if os.Getenv("PXEKIT_E2E_PCAP") != "" {
 		l.start("tcpdump", "-i", labBridge, "-n", "-l", "-e", "icmp6 or udp port 546 or udp port 547 or udp port 69")
 	}
+}
+
+// machine6 is l.machine for a machine that booted over IPv6: the
+// timeline knows it by its v6 address only (the DHCPv6 server reports no
+// events), in the lab's prefix.
+func (l *lab) machine6(stage timeline.Stage) timeline.Machine {
+	l.t.Helper()
+	p := netip.MustParsePrefix(labPrefix6)
+	return l.machineWhere(stage, "address in "+labPrefix6, func(m timeline.Machine) bool { return p.Contains(m.Addr) })
 }
 
 // requireNoIPv4 fails the test when the lab namespace has any IPv4
@@ -134,12 +147,13 @@ func TestIPv6PXEGRUB(t *testing.T) {
 	l.isoTree(root)
 	copyFile(t, debDIGrubx64, filepath.Join(root, "grubx64.efi"))
 	l.capture6()
-	d := l.pxekit(append(append([]string{}, ipv6Flags...), "-root", root, "-http", "", "-ra")...)
+	l.pxekit(append(append([]string{}, ipv6Flags...), "-root", root, "-http", "", "-status", ":8080", "-ra")...)
 	l.requireNoIPv4()
 	l.boot(uefiPXE6, bootTimeout)
-	requireLog(t, d, "transfer done", "file=grubx64.efi", "outcome=ok")
-	requireLog(t, d, "file=install/vmlinuz", "outcome=ok")
-	requireLog(t, d, "file=install/initrd.gz", "outcome=ok")
+	m := l.machine6(timeline.StageInitrd)
+	requireStep(t, m, timeline.StageBootProgram, events.ProtoTFTP, "grubx64.efi")
+	requireStep(t, m, timeline.StageKernel, events.ProtoTFTP, "install/vmlinuz")
+	requireStep(t, m, timeline.StageInitrd, events.ProtoTFTP, "install/initrd.gz")
 }
 
 // TestIPv6HTTPBoot: OVMF with IPv4 PXE and HTTP and IPv6 PXE off boots by
@@ -155,11 +169,18 @@ func TestIPv6HTTPBoot(t *testing.T) {
 	copyFile(t, debSnponly, filepath.Join(root, "snponly.efi"))
 	copyFile(t, debDIGrubx64, filepath.Join(root, "grubx64.efi"))
 	l.capture6()
-	d := l.pxekit(append(append([]string{}, ipv6Flags...), "-root", root, "-http", ":8080", "-ra")...)
+	l.pxekit(append(append([]string{}, ipv6Flags...), "-root", root, "-http", ":8080", "-ra")...)
 	l.requireNoIPv4()
 	l.boot(uefiHTTP6, bootTimeout)
-	requireLog(t, d, "http://["+labServerIP6+"]:8080/")
-	requireLog(t, d, "install/vmlinuz")
+	// Everything over HTTP from the machine's v6 address: the firmware
+	// had an http://[…]:8080/ URL.
+	m := l.machine6(timeline.StageKernel)
+	for _, s := range m.Steps {
+		if s.Proto != events.ProtoHTTP {
+			t.Errorf("step %+v not over HTTP", s)
+		}
+	}
+	requireStep(t, m, timeline.StageKernel, events.ProtoHTTP, "install/vmlinuz")
 }
 
 // TestIPv6DualStackBootsOnce: v4 (full DHCP) and v6 (stateless DHCPv6
@@ -175,7 +196,7 @@ func TestIPv6DualStackBootsOnce(t *testing.T) {
 	l.isoTree(root)
 	copyFile(t, debDIGrubx64, filepath.Join(root, "grubx64.efi"))
 	l.capture6()
-	d := l.pxekit("-range", labFirst+"-"+labLast, "-ipv6", "stateless", "-root", root, "-http", "", "-ra")
+	l.pxekit("-range", labFirst+"-"+labLast, "-ipv6", "stateless", "-root", root, "-http", "", "-status", ":8080", "-ra")
 	r := l.boot(uefiOVMF, bootTimeout)
 	// The marker initrd powers the machine off; give a second boot the
 	// time a reboot would take to show.
@@ -183,13 +204,14 @@ func TestIPv6DualStackBootsOnce(t *testing.T) {
 	if n := strings.Count(r.serial, l.marker); n != 1 {
 		t.Errorf("marker on the console %d times, want 1", n)
 	}
+	// Over v4 the machine is its MAC, over v6 its address (the DHCPv6
+	// server reports no events): count in every machine.
+	st, body := l.status()
 	n := 0
-	for _, line := range strings.Split(d.out.String(), "\n") {
-		if strings.Contains(line, "transfer done") && strings.Contains(line, "file=grubx64.efi") && strings.Contains(line, "outcome=ok") {
-			n++
-		}
+	for _, m := range st.Machines {
+		n += len(transfers(m, events.ProtoTFTP, "grubx64.efi", "ok"))
 	}
 	if n != 1 {
-		t.Errorf("grubx64.efi sent %d times, want 1:\n%s", n, d.out.String())
+		t.Errorf("grubx64.efi sent %d times, want 1:\n%s", n, body)
 	}
 }

@@ -43,6 +43,9 @@ type lab struct {
 	// mem is the virtual machine's memory in MiB; 0 means 512 (1024 on
 	// arm64), enough for the marker initrds.
 	mem int
+	// statusBase is where the server's status pages are ("" means
+	// labHTTP): for labs without IPv4.
+	statusBase string
 	// success is what the serial console must show for a boot to pass;
 	// "" means the marker (a real system's login prompt for an image
 	// that boots to one).

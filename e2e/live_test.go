@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pxekit/pxekit/events"
 	"github.com/pxekit/pxekit/isofs"
+	"github.com/pxekit/pxekit/timeline"
 )
 
 // liveISOEnv names the Debian Live image that TestDebianLiveISO boots.
@@ -26,11 +27,6 @@ const (
 // (console=ttyS0 on its kernel line): "debian login:", followed by the
 // automatic login of live-config.
 const liveLogin = "login:"
-
-// liveSquashfsLine matches the server's log line of a squashfs download,
-// an HTTP GET of live/….squashfs answered with 200: the file and the bytes
-// sent.
-var liveSquashfsLine = regexp.MustCompile(`msg=http .*file=(live/[^ ]*\.squashfs) .*status=200 bytes=([0-9]+)`)
 
 // liveSquashfs returns the size of every live/*.squashfs in the image,
 // read with isofs (without mounting it).
@@ -86,17 +82,18 @@ func TestDebianLiveISO(t *testing.T) {
 	l := newLab(t)
 	l.mem = liveMemMiB
 	l.success = liveLogin
-	d := l.pxekit("-range", labFirst+"-"+labLast, "-iso", iso, "-timeout", "5s", "-ra")
+	l.pxekit("-range", labFirst+"-"+labLast, "-iso", iso, "-timeout", "5s", "-ra")
 	r := l.boot(biosIPXE, liveTimeout)
-	requireLog(t, d, `msg="dhcp: reply"`, "file=http://"+labServerIP+":8080/boot.ipxe")
-	requireLog(t, d, "msg=http", "file=boot.ipxe", "status=200")
+	m := l.machine(timeline.StageRootFS)
+	requireStepsInOrder(t, m)
+	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "http://"+labServerIP+":8080/boot.ipxe")
+	requireStep(t, m, timeline.StageMenu, events.ProtoHTTP, "boot.ipxe")
 	// live-boot's wget must have had the whole squashfs: a GET answered
 	// 200 that sent as many bytes as the image holds.
 	var fetched []string
-	for _, line := range strings.Split(d.out.String(), "\n") {
-		m := liveSquashfsLine.FindStringSubmatch(line)
-		if m != nil && m[2] == fmt.Sprint(sizes[m[1]]) {
-			fetched = append(fetched, m[1]+" "+m[2]+" bytes")
+	for _, x := range m.Recent {
+		if size, ok := sizes[x.File]; ok && x.Proto == events.ProtoHTTP && x.Status == 200 && x.Bytes == size {
+			fetched = append(fetched, fmt.Sprintf("%s %d bytes", x.File, x.Bytes))
 		}
 	}
 	if len(fetched) == 0 {

@@ -21,7 +21,35 @@ const labHTTP = "http://" + labServerIP + ":8080"
 // fetch GETs a URL from inside the lab namespace with curl.
 func (l *lab) fetch(url string) string {
 	l.t.Helper()
-	return l.ns.MustRun(l.t, "curl", "-sSf", "--max-time", "10", url)
+	return l.ns.MustRun(l.t, "curl", "-sSfg", "--max-time", "10", url)
+}
+
+// status is what the server's /_pxekit/status.json says: the start-up
+// notes and the machines.
+type status struct {
+	Notes []struct {
+		Kind   string            `json:"kind"`
+		Level  string            `json:"level"`
+		Msg    string            `json:"msg"`
+		Fields map[string]string `json:"fields"`
+	} `json:"notes"`
+	Machines []timeline.Machine `json:"machines"`
+}
+
+// status fetches and decodes /_pxekit/status.json, from labHTTP or, in a
+// lab without IPv4, from l.statusBase.
+func (l *lab) status() (status, string) {
+	l.t.Helper()
+	base := l.statusBase
+	if base == "" {
+		base = labHTTP
+	}
+	body := l.fetch(base + "/_pxekit/status.json")
+	var st status
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		l.t.Fatalf("status.json: %v\n%s", err, body)
+	}
+	return st, body
 }
 
 // machine returns the lab machine as the server's /_pxekit/status.json
@@ -29,18 +57,21 @@ func (l *lab) fetch(url string) string {
 // it waits a little), and fails the test if it does not.
 func (l *lab) machine(stage timeline.Stage) timeline.Machine {
 	l.t.Helper()
+	return l.machineWhere(stage, "mac "+l.mac, func(m timeline.Machine) bool { return m.MAC == l.mac })
+}
+
+// machineWhere is machine for the machine that is, as what says, the one
+// for which is returns true: for machines that the timeline knows by
+// address only (DHCPv6 clients: the v6 server has no events yet).
+func (l *lab) machineWhere(stage timeline.Stage, what string, is func(timeline.Machine) bool) timeline.Machine {
+	l.t.Helper()
 	var m timeline.Machine
 	var body string
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		body = l.fetch(labHTTP + "/_pxekit/status.json")
-		var st struct {
-			Machines []timeline.Machine `json:"machines"`
-		}
-		if err := json.Unmarshal([]byte(body), &st); err != nil {
-			l.t.Fatalf("status.json: %v\n%s", err, body)
-		}
+		var st status
+		st, body = l.status()
 		for _, x := range st.Machines {
-			if x.MAC == l.mac {
+			if is(x) {
 				m = x
 			}
 		}
@@ -50,9 +81,73 @@ func (l *lab) machine(stage timeline.Stage) timeline.Machine {
 		time.Sleep(200 * time.Millisecond)
 	}
 	if !m.Reached(stage) {
-		l.t.Fatalf("status.json: machine %s did not reach %v:\n%s", l.mac, stage, body)
+		l.t.Fatalf("status.json: machine (%s) did not reach %v:\n%s", what, stage, body)
 	}
 	return m
+}
+
+// requireNote fails the test unless status.json has a start-up note of
+// kind whose fields match every one of fields: "key=value" for a field
+// that is value, "key~text" for one that contains text.
+func (l *lab) requireNote(kind string, fields ...string) {
+	l.t.Helper()
+	if ok, st := l.hasNote(kind, fields...); !ok {
+		l.t.Errorf("status.json has no %q note with %q; notes:\n%s", kind, fields, st)
+	}
+}
+
+// hasNote reports whether status.json has a note as requireNote wants
+// it, and returns the notes as JSON for a failure message.
+func (l *lab) hasNote(kind string, fields ...string) (bool, string) {
+	l.t.Helper()
+	st, _ := l.status()
+	for _, n := range st.Notes {
+		if n.Kind == kind && noteMatches(n.Fields, fields) {
+			return true, ""
+		}
+	}
+	b, _ := json.MarshalIndent(st.Notes, "", "  ")
+	return false, string(b)
+}
+
+func noteMatches(have map[string]string, want []string) bool {
+	for _, w := range want {
+		if k, v, ok := strings.Cut(w, "="); ok && !strings.Contains(k, "~") {
+			if got, ok := have[k]; !ok || got != v {
+				return false
+			}
+			continue
+		}
+		k, v, _ := strings.Cut(w, "~")
+		if got, ok := have[k]; !ok || !strings.Contains(got, v) {
+			return false
+		}
+	}
+	return true
+}
+
+// transfers returns m's recent transfers of file over proto that ended
+// with outcome.
+func transfers(m timeline.Machine, proto events.Proto, file, outcome string) []timeline.Transfer {
+	var out []timeline.Transfer
+	for _, x := range m.Recent {
+		if x.Proto == proto && x.File == file && x.Outcome == outcome {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// requireTransfer fails the test unless m has a recent transfer of file
+// over proto that ended with outcome, and returns the last one.
+func requireTransfer(t *testing.T, m timeline.Machine, proto events.Proto, file, outcome string) timeline.Transfer {
+	t.Helper()
+	xs := transfers(m, proto, file, outcome)
+	if len(xs) == 0 {
+		t.Errorf("machine %s: no %v transfer of %q with outcome %q; recent %+v", m.Key, proto, file, outcome, m.Recent)
+		return timeline.Transfer{}
+	}
+	return xs[len(xs)-1]
 }
 
 // requireStep fails the test unless m reached stage by proto with a file
@@ -65,6 +160,17 @@ func requireStep(t *testing.T, m timeline.Machine, stage timeline.Stage, proto e
 		}
 	}
 	t.Errorf("machine %s: no %v step over %v with a file %q…; steps %+v", m.MAC, stage, proto, prefix, m.Steps)
+}
+
+// requireStepEnds is requireStep for a file with the suffix.
+func requireStepEnds(t *testing.T, m timeline.Machine, stage timeline.Stage, proto events.Proto, suffix string) {
+	t.Helper()
+	for _, s := range m.Steps {
+		if s.Stage == stage && s.Proto == proto && strings.HasSuffix(s.File, suffix) {
+			return
+		}
+	}
+	t.Errorf("machine %s: no %v step over %v with a file …%q; steps %+v", m.MAC, stage, proto, suffix, m.Steps)
 }
 
 // requireStepsInOrder fails the test unless m's steps are in stage and
@@ -91,6 +197,14 @@ func (l *lab) metrics() map[string]*promtext.Family {
 		l.t.Fatalf("/_pxekit/metrics does not parse: %v\n%s", err, text)
 	}
 	return fams
+}
+
+// requireMetricIs fails the test unless the sample is want.
+func requireMetricIs(t *testing.T, fams map[string]*promtext.Family, name string, labels map[string]string, want float64) {
+	t.Helper()
+	if v, ok := promtext.Value(fams, name, labels); !ok || v != want {
+		t.Errorf("metric %s%v = %v (present %v), want %v", name, labels, v, ok, want)
+	}
 }
 
 // requireMetric fails the test unless the sample is at least min.
@@ -128,6 +242,10 @@ func (l *lab) requireBrowserShows(stage timeline.Stage) {
 	want := []string{}
 	for s := stage; s <= timeline.StageRootFS; s++ {
 		want = append(want, `<tr data-key="`+l.mac+`" data-stage="`+s.String()+`">`)
+	}
+	// The start-up notes are on the page too: what is served, at least.
+	if !strings.Contains(dom, `<li class="info" data-kind="serving">`) {
+		t.Errorf("the status page in Chromium does not show the start-up note of what is served; DOM:\n%s", tail(dom, 3000))
 	}
 	for _, w := range want {
 		if strings.Contains(dom, w) {

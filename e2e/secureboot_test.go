@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pxekit/pxekit/events"
+	"github.com/pxekit/pxekit/timeline"
 )
 
 // Signed boot programs from Debian's shim-signed and
@@ -30,46 +35,80 @@ func requireSecureBoot(t *testing.T, r qemuResult) {
 }
 
 // TestSecureBootPXE boots OVMF with Secure Boot enforcing and
-// Microsoft's keys over PXE (TFTP) from a tree that keeps Debian's signed
-// shim as shimx64.efi and its signed network GRUB as grubnetx64.efi: the
+// Microsoft's keys over PXE (TFTP), from a tree that keeps Debian's
+// signed shim as shimx64.efi and its signed network GRUB as
+// grubnetx64.efi, and from an ISO image laid out as distribution images
+// are (shim as EFI/boot/bootx64.efi, GRUB beside it as grubx64.efi): the
 // client is offered the shim, which asks for grubx64.efi beside itself
-// and gets grubnetx64.efi under that name; GRUB reads the configuration
-// the server generates from isolinux.cfg under its built-in prefix
-// (/grub), then loads Debian's signed kernel and the marker initrd.
+// (the tree's grubnetx64.efi is served under that name); GRUB reads the
+// configuration the server generates from isolinux.cfg under its
+// built-in prefix (/grub), then loads Debian's signed kernel and the
+// marker initrd, and the kernel says "Secure boot enabled".
 func TestSecureBootPXE(t *testing.T) {
 	t.Parallel()
-	l := newLab(t)
-	root := l.mkdir("tree")
-	l.isoTree(root)
-	copyFile(t, debShimSigned, filepath.Join(root, "shimx64.efi"))
-	copyFile(t, debGRUBNet, filepath.Join(root, "grubnetx64.efi"))
-	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", "", "-ra")
-	requireLog(t, d, "secure boot", "shim=shimx64.efi")
-	r := l.boot(uefiSecure, bootTimeout)
-	requireSecureBoot(t, r)
-	requireLog(t, d, `msg="dhcp: reply"`, "file=shimx64.efi")
-	requireLog(t, d, "transfer done", "file=shimx64.efi", "outcome=ok")
-	requireLog(t, d, "transfer done", "file=grubx64.efi", "outcome=ok")
-	requireLog(t, d, "generated file", "proto=tftp", "grub/grub.cfg")
-	requireLog(t, d, "file=install/vmlinuz", "outcome=ok")
-	if strings.Contains(d.out.String(), "cannot boot this") {
-		t.Errorf("the server warned about a chain that booted with Secure Boot on")
+	for _, tc := range []struct {
+		name       string
+		iso        bool
+		shim, grub string // as the tree or image keeps them
+	}{
+		{name: "tree", shim: "shimx64.efi", grub: "grubnetx64.efi"},
+		{name: "iso", iso: true, shim: "EFI/boot/bootx64.efi", grub: "EFI/boot/grubx64.efi"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := newLab(t)
+			src := l.mkdir("tree")
+			l.isoTree(src)
+			copyFile(t, debShimSigned, filepath.Join(src, tc.shim))
+			copyFile(t, debGRUBNet, filepath.Join(src, tc.grub))
+			files := []string{"-root", src}
+			if tc.iso {
+				iso := l.makeISO(src)
+				if err := os.RemoveAll(src); err != nil {
+					t.Fatal(err)
+				}
+				files = []string{"-iso", iso}
+			}
+			l.pxekit(append([]string{"-range", labFirst + "-" + labLast, "-ra"}, files...)...)
+			l.requireNote("shim", "shim="+tc.shim)
+			r := l.boot(uefiSecure, bootTimeout)
+			requireSecureBoot(t, r)
+			m := l.machine(timeline.StageInitrd)
+			requireStepsInOrder(t, m)
+			requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, tc.shim)
+			requireStep(t, m, timeline.StageBootProgram, events.ProtoTFTP, tc.shim)
+			requireStep(t, m, timeline.StageMenu, events.ProtoTFTP, "grub/grub.cfg")
+			requireStep(t, m, timeline.StageKernel, events.ProtoTFTP, "install/vmlinuz")
+			requireStep(t, m, timeline.StageInitrd, events.ProtoTFTP, "install/initrd.gz")
+			// HTTP is on (status.json comes from it), so Debian 12's GRUB
+			// is rightly a warning for UEFI HTTP boot clients; nothing
+			// of the PXE chain is.
+			st, _ := l.status()
+			for _, n := range st.Notes {
+				if n.Kind == "secure-boot" && n.Fields["role"] != "GRUB loaded by http" {
+					t.Errorf("the server warned about a chain that booted with Secure Boot on: %s %v", n.Msg, n.Fields)
+				}
+			}
+		})
 	}
 }
 
 // TestSecureBootWarnsUnsigned is the negative: a tree whose UEFI boot
 // program is unsigned (Debian's iPXE build, as the server offers where
 // the tree has no EFI program of its own) is what the server warns
-// about at start-up, for PXE and for HTTP boot, naming the program; and
-// OVMF with Secure Boot on fetches it and refuses it ("Access Denied").
+// about at start-up, for PXE and for HTTP boot, naming the program;
+// OVMF with Secure Boot on fetches it and refuses it ("Access Denied");
+// and the server's report (status.json, from the timeline) says that
+// the machine stopped after the boot program, which Secure Boot may
+// have refused.
 func TestSecureBootWarnsUnsigned(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
 	root := l.mkdir("tree")
 	l.isoTree(root)
 	copyFile(t, debSnponly, filepath.Join(root, "snponly.efi"))
-	d := l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", ":8080")
-	requireLog(t, d, "level=WARN", "secure boot", "file=snponly.efi", `role="x86-64 UEFI boot program, UEFI HTTP boot program"`, "unsigned")
+	l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", ":8080")
+	l.requireNote("secure-boot", "file=snponly.efi", "role=x86-64 UEFI boot program, UEFI HTTP boot program", "problem~unsigned")
 	// And the same firmware as TestSecureBootPXE refuses it: Secure Boot
 	// is on. The boot ends at OVMF's refusal, after the transfer.
 	l.success = ": Access Denied"
@@ -77,5 +116,41 @@ func TestSecureBootWarnsUnsigned(t *testing.T) {
 	if !strings.Contains(r.serial, `"UEFI PXEv4 (MAC:525400123456)"`) {
 		t.Errorf("the refusal is not of the PXE boot option:\n%s", tail(r.serial, 2000))
 	}
-	requireLog(t, d, "transfer done", "file=snponly.efi", "outcome=ok")
+	m := l.machine(timeline.StageBootProgram)
+	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "snponly.efi")
+	requireStep(t, m, timeline.StageBootProgram, events.ProtoTFTP, "snponly.efi")
+	m = l.stalled(timeline.DefaultStallAfter + 30*time.Second)
+	if m.Stage != timeline.StageBootProgram || m.Stall.Stage != timeline.StageBootProgram || m.Stall.File != "snponly.efi" || m.Stall.Message != timeline.StallMessage {
+		t.Errorf("machine %s: stage %v, stall %+v; want stopped after the boot program snponly.efi", m.MAC, m.Stage, *m.Stall)
+	}
+	if !strings.HasPrefix(m.Stall.Hint, "Secure Boot may have refused it: snponly.efi: unsigned") {
+		t.Errorf("machine %s: stall hint %q, want the Secure Boot hint for the unsigned snponly.efi", m.MAC, m.Stall.Hint)
+	}
+}
+
+// stalled returns the lab machine as status.json shows it once it is
+// reported as stalled, and fails the test if that does not happen within
+// timeout.
+func (l *lab) stalled(timeout time.Duration) timeline.Machine {
+	l.t.Helper()
+	var m timeline.Machine
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(time.Second) {
+		var st struct {
+			Machines []timeline.Machine `json:"machines"`
+		}
+		body := l.fetch(labHTTP + "/_pxekit/status.json")
+		if err := json.Unmarshal([]byte(body), &st); err != nil {
+			l.t.Fatalf("status.json: %v\n%s", err, body)
+		}
+		for _, x := range st.Machines {
+			if x.MAC == l.mac {
+				m = x
+			}
+		}
+		if m.Stall != nil {
+			return m
+		}
+	}
+	l.t.Fatalf("status.json: machine %s not reported as stalled within %v: %+v", l.mac, timeout, m)
+	return m
 }

@@ -60,9 +60,9 @@ func TestEmbeddedDefault(t *testing.T) {
 	bin := serverBinary(t)
 	d := l.start(bin)
 	d.waitOutput(t, readyLine, 20*time.Second)
-	requireLog(t, d, "msg=serving", "embedded default", "dhcp=proxyDHCP", "address="+labServerIP, "http=http://"+labServerIP+":8080/")
+	l.requireNote("serving", "files~embedded default", "dhcp=proxyDHCP", "address="+labServerIP, "http=http://"+labServerIP+":8080/")
 	if _, err := os.Stat(debUndionly); err == nil {
-		requireLog(t, d, "boot programs from this machine", "undionly.kpxe")
+		l.requireNote("programs", "programs~undionly.kpxe")
 	}
 
 	curl := testenv.NeedCommand(t, "curl")[0]
@@ -71,10 +71,14 @@ func TestEmbeddedDefault(t *testing.T) {
 		t.Errorf("GET boot.ipxe = %q, want the embedded iPXE menu", body)
 	}
 	d.stop()
+	// A clean stop is exit status 0 (the last line, "stopped", is only
+	// its rendering), and the ports closed.
 	if !d.exited() || d.cmd.ProcessState.ExitCode() != 0 {
 		t.Errorf("after SIGINT: exited %v, state %v; want a clean exit 0", d.exited(), d.cmd.ProcessState)
 	}
-	requireLog(t, d, "msg=stopped")
+	if out, err := l.ns.Command(t.Context(), curl, "-sS", "--noproxy", "*", "-m", "5", "http://"+labServerIP+":8080/boot.ipxe").CombinedOutput(); err == nil {
+		t.Errorf("after the stop the HTTP port still answers: %s", out)
+	}
 }
 
 // TestTreeWinsOverGenerated checks, with curl as TFTP and HTTP client, that
@@ -127,8 +131,8 @@ func TestISOWithoutBootPrograms(t *testing.T) {
 		}
 	}
 	iso := l.makeISO(src)
-	d := l.pxekit("-proxy", "-iso", iso)
-	requireLog(t, d, "msg=serving", "bios_boot=pxelinux.0")
+	l.pxekit("-proxy", "-iso", iso)
+	l.requireNote("serving", "bios_boot=pxelinux.0")
 
 	want, err := os.ReadFile(debPxelinux)
 	if err != nil {

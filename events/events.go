@@ -11,9 +11,12 @@
 // slow sits behind a [Queue], which never blocks the server: when its
 // buffer is full, events are dropped and counted.
 //
+// [LogHook] renders events as log lines, one per step of a boot.
+//
 // The package has no dependency beyond the standard library and no metrics
 // stack of its own: the timeline package joins events by machine, and
-// examples/minimal-server renders them as Prometheus text.
+// examples/minimal-server renders them as Prometheus text and, through
+// [LogHook], as its log.
 package events
 
 import (
@@ -123,8 +126,10 @@ type Event struct {
 	// MAC is the client's hardware address (DHCP only).
 	MAC net.HardwareAddr
 	// Addr is the client's IP address: the source of a TFTP or HTTP
-	// transfer; for DHCP the address given (yiaddr) or the client's own
-	// (ciaddr), invalid when it has none yet.
+	// transfer; for DHCP the address given (yiaddr), the client's own
+	// (ciaddr), or the one a REQUEST asks for (option 50, offered by
+	// whichever DHCP server: so a proxyDHCP server learns it too),
+	// invalid when it has none yet.
 	Addr netip.Addr
 
 	// Type is the DHCP message type ("DISCOVER", "OFFER"…) of the request

@@ -134,6 +134,11 @@ type SecureBootProblem struct {
 	Program EFIProgram
 	// Problem says what the firmware, shim or GRUB will do with it.
 	Problem string
+	// Refused is set when the firmware, shim or GRUB refuses File itself
+	// (unsigned, or signed by a key it does not trust), so that a
+	// machine that fetched it stops right there; not for a file that is
+	// missing or that loads but cannot go on.
+	Refused bool
 }
 
 // String returns a sentence such as "x86-64 UEFI boot program
@@ -211,9 +216,9 @@ func (b *Boot) checkChain(role, file, proto string) []SecureBootProblem {
 	}
 	switch {
 	case !prog.Signed:
-		return []SecureBootProblem{{File: file, Role: role, Program: prog, Problem: "unsigned: firmware with Secure Boot on refuses it (Access Denied); serve a signed shim instead"}}
+		return []SecureBootProblem{{File: file, Role: role, Program: prog, Refused: true, Problem: "unsigned: firmware with Secure Boot on refuses it (Access Denied); serve a signed shim instead"}}
 	case !prog.MicrosoftUEFI():
-		return []SecureBootProblem{{File: file, Role: role, Program: prog, Problem: fmt.Sprintf("signed by %q (issued by %q), not by Microsoft's UEFI CA: firmware that trusts only Microsoft's keys refuses it; serve it through shim", prog.Signer, prog.Issuer)}}
+		return []SecureBootProblem{{File: file, Role: role, Program: prog, Refused: true, Problem: fmt.Sprintf("signed by %q (issued by %q), not by Microsoft's UEFI CA: firmware that trusts only Microsoft's keys refuses it; serve it through shim", prog.Signer, prog.Issuer)}}
 	}
 	// Shim: its second stage, beside it.
 	second := path.Join(path.Dir(file), ShimSecondStage)
@@ -222,7 +227,7 @@ func (b *Boot) checkChain(role, file, proto string) []SecureBootProblem {
 	}
 	grub, err := readEFIProgram(b, second)
 	if err != nil || !grub.Signed {
-		return []SecureBootProblem{{File: second, Role: "shim's second stage", Program: grub, Problem: "unsigned or not an EFI program: shim refuses it"}}
+		return []SecureBootProblem{{File: second, Role: "shim's second stage", Program: grub, Refused: true, Problem: "unsigned or not an EFI program: shim refuses it"}}
 	}
 	if grub.GRUBPrefix == "" {
 		return nil
@@ -238,7 +243,7 @@ func (b *Boot) checkGRUB(file string, grub EFIProgram, proto string) []SecureBoo
 		// GRUB reads from the device it came from: without the module
 		// it reaches nothing and stops at its prompt.
 		out = append(out, SecureBootProblem{File: file, Role: "GRUB loaded by " + proto, Program: grub,
-			Problem: "has no " + proto + " module, so it cannot read its configuration from the server it was loaded from and stops at its prompt; a signed GRUB loads no modules (Debian 12's reads over TFTP only: boot such clients by PXE)"})
+			Problem: "has no " + proto + " module, so it cannot read its configuration from the server it was loaded from and stops at its prompt; a signed GRUB loads no modules (Debian 12's reads over TFTP only: boot such clients by PXE, or serve Debian 13's signed grubnetx64.efi, which has http)"})
 	}
 	prefix := grub.GRUBPrefix
 	if strings.HasPrefix(prefix, "(") {
@@ -274,7 +279,7 @@ func (b *Boot) checkGRUB(file string, grub EFIProgram, proto string) []SecureBoo
 		if err != nil {
 			problem = "not an EFI-stub kernel GRUB can check: " + err.Error()
 		}
-		out = append(out, SecureBootProblem{File: k, Role: "kernel of entry " + strings.Join(kernels[k], ","), Program: prog, Problem: problem})
+		out = append(out, SecureBootProblem{File: k, Role: "kernel of entry " + strings.Join(kernels[k], ","), Program: prog, Problem: problem, Refused: err == nil})
 	}
 	return out
 }

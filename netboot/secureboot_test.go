@@ -133,22 +133,28 @@ func TestSecureBootProblems(t *testing.T) {
 		name string
 		tree fstest.MapFS
 		want []string // one line per problem, each containing these words
+		// refused is SecureBootProblem.Refused of each, all false if nil
+		refused []bool
 	}{
-		{"iPXE from this machine", fstest.MapFS{"isolinux/isolinux.cfg": signedTree(t)["isolinux/isolinux.cfg"]}, nil},
-		{"unsigned kernel", unsignedKernel, []string{"kernel of entry install install/vmlinuz: unsigned"}},
-		{"no second stage", noSecond, []string{"shim's second stage grubx64.efi: not served"}},
-		{"no configuration", noMenu, []string{"configuration of grubx64.efi /grub/grub.cfg: not served"}},
-		{"GRUB without shim", grubDirect, []string{`x86-64 UEFI boot program grubx64.efi: signed by "Debian Secure Boot Signer 2022 - grub2"`, "UEFI HTTP boot program snponly.efi: unsigned"}},
-		{"GRUB without http", withGRUB(t, "efinet", "tftp"), []string{"GRUB loaded by http grubx64.efi: has no http module"}},
-		{"GRUB with tftp and http", withGRUB(t, "efinet", "tftp", "http"), nil},
+		{"iPXE from this machine", fstest.MapFS{"isolinux/isolinux.cfg": signedTree(t)["isolinux/isolinux.cfg"]}, nil, []bool{true, true}},
+		{"unsigned kernel", unsignedKernel, []string{"kernel of entry install install/vmlinuz: unsigned"}, []bool{true}},
+		{"no second stage", noSecond, []string{"shim's second stage grubx64.efi: not served"}, nil},
+		{"no configuration", noMenu, []string{"configuration of grubx64.efi /grub/grub.cfg: not served"}, nil},
+		{"GRUB without shim", grubDirect, []string{`x86-64 UEFI boot program grubx64.efi: signed by "Debian Secure Boot Signer 2022 - grub2"`, "UEFI HTTP boot program snponly.efi: unsigned"}, []bool{true, true}},
+		{"GRUB without http", withGRUB(t, "efinet", "tftp"), []string{"GRUB loaded by http grubx64.efi: has no http module"}, nil},
+		{"GRUB with tftp and http", withGRUB(t, "efinet", "tftp", "http"), nil, nil},
 		{"unsigned bootx64.efi is no shim", fstest.MapFS{
 			"EFI/boot/bootx64.efi": {Data: testPE(MachineX8664, nil, "")},
 			"snponly.efi":          {Data: testPE(MachineX8664, nil, "")},
-		}, []string{"x86-64 UEFI boot program snponly.efi: unsigned", "UEFI HTTP boot program snponly.efi: unsigned"}},
+		}, []string{"x86-64 UEFI boot program snponly.efi: unsigned", "UEFI HTTP boot program snponly.efi: unsigned"}, []bool{true, true}},
 		{"image shim", fstest.MapFS{
 			"EFI/boot/bootx64.efi": {Data: testPE(MachineX8664, shimSig, "")},
 			"EFI/boot/grubx64.efi": {Data: testPE(MachineX8664, debian, "/grub")},
-		}, []string{"configuration of EFI/boot/grubx64.efi /grub/grub.cfg: not served"}},
+		}, []string{"configuration of EFI/boot/grubx64.efi /grub/grub.cfg: not served"}, nil},
+		{"unsigned second stage", fstest.MapFS{
+			"EFI/boot/bootx64.efi": {Data: testPE(MachineX8664, shimSig, "")},
+			"EFI/boot/grubx64.efi": {Data: testPE(MachineX8664, nil, "/grub")},
+		}, []string{"shim's second stage EFI/boot/grubx64.efi: unsigned"}, []bool{true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +185,9 @@ func TestSecureBootProblems(t *testing.T) {
 			for i, w := range want {
 				if !strings.Contains(lines[i], w) {
 					t.Errorf("SecureBoot()[%d] = %q, want it to say %q", i, lines[i], w)
+				}
+				if r := tt.refused != nil && tt.refused[i]; got[i].Refused != r {
+					t.Errorf("SecureBoot()[%d] (%s): Refused = %v, want %v", i, lines[i], got[i].Refused, r)
 				}
 			}
 		})

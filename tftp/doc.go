@@ -61,27 +61,22 @@
 // # Paths
 //
 // Requested names pass through [CleanPath]: the pxelinux "::" prefix,
-// backslashes and leading slashes are accepted; "..", NUL bytes and
-// symbolic links that leave the root (for file systems that implement
-// [io/fs.ReadLinkFS], as [os.DirFS] does) are refused with TFTP error 2
-// and a log line naming the client. [Server.CaseInsensitive] adds a
+// backslashes and leading slashes are accepted; ".." and NUL bytes are
+// refused with TFTP error 2 and a log line naming the client. Symbolic
+// links resolve inside the served root, as in a chroot (see [Server.FS]):
+// an absolute target starts at the root, ".." stops at it, and a loop is
+// an access violation. So a link means the same over TFTP as through
+// the file system's own Open: in an isofs image, "abs -> /boot/file"
+// is the image's /boot/file either way. [Server.CaseInsensitive] adds a
 // case-folding lookup. Generated files come from [Server.Files] (see
 // [FileSource] and [Server.FSFirst] for which source wins).
 //
-// # Why not pin/tftp's server
+// # Dependencies
 //
-// pxekit's design names github.com/pin/tftp/v3 as the protocol engine. Its
-// server (v3.2.0) was read closely and is not used for read requests: it
-// negotiates neither windowsize nor the timeout option, retransmits on a
-// fixed timeout (5 s by default), allocates its buffers per transfer and
-// per request read, is configured through setters rather than fields, and
-// has no context-bounded Shutdown or per-client limits. Every goal of this package (RFC 7440 windows, adaptive
-// retransmission, no allocation per block, bounded memory, graceful
-// shutdown) lands in its sender, so wrapping it would have meant replacing
-// the part that matters. This package therefore runs its own sender and
-// uses pin/tftp for netascii conversion (its netascii package), and the
-// tests use pin/tftp's client as one more independent peer. No pin/tftp
-// type appears in the API.
+// The sender is this package's own (session.go says why);
+// github.com/pin/tftp/v3 provides the
+// netascii conversion and, in the tests, one more independent client. No
+// pin/tftp type appears in the API.
 //
 // # Resources
 //
@@ -123,18 +118,9 @@
 // DHCP server and netboot's HTTP wrapper report too.
 //
 // A transfer waits for ACKs in the runtime's network poller, and on Linux
-// may first poll its socket for up to [Server.BusyPoll] (50 µs). When the
-// client answers from another CPU within microseconds, this saves the
-// wake-up, which costs more than the wait: lock-step downloads by curl on
-// loopback ran about 1.4 times faster. When the client is slow, or is a
-// goroutine of the same process (which runs soonest when the transfer's
-// thread sleeps), polling is wasted or slower. So each transfer measures
-// round trips both ways, now and then, and polls only if that is not
-// slower; it stops polling when polls keep missing, and never polls while
-// as many transfers run as GOMAXPROCS. [Transfer.Polled] counts the waits
-// that polled. Waiting in ppoll(2) on the transfer's own thread was also
-// tried and dropped: a client goroutine in the same process became 3.5
-// times slower.
+// may first poll its socket for up to [Server.BusyPoll] (50 µs), only
+// while that measurably shortens its round trips and fewer transfers run
+// than GOMAXPROCS; [Transfer.Polled] counts the waits that polled.
 //
 // Not covered: write requests, multicast TFTP (RFC 2090), IPv6-specific
 // behaviour beyond what the socket does, and MTU discovery (a client that

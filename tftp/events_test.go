@@ -2,6 +2,7 @@ package tftp
 
 import (
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -75,4 +76,50 @@ func TestEventHook(t *testing.T) {
 		t.Errorf("missing file: done event %+v", m)
 	}
 	find("missing", events.KindStart)
+}
+
+// TestOptionsEventTSizeTimeout: a client that asks for tsize (RFC 2349,
+// value 0 in a read request) and a timeout gets them in the OACK, and the
+// options event says the same: Size is the file's size, Timeout the
+// timeout agreed. NoTransferLog leaves the transfer's log line out, not
+// its events.
+func TestOptionsEventTSizeTimeout(t *testing.T) {
+	evc := make(chan events.Event, 8)
+	h := EventHook(events.HookFunc(func(e events.Event) { evc <- e }))
+	log, lb := newLogger()
+	data := randomBytes(3000, 2)
+	addr := startServer(t, &Server{FS: fstest.MapFS{"boot/vmlinuz": {Data: data}}, Hook: h, Logger: log, NoTransferLog: true})
+	c := newRawClient(t, addr)
+	c.sendRRQ("boot/vmlinuz", "octet", "tsize", "0", "timeout", "3", "blksize", "1024")
+	oack := options(t, c.mustRecv())
+	if oack["tsize"] != "3000" || oack["timeout"] != "3" {
+		t.Fatalf("OACK %v, want tsize 3000 and timeout 3", oack)
+	}
+	c.send(ack(0))
+	if got := c.fetch(1024); len(got) != len(data) {
+		t.Fatalf("got %d bytes, want %d", len(got), len(data))
+	}
+	var opt, done events.Event
+	for done.Kind == 0 {
+		select {
+		case e := <-evc:
+			switch e.Kind {
+			case events.KindOptions:
+				opt = e
+			case events.KindDone:
+				done = e
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no done event")
+		}
+	}
+	if opt.Kind != events.KindOptions || opt.Size != 3000 || opt.Timeout != 3*time.Second || opt.BlockSize != 1024 || opt.WindowSize != 1 || opt.File != "boot/vmlinuz" {
+		t.Errorf("options event %+v, want tsize 3000, timeout 3s, blksize 1024, windowsize 1", opt)
+	}
+	if done.Outcome != "ok" || done.Bytes != 3000 {
+		t.Errorf("done event %+v", done)
+	}
+	if s := lb.String(); strings.Contains(s, "transfer done") {
+		t.Errorf("NoTransferLog: the log has the transfer's line:\n%s", s)
+	}
 }

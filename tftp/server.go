@@ -3,6 +3,7 @@ package tftp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -56,9 +58,12 @@ const (
 // Serve may be called on several connections at once.
 type Server struct {
 	// FS holds the files served. Names are cleaned by [CleanPath] first.
-	// When FS implements [io/fs.ReadLinkFS] (as [os.DirFS] does), symbolic
-	// links are resolved by the server and one that leaves the root is an
-	// access violation. Directories are not served.
+	// When FS implements [io/fs.ReadLinkFS] (as [os.DirFS] does), the
+	// server resolves symbolic links itself, inside the root as in a
+	// chroot: an absolute target starts at the root and ".." stops there,
+	// so no link leads out (tftpd-hpa --secure's rule, and isofs' inside
+	// an image). Other file systems are trusted to resolve their own links
+	// inside their own root. Directories are not served.
 	FS fs.FS
 
 	// Files, if set, generates files per request (see [FileSource]). By
@@ -78,6 +83,11 @@ type Server struct {
 	// discards. Size probes aborted by the client log at Debug, not-found
 	// at Info, access violations and timeouts at Warn.
 	Logger *slog.Logger
+
+	// NoTransferLog leaves out Logger's line per transfer (refused
+	// requests and server trouble are still logged): for a program that
+	// writes its log from Hook's events instead, with [events.LogHook].
+	NoTransferLog bool
 
 	// LogBurst and LogInterval limit the lines that one client can cause,
 	// so that a flood of requests cannot flood the log: at most LogBurst
@@ -159,6 +169,16 @@ type Server struct {
 	// *net.UDPConn.
 	SinglePort bool
 
+	// Interface, when set, restricts the server to requests that arrive
+	// on the named network interface, as [dhcp.Server]'s field of the
+	// same name does: ListenAndServe binds its socket to the interface
+	// and every transfer's socket is bound to it too (SO_BINDTODEVICE,
+	// Linux only), and Serve ignores requests whose arrival interface
+	// (IP_PKTINFO / IPV6_PKTINFO) is another. Serve then needs a
+	// [*net.UDPConn]. The interface is looked up when Serve starts, in
+	// the network namespace of the calling thread.
+	Interface string
+
 	// BusyPoll is how long a transfer may poll its socket for an ACK
 	// before it sleeps (Linux, not in SinglePort mode): zero means
 	// DefaultBusyPoll, a negative value never polls, and values above
@@ -174,9 +194,9 @@ type Server struct {
 	lim        *lograte.Limiter
 	mu         sync.Mutex
 	listeners  map[*listener]struct{}
-	transfers  map[*transfer]struct{}
+	transfers  map[*session]struct{}
 	perClient  map[netip.Addr]int
-	fresh      transferList // transfers whose first block is not acknowledged, oldest request first
+	fresh      sessionList // transfers whose first block is not acknowledged, oldest request first
 	inShutdown atomic.Bool
 	wg         sync.WaitGroup
 }
@@ -242,7 +262,11 @@ func (s *Server) ListenAndServe(addr string) error {
 	if addr == "" {
 		addr = ":69"
 	}
-	conn, err := net.ListenPacket("udp", addr)
+	lc := net.ListenConfig{}
+	if s.Interface != "" {
+		lc.Control = s.bindControl
+	}
+	conn, err := lc.ListenPacket(context.Background(), "udp", addr)
 	if err != nil {
 		return err
 	}
@@ -255,18 +279,30 @@ func (s *Server) ListenAndServe(addr string) error {
 // to the address the request came to, so a Serve running inside a network
 // namespace keeps its transfers there.
 func (s *Server) Serve(conn net.PacketConn) error {
-	l := &listener{s: s, conn: conn, active: make(map[netip.AddrPort]*transfer)}
+	l := &listener{s: s, conn: conn, active: make(map[netip.AddrPort]*session)}
 	l.udp, _ = conn.(*net.UDPConn)
 	l.single = s.SinglePort || l.udp == nil
-	if l.udp != nil && !l.single {
+	if s.Interface != "" {
+		ifi, err := net.InterfaceByName(s.Interface)
+		if err != nil {
+			conn.Close()
+			return fmt.Errorf("tftp: interface %q: %w", s.Interface, err)
+		}
+		if l.udp == nil {
+			conn.Close()
+			return fmt.Errorf("tftp: Interface %q needs a *net.UDPConn to tell where requests arrive", s.Interface)
+		}
+		l.ifIndex = ifi.Index
+	}
+	if l.udp != nil && (!l.single || l.ifIndex != 0) {
 		if a, ok := l.udp.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() != nil {
 			l.p4 = ipv4.NewPacketConn(l.udp)
-			if l.p4.SetControlMessage(ipv4.FlagDst, true) != nil {
+			if l.p4.SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true) != nil {
 				l.p4 = nil
 			}
 		} else {
 			l.p6 = ipv6.NewPacketConn(l.udp)
-			if l.p6.SetControlMessage(ipv6.FlagDst, true) != nil {
+			if l.p6.SetControlMessage(ipv6.FlagDst|ipv6.FlagInterface, true) != nil {
 				l.p6 = nil
 			}
 		}
@@ -279,7 +315,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 	}
 	if s.listeners == nil {
 		s.listeners = make(map[*listener]struct{})
-		s.transfers = make(map[*transfer]struct{})
+		s.transfers = make(map[*session]struct{})
 		s.perClient = make(map[netip.Addr]int)
 	}
 	s.listeners[l] = struct{}{}
@@ -353,13 +389,14 @@ func (s *Server) cancelAll() {
 
 // A listener is one connection given to Serve.
 type listener struct {
-	s      *Server
-	conn   net.PacketConn
-	udp    *net.UDPConn                 // conn, if it is one
-	p4     *ipv4.PacketConn             // for the destination address of requests
-	p6     *ipv6.PacketConn             //
-	single bool                         // transfers use conn (demultiplexed by peer)
-	active map[netip.AddrPort]*transfer // guarded by s.mu
+	s       *Server
+	conn    net.PacketConn
+	udp     *net.UDPConn                // conn, if it is one
+	p4      *ipv4.PacketConn            // for the destination address of requests
+	p6      *ipv6.PacketConn            //
+	single  bool                        // transfers use conn (demultiplexed by peer)
+	ifIndex int                         // Server.Interface's index, 0 when not set
+	active  map[netip.AddrPort]*session // guarded by s.mu
 }
 
 // stop makes the read loop return: at once in normal mode, after the last
@@ -386,7 +423,7 @@ func (l *listener) serve() error {
 			}
 			l.conn.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 		}
-		n, peer, dst, err := l.read(buf)
+		n, peer, dst, ifIndex, err := l.read(buf)
 		if err != nil {
 			if s.inShutdown.Load() {
 				if l.single && errors.Is(err, os.ErrDeadlineExceeded) {
@@ -408,43 +445,50 @@ func (l *listener) serve() error {
 			continue
 		}
 		backoff = 0
+		if l.ifIndex != 0 && ifIndex != l.ifIndex {
+			continue // another interface's request (or one we cannot place)
+		}
 		l.handle(buf[:n], peer, dst)
 	}
 }
 
-// read reads one packet, with the destination address when the socket can
-// report it.
-func (l *listener) read(buf []byte) (int, netip.AddrPort, netip.Addr, error) {
+// read reads one packet, with the destination address and the arrival
+// interface's index when the socket can report them (0 when not).
+func (l *listener) read(buf []byte) (int, netip.AddrPort, netip.Addr, int, error) {
 	switch {
 	case l.p4 != nil:
 		n, cm, src, err := l.p4.ReadFrom(buf)
 		if err != nil {
-			return 0, netip.AddrPort{}, netip.Addr{}, err
+			return 0, netip.AddrPort{}, netip.Addr{}, 0, err
 		}
 		var dst netip.Addr
+		var ifIndex int
 		if cm != nil {
 			dst, _ = netip.AddrFromSlice(cm.Dst)
+			ifIndex = cm.IfIndex
 		}
-		return n, udpAddrPort(src), dst.Unmap(), nil
+		return n, udpAddrPort(src), dst.Unmap(), ifIndex, nil
 	case l.p6 != nil:
 		n, cm, src, err := l.p6.ReadFrom(buf)
 		if err != nil {
-			return 0, netip.AddrPort{}, netip.Addr{}, err
+			return 0, netip.AddrPort{}, netip.Addr{}, 0, err
 		}
 		var dst netip.Addr
+		var ifIndex int
 		if cm != nil {
 			dst, _ = netip.AddrFromSlice(cm.Dst)
+			ifIndex = cm.IfIndex
 		}
-		return n, udpAddrPort(src), dst.Unmap(), nil
+		return n, udpAddrPort(src), dst.Unmap(), ifIndex, nil
 	case l.udp != nil:
 		n, src, err := l.udp.ReadFromUDPAddrPort(buf)
-		return n, netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), netip.Addr{}, err
+		return n, netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), netip.Addr{}, 0, err
 	default:
 		n, src, err := l.conn.ReadFrom(buf)
 		if err != nil {
-			return 0, netip.AddrPort{}, netip.Addr{}, err
+			return 0, netip.AddrPort{}, netip.Addr{}, 0, err
 		}
-		return n, udpAddrPort(src), netip.Addr{}, nil
+		return n, udpAddrPort(src), netip.Addr{}, 0, nil
 	}
 }
 
@@ -524,7 +568,7 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 		return
 	}
 	now := time.Now()
-	var victim *transfer
+	var victim *session
 	if len(s.transfers) >= s.maxTransfers() && s.perClient[peer.Addr()] == 0 {
 		if v := s.fresh.head; v != nil && now.Sub(v.since) >= EvictAfter {
 			victim = v
@@ -546,14 +590,14 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 	if l.single {
 		lk = newChanLink(l, peer)
 	} else {
-		c, err := dialTransfer(dst, peer)
+		c, err := s.dialTransfer(dst, peer)
 		if err != nil {
 			s.logPeer(slog.LevelWarn, peer, "tftp: cannot open transfer socket", "peer", peer, "err", err)
 			return
 		}
 		lk = newSockLink(c)
 	}
-	t := newTransfer(s, l, lk, peer, req)
+	t := newSession(s, l, lk, peer, req)
 	s.mu.Lock()
 	if s.inShutdown.Load() {
 		s.mu.Unlock()
@@ -597,7 +641,7 @@ func unicast(a netip.Addr) bool {
 
 // release forgets t and frees its slot, once (an evicted transfer is
 // released before its goroutine ends); it is called with s.mu held.
-func (l *listener) release(t *transfer) {
+func (l *listener) release(t *session) {
 	s := l.s
 	if t.released {
 		return
@@ -616,26 +660,51 @@ func (l *listener) release(t *transfer) {
 
 // dialTransfer opens the transfer's own UDP socket (a new TID, RFC 1350
 // §4), connected to the client and bound to the address the request came
-// to, so that replies leave from the address the client talked to.
-func dialTransfer(local netip.Addr, peer netip.AddrPort) (*net.UDPConn, error) {
+// to, so that replies leave from the address the client talked to, and
+// to Interface when set.
+func (s *Server) dialTransfer(local netip.Addr, peer netip.AddrPort) (*net.UDPConn, error) {
 	raddr := net.UDPAddrFromAddrPort(peer)
+	d := net.Dialer{}
+	if s.Interface != "" {
+		d.Control = s.bindControl
+	}
+	dial := func(laddr *net.UDPAddr) (*net.UDPConn, error) {
+		d.LocalAddr = nil
+		if laddr != nil {
+			d.LocalAddr = laddr
+		}
+		c, err := d.Dial("udp", raddr.String())
+		if err != nil {
+			return nil, err
+		}
+		return c.(*net.UDPConn), nil
+	}
 	if local.IsValid() && !local.IsMulticast() && !local.IsUnspecified() && local != netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		c, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, 0)), raddr)
+		c, err := dial(net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, 0)))
 		if err == nil {
 			return c, nil
 		}
 		// A subnet broadcast address cannot be bound; let the kernel
 		// choose.
 	}
-	return net.DialUDP("udp", nil, raddr)
+	return dial(nil)
 }
 
-// transferList is an intrusive doubly linked list of transfers (the
+// bindControl binds a socket to Interface (see [Server.Interface]).
+func (s *Server) bindControl(_, _ string, rc syscall.RawConn) error {
+	var err error
+	if cerr := rc.Control(func(fd uintptr) { err = bindToDevice(fd, s.Interface) }); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// sessionList is an intrusive doubly linked list of sessions (the
 // server's fresh ones), so that adding, removing and finding the oldest
 // are O(1) and allocate nothing. It is guarded by s.mu.
-type transferList struct{ head, tail *transfer }
+type sessionList struct{ head, tail *session }
 
-func (q *transferList) pushBack(t *transfer) {
+func (q *sessionList) pushBack(t *session) {
 	q.remove(t)
 	t.prevFresh, t.nextFresh, t.listed = q.tail, nil, true
 	if q.tail != nil {
@@ -646,7 +715,7 @@ func (q *transferList) pushBack(t *transfer) {
 	q.tail = t
 }
 
-func (q *transferList) remove(t *transfer) {
+func (q *sessionList) remove(t *session) {
 	if !t.listed {
 		return
 	}

@@ -188,7 +188,7 @@ func TestUnknownTIDNotToBroadcast(t *testing.T) {
 	}
 	for _, tc := range tests {
 		rc := &recordConn{}
-		l := &listener{s: &Server{}, conn: rc, single: true, active: map[netip.AddrPort]*transfer{}}
+		l := &listener{s: &Server{}, conn: rc, single: true, active: map[netip.AddrPort]*session{}}
 		var dst netip.Addr
 		if tc.dst != "" {
 			dst = netip.MustParseAddr(tc.dst)

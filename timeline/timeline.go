@@ -32,6 +32,13 @@
 // agreed, with the file they were agreed for: a transfer that is slow or
 // stops can be read against what was negotiated.
 //
+// # Transfers
+//
+// Every transfer that ends is also kept in [Machine.Recent], the last
+// [MaxRecent] of them with their outcome, bytes and TFTP block and window
+// sizes, so that "which files did it ask for, and which were missing?"
+// has an answer beside the stages.
+//
 // # Errors
 //
 // A transfer that ends otherwise than "ok" or "aborted" (PXE ROMs abort
@@ -39,9 +46,20 @@
 // client left unanswered for a reason other than "not for us" become the
 // machine's last error.
 //
+// # Stalls
+//
+// A machine whose boot got to [StageBootProgram] and then went silent
+// (no event, nothing being fetched) for [Timeline.StallAfter] is
+// reported as stopped there ([Machine.Stall], "stopped after the boot
+// program"), as of the moment [Timeline.Machines] or [Timeline.Machine]
+// is called. A UEFI machine whose last program is one that Secure Boot
+// refuses ([Timeline.SecureBoot]) gets the hint "Secure Boot may have
+// refused it". The report goes away as soon as the machine moves on.
+//
 // # Bounds
 //
-// At most [Timeline.Max] machines (default 4096) are kept; the one with
+// At most [Timeline.Max] machines (default 4096) are kept, each with at
+// most [MaxRecent] transfers and 8 files in progress; the one with
 // the oldest last event is forgotten first. Every string a client sent
 // (host name, file names, vendor class) is kept as is, cut to 256 bytes:
 // escaping is the renderer's job.
@@ -183,6 +201,23 @@ func (o Options) String() string {
 	return s
 }
 
+// MaxRecent is how many ended transfers [Machine.Recent] keeps.
+const MaxRecent = 32
+
+// Transfer is one TFTP or HTTP transfer that ended.
+type Transfer struct {
+	Time    time.Time    `json:"time"` // when it ended
+	Proto   events.Proto `json:"proto"`
+	File    string       `json:"file"`
+	Outcome string       `json:"outcome"`          // "ok", "not-found", "aborted"…
+	Status  int          `json:"status,omitempty"` // HTTP status code
+	Bytes   int64        `json:"bytes"`
+	// BlockSize and WindowSize are the TFTP options the transfer used.
+	BlockSize  int           `json:"blksize,omitempty"`
+	WindowSize int           `json:"windowsize,omitempty"`
+	Duration   time.Duration `json:"duration"`
+}
+
 // Machine is what is known about one machine.
 type Machine struct {
 	Key      string     `json:"key"` // the MAC, or "ip:ADDR" for a machine known only by address
@@ -205,9 +240,47 @@ type Machine struct {
 	// Options are the last TFTP options agreed; zero before any.
 	Options Options `json:"tftp_options,omitzero"`
 
+	// Recent are the last [MaxRecent] transfers that ended, of every
+	// boot, oldest first: what a machine asked for, including the files
+	// it did not find (a boot loader's configuration search).
+	Recent []Transfer `json:"recent"`
+
 	LastError     string    `json:"last_error,omitempty"`
 	LastErrorTime time.Time `json:"last_error_time,omitzero"`
+
+	// Program is the last boot program the current boot fetched ("ok"):
+	// shim, then GRUB; iPXE; pxelinux.0, then ldlinux.c32.
+	Program string `json:"program,omitempty"`
+
+	// Stall is set when the machine went silent at a stage where a boot
+	// does not wait (see [Stall]); nil while it is moving, and for a
+	// machine of a finished boot.
+	Stall *Stall `json:"stall,omitempty"`
 }
+
+// Stall says where a machine stopped: at [StageBootProgram], with
+// nothing being fetched, for longer than [Timeline.StallAfter] since its
+// last event. A boot program that starts fetches what comes next (shim
+// its second stage, GRUB and pxelinux their configuration, iPXE its
+// script) within a second or two, so a silent machine there was most
+// likely refused by the firmware, or crashed, or sits at a prompt.
+type Stall struct {
+	Stage   Stage     `json:"stage"`
+	File    string    `json:"file"`    // the last boot program fetched ([Machine.Program])
+	Since   time.Time `json:"since"`   // the machine's last event
+	Message string    `json:"message"` // "stopped after the boot program"
+	// Hint is why, when it can be told: for a UEFI machine whose last
+	// program is one of [Timeline.SecureBoot], "Secure Boot may have
+	// refused it: " and the reason.
+	Hint string `json:"hint,omitempty"`
+}
+
+// StallMessage is [Stall.Message] of a machine that stopped at
+// [StageBootProgram].
+const StallMessage = "stopped after the boot program"
+
+// DefaultStallAfter is [Timeline.StallAfter] when it is zero.
+const DefaultStallAfter = 30 * time.Second
 
 // Timeline joins events into machines. Set the fields before the first
 // Observe; the zero value works. Safe for concurrent use.
@@ -221,6 +294,19 @@ type Timeline struct {
 	Names map[string]Stage
 	// Classify gives the stage of the other names; nil means [Classify].
 	Classify func(name string) Stage
+	// StallAfter is how long a machine may stay silent after its boot
+	// program before [Machine.Stall] reports it (default
+	// [DefaultStallAfter]; negative: never).
+	StallAfter time.Duration
+	// SecureBoot names the boot programs (as clients ask for them,
+	// without a leading slash) that a machine with Secure Boot
+	// enforcing refuses, each with why ("unsigned: …"), as
+	// netboot.Boot.SecureBoot tells: a UEFI machine that stalls after
+	// one gets the hint.
+	SecureBoot map[string]string
+	// Now returns the time against which stalls are measured; nil means
+	// time.Now.
+	Now func() time.Time
 
 	mu     sync.Mutex
 	byKey  map[string]*list.Element // of *Machine
@@ -301,6 +387,19 @@ func (m *Machine) reach(s Stage, now time.Time, proto events.Proto, file string)
 	m.Steps = append(m.Steps, Step{Stage: s, Time: now, Proto: proto, File: clip(file)})
 }
 
+// record appends x to m.Recent, forgetting the oldest beyond MaxRecent;
+// the slice is allocated once per machine.
+func (m *Machine) record(x Transfer) {
+	if m.Recent == nil {
+		m.Recent = make([]Transfer, 0, MaxRecent)
+	}
+	if len(m.Recent) == MaxRecent {
+		copy(m.Recent, m.Recent[1:])
+		m.Recent = m.Recent[:MaxRecent-1]
+	}
+	m.Recent = append(m.Recent, x)
+}
+
 func (m *Machine) fail(now time.Time, msg string) {
 	m.LastError, m.LastErrorTime = clip(msg), now
 }
@@ -349,7 +448,7 @@ func (t *Timeline) dhcp(e events.Event, now time.Time) {
 	case events.KindIdentified:
 		if m.Stage >= StageKernel {
 			m.Boots++
-			m.Stage, m.Steps = StageNone, nil
+			m.Stage, m.Steps, m.Program = StageNone, nil, ""
 		}
 		if m.Boots == 0 {
 			m.Boots = 1
@@ -407,9 +506,15 @@ func (t *Timeline) transfer(e events.Event, now time.Time) {
 		}
 		m.Bytes += e.Bytes
 		m.Transfers++
+		m.record(Transfer{Time: now, Proto: e.Proto, File: file, Outcome: clip(e.Outcome), Status: e.Status,
+			Bytes: e.Bytes, BlockSize: e.BlockSize, WindowSize: e.WindowSize, Duration: e.Duration})
 		switch e.Outcome {
 		case "ok":
-			m.reach(t.stageOf(e.File), now, e.Proto, e.File)
+			s := t.stageOf(e.File)
+			m.reach(s, now, e.Proto, e.File)
+			if s == StageBootProgram && m.Stage == StageBootProgram {
+				m.Program = strings.TrimPrefix(file, "/")
+			}
 		case "aborted":
 		default:
 			msg := e.Proto.String() + " " + file + ": " + e.Outcome
@@ -424,11 +529,12 @@ func (t *Timeline) transfer(e events.Event, now time.Time) {
 // Machines returns a copy of every machine, the most recently active
 // first.
 func (t *Timeline) Machines() []Machine {
+	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ms := make([]Machine, 0, t.lru.Len())
 	for el := t.lru.Front(); el != nil; el = el.Next() {
-		ms = append(ms, el.Value.(*Machine).clone())
+		ms = append(ms, t.report(el.Value.(*Machine), now))
 	}
 	return ms
 }
@@ -442,7 +548,32 @@ func (t *Timeline) Machine(key string) (Machine, bool) {
 	if !ok {
 		return Machine{}, false
 	}
-	return el.Value.(*Machine).clone(), true
+	return t.report(el.Value.(*Machine), t.now()), true
+}
+
+func (t *Timeline) now() time.Time {
+	if t.Now != nil {
+		return t.Now()
+	}
+	return time.Now()
+}
+
+// report returns a copy of m with its Stall as of now.
+func (t *Timeline) report(m *Machine, now time.Time) Machine {
+	c := m.clone()
+	after := t.StallAfter
+	if after == 0 {
+		after = DefaultStallAfter
+	}
+	if after < 0 || m.Stage != StageBootProgram || len(m.Fetching) > 0 || now.Sub(m.Last) < after {
+		return c
+	}
+	st := &Stall{Stage: m.Stage, File: m.Program, Since: m.Last, Message: StallMessage}
+	if why, ok := t.SecureBoot[m.Program]; ok && strings.HasPrefix(m.Firmware, "uefi") {
+		st.Hint = clip("Secure Boot may have refused it: " + why)
+	}
+	c.Stall = st
+	return c
 }
 
 // Len returns the number of machines kept.
@@ -456,6 +587,10 @@ func (m *Machine) clone() Machine {
 	c := *m
 	c.Steps = append([]Step(nil), m.Steps...)
 	c.Fetching = append([]string(nil), m.Fetching...)
+	c.Recent = append([]Transfer(nil), m.Recent...)
+	if c.Recent == nil {
+		c.Recent = []Transfer{}
+	}
 	if c.Steps == nil {
 		c.Steps = []Step{}
 	}

@@ -267,3 +267,170 @@ func TestOptions(t *testing.T) {
 		t.Errorf("options %q (file %q), want %q", got, m.Options.File, want)
 	}
 }
+
+func TestRecent(t *testing.T) {
+	var tl Timeline
+	a := netip.MustParseAddr("192.0.2.8")
+	done := func(f, outcome string, status int) {
+		tl.Observe(events.Event{Proto: events.ProtoHTTP, Kind: events.KindDone, Addr: a, File: f, Outcome: outcome, Status: status, Bytes: 7, BlockSize: 0})
+	}
+	done("grub.cfg-01-52-54-00-12-34-56", "not-found", 404)
+	done("grub.cfg", "ok", 200)
+	m, _ := tl.Machine("ip:" + a.String())
+	if len(m.Recent) != 2 || m.Recent[0].File != "grub.cfg-01-52-54-00-12-34-56" || m.Recent[0].Outcome != "not-found" || m.Recent[0].Status != 404 ||
+		m.Recent[1].File != "grub.cfg" || m.Recent[1].Bytes != 7 || m.Recent[1].Proto != events.ProtoHTTP {
+		t.Fatalf("Recent = %+v, want the not-found then the ok transfer", m.Recent)
+	}
+	for i := range MaxRecent + 5 {
+		done(fmt.Sprint("f", i), "ok", 200)
+	}
+	m, _ = tl.Machine("ip:" + a.String())
+	if len(m.Recent) != MaxRecent || m.Recent[0].File != "f5" || m.Recent[MaxRecent-1].File != fmt.Sprint("f", MaxRecent+4) {
+		t.Errorf("after %d more: %d recent, first %q last %q; want the last %d, oldest first", MaxRecent+5, len(m.Recent), m.Recent[0].File, m.Recent[len(m.Recent)-1].File, MaxRecent)
+	}
+	// A copy: changing it does not change the timeline.
+	m.Recent[0].File = "changed"
+	if m2, _ := tl.Machine("ip:" + a.String()); m2.Recent[0].File != "f5" {
+		t.Error("Machine returned the timeline's own slice")
+	}
+}
+
+func TestRecentAllocs(t *testing.T) {
+	tl := &Timeline{}
+	e := events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, Addr: ip1, File: "install/vmlinuz", Outcome: "ok", Bytes: 1}
+	tl.Observe(e)
+	if n := testing.AllocsPerRun(100, func() { tl.Observe(e) }); n != 0 {
+		t.Errorf("Observe of a transfer allocates %v times, want 0", n)
+	}
+}
+
+// TestProxyDHCPJoin: as proxyDHCP, the server's reply gives no address;
+// the client's REQUEST to the other DHCP server names the one it was
+// offered (dhcp puts option 50 in Addr), and the transfers from it join
+// the machine of the MAC.
+func TestProxyDHCPJoin(t *testing.T) {
+	var tl Timeline
+	tl.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindIdentified, MAC: mac1, Type: "DISCOVER", Firmware: "ipxe"})
+	tl.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindReply, MAC: mac1, Type: "OFFER", File: "http://10.0.0.1/boot.ipxe"})
+	tl.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindRequest, MAC: mac1, Type: "REQUEST", Addr: ip1})
+	tl.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindIgnored, MAC: mac1, Type: "REQUEST", Addr: ip1, Reason: events.ReasonOtherServer})
+	tl.Observe(events.Event{Proto: events.ProtoHTTP, Kind: events.KindDone, Addr: ip1, File: "boot.ipxe", Outcome: "ok"})
+	if tl.Len() != 1 {
+		t.Fatalf("%d machines %+v, want the one of the MAC", tl.Len(), tl.Machines())
+	}
+	if m, _ := tl.Machine(mac1.String()); m.Addr != ip1 || m.Stage != StageMenu {
+		t.Errorf("machine %+v, want address %v at the menu", m, ip1)
+	}
+}
+
+func TestStall(t *testing.T) {
+	const why = "unsigned: firmware with Secure Boot on refuses it"
+	uefi := func(s *script) {
+		s.ev(events.Event{Proto: events.ProtoDHCP, Kind: events.KindIdentified, MAC: mac1, Type: "DISCOVER", Arch: "EFI x86-64", Firmware: "uefi"})
+		s.ev(events.Event{Proto: events.ProtoDHCP, Kind: events.KindReply, MAC: mac1, Addr: ip1, File: "snponly.efi", Type: "OFFER"})
+	}
+	for _, tc := range []struct {
+		name  string
+		after time.Duration // StallAfter
+		quiet time.Duration // from the last event to Now
+		boot  func(s *script)
+		file  string // Stall.File, "" for no stall
+		hint  string // prefix of Stall.Hint
+	}{
+		{"unsigned program on UEFI", 0, 31 * time.Second, func(s *script) {
+			uefi(s)
+			s.fetch(events.ProtoTFTP, ip1, "snponly.efi", "ok", 1000)
+		}, "snponly.efi", "Secure Boot may have refused it: " + why},
+		{"not silent long enough", 0, 29 * time.Second, func(s *script) {
+			uefi(s)
+			s.fetch(events.ProtoTFTP, ip1, "snponly.efi", "ok", 1000)
+		}, "", ""},
+		{"own StallAfter", 5 * time.Second, 6 * time.Second, func(s *script) {
+			uefi(s)
+			s.fetch(events.ProtoHTTP, ip1, "/snponly.efi", "ok", 1000)
+		}, "snponly.efi", "Secure Boot may have refused it"},
+		{"never", -1, time.Hour, func(s *script) {
+			uefi(s)
+			s.fetch(events.ProtoTFTP, ip1, "snponly.efi", "ok", 1000)
+		}, "", ""},
+		{"BIOS: no Secure Boot hint", 0, time.Minute, func(s *script) {
+			s.dhcp(events.KindIdentified, mac1, netip.Addr{}, "")
+			s.dhcp(events.KindReply, mac1, ip1, "snponly.efi")
+			s.fetch(events.ProtoTFTP, ip1, "snponly.efi", "ok", 1000)
+		}, "snponly.efi", ""},
+		{"signed program: no hint", 0, time.Minute, func(s *script) {
+			uefi(s)
+			s.fetch(events.ProtoTFTP, ip1, "shimx64.efi", "ok", 1000)
+			s.fetch(events.ProtoTFTP, ip1, "grubx64.efi", "ok", 1000)
+		}, "grubx64.efi", ""},
+		{"second stage refused", 0, time.Minute, func(s *script) {
+			uefi(s)
+			s.fetch(events.ProtoTFTP, ip1, "shimx64.efi", "ok", 1000)
+			s.fetch(events.ProtoTFTP, ip1, "grubx64.efi-unsigned", "ok", 1000) // named below
+		}, "grubx64.efi-unsigned", "Secure Boot may have refused it: shim"},
+		{"moved on to the menu", 0, time.Minute, func(s *script) {
+			uefi(s)
+			s.fetch(events.ProtoTFTP, ip1, "snponly.efi", "ok", 1000)
+			s.fetch(events.ProtoHTTP, ip1, "boot.ipxe", "ok", 100)
+		}, "", ""},
+		{"still fetching", 0, time.Minute, func(s *script) {
+			uefi(s)
+			s.fetch(events.ProtoTFTP, ip1, "snponly.efi", "ok", 1000)
+			s.ev(events.Event{Proto: events.ProtoTFTP, Kind: events.KindStart, Addr: ip1, File: "big.efi"})
+		}, "", ""},
+		{"program failed: nothing fetched", 0, time.Minute, func(s *script) {
+			uefi(s)
+			s.fetch(events.ProtoTFTP, ip1, "snponly.efi", "timeout", 0)
+		}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var now time.Time
+			tl := &Timeline{
+				StallAfter: tc.after,
+				SecureBoot: map[string]string{"snponly.efi": why, "grubx64.efi-unsigned": "shim's second stage: unsigned"},
+				Names:      map[string]Stage{"grubx64.efi-unsigned": StageBootProgram},
+				Now:        func() time.Time { return now },
+			}
+			s := &script{t: t, tl: tl}
+			tc.boot(s)
+			last := t0.Add(time.Duration(s.n) * time.Second)
+			now = last.Add(tc.quiet)
+			m, _ := tl.Machine(mac1.String())
+			if ms := tl.Machines(); len(ms) != 1 || !equalStall(ms[0].Stall, m.Stall) {
+				t.Errorf("Machines() and Machine() disagree: %+v, %+v", ms, m)
+			}
+			if tc.file == "" {
+				if m.Stall != nil {
+					t.Errorf("Stall = %+v, want none", *m.Stall)
+				}
+				return
+			}
+			if m.Stall == nil {
+				t.Fatalf("Stall = nil, want one after %s (stage %v, fetching %v, last %v, now %v)", tc.file, m.Stage, m.Fetching, m.Last, now)
+			}
+			st := *m.Stall
+			if st.File != tc.file || st.Stage != StageBootProgram || st.Message != StallMessage || !st.Since.Equal(last) {
+				t.Errorf("Stall = %+v, want file %s, stage boot-program, %q, since %v", st, tc.file, StallMessage, last)
+			}
+			if tc.hint == "" && st.Hint != "" || !strings.HasPrefix(st.Hint, tc.hint) {
+				t.Errorf("Stall.Hint = %q, want %q…", st.Hint, tc.hint)
+			}
+			// As status.json carries it.
+			b, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back Machine
+			if err := json.Unmarshal(b, &back); err != nil || back.Stall == nil || back.Stall.Hint != st.Hint || back.Program != m.Program {
+				t.Errorf("JSON round trip: %s → %+v, %v", b, back.Stall, err)
+			}
+		})
+	}
+}
+
+func equalStall(a, b *Stall) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}

@@ -23,7 +23,7 @@ import (
 // (one plan for every machine, pixiecore-style) or -api (a webhook asked
 // per machine), nil for neither. Files of this machine that -kernel and
 // -initrd name are added to files, the programs served beside the tree.
-func machinePlans(o options, files map[string]string, log *slog.Logger) (netboot.MachineFunc, error) {
+func machinePlans(o options, files map[string]string, log *slog.Logger, nt *notes) (netboot.MachineFunc, error) {
 	if o.kernel == "" && (o.initrd != "" || o.cmdline != "") {
 		return nil, errors.New("-initrd and -cmdline need -kernel")
 	}
@@ -65,7 +65,7 @@ func machinePlans(o options, files map[string]string, log *slog.Logger) (netboot
 			}
 		}
 		plan.Cmdline = o.cmdline
-		log.Info("every machine boots one kernel", "plan", plan.String())
+		nt.info(log, noteKernel, "every machine boots one kernel", "plan", plan.String())
 		return func(context.Context, nbp.Client) (netboot.Plan, error) { return plan, nil }, nil
 	case o.api != "":
 		base, err := url.Parse(o.api)

@@ -36,12 +36,23 @@
 // router solicitations, which saves iPXE 13 s of waiting for a router.
 // The HTTP port also serves /_pxekit/status, a page of the machines seen
 // and how far each got (DHCP, boot program, menu, kernel, initrd, root
-// file system), refreshed live from /_pxekit/status.json, and
+// file system), a machine that went silent for 30 s after its boot
+// program marked "stopped after the boot program" (with "Secure Boot may
+// have refused it" when that program is one the start-up check found a
+// Secure Boot machine refuses and the machine is UEFI), refreshed live
+// from /_pxekit/status.json, and
 // /_pxekit/metrics in Prometheus' text format; the tree's own _pxekit/
-// directory, if any, is not served over HTTP.
+// directory, if any, is not served over HTTP. status.json's "notes" are
+// what the server found at start-up (what it serves, warnings), which
+// the page shows too; -status ADDR serves these pages on an address of
+// their own as well, also with -http "".
 // One log line is written per client step (DHCP reply with the boot file,
-// file sent with bytes and time); -v adds dropped and unanswered requests
-// and TFTP size probes.
+// file sent with bytes, time and rate), rendered from the same events as
+// the status page (events.LogHook); warnings say when a boot client gets
+// no answer because of the server (no boot program for its architecture,
+// no free address) and when a transfer fails. -v adds every DHCP request,
+// the unanswered ones with the reason, transfer starts, the TFTP options
+// agreed and size probes.
 //
 // Binding ports 67 and 69 needs root or CAP_NET_BIND_SERVICE; without them
 // the server says so and exits with status 1. SIGINT and SIGTERM shut it
@@ -87,7 +98,7 @@ type options struct {
 	plain                                                              bool
 	timeout                                                            time.Duration
 	proxy, ra, verbose, httpBootImage                                  bool
-	ipv6                                                               string
+	ipv6, status                                                       string
 }
 
 func run() int {
@@ -108,6 +119,7 @@ func run() int {
 	flag.StringVar(&o.allowLinks, "allow-links", "", "serve files that -root's symbolic links lead to in the directories `DIR[,DIR…]` (default: nothing outside -root, over every protocol)")
 	flag.StringVar(&o.iso, "iso", "", "serve the ISO image `FILE` (read in place, never mounted)")
 	flag.StringVar(&o.http, "http", ":8080", "serve the same files over HTTP on `ADDR` (\"\" turns HTTP off)")
+	flag.StringVar(&o.status, "status", "", "serve the status page, status.json and metrics (under /_pxekit/) on `ADDR` too, e.g. a management address, or with -http \"\" (default: on the -http port only)")
 	flag.BoolVar(&o.httpBootImage, "http-boot-image", false, "with -iso: hand UEFI HTTP boot clients the image itself, which the firmware boots as a RAM disk (the whole image in the client's RAM; the image needs an EFI El Torito boot image), instead of iPXE")
 	flag.StringVar(&o.biosBoot, "bios-boot", "", "boot program `FILE` for BIOS clients (default: pxelinux.0, lpxelinux.0 or undionly.kpxe)")
 	flag.StringVar(&o.efiBoot, "efi-boot", "", "boot program `FILE` for UEFI clients (default: the signed shim bootnetx64.efi, shimx64.efi or EFI/boot/bootx64.efi, else grubx64.efi, syslinux.efi or ipxe.efi)")
@@ -121,7 +133,7 @@ func run() int {
 	flag.StringVar(&o.appendArgs, "append", "", "add kernel `ARGS` to every entry of the menu (each replaces the image's argument of the same name)")
 	flag.StringVar(&o.ipv6, "ipv6", "", "answer DHCPv6 boot clients too: \"stateless\" gives boot URLs only (option 59, beside SLAAC or another DHCPv6 server), (stateful: not yet); TFTP listens on udp6 whenever the host has IPv6")
 	flag.BoolVar(&o.ra, "ra", false, "answer IPv6 router solicitations with an empty router advertisement, which saves iPXE a 13 s wait")
-	flag.BoolVar(&o.verbose, "v", false, "log at debug level too (dropped and unanswered DHCP requests, TFTP size probes)")
+	flag.BoolVar(&o.verbose, "v", false, "log at debug level too (every DHCP request, unanswered ones with the reason, dropped datagrams, transfer starts, TFTP options and size probes)")
 	flag.Parse()
 	level := slog.LevelInfo
 	if o.verbose {
@@ -136,6 +148,7 @@ func run() int {
 }
 
 func serve(o options, log *slog.Logger) error {
+	nt := &notes{}
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
 	}
@@ -191,12 +204,12 @@ func serve(o options, log *slog.Logger) error {
 		}
 		if damage := img.Check(); len(damage) > 0 {
 			for _, err := range damage[:min(len(damage), 10)] {
-				log.Warn("damaged image: entry skipped", "image", o.iso, "err", err)
+				nt.warn(log, noteDamagedImage, "damaged image: entry skipped", "image", o.iso, "err", err)
 			}
-			log.Warn("damaged image: the entries above are not served, the rest is", "image", o.iso, "damaged", len(damage))
+			nt.warn(log, noteDamagedImage, "damaged image: the entries above are not served, the rest is", "image", o.iso, "damaged", len(damage))
 		}
 		if o.httpBootImage {
-			warnNoEFIBoot(img, o.iso, log)
+			warnNoEFIBoot(img, o.iso, log, nt)
 		}
 		tree, what = img, "ISO image "+o.iso
 	default:
@@ -221,7 +234,7 @@ func serve(o options, log *slog.Logger) error {
 		}
 		found[image] = abs
 	}
-	machine, err := machinePlans(o, found, log)
+	machine, err := machinePlans(o, found, log, nt)
 	if err != nil {
 		return err
 	}
@@ -230,7 +243,7 @@ func serve(o options, log *slog.Logger) error {
 		return err
 	}
 	if len(found) > 0 {
-		log.Info("boot programs from this machine, used where the tree has none", "programs", describePrograms(programs))
+		nt.info(log, notePrograms, "boot programs from this machine, used where the tree has none", "programs", describePrograms(programs))
 	}
 
 	// URLs without a host get the server's address on the client's
@@ -260,6 +273,13 @@ func serve(o options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// netboot logged these already; keep them for the status page.
+	if f := boot.Family(); f != nil {
+		nt.keep("info", noteImageFamily, "image family", "family", f.Name, "evidence", strings.Join(f.Evidence, ","), "serve", strings.Join(f.Serve, ","))
+	}
+	for _, w := range boot.Warnings() {
+		nt.keep("warn", noteImage, w)
+	}
 	popts := &netboot.PolicyOptions{BIOS: o.biosBoot, EFI: o.efiBoot}
 	if o.httpBootImage {
 		popts.HTTPImage = image
@@ -273,7 +293,7 @@ func serve(o options, log *slog.Logger) error {
 	}
 	// Most UEFI machines boot with Secure Boot on; say what they refuse.
 	if shim := boot.Shim(); shim != "" {
-		log.Info("secure boot: UEFI clients get the signed shim, which loads its second stage beside it", "shim", shim)
+		nt.info(log, noteShim, "secure boot: UEFI clients get the signed shim, which loads its second stage beside it", "shim", shim)
 	}
 	// One line per file and problem, naming every role it plays.
 	var problems []netboot.SecureBootProblem
@@ -286,11 +306,11 @@ func serve(o options, log *slog.Logger) error {
 		roles[k] = append(roles[k], p.Role)
 	}
 	for _, p := range problems {
-		log.Warn("secure boot: clients with Secure Boot on cannot boot this", "file", p.File, "role", strings.Join(roles[p.File+"\x00"+p.Problem], ", "), "problem", p.Problem, "signer", p.Program.Signer)
+		nt.warn(log, noteSecureBoot, "secure boot: clients with Secure Boot on cannot boot this", "file", p.File, "role", strings.Join(roles[p.File+"\x00"+p.Problem], ", "), "problem", p.Problem, "signer", p.Program.Signer)
 	}
 	for _, n := range []string{"pxelinux.0", "ldlinux.c32", "snponly.efi", "ipxe.efi", "undionly.kpxe"} {
 		if layer, _ := boot.Lookup(n); layer == netboot.LayerNone {
-			log.Warn("boot program missing: clients that need it cannot boot", "program", n, "install", "apt-get install "+netboot.DebianPackages)
+			nt.warn(log, noteMissing, "boot program missing: clients that need it cannot boot", "program", n, "install", "apt-get install "+netboot.DebianPackages)
 		}
 	}
 
@@ -331,7 +351,9 @@ func serve(o options, log *slog.Logger) error {
 	if ds.Pool != nil {
 		allPools = append([]*dhcp.Pool{ds.Pool}, ds.Pools...)
 	}
-	obs := newObserver(boot, allPools, offered)
+	obs := newObserver(boot, allPools, offered, log)
+	obs.notes = nt
+	obs.timeline.SecureBoot = secureBootRefusals(problems)
 	for name := range found { // -kernel and -initrd, served under names of their own
 		switch {
 		case name == "pxekit-kernel":
@@ -340,11 +362,13 @@ func serve(o options, log *slog.Logger) error {
 			obs.timeline.Names[name] = timeline.StageInitrd
 		}
 	}
-	defer obs.queue.Close()
-	ds.Hook = obs.queue
-	ts := &tftp.Server{FS: boot, Files: logGenerated(boot, log), Logger: log, Hook: tftp.EventHook(obs.queue)}
+	defer obs.close()
+	// The servers log trouble; each step's line comes from its event
+	// (events.LogHook, in obs).
+	ds.Hook, ds.NoReplyLog = obs.hook, true
+	ts := &tftp.Server{FS: boot, Files: logGenerated(boot, log), Logger: log, NoTransferLog: true, Hook: tftp.EventHook(obs.hook)}
 	if layer, _ := boot.Lookup(strings.Trim(statusPrefix, "/")); layer != netboot.LayerNone {
-		log.Warn("the served tree has "+statusPrefix+", where the status pages are: its files are not served over HTTP", "dir", statusPrefix)
+		nt.warn(log, noteShadowed, "the served tree has "+statusPrefix+", where the status pages are: its files are not served over HTTP", "dir", statusPrefix)
 	}
 
 	// Bind everything before serving anything, so that a missing privilege
@@ -385,7 +409,7 @@ func serve(o options, log *slog.Logger) error {
 	// on a socket of its own; a host without IPv6 serves v4 only.
 	tconn6, err := net.ListenPacket("udp6", "[::]:69")
 	if err != nil {
-		log.Warn("TFTP over IPv6 off", "err", err)
+		nt.warn(log, noteTFTP6Off, "TFTP over IPv6 off", "err", err)
 	}
 	errc := make(chan error, 8)
 	for _, c := range dconns {
@@ -401,8 +425,17 @@ func serve(o options, log *slog.Logger) error {
 		if err != nil {
 			return privilegeHint(err, "TCP "+o.http+" (HTTP)")
 		}
-		hs = netboot.HTTPServer(obs.handler(httpHandler(boot, log)))
+		hs = netboot.HTTPServer(obs.handler(&netboot.FileServer{FS: boot}))
 		go func() { errc <- hs.Serve(netboot.LimitListener(ln, 0, 0)) }()
+	}
+	var ss *http.Server
+	if o.status != "" {
+		ln, err := net.Listen("tcp", o.status)
+		if err != nil {
+			return privilegeHint(err, "TCP "+o.status+" (status)")
+		}
+		ss = netboot.HTTPServer(obs.statusHandler())
+		go func() { errc <- ss.Serve(ln) }()
 	}
 	var s6 *dhcp6.Server
 	switch o.ipv6 {
@@ -434,12 +467,15 @@ func serve(o options, log *slog.Logger) error {
 	if serverIP.IsValid() {
 		httpShown = strings.Replace(httpBase, "://:", "://"+serverIP.String()+":", 1)
 	}
-	log.Info("serving", "files", what, "dhcp", mode, "iface", ifaceName(o.iface), "address", serverIP,
+	nt.info(log, noteServing, "serving", "files", what, "dhcp", mode, "iface", ifaceName(o.iface), "address", serverIP,
 		"bios_boot", policy.TFTP[iana.INTEL_X86PC], "efi_boot", policy.TFTP[iana.EFI_X86_64], "arm64_boot", policy.TFTP[iana.EFI_ARM64],
 		"http_boot", policy.HTTP[iana.EFI_X86_64_HTTP],
 		"generated", strings.Join(boot.Generated(), ","), "tftp", tftpShown(tconn6 != nil), "http", httpShown)
 	if httpShown != "" {
-		log.Info("status", "page", httpShown+strings.TrimPrefix(statusPrefix, "/")+"status", "metrics", httpShown+strings.TrimPrefix(statusPrefix, "/")+"metrics")
+		nt.info(log, noteStatus, "status", "page", httpShown+strings.TrimPrefix(statusPrefix, "/")+"status", "metrics", httpShown+strings.TrimPrefix(statusPrefix, "/")+"metrics")
+	}
+	if o.status != "" {
+		nt.info(log, noteStatus, "status", "page", "http://"+o.status+statusPrefix+"status", "metrics", "http://"+o.status+statusPrefix+"metrics")
 	}
 	log.Info("ready")
 
@@ -455,6 +491,9 @@ func serve(o options, log *slog.Logger) error {
 	_ = ts.Shutdown(sctx)
 	if hs != nil {
 		_ = hs.Shutdown(sctx)
+	}
+	if ss != nil {
+		_ = ss.Shutdown(sctx)
 	}
 	if rs != nil {
 		_ = rs.Close()
@@ -478,10 +517,10 @@ func serve(o options, log *slog.Logger) error {
 
 // warnNoEFIBoot warns when the image has no El Torito boot image for EFI,
 // which UEFI HTTP boot of the image as a RAM disk needs.
-func warnNoEFIBoot(img *isofs.FS, name string, log *slog.Logger) {
+func warnNoEFIBoot(img *isofs.FS, name string, log *slog.Logger, nt *notes) {
 	imgs, err := img.BootImages()
 	if err != nil {
-		log.Warn("-http-boot-image: cannot read the image's El Torito boot catalog: UEFI HTTP boot clients may not boot it", "image", name, "err", err)
+		nt.warn(log, noteNoEFIBootImage, "-http-boot-image: cannot read the image's El Torito boot catalog: UEFI HTTP boot clients may not boot it", "image", name, "err", err)
 		return
 	}
 	var platforms []string
@@ -491,7 +530,7 @@ func warnNoEFIBoot(img *isofs.FS, name string, log *slog.Logger) {
 		}
 		platforms = append(platforms, b.Platform.String())
 	}
-	log.Warn("-http-boot-image: the image has no El Torito boot image for EFI: UEFI HTTP boot clients cannot boot it", "image", name, "boot_images", strings.Join(platforms, ","))
+	nt.warn(log, noteNoEFIBootImage, "-http-boot-image: the image has no El Torito boot image for EFI: UEFI HTTP boot clients cannot boot it", "image", name, "boot_images", strings.Join(platforms, ","))
 }
 
 // privilegeHint explains a permission error when binding a port.

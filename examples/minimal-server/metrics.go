@@ -28,6 +28,7 @@ type metrics struct {
 	bytes    map[string]uint64    // proto
 	active   map[string]int64     // proto
 	hist     map[string]*histogram
+	retrans  uint64 // TFTP data packets sent again
 }
 
 // durationBuckets are the upper bounds, in seconds, of the transfer
@@ -44,7 +45,7 @@ func newMetrics() *metrics {
 	return &metrics{
 		requests: map[[2]string]uint64{}, replies: map[[2]string]uint64{},
 		ignored: map[string]uint64{}, done: map[[2]string]uint64{},
-		bytes: map[string]uint64{}, active: map[string]int64{}, hist: map[string]*histogram{},
+		bytes: map[string]uint64{}, active: map[string]int64{"tftp": 0, "http": 0}, hist: map[string]*histogram{},
 	}
 }
 
@@ -70,6 +71,7 @@ func (m *metrics) Observe(e events.Event) {
 		m.active[proto]--
 		m.done[[2]string{proto, e.Outcome}]++
 		m.bytes[proto] += uint64(max(e.Bytes, 0))
+		m.retrans += uint64(max(e.Retransmits, 0))
 		h := m.hist[proto]
 		if h == nil {
 			h = &histogram{counts: make([]uint64, len(durationBuckets)+1)}
@@ -123,6 +125,7 @@ func (m *metrics) write(w io.Writer, g gauges) {
 		active[k] = uint64(max(v, 0))
 	}
 	one("pxekit_transfers_active", "TFTP and HTTP transfers in progress.", "gauge", "proto", active)
+	fmt.Fprintf(w, "# HELP pxekit_tftp_retransmits_total TFTP data packets sent more than once (lost or late acknowledgements).\n# TYPE pxekit_tftp_retransmits_total counter\npxekit_tftp_retransmits_total %d\n", m.retrans)
 
 	const hn = "pxekit_transfer_duration_seconds"
 	fmt.Fprintf(w, "# HELP %s Time from request to end of TFTP and HTTP transfers.\n# TYPE %s histogram\n", hn, hn)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -21,23 +23,65 @@ import (
 // still serves it); the server warns at start if the tree has one.
 const statusPrefix = "/_pxekit/"
 
-// observer receives every event of the three servers, behind a queue so
-// that no server waits for it, and feeds the timeline and the metrics.
+// observer receives every event of the three servers (through hook),
+// behind queues so that no server waits for it, and feeds the timeline
+// and the metrics, and the log lines of each step (events.LogHook) from a
+// queue of their own, so that a slow terminal does not cost the status
+// page its events.
 type observer struct {
-	queue    *events.Queue
+	hook     events.Hook   // what the servers call
+	queue    *events.Queue // to metrics and timeline
+	logq     *events.Queue // to the log, nil for none
 	timeline *timeline.Timeline
 	metrics  *metrics
 	pools    []*dhcp.Pool
+	notes    *notes // start-up notes, nil for none
 }
 
-func newObserver(b *netboot.Boot, pools []*dhcp.Pool, programs []string) *observer {
+// newObserver starts the queues; with a non-nil log each step is a line
+// there too.
+func newObserver(b *netboot.Boot, pools []*dhcp.Pool, programs []string, log *slog.Logger) *observer {
 	o := &observer{
 		timeline: &timeline.Timeline{Names: stageNames(b, programs)},
 		metrics:  newMetrics(),
 		pools:    pools,
 	}
 	o.queue = events.NewQueue(events.Tee(o.metrics, o.timeline), 8192)
+	o.hook = o.queue
+	if log != nil {
+		o.logq = events.NewQueue(events.LogHook(log), 4096)
+		toLog := events.Hook(o.logq)
+		if !log.Enabled(context.Background(), slog.LevelDebug) {
+			// Without -v only replies, unanswered requests and ended
+			// transfers can make a line: queue no others.
+			toLog = events.HookFunc(func(e events.Event) {
+				switch e.Kind {
+				case events.KindReply, events.KindIgnored, events.KindDone:
+					o.logq.Observe(e)
+				}
+			})
+		}
+		o.hook = events.Tee(o.queue, toLog)
+	}
 	return o
+}
+
+// close stops the queues once their events are handled.
+func (o *observer) close() {
+	o.queue.Close()
+	if o.logq != nil {
+		o.logq.Close()
+	}
+}
+
+// dropped counts the events that the timeline and metrics, or the log,
+// lost.
+func (o *observer) dropped() uint64 {
+	n := o.queue.Dropped()
+	if o.logq != nil {
+		n += o.logq.Dropped()
+	}
+	return n
 }
 
 // stageNames names the stage of the files this server offers by name:
@@ -66,15 +110,35 @@ func stageNames(b *netboot.Boot, programs []string) map[string]timeline.Stage {
 	return names
 }
 
-// handler serves the status pages under statusPrefix and files (through
-// netboot.ObserveHTTP, so that they become events) everywhere else.
-func (o *observer) handler(files http.Handler) http.Handler {
-	observed := netboot.ObserveHTTP(files, o.queue)
+// secureBootRefusals names the files that a machine with Secure Boot
+// enforcing refuses, with why, for the timeline's hint on a machine that
+// stops after one of them.
+func secureBootRefusals(problems []netboot.SecureBootProblem) map[string]string {
+	m := map[string]string{}
+	for _, p := range problems {
+		if p.Refused {
+			m[strings.TrimPrefix(p.File, "/")] = p.File + ": " + p.Problem
+		}
+	}
+	return m
+}
+
+// statusHandler serves the status pages under statusPrefix and nothing
+// else: for -status, an address of their own.
+func (o *observer) statusHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+statusPrefix+"metrics", o.serveMetrics)
 	mux.HandleFunc("GET "+statusPrefix+"status.json", o.serveJSON)
 	mux.HandleFunc("GET "+statusPrefix+"status", o.servePage)
-	mux.HandleFunc(statusPrefix, http.NotFound)
+	mux.HandleFunc("/", http.NotFound)
+	return mux
+}
+
+// handler serves the status pages under statusPrefix and files (through
+// netboot.ObserveHTTP, so that they become events) everywhere else.
+func (o *observer) handler(files http.Handler) http.Handler {
+	observed := netboot.ObserveHTTP(files, o.hook)
+	mux := o.statusHandler()
 	// Only the status paths go through the mux: it answers a path that
 	// is not clean ("EFI/boot//grubx64.efi", as shim asks for its
 	// second stage) with a redirect that firmware does not follow.
@@ -88,7 +152,7 @@ func (o *observer) handler(files http.Handler) http.Handler {
 }
 
 func (o *observer) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	g := gauges{machines: o.timeline.Len(), dropped: o.queue.Dropped()}
+	g := gauges{machines: o.timeline.Len(), dropped: o.dropped()}
 	for _, p := range o.pools {
 		g.pools = append(g.pools, poolUse{name: p.First.String() + "-" + p.Last.String(), size: int(u32(p.Last) - u32(p.First) + 1), bound: len(p.Leases())})
 	}
@@ -105,6 +169,7 @@ func u32(a netip.Addr) uint32 {
 type statusJSON struct {
 	Now      time.Time          `json:"now"`
 	Dropped  uint64             `json:"dropped_events"`
+	Notes    []note             `json:"notes"` // what the server found at start-up
 	Machines []timeline.Machine `json:"machines"`
 }
 
@@ -113,7 +178,11 @@ func (o *observer) serveJSON(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	// encoding/json escapes <, > and & in strings, so that a host name
 	// or file name a client sent cannot become markup anywhere.
-	_ = json.NewEncoder(w).Encode(statusJSON{Now: time.Now(), Dropped: o.queue.Dropped(), Machines: o.timeline.Machines()})
+	st := statusJSON{Now: time.Now(), Dropped: o.dropped(), Notes: []note{}, Machines: o.timeline.Machines()}
+	if o.notes != nil {
+		st.Notes = o.notes.all()
+	}
+	_ = json.NewEncoder(w).Encode(st)
 }
 
 func (o *observer) servePage(w http.ResponseWriter, r *http.Request) {
@@ -144,10 +213,15 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .steps { color: #555; font-size: .9em; }
 .err { color: #b00; font-size: .9em; }
 .mono { font-family: ui-monospace, monospace; }
+#notes { list-style: none; padding: 0; margin: 0 0 1em; }
+#notes li { padding: .2em .5em; margin: .15em 0; border-left: 3px solid #9ab; background: #f7f9fa; }
+#notes li.warn { border-color: #c60; background: #fff6ec; }
+#notes .fields { color: #555; font-size: .9em; font-family: ui-monospace, monospace; }
 </style></head>
 <body>
 <h1>pxekit: machines</h1>
 <div id="info">loading…</div>
+<ul id="notes"></ul>
 <table>
 <thead><tr><th>machine</th><th>address</th><th>arch / firmware</th><th>stage</th><th>steps</th><th>bytes</th><th>since last step</th><th>last error</th></tr></thead>
 <tbody id="machines"></tbody>
@@ -191,11 +265,19 @@ async function refresh() {
       const stage = el("td", "stage", m.stage);
       stage.dataset.stage = m.stage;
       if (m.fetching.length) { stage.append(el("br")); stage.append(el("span", "steps", "fetching " + m.fetching.join(", "))); }
+      if (m.stall) {
+        stage.dataset.stall = m.stall.stage;
+        stage.append(el("br"));
+        stage.append(el("span", "err stall", m.stall.message + (m.stall.file ? " " + m.stall.file : "") + ", silent for " + ago(now - Date.parse(m.stall.since))));
+        if (m.stall.hint) { stage.append(el("br")); stage.append(el("span", "err hint", m.stall.hint)); }
+      }
       tr.append(stage);
       const steps = el("td", "steps");
       const t0 = m.steps.length ? Date.parse(m.steps[0].time) : 0;
       steps.textContent = m.steps.map(s => s.stage + " +" + ((Date.parse(s.time) - t0) / 1000).toFixed(1) + "s").join(" → ");
       if (m.tftp_options) { steps.append(el("br")); steps.append(el("span", "", "tftp " + m.tftp_options.file + ": blksize " + m.tftp_options.blksize + ", windowsize " + m.tftp_options.windowsize + (m.tftp_options.tsize >= 0 ? ", tsize " + m.tftp_options.tsize : ""))); }
+      const recent = (m.recent || []).slice(-3).map(x => x.file + " " + (x.outcome === "ok" ? "✓" : x.outcome));
+      if (recent.length) { steps.append(el("br")); steps.append(el("span", "", "last: " + recent.join(", "))); }
       tr.append(steps);
       tr.append(el("td", "num", bytes(m.bytes)));
       const last = m.steps.length ? Date.parse(m.steps[m.steps.length - 1].time) : Date.parse(m.last);
@@ -204,6 +286,15 @@ async function refresh() {
       rows.push(tr);
     }
     body.replaceChildren(...rows);
+    const notes = [];
+    for (const n of st.notes || []) {
+      const li = el("li", n.level, (n.level === "warn" ? "warning: " : "") + n.msg);
+      li.dataset.kind = n.kind;
+      const f = Object.entries(n.fields || {}).map(([k, v]) => k + "=" + v).join("  ");
+      if (f) { li.append(el("br")); li.append(el("span", "fields", f)); }
+      notes.push(li);
+    }
+    document.getElementById("notes").replaceChildren(...notes);
     document.getElementById("info").textContent = st.machines.length + " machine(s), updated " +
       new Date(now).toLocaleTimeString() + (st.dropped_events ? ", " + st.dropped_events + " events dropped" : "");
   } catch (e) {

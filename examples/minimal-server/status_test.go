@@ -3,15 +3,18 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/pxekit/pxekit/dhcp"
 	"github.com/pxekit/pxekit/events"
 	"github.com/pxekit/pxekit/internal/promtext"
@@ -34,7 +37,7 @@ func newTestObserver(t *testing.T) (*observer, *httptest.Server) {
 		t.Fatal(err)
 	}
 	pool := &dhcp.Pool{First: netip.MustParseAddr("10.0.0.100"), Last: netip.MustParseAddr("10.0.0.109")}
-	o := newObserver(boot, []*dhcp.Pool{pool}, []string{"pxelinux.0"})
+	o := newObserver(boot, []*dhcp.Pool{pool}, []string{"pxelinux.0"}, nil)
 	t.Cleanup(o.queue.Close)
 	srv := httptest.NewServer(o.handler(&netboot.FileServer{FS: boot}))
 	t.Cleanup(srv.Close)
@@ -81,7 +84,7 @@ func TestStatusAndMetrics(t *testing.T) {
 	o.queue.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindReply, MAC: mac, Addr: ip, Type: "OFFER", Firmware: "bios", File: "pxelinux.0"})
 	o.queue.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindIgnored, Type: "DISCOVER", Reason: events.ReasonNotBoot})
 	o.queue.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindStart, Addr: ip, File: hostile})
-	o.queue.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, Addr: ip, File: hostile, Outcome: "not-found", Duration: 3 * time.Millisecond})
+	o.queue.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, Addr: ip, File: hostile, Outcome: "not-found", Duration: 3 * time.Millisecond, Retransmits: 2})
 
 	get(t, srv.URL+"/live/kern")
 	if body, _ := get(t, srv.URL+"/_pxekit/status"); strings.Contains(body, "shadowed") || !strings.Contains(body, "status.json") {
@@ -136,6 +139,7 @@ func TestStatusAndMetrics(t *testing.T) {
 		{"pxekit_transfer_duration_seconds_bucket", map[string]string{"proto": "tftp", "le": "0.01"}, 1},
 		{"pxekit_transfer_duration_seconds_count", map[string]string{"proto": "http"}, 1},
 		{"pxekit_dhcp_pool_addresses", map[string]string{"pool": "10.0.0.100-10.0.0.109", "state": "size"}, 10},
+		{"pxekit_tftp_retransmits_total", nil, 2},
 		{"pxekit_machines", nil, 1},
 		{"pxekit_events_dropped_total", nil, 0},
 	} {
@@ -149,6 +153,47 @@ func TestStatusAndMetrics(t *testing.T) {
 	// The status pages are not transfers.
 	if v, _ := promtext.Value(fams, "pxekit_transfers_total", map[string]string{"proto": "http"}); v != 1 {
 		t.Errorf("http transfers %v, want 1 (the status pages are not counted)", v)
+	}
+}
+
+// TestStatusStall: a UEFI machine that fetched an unsigned boot program
+// and went silent is in status.json as stopped after the boot program,
+// with the Secure Boot hint from the start-up check, and the page shows
+// stalls.
+func TestStatusStall(t *testing.T) {
+	o, srv := newTestObserver(t)
+	problems := []netboot.SecureBootProblem{
+		{File: "snponly.efi", Role: "x86-64 UEFI boot program", Problem: "unsigned: firmware with Secure Boot on refuses it", Refused: true},
+		{File: "grubx64.efi", Role: "GRUB loaded by http", Problem: "has no http module"},
+	}
+	refused := secureBootRefusals(problems)
+	if len(refused) != 1 || !strings.Contains(refused["snponly.efi"], "unsigned") {
+		t.Errorf("secureBootRefusals() = %q, want snponly.efi only", refused)
+	}
+	o.timeline.SecureBoot = refused
+	o.timeline.StallAfter = time.Millisecond
+
+	mac := net.HardwareAddr{0x52, 0x54, 0, 0xab, 0xcd, 0xef}
+	ip := netip.MustParseAddr("10.0.0.101")
+	o.queue.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindIdentified, MAC: mac, Type: "DISCOVER", Arch: "EFI x86-64", Firmware: "uefi"})
+	o.queue.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindReply, MAC: mac, Addr: ip, Type: "OFFER", Firmware: "uefi", File: "snponly.efi"})
+	o.queue.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, Addr: ip, File: "snponly.efi", Outcome: "ok"})
+	settle(t, o, func() bool { m, _ := o.timeline.Machine(mac.String()); return m.Stall != nil })
+
+	body, _ := get(t, srv.URL+"/_pxekit/status.json")
+	var st statusJSON
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Machines) != 1 || st.Machines[0].Stall == nil {
+		t.Fatalf("status.json: %s, want one machine with a stall", body)
+	}
+	s := st.Machines[0].Stall
+	if s.Message != timeline.StallMessage || s.File != "snponly.efi" || !strings.HasPrefix(s.Hint, "Secure Boot may have refused it: snponly.efi: unsigned") {
+		t.Errorf("status.json stall %+v", *s)
+	}
+	if page, _ := get(t, srv.URL+"/_pxekit/status"); !strings.Contains(page, "m.stall.message") || !strings.Contains(page, "m.stall.hint") {
+		t.Errorf("the status page does not show stalls")
 	}
 }
 
@@ -179,4 +224,95 @@ func FuzzMetrics(f *testing.F) {
 			t.Fatalf("metrics do not parse: %v\n%s", err, b.String())
 		}
 	})
+}
+
+// TestNotes: the start-up notes are logged once each and shown in
+// status.json, in order, with their fields; the -status handler serves
+// the status pages and nothing of the tree.
+func TestNotes(t *testing.T) {
+	o, srv := newTestObserver(t)
+	var logged strings.Builder
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	o.notes = &notes{}
+	o.notes.info(log, noteServing, "serving", "files", "directory /srv", "address", netip.MustParseAddr("10.0.0.1"), "bios_boot", "pxelinux.0")
+	o.notes.warn(log, noteSecureBoot, "secure boot: clients with Secure Boot on cannot boot this", "file", hostile, "role", "BIOS boot program")
+	o.notes.keep("warn", noteImage, "kept, not logged")
+
+	if got := strings.Count(logged.String(), "\n"); got != 2 || !strings.Contains(logged.String(), "level=WARN msg=\"secure boot") || strings.Contains(logged.String(), "kept") {
+		t.Errorf("log:\n%s\nwant the two notes that are not kept only", logged.String())
+	}
+	body, _ := get(t, srv.URL+"/_pxekit/status.json")
+	var st statusJSON
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	want := []note{
+		{Kind: noteServing, Level: "info", Msg: "serving", Fields: map[string]string{"files": "directory /srv", "address": "10.0.0.1", "bios_boot": "pxelinux.0"}},
+		{Kind: noteSecureBoot, Level: "warn", Msg: "secure boot: clients with Secure Boot on cannot boot this", Fields: map[string]string{"file": hostile, "role": "BIOS boot program"}},
+		{Kind: noteImage, Level: "warn", Msg: "kept, not logged"},
+	}
+	if diff := cmp.Diff(want, st.Notes); diff != "" {
+		t.Errorf("status.json notes (-want +got):\n%s", diff)
+	}
+	if strings.Contains(body, "<script") {
+		t.Errorf("status.json carries markup unescaped: %s", body)
+	}
+
+	ss := httptest.NewServer(o.statusHandler())
+	defer ss.Close()
+	if body, _ := get(t, ss.URL+"/_pxekit/status.json"); !strings.Contains(body, `"kind":"serving"`) {
+		t.Errorf("-status status.json = %.200s, want the notes", body)
+	}
+	resp, err := http.Get(ss.URL + "/live/kern")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("-status serves the tree: GET /live/kern = %s, want 404", resp.Status)
+	}
+}
+
+// syncBuilder is a strings.Builder safe for the log queue's goroutine.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestStepLog: the observer's log lines are events.LogHook's, one per
+// step, at info level only those of replies and ended transfers.
+func TestStepLog(t *testing.T) {
+	boot, err := netboot.New(fstest.MapFS{"pxelinux.0": {Data: []byte("x")}}, &netboot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuilder
+	o := newObserver(boot, nil, nil, slog.New(slog.NewTextHandler(&out, nil)))
+	mac := net.HardwareAddr{0x52, 0x54, 0, 0x12, 0x34, 0x56}
+	ip := netip.MustParseAddr("10.0.0.100")
+	o.hook.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindRequest, MAC: mac, Type: "DISCOVER"})
+	o.hook.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindReply, MAC: mac, Addr: ip, Type: "OFFER", File: "pxelinux.0"})
+	o.hook.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindStart, Addr: ip, File: "pxelinux.0"})
+	o.hook.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, Addr: ip, File: "pxelinux.0", Outcome: "ok", Bytes: 1})
+	o.close()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `msg="dhcp: reply" type=OFFER mac=52:54:00:12:34:56 addr=10.0.0.100 file=pxelinux.0`) ||
+		!strings.Contains(lines[1], `msg="tftp: transfer done" peer=10.0.0.100 file=pxelinux.0 outcome=ok bytes=1`) {
+		t.Errorf("log:\n%s\nwant the reply and the transfer, one line each", out.String())
+	}
+	if m, ok := o.timeline.Machine(mac.String()); !ok || m.Stage != timeline.StageBootProgram {
+		t.Errorf("the timeline has %+v, want the machine at the boot program", m)
+	}
 }
