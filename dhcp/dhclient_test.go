@@ -12,7 +12,9 @@ import (
 )
 
 // TestDhclient runs ISC dhclient against the full DHCP server: a lease
-// with the router, DNS server and domain it asks for by default, a renewal
+// with the router, DNS server, domain, search list, NTP server, MTU and
+// classless routes (with the default route added) that Debian's
+// dhclient.conf asks for, a renewal
 // (4 s lease, so RENEW after about 2 s), and a release (dhclient -r).
 func TestDhclient(t *testing.T) {
 	dhclient := testenv.NeedCommand(t, "dhclient")[0]
@@ -23,15 +25,18 @@ func TestDhclient(t *testing.T) {
 	dir := t.TempDir()
 	pool := &Pool{First: netip.MustParseAddr("10.0.0.100"), Last: netip.MustParseAddr("10.0.0.110"),
 		Routers: []netip.Addr{netip.MustParseAddr("10.0.0.1")}, DNS: []netip.Addr{netip.MustParseAddr("10.0.0.53")},
-		Domain: "lab.example", LeaseTime: 4 * time.Second,
-		Store: &FileStore{Path: filepath.Join(dir, "leases")}}
+		Domain: "lab.example", Search: DomainSearch{"lab.example", "example"},
+		NTP: []netip.Addr{netip.MustParseAddr("10.0.0.123")}, MTU: 1400,
+		Routes:    ClasslessRoutes{{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParseAddr("10.0.0.254")}},
+		LeaseTime: 4 * time.Second,
+		Store:     &FileStore{Path: filepath.Join(dir, "leases")}}
 	s := &Server{Pool: pool}
 	serveIn(t, srv, s, "0.0.0.0:67")
 
 	logf := filepath.Join(dir, "events")
 	script := filepath.Join(dir, "script")
 	os.WriteFile(script, []byte(`#!/bin/sh
-echo "$reason ip=$new_ip_address routers=$new_routers dns=$new_domain_name_servers domain=$new_domain_name lease=$new_dhcp_lease_time" >> `+logf+`
+echo "$reason ip=$new_ip_address routers=$new_routers dns=$new_domain_name_servers domain=$new_domain_name search=$new_domain_search ntp=$new_ntp_servers mtu=$new_interface_mtu routes=$new_rfc3442_classless_static_routes lease=$new_dhcp_lease_time" >> `+logf+`
 case "$reason" in
 BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/24" dev "$interface" ;;
 RELEASE|EXPIRE|FAIL|STOP) ip addr flush dev "$interface" ;;
@@ -55,7 +60,9 @@ esac
 		return ""
 	}
 	bound := waitFor("BOUND")
-	for _, want := range []string{"ip=10.0.0.100 ", "routers=10.0.0.1 ", "dns=10.0.0.53 ", "domain=lab.example ", "lease=4"} {
+	t.Logf("dhclient: %s", bound)
+	for _, want := range []string{"ip=10.0.0.100 ", "routers=10.0.0.1 ", "dns=10.0.0.53 ", "domain=lab.example ", "lease=4",
+		"search=lab.example. example. ", "ntp=10.0.0.123 ", "mtu=1400 ", "routes=0 10 0 0 1 16 10 1 10 0 0 254 "} {
 		if !strings.Contains(bound, want) {
 			t.Errorf("BOUND event %q lacks %q", bound, want)
 		}

@@ -12,7 +12,10 @@
 // [ClientNDI], [ClientGUID]), 43 PXE vendor options ([PXEVendorOptions]),
 // 77 user class, 175 iPXE options, 209–211 pxelinux, 82 relay agent
 // information ([RelayAgentInfo], whose link selection sub-option and
-// option 118 choose a relayed request's pool).
+// option 118 choose a relayed request's pool); and the options of a
+// lease beyond address and mask: address lists 3, 6, 42 ([AddrList]), 26
+// ([InterfaceMTU]), 119 domain search list ([DomainSearch], RFC 3397)
+// and 121 classless static routes ([ClasslessRoutes], RFC 3442).
 //
 // # Replies and responders
 //
@@ -36,6 +39,8 @@
 // [*LeaseFileDamage]; a lease file that is a symbolic link stays one.
 // It takes the boot decision from a [Decider], which package
 // nbp provides; the strategy per firmware family is described at [Boot].
+// [Listen] opens a server's socket, so that a caller binds first and
+// serves later ([Server.LoadPools] readies the pools in between).
 // It reads IP_PKTINFO to answer each client from the address, and out of
 // the interface, it reached, and tells the Decider about both through
 // [ArrivalFromContext]. The Server needs Linux (IP_PKTINFO,

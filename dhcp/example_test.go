@@ -21,7 +21,7 @@ func ExampleNewReply() {
 		dhcpv4.WithGeneric(dhcpv4.OptionClassIdentifier, []byte("PXEClient:Arch:00007:UNDI:003016")),
 	)
 	boot := &dhcp.Boot{File: "ipxe.efi"}
-	offer, err := dhcp.NewReply(req, dhcpv4.MessageTypeOffer, netip.MustParseAddr("10.0.0.1"), boot, true)
+	offer, err := dhcp.NewReply(req, dhcpv4.MessageTypeOffer, netip.MustParseAddr("10.0.0.1"), boot, dhcp.BootInReply)
 	if err != nil {
 		fmt.Println(err)
 		return

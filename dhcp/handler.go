@@ -124,7 +124,11 @@ func (s *Server) handleProxy(ctx context.Context, req *dhcpv4.DHCPv4, in inbound
 	if err != nil {
 		return nil, err
 	}
-	r, err := NewReply(req, mt, srv, b, true)
+	via := BootInReply
+	if mt == dhcpv4.MessageTypeOffer && b.ProxyStyle == ProxyBINL {
+		via = BootAtPXEPort
+	}
+	r, err := NewReply(req, mt, srv, b, via)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +186,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 		if err != nil {
 			return nil, err
 		}
-		r, err := NewReply(req, dhcpv4.MessageTypeOffer, srv, b, false)
+		r, err := NewReply(req, dhcpv4.MessageTypeOffer, srv, b, BootInReply)
 		if err != nil {
 			return nil, err
 		}
@@ -244,7 +248,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 		if !ok {
 			return nak(req, srv)
 		}
-		r, err := NewReply(req, dhcpv4.MessageTypeAck, srv, b, false)
+		r, err := NewReply(req, dhcpv4.MessageTypeAck, srv, b, BootInReply)
 		if err != nil {
 			return nil, err
 		}
@@ -265,7 +269,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 		return nil, nil
 
 	case dhcpv4.MessageTypeInform:
-		r, err := NewReply(req, dhcpv4.MessageTypeAck, srv, b, false)
+		r, err := NewReply(req, dhcpv4.MessageTypeAck, srv, b, BootInReply)
 		if err != nil {
 			return nil, err
 		}
@@ -277,7 +281,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 }
 
 func nak(req *dhcpv4.DHCPv4, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
-	r, err := NewReply(req, dhcpv4.MessageTypeNak, srv, nil, false)
+	r, err := NewReply(req, dhcpv4.MessageTypeNak, srv, nil, BootInReply)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +292,8 @@ func nak(req *dhcpv4.DHCPv4, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
 }
 
 // addLeaseOptions sets yiaddr (when a is valid) and the options of a lease:
-// subnet mask, routers, DNS, domain name and, with times, lease, renewal and rebinding
+// subnet mask, routers, DNS, domain name, the further options of p
+// (42, 26, 119, 121) and, with times, lease, renewal and rebinding
 // times (RFC 2131 §4.4.5: T1 = 0.5, T2 = 0.875 of the lease).
 func (p *Pool) addLeaseOptions(r *dhcpv4.DHCPv4, a netip.Addr, times bool) {
 	if a.Is4() {
@@ -303,6 +308,9 @@ func (p *Pool) addLeaseOptions(r *dhcpv4.DHCPv4, a netip.Addr, times bool) {
 	}
 	if p.Domain != "" {
 		r.Options[dhcpv4.OptionDomainName.Code()] = []byte(p.Domain)
+	}
+	for _, o := range p.extra {
+		r.Options[o.code] = o.value
 	}
 	if times {
 		lt := uint32(p.leaseTime() / time.Second)

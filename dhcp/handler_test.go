@@ -108,6 +108,15 @@ func TestProxyPort4011(t *testing.T) {
 			if r := mustHandle(t, s, pxeRequest(t, dhcpv4.MessageTypeDiscover), in); r != nil {
 				t.Errorf("DISCOVER on 4011 answered: %v", r)
 			}
+			// On port 67 the OFFER carries the file, unless the style is
+			// BINL, which sends the client to port 4011 for it.
+			offer := mustHandle(t, s, pxeRequest(t, dhcpv4.MessageTypeDiscover), in67)
+			if offer == nil || offer.MessageType() != dhcpv4.MessageTypeOffer {
+				t.Fatalf("DISCOVER on 67: reply %v, want OFFER", offer)
+			}
+			if got, want := offer.BootFileName != "" || offer.Options.Has(dhcpv4.OptionVendorSpecificInformation), style == ProxyDirect; got != want {
+				t.Errorf("%s proxy OFFER: file %q, option 43 %v; want file and 43 only for direct", style, offer.BootFileName, offer.Options.Has(dhcpv4.OptionVendorSpecificInformation))
+			}
 		})
 	}
 }

@@ -115,6 +115,24 @@ type Pool struct {
 	// Domain is the domain name, option 15, sent when non-empty.
 	Domain string
 
+	// Search is the domain search list, option 119 (RFC 3397), sent when
+	// non-empty.
+	Search DomainSearch
+
+	// NTP lists NTP servers, option 42, sent when non-empty.
+	NTP []netip.Addr
+
+	// MTU is the interface MTU, option 26 (at least 68), sent when not
+	// zero.
+	MTU uint16
+
+	// Routes are classless static routes, option 121 (RFC 3442), sent
+	// when non-empty. A client that takes option 121 ignores option 3
+	// (§5), so when Routers is set and Routes has no default route
+	// (0.0.0.0/0), option 121 also carries the default route through
+	// Routers[0]; option 3 is sent as well, for clients without 121.
+	Routes ClasslessRoutes
+
 	// LeaseTime is the lease duration (option 51); zero means one hour.
 	LeaseTime time.Duration
 
@@ -146,6 +164,7 @@ type Pool struct {
 	byMAC     map[string]*binding   // by client key (see client)
 	resv      map[netip.Addr]string // reserved address → MAC (string of the bytes)
 	resvMAC   map[string]netip.Addr // MAC → reserved address
+	extra     []extraOption         // encoded options beyond 1, 3, 6, 15, set by init
 	first     uint32
 	size      uint32
 	cursor    uint32
@@ -233,6 +252,9 @@ func (p *Pool) load(ctx context.Context, iface string, lookup bool) error {
 	}
 	if p.now == nil {
 		p.now = time.Now
+	}
+	if err := p.encodeOptions(); err != nil {
+		return err
 	}
 	p.first = u32(p.First)
 	p.size = u32(p.Last) - p.first + 1

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
+	"strconv"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
@@ -22,11 +23,12 @@ import (
 //     (when the name fits) and option 67, option 43 with discovery control
 //     8 and an optional menu (PXE clients only), options 209, 210, 211.
 //
-// proxy leaves siaddr, file and options 66, 67, 43 out when b.ProxyStyle is
-// ProxyBINL, for an OFFER that sends the client to port 4011.
+// via says where the client gets its boot file: [BootInReply] for every
+// reply but one, [BootAtPXEPort] for the proxyDHCP OFFER of a decision
+// whose [Boot.ProxyStyle] is [ProxyBINL].
 //
 // NewReply does not modify req. The reply may share no memory with it.
-func NewReply(req *dhcpv4.DHCPv4, mt dhcpv4.MessageType, serverID netip.Addr, b *Boot, proxy bool) (*dhcpv4.DHCPv4, error) {
+func NewReply(req *dhcpv4.DHCPv4, mt dhcpv4.MessageType, serverID netip.Addr, b *Boot, via BootVia) (*dhcpv4.DHCPv4, error) {
 	ra := new(replyAlloc)
 	r := &ra.d
 	*r = dhcpv4.DHCPv4{
@@ -57,10 +59,37 @@ func NewReply(req *dhcpv4.DHCPv4, mt dhcpv4.MessageType, serverID netip.Addr, b 
 	if b == nil || mt == dhcpv4.MessageTypeNak {
 		return r, nil
 	}
-	if err := ra.addBoot(req, serverID, b, proxy && mt == dhcpv4.MessageTypeOffer); err != nil {
+	if err := ra.addBoot(req, serverID, b, via == BootAtPXEPort); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// BootVia says where a reply sends a PXE client for its boot file (see
+// [NewReply]).
+type BootVia uint8
+
+const (
+	// BootInReply puts the boot decision in the reply itself: siaddr,
+	// the file field and options 66, 67 and 43.
+	BootInReply BootVia = iota
+	// BootAtPXEPort leaves siaddr, the file field and options 66, 67 and
+	// 43 out (options 60, 97 and 209–211 stay): what EDK2 calls a BINL
+	// offer, after which the client asks the server on port 4011 (PXE
+	// 2.1 §2.2.4) for its boot file. A proxyDHCP server uses it for the
+	// OFFER of a decision whose ProxyStyle is [ProxyBINL].
+	BootAtPXEPort
+)
+
+// String returns "in-reply" or "at-pxe-port".
+func (v BootVia) String() string {
+	switch v {
+	case BootInReply:
+		return "in-reply"
+	case BootAtPXEPort:
+		return "at-pxe-port"
+	}
+	return "BootVia(" + strconv.Itoa(int(v)) + ")"
 }
 
 // replyAlloc is a reply with the backing arrays of its fields and option
@@ -101,7 +130,7 @@ func setValue[T appender](ra *replyAlloc, c dhcpv4.OptionCode, v T) error {
 }
 
 // addBoot adds the options of boot decision b to reply r.
-func (ra *replyAlloc) addBoot(req *dhcpv4.DHCPv4, serverID netip.Addr, b *Boot, proxyOffer bool) error {
+func (ra *replyAlloc) addBoot(req *dhcpv4.DHCPv4, serverID netip.Addr, b *Boot, atPXEPort bool) error {
 	r := &ra.d
 	class := ClassPXEClient
 	if b.HTTP {
@@ -111,7 +140,7 @@ func (ra *replyAlloc) addBoot(req *dhcpv4.DHCPv4, serverID netip.Addr, b *Boot, 
 	if v, ok := req.Options[dhcpv4.OptionClientMachineIdentifier.Code()]; ok {
 		ra.set(dhcpv4.OptionClientMachineIdentifier, v...)
 	}
-	if !(proxyOffer && b.ProxyStyle == ProxyBINL) && b.File != "" {
+	if !atPXEPort && b.File != "" {
 		if !b.HTTP {
 			next := b.NextServer
 			if !next.IsValid() {
@@ -141,7 +170,7 @@ func (ra *replyAlloc) addBoot(req *dhcpv4.DHCPv4, serverID netip.Addr, b *Boot, 
 			r.BootFileName = b.File
 		}
 	}
-	if !b.HTTP && !(proxyOffer && b.ProxyStyle == ProxyBINL) {
+	if !b.HTTP && !atPXEPort {
 		// A proxy offer without option 43 is what EDK2 calls a BINL offer:
 		// the client asks port 4011 for its file.
 		if err := setValue(ra, dhcpv4.OptionVendorSpecificInformation, pxeVendorOptions(b)); err != nil {

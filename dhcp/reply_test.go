@@ -85,7 +85,7 @@ func TestNewReplyPXE(t *testing.T) {
 		dhcpv4.WithGatewayIP(net.IPv4(10, 9, 8, 7)),
 		dhcpv4.WithGeneric(dhcpv4.OptionRelayAgentInformation, []byte{1, 3, 'e', 't', '0'}))
 	b := &Boot{File: "ipxe.efi"}
-	r, err := NewReply(req, dhcpv4.MessageTypeOffer, testSrv, b, true)
+	r, err := NewReply(req, dhcpv4.MessageTypeOffer, testSrv, b, BootInReply)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestNewReplyHTTPBoot(t *testing.T) {
 	req := pxeRequest(t, dhcpv4.MessageTypeDiscover,
 		dhcpv4.WithGeneric(dhcpv4.OptionClassIdentifier, []byte("HTTPClient:Arch:00016:UNDI:003001")))
 	url := "http://10.0.0.1/boot/ipxe.efi"
-	r, err := NewReply(req, dhcpv4.MessageTypeOffer, testSrv, &Boot{File: url, HTTP: true}, true)
+	r, err := NewReply(req, dhcpv4.MessageTypeOffer, testSrv, &Boot{File: url, HTTP: true}, BootInReply)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestNewReplyHTTPBoot(t *testing.T) {
 func TestNewReplyRaspberryPiMenu(t *testing.T) {
 	req := pxeRequest(t, dhcpv4.MessageTypeDiscover,
 		dhcpv4.WithGeneric(dhcpv4.OptionClassIdentifier, []byte("PXEClient:Arch:00000:UNDI:002001")))
-	r, err := NewReply(req, dhcpv4.MessageTypeOffer, testSrv, &Boot{File: "bootcode.bin", Menu: "Raspberry Pi Boot"}, true)
+	r, err := NewReply(req, dhcpv4.MessageTypeOffer, testSrv, &Boot{File: "bootcode.bin", Menu: "Raspberry Pi Boot"}, BootInReply)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestNewReplyPXELinux(t *testing.T) {
 	req := pxeRequest(t, dhcpv4.MessageTypeDiscover,
 		dhcpv4.WithRequestedOptions(dhcpv4.OptionPXELinuxMagicString))
 	b := &Boot{File: "pxelinux.0", ConfigFile: "pxelinux.cfg/default", PathPrefix: "/srv/tftp/", NextServer: netip.MustParseAddr("10.0.0.5")}
-	r, err := NewReply(req, dhcpv4.MessageTypeOffer, testSrv, b, true)
+	r, err := NewReply(req, dhcpv4.MessageTypeOffer, testSrv, b, BootInReply)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestNewReplyPXELinux(t *testing.T) {
 func TestNewReplyBINL(t *testing.T) {
 	req := pxeRequest(t, dhcpv4.MessageTypeDiscover)
 	b := &Boot{File: "ipxe.efi", ProxyStyle: ProxyBINL}
-	offer, err := NewReply(req, dhcpv4.MessageTypeOffer, testSrv, b, true)
+	offer, err := NewReply(req, dhcpv4.MessageTypeOffer, testSrv, b, BootAtPXEPort)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestNewReplyBINL(t *testing.T) {
 	if offer.ClassIdentifier() != "PXEClient" {
 		t.Errorf("BINL offer 60 = %q", offer.ClassIdentifier())
 	}
-	ack, err := NewReply(pxeRequest(t, dhcpv4.MessageTypeRequest), dhcpv4.MessageTypeAck, testSrv, b, true)
+	ack, err := NewReply(pxeRequest(t, dhcpv4.MessageTypeRequest), dhcpv4.MessageTypeAck, testSrv, b, BootInReply)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestNewReplyBINL(t *testing.T) {
 
 func TestNewReplyLongFile(t *testing.T) {
 	long := "http://10.0.0.1/" + strings.Repeat("a", 200) + "/boot.efi"
-	r, err := NewReply(pxeRequest(t, dhcpv4.MessageTypeDiscover), dhcpv4.MessageTypeOffer, testSrv, &Boot{File: long}, true)
+	r, err := NewReply(pxeRequest(t, dhcpv4.MessageTypeDiscover), dhcpv4.MessageTypeOffer, testSrv, &Boot{File: long}, BootInReply)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestNewReplyLongFile(t *testing.T) {
 func TestAppendMessageOverload(t *testing.T) {
 	req := pxeRequest(t, dhcpv4.MessageTypeDiscover)
 	b := &Boot{File: "pxelinux.0", ServerName: "tftp.example", ConfigFile: strings.Repeat("c", 120), PathPrefix: strings.Repeat("p", 50)}
-	r, err := NewReply(req, dhcpv4.MessageTypeOffer, testSrv, b, true)
+	r, err := NewReply(req, dhcpv4.MessageTypeOffer, testSrv, b, BootInReply)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestReplyDest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := plainRequest(t, dhcpv4.MessageTypeRequest, tt.mods...)
-			r, err := NewReply(req, tt.mt, testSrv, nil, false)
+			r, err := NewReply(req, tt.mt, testSrv, nil, BootInReply)
 			if err != nil {
 				t.Fatal(err)
 			}

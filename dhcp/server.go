@@ -283,7 +283,7 @@ func (s *Server) ListenAndServe(addr string) error {
 	}
 	var conns []net.PacketConn
 	for _, a := range addrs {
-		c, err := s.listen(a)
+		c, err := Listen(s.Interface, a)
 		if err != nil {
 			for _, c := range conns {
 				c.Close()
@@ -308,17 +308,47 @@ func (s *Server) ListenAndServe(addr string) error {
 	return first
 }
 
-// listen opens a UDP socket fit for DHCP: address reuse, broadcast
-// allowed, bound to Interface when set.
-func (s *Server) listen(addr string) (net.PacketConn, error) {
+// Listen opens the UDP socket of a DHCP server on addr ("host:port",
+// ":67" when empty) for [Server.Serve]: address reuse and broadcast
+// allowed, a receive buffer of 4 MiB that rides out the bursts of a boot
+// storm (beyond net.core.rmem_max when run as root), and bound to the
+// interface iface when iface is not empty (SO_BINDTODEVICE, as
+// [Server.Interface] asks). Binding first and serving later lets a caller
+// report a missing privilege or a port in use before it announces
+// anything; [Server.ListenAndServe] is Listen followed by Serve (and, for
+// a proxyDHCP server on port 67, the same for port 4011). It opens the
+// socket in the network namespace of the calling thread. On systems
+// other than Linux it returns an error that wraps
+// [errors.ErrUnsupported].
+func Listen(iface, addr string) (net.PacketConn, error) {
+	if addr == "" {
+		addr = ":" + strconv.Itoa(ServerPort)
+	}
 	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
 		var serr error
-		if err := c.Control(func(fd uintptr) { serr = s.setSockopts(fd) }); err != nil {
+		if err := c.Control(func(fd uintptr) { serr = setSockopts(fd, iface) }); err != nil {
 			return err
 		}
 		return serr
 	}}
 	return lc.ListenPacket(context.Background(), "udp4", addr)
+}
+
+// LoadPools readies every pool of a full DHCP server as Serve does before
+// it reads a datagram: it checks the ranges, finds each pool's subnet on
+// the served interfaces (see [Pool.Subnet]) and loads the leases from
+// the pool's store. A caller that binds first ([Listen]) calls it before
+// Serve to report a bad range or an unreadable lease file before it
+// announces anything. It runs once per pool: later calls, and Serve,
+// return the first result. It looks up interfaces in the network
+// namespace of the calling thread.
+func (s *Server) LoadPools(ctx context.Context) error {
+	for _, p := range s.pools() {
+		if err := p.initOn(ctx, s.Interface, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Serve answers the requests that arrive on conn until conn fails or the
@@ -328,17 +358,18 @@ func (s *Server) listen(addr string) (net.PacketConn, error) {
 // interface; with another PacketConn it answers from conn's address and
 // sends every reply to the address it would use, without interface
 // control. Serve enables SO_BROADCAST on UDP sockets, and always closes
-// conn before it returns.
+// conn before it returns. It readies the pools first (see
+// [Server.LoadPools]). With Interface set it learns the interface's
+// index through a UDP conn, in the network namespace conn was opened in,
+// so that a socket from [Listen] may be served from any goroutine.
 func (s *Server) Serve(conn net.PacketConn) error {
 	defer conn.Close()
 	ctx, err := s.start()
 	if err != nil {
 		return err
 	}
-	for _, p := range s.pools() {
-		if err := p.initOn(ctx, s.Interface, true); err != nil {
-			return err
-		}
+	if err := s.LoadPools(ctx); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -355,15 +386,19 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		s.mu.Unlock()
 	}()
 
-	if s.Interface != "" && s.bindIndex.Load() == 0 {
-		ifi, err := net.InterfaceByName(s.Interface)
-		if err != nil {
-			return err
-		}
-		s.bindIndex.Store(int64(ifi.Index))
-	}
 	sc := &serverConn{conn: conn}
 	if uc, ok := conn.(*net.UDPConn); ok {
+		if s.Interface != "" && s.bindIndex.Load() == 0 {
+			// Through the socket: its namespace's interface, whichever
+			// goroutine serves it (see Listen).
+			if rc, err := uc.SyscallConn(); err == nil {
+				_ = rc.Control(func(fd uintptr) {
+					if i := socketIfIndex(fd, s.Interface); i > 0 {
+						s.bindIndex.CompareAndSwap(0, int64(i))
+					}
+				})
+			}
+		}
 		if rc, err := uc.SyscallConn(); err == nil {
 			_ = rc.Control(setBroadcast)
 		}
@@ -372,6 +407,13 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		if err := ipv4.NewPacketConn(uc).SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true); err == nil {
 			sc.udp = uc
 		}
+	}
+	if s.Interface != "" && s.bindIndex.Load() == 0 {
+		ifi, err := net.InterfaceByName(s.Interface)
+		if err != nil {
+			return err
+		}
+		s.bindIndex.Store(int64(ifi.Index))
 	}
 	if la, ok := conn.LocalAddr().(*net.UDPAddr); ok {
 		sc.localPort = la.Port

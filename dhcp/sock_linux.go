@@ -19,8 +19,8 @@ const serverSupported = true
 const rcvBuf = 4 << 20
 
 // setSockopts readies a listening socket for DHCP: address reuse,
-// broadcast allowed, a large receive buffer, bound to Interface when set.
-func (s *Server) setSockopts(fd uintptr) error {
+// broadcast allowed, a large receive buffer, bound to iface when set.
+func setSockopts(fd uintptr, iface string) error {
 	if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 		return err
 	}
@@ -32,8 +32,8 @@ func (s *Server) setSockopts(fd uintptr) error {
 	if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvBuf) != nil {
 		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, rcvBuf)
 	}
-	if s.Interface != "" {
-		return unix.BindToDevice(int(fd), s.Interface)
+	if iface != "" {
+		return unix.BindToDevice(int(fd), iface)
 	}
 	return nil
 }
@@ -85,4 +85,17 @@ func parsePktinfo(oob []byte, in *inbound) {
 		}
 		oob = rest
 	}
+}
+
+// socketIfIndex asks the kernel, through the socket, for the index of the
+// interface called name in the socket's network namespace; 0 when unknown.
+func socketIfIndex(fd uintptr, name string) int {
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return 0
+	}
+	if unix.IoctlIfreq(int(fd), unix.SIOCGIFINDEX, ifr) != nil {
+		return 0
+	}
+	return int(int32(ifr.Uint32()))
 }

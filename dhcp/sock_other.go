@@ -10,9 +10,10 @@ import "net/netip"
 // errors.ErrUnsupported.
 const serverSupported = false
 
-func (s *Server) setSockopts(uintptr) error  { return errNoServer }
+func setSockopts(uintptr, string) error      { return errNoServer }
 func setBroadcast(uintptr)                   {}
 func socketIfName(uintptr, int) string       { return "" }
+func socketIfIndex(uintptr, string) int      { return 0 }
 func newPktinfo() pktinfo                    { return nil }
 func (p pktinfo) set(int, netip.Addr) []byte { return nil }
 func parsePktinfo([]byte, *inbound)          {}

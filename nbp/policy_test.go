@@ -175,7 +175,7 @@ func TestPolicyAsDecider(t *testing.T) {
 			if b.File != tt.file || b.ConfigFile != "pxelinux.cfg/default" {
 				t.Errorf("Decide = %+v, want file %q and the Base config file", b, tt.file)
 			}
-			reply, err := dhcp.NewReply(req, dhcpv4.MessageTypeOffer, srv, &b, true)
+			reply, err := dhcp.NewReply(req, dhcpv4.MessageTypeOffer, srv, &b, dhcp.BootInReply)
 			if err != nil {
 				t.Fatalf("NewReply: %v", err)
 			}
@@ -194,7 +194,7 @@ func TestPolicyAsDecider(t *testing.T) {
 	if err != nil || b.Menu != RaspberryPiMenu || b.File != "bootcode.bin" {
 		t.Fatalf("Decide(pi) = %+v, %v", b, err)
 	}
-	reply, err := dhcp.NewReply(pi, dhcpv4.MessageTypeOffer, srv, &b, true)
+	reply, err := dhcp.NewReply(pi, dhcpv4.MessageTypeOffer, srv, &b, dhcp.BootInReply)
 	if err != nil {
 		t.Fatal(err)
 	}

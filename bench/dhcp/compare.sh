@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# compare.sh: load pxekit's DHCP server (examples/dhcpd) with perfdhcp, in
-# full mode with its lease file and in proxyDHCP mode, and the reference
+# compare.sh: load pxekit's DHCP server as users run it (examples/minimal-server)
+# with perfdhcp, in full mode with its lease file (a /16 pool, the subnet
+# taken from the interface) and in proxyDHCP mode, and the reference
 # servers dnsmasq (--no-ping) and Kea's kea-dhcp4 (memfile, persisted),
 # all in the same pair of network namespaces in one run. For each server
 # it raises the offered rate step by step (the servers taking turns at each
 # step) and prints the highest rate that was sustained: the achieved 4-way
 # (DORA) rate at least 95% of the rate asked for and at most MAXDROP
 # percent of DISCOVERs and REQUESTs dropped, in one of ATTEMPTS runs.
+# MAXDROP=0 asks for drop-free steps.
 #
 # perfdhcp plays a relay agent (giaddr = its address) with RANGE distinct
 # MACs; every server is restarted with an empty lease file for each step.
@@ -14,6 +16,18 @@
 # receive buffer, in the server's namespace (srv buf: requests the server
 # did not read in time) and in perfdhcp's (cli buf: replies perfdhcp did
 # not read in time), so that a drop is charged to the side that lost it.
+# perfdhcp does not size its socket's receive buffer, so it gets the
+# namespace's net.core.rmem_default: RMEM (bytes, default 8 MiB) sets
+# rmem_default and rmem_max in both namespaces where the kernel lets a
+# namespace have its own (the host's are never touched: on a kernel that
+# shows them read-only in a namespace, as 6.18 does, the host's apply and
+# the summary says which); RMEM=0 does not try. CLIBUF (bytes, default
+# 8 MiB; 0 turns it off) gives perfdhcp's own socket that receive buffer
+# through the LD_PRELOAD shim rcvbuf.c (built with gcc), the same for
+# every server measured. SRVBUF (default 4 MiB, what pxekit's server
+# asks for its own socket; 0 turns it off) gives Kea's and dnsmasq's
+# sockets that buffer the same way, since neither sizes its own. For the pxekit servers
+# each step also prints what the server saw (see trace).
 # Needs root, perfdhcp (kea-admin), dnsmasq, kea-dhcp4 (kea-dhcp4-server)
 # and go.
 #
@@ -26,7 +40,7 @@
 # by kea-admin db-init pgsql). Their tables are emptied before each run.
 #
 #   sudo bench/dhcp/compare.sh                    # defaults below
-#   RATES="1000 2000 4000" PERIOD=5 sudo -E bench/dhcp/compare.sh
+#   RATES="1000 2000 4000" PERIOD=10 MAXDROP=0 SERVERS="pxekit-full kea dnsmasq" sudo -E bench/dhcp/compare.sh
 set -euo pipefail
 
 RATES=${RATES:-"250 500 1000 2000 3000 4000 6000 8000 12000 16000"}
@@ -34,6 +48,9 @@ PERIOD=${PERIOD:-4}     # seconds per step
 MAXDROP=${MAXDROP:-0.1} # percent
 RANGE=${RANGE:-50000}   # distinct clients
 SERVERS=${SERVERS:-"pxekit-full pxekit-proxy dnsmasq kea pxekit-pg kea-pg"}
+RMEM=${RMEM:-8388608}   # receive buffer default and maximum in both namespaces
+CLIBUF=${CLIBUF:-8388608} # perfdhcp's receive buffer (rcvbuf.c), 0: the default
+SRVBUF=${SRVBUF:-4194304} # Kea's and dnsmasq's (rcvbuf.c): what pxekit asks for itself; 0: the default
 
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" = 0 ] || { echo "compare.sh: needs root (network namespaces)" >&2; exit 1; }
@@ -67,8 +84,33 @@ ip -n "$nsc" addr add 10.9.0.2/16 dev "bc$id"
 for ns in "$nss" "$nsc"; do ip -n "$ns" link set lo up; done
 ip -n "$nss" link set "bs$id" up
 ip -n "$nsc" link set "bc$id" up
+rmemnote="rmem_default $(cat /proc/sys/net/core/rmem_default) (host's)"
+if [ "$RMEM" != 0 ]; then
+	for ns in "$nss" "$nsc"; do
+		ip netns exec "$ns" sysctl -qw net.core.rmem_max="$RMEM" net.core.rmem_default="$RMEM" 2>/dev/null || true
+		if [ "$(ip netns exec "$ns" cat /proc/sys/net/core/rmem_default)" = "$RMEM" ]; then
+			rmemnote="rmem_default $RMEM (namespaces')"
+		else
+			# Linux 6.x shows these read-only in a namespace other than the
+			# host's; the host's then apply, which this script leaves alone.
+			echo "compare.sh: net.core.rmem_* are read-only in namespace $ns; perfdhcp keeps the host's rmem_default ($(cat /proc/sys/net/core/rmem_default))" >&2
+		fi
+	done
+fi
 
-go build -o "$tmp/dhcpd" ./examples/dhcpd
+go build -o "$tmp/minimal-server" ./examples/minimal-server
+perfenv=() srvenv=()
+if [ "$CLIBUF" != 0 ] || [ "$SRVBUF" != 0 ]; then
+	gcc -shared -fPIC -O2 -o "$tmp/rcvbuf.so" bench/dhcp/rcvbuf.c -ldl
+fi
+if [ "$CLIBUF" != 0 ]; then
+	perfenv=(env LD_PRELOAD="$tmp/rcvbuf.so" RCVBUF="$CLIBUF")
+	rmemnote="$rmemnote, perfdhcp's socket $CLIBUF"
+fi
+if [ "$SRVBUF" != 0 ]; then
+	srvenv=(env LD_PRELOAD="$tmp/rcvbuf.so" RCVBUF="$SRVBUF")
+	rmemnote="$rmemnote, Kea's and dnsmasq's sockets $SRVBUF (pxekit's own: 4194304)"
+fi
 
 # PostgreSQL for pxekit-pg and kea-pg: dropped from SERVERS when missing.
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -119,21 +161,25 @@ pxeclass=$(printf 'PXEClient:Arch:00000:UNDI:002001' | od -An -tx1 | tr -d ' \n'
 start() { # server
 	rm -f "$tmp"/*.leases* "$tmp"/kea.log
 	case $1 in
-	pxekit-full) ip netns exec "$nss" "$tmp/dhcpd" -addr 0.0.0.0:67 -range 10.9.1.1-10.9.255.254 -subnet 10.9.0.0/16 -leases "$tmp/pxekit.leases" 2>"$tmp/server.log" & ;;
-	pxekit-proxy) ip netns exec "$nss" "$tmp/dhcpd" -addr 0.0.0.0:67 2>"$tmp/server.log" & ;;
-	dnsmasq) ip netns exec "$nss" dnsmasq --keep-in-foreground --port=0 --no-ping --no-resolv --user=root \
+	pxekit-full) ip netns exec "$nss" "$tmp/minimal-server" -iface "bs$id" -range 10.9.1.1-10.9.255.254 -leases "$tmp/pxekit.leases" -http 127.0.0.1:8067 >"$tmp/server.log" 2>&1 & ;;
+	pxekit-proxy) ip netns exec "$nss" "$tmp/minimal-server" -iface "bs$id" -proxy -http 127.0.0.1:8067 >"$tmp/server.log" 2>&1 & ;;
+	dnsmasq) ip netns exec "$nss" "${srvenv[@]}" dnsmasq --keep-in-foreground --port=0 --no-ping --no-resolv --user=root \
 		--dhcp-range=10.9.1.1,10.9.255.254,255.255.0.0,1h --dhcp-lease-max=100000 \
 		--dhcp-leasefile="$tmp/dnsmasq.leases" --pid-file="$tmp/dnsmasq.pid" 2>"$tmp/server.log" & ;;
-	kea) KEA_PIDFILE_DIR=$tmp KEA_LOCKFILE_DIR=$tmp ip netns exec "$nss" kea-dhcp4 -c "$tmp/kea.json" >"$tmp/server.log" 2>&1 & ;;
+	kea) KEA_PIDFILE_DIR=$tmp KEA_LOCKFILE_DIR=$tmp ip netns exec "$nss" "${srvenv[@]}" kea-dhcp4 -c "$tmp/kea.json" >"$tmp/server.log" 2>&1 & ;;
 	pxekit-pg)
 		psql_ -d pxekit -c 'TRUNCATE pxekit_leases, pxekit_peers' 2>/dev/null || true
 		ip netns exec "$nss" "$tmp/dhcpd-pg" -id bench -addr 0.0.0.0:67 -range 10.9.1.1-10.9.255.254 -subnet 10.9.0.0/16 -leases "$pgurl" 2>"$tmp/server.log" & ;;
 	kea-pg)
 		psql_ -d kea -c 'TRUNCATE lease4'
-		KEA_PIDFILE_DIR=$tmp KEA_LOCKFILE_DIR=$tmp ip netns exec "$nss" kea-dhcp4 -c "$tmp/kea-pg.json" >"$tmp/server.log" 2>&1 & ;;
+		KEA_PIDFILE_DIR=$tmp KEA_LOCKFILE_DIR=$tmp ip netns exec "$nss" "${srvenv[@]}" kea-dhcp4 -c "$tmp/kea-pg.json" >"$tmp/server.log" 2>&1 & ;;
 	esac
 	srvpid=$!
-	sleep 1
+	case $1 in
+	pxekit-full | pxekit-proxy) # minimal-server says when its sockets are bound and its pools loaded
+		for _ in $(seq 100); do grep -q 'msg=ready' "$tmp/server.log" 2>/dev/null && break; sleep 0.1; done ;;
+	*) sleep 1 ;;
+	esac
 }
 # cpu: user+system CPU seconds the server process has used so far.
 cpu() {
@@ -163,9 +209,25 @@ run() {
 	local extra=() s0 c0 out
 	[ "$1" = pxekit-proxy ] && extra=(-o "60,$pxeclass")
 	s0=$(rcvbuf "$nss") c0=$(rcvbuf "$nsc")
-	out=$(ip netns exec "$nsc" timeout $((PERIOD + 20)) perfdhcp -4 -l 10.9.0.2 -r "$2" -p "$PERIOD" -W 1000000 -R "$RANGE" "${extra[@]}" 10.9.0.1 2>&1 || true)
+	out=$(ip netns exec "$nsc" "${perfenv[@]}" timeout $((PERIOD + 20)) perfdhcp -4 -l 10.9.0.2 -r "$2" -p "$PERIOD" -W 1000000 -R "$RANGE" "${extra[@]}" 10.9.0.1 2>&1 || true)
 	awk -v p="$PERIOD" -v sb="$(($(rcvbuf "$nss") - s0))" -v cb="$(($(rcvbuf "$nsc") - c0))" '/^received packets:/ {r[m++]=$3} /^drops ratio:/ {d[n++]=$3}
 		END {printf "%.1f %s %s %s %s\n", r[1]/p, d[0]+0, d[1]+0, sb, cb}' <<<"$out"
+}
+
+# trace: for a pxekit server, before it stops, what it saw of the run
+# from its metrics (served on the namespace's loopback): requests
+# decoded and replies sent per message type, and requests left
+# unanswered by reason, so that perfdhcp's drops can be split into
+# requests that never reached the server (srv buf), requests it did not
+# answer (ignored), and replies lost on the way back (cli buf).
+trace() {
+	ip netns exec "$nss" curl -s --max-time 5 "http://127.0.0.1:8067/_pxekit/metrics" | awk '
+		/^pxekit_dhcp_(requests|replies|ignored)_total/ {
+			split($1, a, "{"); kind = a[1]; sub(/^pxekit_dhcp_/, "", kind); sub(/_total$/, "", kind)
+			lab = ""; if (match($1, /(type|reason)="[^"]*"/)) lab = substr($1, RSTART, RLENGTH)
+			gsub(/(type|reason)=|"/, "", lab); n[kind "." lab] += $2
+		}
+		END { out = ""; for (k in n) out = out (out == "" ? "" : ",") k "=" n[k]; print "server[" out "]" }'
 }
 
 # leasecheck: after a pxekit-full run, when the server has stopped and
@@ -175,7 +237,7 @@ run() {
 # LOST or DUPLICATE. That a crash loses none is TestKillRestart's job.
 leasecheck() {
 	local want
-	want=$(sed -n 's/.*dhcpd stopped.* leases=\([0-9]*\).*/\1/p' "$tmp/server.log")
+	want=$(sed -n 's/.*msg=leases bound=\([0-9]*\).*/\1/p' "$tmp/server.log")
 	[ -n "$want" ] || { echo "LOST(server did not report its leases)"; return; }
 	awk -v want="$want" '
 		/^#/ || NF == 0 { next }
@@ -224,10 +286,13 @@ for r in $RATES; do
 		for ((a = 1; a <= ATTEMPTS; a++)); do
 			start "$s"
 			read -r got d1 d2 sb cb < <(run "$s" "$r")
+			tr=
+			[[ $s == pxekit-full || $s == pxekit-proxy ]] && tr=$(trace)
 			stop
 			check=
 			[ "$s" = pxekit-full ] && check=$(leasecheck)
 			[ "$s" = pxekit-pg ] && check=$(pgleasecheck)
+			check="$check $tr"
 			printf '%-13s %7s %10s %8s %8s %7s %7s %s\n' "$s" "$r" "$got" "$d1" "$d2" "$sb" "$cb" "$check"
 			case $check in LOST* | DUPLICATE*) lostdup=1 ;; esac
 			if [[ $check != LOST* && $check != DUPLICATE* ]] &&
@@ -266,7 +331,7 @@ for ref in kea dnsmasq kea-pg; do
 done
 
 echo
-echo "highest sustained DORA rate (>= 95% of asked, <= $MAXDROP% drops), ${PERIOD}s steps, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg):"
+echo "highest sustained DORA rate (>= 95% of asked, <= $MAXDROP% drops), ${PERIOD}s steps, $rmemnote, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg):"
 for s in $SERVERS; do printf '  %-13s %6s/s\n' "$s" "${best[$s]}"; done
 if [[ " $SERVERS " == *" pxekit-full "* || " $SERVERS " == *" pxekit-pg "* ]]; then
 	if [ -n "$lostdup" ]; then

@@ -97,7 +97,8 @@ func main() {
 
 type options struct {
 	iface, rng, root, iso, http, leases, biosBoot, efiBoot, allowLinks string
-	subnet, router, dns, domain                                        string
+	subnet, router, dns, domain, ntp, route, search                    string
+	mtu                                                                uint
 	defaultEntry, kernel, initrd, cmdline, api, appendArgs             string
 	plain                                                              bool
 	timeout                                                            time.Duration
@@ -114,6 +115,10 @@ func run() int {
 	flag.StringVar(&o.router, "router", "", "full DHCP: default routers `ADDR[,ADDR…]` handed out with a lease, each to the clients of its subnet (default: none)")
 	flag.StringVar(&o.dns, "dns", "", "full DHCP: DNS servers `ADDR[,ADDR…]` handed out with a lease (default: none)")
 	flag.StringVar(&o.domain, "domain", "", "full DHCP: the clients' domain `NAME` (option 15)")
+	flag.StringVar(&o.search, "search", "", "full DHCP: the clients' domain search list `NAME[,NAME…]` (option 119)")
+	flag.StringVar(&o.ntp, "ntp", "", "full DHCP: NTP servers `ADDR[,ADDR…]` handed out with a lease (option 42)")
+	flag.UintVar(&o.mtu, "mtu", 0, "full DHCP: the clients' interface `MTU` (option 26, at least 68; default: not sent)")
+	flag.StringVar(&o.route, "route", "", "full DHCP: classless static routes `PREFIX=ROUTER[,…]` (option 121), each to the clients of the subnet that holds its router; the first -router of a subnet is added as its default route, since clients that take option 121 ignore option 3")
 	flag.StringVar(&o.leases, "leases", "", "keep full-DHCP leases in `FILE` (default: in memory)")
 	flag.StringVar(&o.root, "root", "", "serve the directory `DIR`")
 	flag.StringVar(&o.allowLinks, "allow-links", "", "serve files that -root's symbolic links lead to in the directories `DIR[,DIR…]` (default: nothing outside -root, over every protocol)")
@@ -401,8 +406,34 @@ func serve(o options, log *slog.Logger) error {
 	// is reported once and clearly.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// DHCP on port 67, and for proxyDHCP on port 4011 too.
+	dports := []string{":67"}
+	if ds.Pool == nil {
+		dports = append(dports, ":4011")
+	}
+	var dconns []net.PacketConn
+	for _, a := range dports {
+		c, err := dhcp.Listen(o.iface, a)
+		if err != nil {
+			for _, c := range dconns {
+				c.Close()
+			}
+			return privilegeHint(err, "UDP port "+strings.TrimPrefix(a, ":")+" (DHCP)")
+		}
+		dconns = append(dconns, c)
+	}
+	closeDHCP := func() {
+		for _, c := range dconns {
+			c.Close()
+		}
+	}
+	if err := ds.LoadPools(ctx); err != nil {
+		closeDHCP()
+		return err
+	}
 	tconn, err := net.ListenPacket("udp4", ":69")
 	if err != nil {
+		closeDHCP()
 		return privilegeHint(err, "UDP port 69 (TFTP)")
 	}
 	// TFTP over IPv6 as well (PXEv6 firmware fetches tftp://[addr]/…),
@@ -412,7 +443,9 @@ func serve(o options, log *slog.Logger) error {
 		nt.warn(log, noteTFTP6Off, "TFTP over IPv6 off", "err", err)
 	}
 	errc := make(chan error, 8)
-	go func() { errc <- ds.ListenAndServe(":67") }()
+	for _, c := range dconns {
+		go func() { errc <- ds.Serve(c) }()
+	}
 	go func() { errc <- ts.Serve(tconn) }()
 	if tconn6 != nil {
 		go func() { errc <- ts.Serve(tconn6) }()
@@ -490,12 +523,6 @@ func serve(o options, log *slog.Logger) error {
 	}
 	if o.status != "" {
 		nt.info(log, noteStatus, "status", "page", "http://"+o.status+statusPrefix+"status", "metrics", "http://"+o.status+statusPrefix+"metrics")
-	}
-	// Give ListenAndServe a moment to fail on privileges before "ready".
-	select {
-	case err := <-errc:
-		return privilegeHint(err, "UDP port 67 (DHCP)")
-	case <-time.After(200 * time.Millisecond):
 	}
 	log.Info("ready")
 
@@ -580,10 +607,11 @@ func ifaceName(s string) string {
 }
 
 // newPools builds the full-DHCP pools of -range (one per range), -subnet,
-// -router, -dns and -domain. A range takes the -subnet that holds it, or
-// else the subnet of the interface (-iface, or any) that holds it, or
+// -router, -dns, -domain, -search, -ntp, -mtu and -route. A range takes
+// the -subnet that holds it, or else the subnet of the interface (-iface, or any) that holds it, or
 // else the /24 around its first address; each router goes to the pool
-// whose subnet holds it; DNS servers and domain go to every pool.
+// whose subnet holds it, and so does each route; DNS, domain, search
+// list, NTP and MTU go to every pool.
 func newPools(o options) ([]*dhcp.Pool, error) {
 	var subnets []netip.Prefix
 	for f := range strings.SplitSeq(o.subnet, ",") {
@@ -604,13 +632,35 @@ func newPools(o options) ([]*dhcp.Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-dns: %w", err)
 	}
+	ntp, err := dhcp.ParseAddrs(o.ntp)
+	if err != nil {
+		return nil, fmt.Errorf("-ntp: %w", err)
+	}
+	routes, err := dhcp.ParseRoutes(o.route)
+	if err != nil {
+		return nil, fmt.Errorf("-route: %w", err)
+	}
+	if o.mtu != 0 && (o.mtu < 68 || o.mtu > 65535) {
+		return nil, fmt.Errorf("-mtu %d: want 68 to 65535", o.mtu)
+	}
+	var search dhcp.DomainSearch
+	for f := range strings.SplitSeq(o.search, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			search = append(search, f)
+		}
+	}
+	if len(search) > 0 {
+		if _, err := search.MarshalBinary(); err != nil {
+			return nil, fmt.Errorf("-search: %w", err)
+		}
+	}
 	var pools []*dhcp.Pool
 	for r := range strings.SplitSeq(o.rng, ",") {
 		first, last, err := dhcp.ParseRange(r)
 		if err != nil {
 			return nil, fmt.Errorf("-range: %w", err)
 		}
-		p := &dhcp.Pool{First: first, Last: last, DNS: dns, Domain: o.domain}
+		p := &dhcp.Pool{First: first, Last: last, DNS: dns, Domain: o.domain, NTP: ntp, MTU: uint16(o.mtu), Search: search}
 		for _, sub := range subnets {
 			if sub.Contains(first) && sub.Contains(last) {
 				p.Subnet = sub
@@ -646,6 +696,18 @@ func newPools(o options) ([]*dhcp.Pool, error) {
 			return nil, fmt.Errorf("-router %v: in no subnet of -range (a router is on its clients' segment)", a)
 		}
 		to.Routers = append(to.Routers, a)
+	}
+	for _, rt := range routes {
+		var to *dhcp.Pool
+		for _, p := range pools {
+			if p.Subnet.Contains(rt.Router) || rt.Router.IsUnspecified() && len(pools) == 1 {
+				to = p
+			}
+		}
+		if to == nil {
+			return nil, fmt.Errorf("-route %v: router in no subnet of -range (a router is on its clients' segment)", rt)
+		}
+		to.Routes = append(to.Routes, rt)
 	}
 	return pools, nil
 }
