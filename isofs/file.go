@@ -55,30 +55,24 @@ func (f *FS) Open(name string) (fs.File, error) {
 	return file, nil
 }
 
-// lookup is resolve, plus the synthetic boot directory.
-func (f *FS) lookup(name string, follow bool) (*node, int64, error) {
-	if f.bootDir != "" {
-		if n, ok, err := f.bootLookup(name); ok {
-			return n, f.root.off, err
-		}
+// lookup finds the node of name: in the boot directory when name is in
+// it, else in the tree (resolve). parent is the byte offset of the
+// directory that lists it, for dirFor.
+func (f *FS) lookup(name string, follow bool) (n *node, parent int64, err error) {
+	if n, ok, err := f.bootDir.lookup(name); ok {
+		return n, f.root.off, err
 	}
 	return f.resolve(name, follow)
 }
 
-// dirFor returns the decoded directory of n, which lookup found in the
-// directory at byte offset parent.
+// dirFor returns the listing of the directory n, which lookup found in
+// the directory at byte offset parent: the boot directory's when it
+// supplies it, else the tree's.
 func (f *FS) dirFor(n *node, parent int64) (*dirData, error) {
-	if f.bootDir != "" && n.off == -1 {
-		return f.bootData(), nil
+	if d := f.bootDir.dir(n, f.root); d != nil {
+		return d, nil
 	}
-	d, err := f.dirOf(n, parent)
-	if err != nil {
-		return nil, err
-	}
-	if n == f.root && f.bootDir != "" && f.vol.ElTorito {
-		return f.withBoot(d), nil
-	}
-	return d, nil
+	return f.dirOf(n, parent)
 }
 
 func (f *FS) openNode(n *node) (*File, error) {
