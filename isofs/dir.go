@@ -118,13 +118,22 @@ type badEntry struct {
 }
 
 func (d *dirData) find(name string) *node {
-	i, ok := slices.BinarySearchFunc(d.entries, name, func(n node, name string) int {
-		return strings.Compare(n.name, name)
-	})
-	if !ok {
-		return nil
+	// A binary search written out, comparing with < and == rather than
+	// through a function call per step: lookups are much of what opening
+	// a path costs.
+	lo, hi := 0, len(d.entries)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if d.entries[m].name < name {
+			lo = m + 1
+		} else {
+			hi = m
+		}
 	}
-	return &d.entries[i]
+	if lo < len(d.entries) && d.entries[lo].name == name {
+		return &d.entries[lo]
+	}
+	return nil
 }
 
 // findBad returns the error of the damaged record called name, or nil.
@@ -749,27 +758,46 @@ func validName(name string) bool {
 // this: xorriso's Joliet trees and genisoimage's over-deep directories
 // point them at the directory itself.)
 func (f *FS) dirOf(n *node, parent int64) (*dirData, error) {
-	d, err := f.loadDir(n)
+	// A directory in the cache is found and claimed under one lock.
+	f.mu.Lock()
+	d := f.cache.get(n.off)
+	var err error
+	if d != nil {
+		err = f.claim(n, parent)
+	}
+	f.mu.Unlock()
+	if d == nil {
+		if d, err = f.loadDir(n); err != nil {
+			return nil, err
+		}
+		f.mu.Lock()
+		err = f.claim(n, parent)
+		f.mu.Unlock()
+	}
 	if err != nil {
 		return nil, err
 	}
+	return d, nil
+}
+
+// claim records parent as the owner of directory n, or returns an error
+// if another directory owns it; f.mu is held.
+func (f *FS) claim(n *node, parent int64) error {
 	if n == f.root {
-		return d, nil
+		return nil
 	}
 	if n.off == f.root.off {
-		return nil, corrupt(n.off, "directory that is the root directory (a loop)")
+		return corrupt(n.off, "directory that is the root directory (a loop)")
 	}
-	f.mu.Lock()
 	owner, ok := f.owners[n.off]
 	if !ok {
-		owner = parent
 		f.owners[n.off] = parent
+		return nil
 	}
-	f.mu.Unlock()
 	if owner != parent {
-		return nil, corrupt(n.off, fmt.Sprintf("directory listed in the directories at byte %d and %d (a loop or a shared directory)", owner, parent))
+		return corrupt(n.off, fmt.Sprintf("directory listed in the directories at byte %d and %d (a loop or a shared directory)", owner, parent))
 	}
-	return d, nil
+	return nil
 }
 
 // resolve finds the node of a valid path. Symbolic links in the middle of
@@ -781,13 +809,17 @@ func (f *FS) resolve(name string, follow bool) (n *node, parentOff int64, err er
 		return nil, 0, fs.ErrInvalid
 	}
 	cur, parent := f.root, f.root.off
-	curPath := ""
-	rest := name
-	if rest == "." {
-		rest = ""
+	// full is the path being resolved (name, or where a link led), and
+	// rest what of it is left: the directories walked so far are a
+	// prefix of full, so no string is built per element.
+	full := name
+	if full == "." {
+		full = ""
 	}
+	rest := full
 	links := 0
 	for rest != "" {
+		at := len(full) - len(rest) // where elem starts in full
 		var elem string
 		elem, rest, _ = strings.Cut(rest, "/")
 		if !cur.mode.IsDir() {
@@ -811,19 +843,15 @@ func (f *FS) resolve(name string, follow bool) (n *node, parentOff int64, err er
 			}
 			target := child.link
 			if !strings.HasPrefix(target, "/") {
-				target = curPath + "/" + target
+				// Relative to the directory holding the link.
+				target = full[:at] + "/" + target
 			}
 			target = strings.TrimPrefix(path.Clean("/"+target+"/"+rest), "/")
-			cur, parent, curPath, rest = f.root, f.root.off, "", target
+			cur, parent, full, rest = f.root, f.root.off, target, target
 			continue
 		}
 		parent = cur.off
 		cur = child
-		if curPath == "" {
-			curPath = elem
-		} else {
-			curPath += "/" + elem
-		}
 	}
 	return cur, parent, nil
 }

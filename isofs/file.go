@@ -86,13 +86,16 @@ func (f *FS) openNode(n *node) (*File, error) {
 	if n.flags&nodeZisofs != 0 {
 		return f.openZisofs(n)
 	}
-	var sr *io.SectionReader
-	if n.ext != nil {
-		sr = io.NewSectionReader(&multiExtent{r: f.r, ext: *n.ext}, 0, size)
-	} else {
-		sr = io.NewSectionReader(f.r, n.off, size)
+	file := &File{n: n}
+	switch {
+	case n.ext != nil:
+		file.sr = *io.NewSectionReader(&multiExtent{r: f.r, ext: *n.ext}, 0, size)
+	case size <= smallFile:
+		file.sr = *io.NewSectionReader(&f.ra, n.off, size)
+	default:
+		file.sr = *io.NewSectionReader(f.r, n.off, size)
 	}
-	return &File{n: n, sr: sr}, nil
+	return file, nil
 }
 
 // openZisofs opens a zisofs-compressed file: its recorded extents are the
@@ -109,7 +112,7 @@ func (f *FS) openZisofs(n *node) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &File{n: n, sr: io.NewSectionReader(z, 0, n.size), z: z}, nil
+	return &File{n: n, sr: *io.NewSectionReader(z, 0, n.size), z: z}, nil
 }
 
 // Stat returns the [fs.FileInfo] of the named file, following symbolic
@@ -209,7 +212,7 @@ func truncatedErr(err error) error {
 // offset and, like those of [os.File], are not meant for concurrent use.
 type File struct {
 	n      *node
-	sr     *io.SectionReader
+	sr     io.SectionReader
 	z      *zisofsFile // under sr for a zisofs-compressed file, else nil
 	closed atomic.Bool
 }

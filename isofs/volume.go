@@ -99,9 +99,10 @@ type Volume struct {
 //
 // An FS is safe for concurrent use by multiple goroutines. Directories are
 // decoded on first use and kept in a cache bounded by
-// [Options.MaxCacheBytes]; file contents are never cached but read from
-// the underlying [io.ReaderAt] on demand, which therefore must allow
-// concurrent ReadAt calls (as [os.File] and [bytes.Reader] do).
+// [Options.MaxCacheBytes]; file contents are read from the underlying
+// [io.ReaderAt] on demand (small files read in image order through one
+// 64 KiB read-ahead window, see the package comment), which therefore
+// must allow concurrent ReadAt calls (as [os.File] and [bytes.Reader] do).
 type FS struct {
 	r     io.ReaderAt
 	bs    int64 // logical block size
@@ -117,6 +118,8 @@ type FS struct {
 	bootOnce sync.Once
 	boot     []BootImage
 	bootErr  error
+
+	ra readAhead // what small files are read through
 
 	mu     sync.Mutex
 	cache  dirCache        // decoded directories
@@ -251,6 +254,7 @@ func (f *FS) setVolume(set descriptorSet) error {
 	if _, err := f.r.ReadAt(probe[:], f.limit-1); err != nil {
 		return truncated(f.limit-1, "volume (shorter than its volume space size)")
 	}
+	f.ra.r, f.ra.limit = f.r, f.limit
 	f.bootOff = int64(set.catalog) * f.bs
 	f.vol = Volume{
 		System:      pvd.systemID(),
