@@ -400,3 +400,17 @@ func TestBootDirBuiltOnce(t *testing.T) {
 		t.Errorf("ReadDir(\".\") with BootDir: %v allocations, want %v as without", got, want)
 	}
 }
+
+// TestStatAllocs checks that looking up a path through decoded
+// directories allocates nothing, however deep it is.
+func TestStatAllocs(t *testing.T) {
+	fsys := openTestdata(t, "small-rr.iso", Options{})
+	for _, name := range []string{"hello.txt", "sub/a/b/c/d/e/f/g/h/i/deep.txt"} {
+		if _, err := fsys.Stat(name); err != nil { // decode the directories
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(100, func() { fsys.Stat(name) }); n != 0 {
+			t.Errorf("Stat(%q): %v allocations, want 0", name, n)
+		}
+	}
+}
