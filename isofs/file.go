@@ -90,7 +90,7 @@ func (f *FS) openNode(n *node) (*File, error) {
 	switch {
 	case n.ext != nil:
 		file.sr = *io.NewSectionReader(&multiExtent{r: f.r, ext: *n.ext}, 0, size)
-	case size <= smallFile:
+	case size <= smallFile && f.useRA:
 		file.sr = *io.NewSectionReader(&f.ra, n.off, size)
 	default:
 		file.sr = *io.NewSectionReader(f.r, n.off, size)

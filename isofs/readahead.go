@@ -2,6 +2,7 @@ package isofs
 
 import (
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 )
@@ -18,7 +19,8 @@ const (
 )
 
 // readAhead is the [io.ReaderAt] small single-extent files are read
-// through. A read that falls in the window is copied from it. A read that
+// through when each read of the image is a system call (see
+// [costlyReads]). A read that falls in the window is copied from it. A read that
 // misses it but starts at most maxGap bytes past the end of the previous
 // small read fills the window with the windowSize bytes from its start;
 // any other read goes to the image directly. So reads in image order cost
@@ -60,4 +62,15 @@ func (ra *readAhead) ReadAt(p []byte, off int64) (int, error) {
 		return ra.r.ReadAt(p, off)
 	}
 	return copy(p, ra.buf), nil
+}
+
+// costlyReads reports whether each ReadAt of r is a system call: r is an
+// [*os.File], or an [*io.SectionReader] of one. Reads of other readers
+// (an image in memory) are as cheap as copying from the window.
+func costlyReads(r io.ReaderAt) bool {
+	if sr, ok := r.(*io.SectionReader); ok {
+		r, _, _ = sr.Outer()
+	}
+	_, ok := r.(*os.File)
+	return ok
 }

@@ -39,6 +39,9 @@ func manyFiles(t *testing.T, files int) (*FS, *countingReader, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The window is for images read from files (TestCostlyReads); here
+	// the image is in memory, so that its reads can be counted.
+	fsys.useRA = true
 	var paths []string
 	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
@@ -123,4 +126,28 @@ func TestReadAheadConcurrent(t *testing.T) {
 		wg.Go(func() { readAll(t, fsys, paths) })
 	}
 	wg.Wait()
+}
+
+// TestCostlyReads checks which readers get the read-ahead window: files
+// (also within a SectionReader), not images in memory.
+func TestCostlyReads(t *testing.T) {
+	f, err := os.Open("testdata/small-rr.iso")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, tc := range []struct {
+		name string
+		r    io.ReaderAt
+		want bool
+	}{
+		{"os.File", f, true},
+		{"SectionReader of an os.File", io.NewSectionReader(f, 0, 1<<20), true},
+		{"bytes.Reader", bytes.NewReader(nil), false},
+		{"SectionReader of a bytes.Reader", io.NewSectionReader(bytes.NewReader(nil), 0, 0), false},
+	} {
+		if got := costlyReads(tc.r); got != tc.want {
+			t.Errorf("costlyReads(%s) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

@@ -100,9 +100,10 @@ type Volume struct {
 // An FS is safe for concurrent use by multiple goroutines. Directories are
 // decoded on first use and kept in a cache bounded by
 // [Options.MaxCacheBytes]; file contents are read from the underlying
-// [io.ReaderAt] on demand (small files read in image order through one
-// 64 KiB read-ahead window, see the package comment), which therefore
-// must allow concurrent ReadAt calls (as [os.File] and [bytes.Reader] do).
+// [io.ReaderAt] on demand (small files of an [*os.File] read in image
+// order through one 64 KiB read-ahead window, see the package comment),
+// which therefore must allow concurrent ReadAt calls (as [os.File] and
+// [bytes.Reader] do).
 type FS struct {
 	r     io.ReaderAt
 	bs    int64 // logical block size
@@ -119,7 +120,8 @@ type FS struct {
 	boot     []BootImage
 	bootErr  error
 
-	ra readAhead // what small files are read through
+	ra    readAhead // what small files are read through, if useRA
+	useRA bool
 
 	mu     sync.Mutex
 	cache  dirCache        // decoded directories
@@ -254,7 +256,7 @@ func (f *FS) setVolume(set descriptorSet) error {
 	if _, err := f.r.ReadAt(probe[:], f.limit-1); err != nil {
 		return truncated(f.limit-1, "volume (shorter than its volume space size)")
 	}
-	f.ra.r, f.ra.limit = f.r, f.limit
+	f.ra.r, f.ra.limit, f.useRA = f.r, f.limit, costlyReads(f.r)
 	f.bootOff = int64(set.catalog) * f.bs
 	f.vol = Volume{
 		System:      pvd.systemID(),
