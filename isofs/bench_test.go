@@ -37,6 +37,41 @@ func BenchmarkWalk(b *testing.B) {
 	}
 }
 
+// BenchmarkWalkRead opens the 10,000-file image from a file, walks it
+// with fs.WalkDir and reads every file with io.Copy: what bench/isofs's
+// BenchmarkWalkProcess times as a whole process against cat(1).
+func BenchmarkWalkRead(b *testing.B) {
+	f, err := os.Open(makeImage(b, "many", "10000"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		fsys, err := Open(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		files := 0
+		err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			file, err := fsys.Open(p)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(io.Discard, file)
+			file.Close()
+			files++
+			return err
+		})
+		if err != nil || files != 10000 {
+			b.Fatalf("%d files, %v", files, err)
+		}
+	}
+}
+
 func walkCount(b *testing.B, fsys *FS, dir string) int {
 	list, err := fsys.ReadDir(dir)
 	if err != nil {

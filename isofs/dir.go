@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io/fs"
+	"iter"
 	"path"
 	"slices"
 	"strconv"
@@ -117,13 +118,22 @@ type badEntry struct {
 }
 
 func (d *dirData) find(name string) *node {
-	i, ok := slices.BinarySearchFunc(d.entries, name, func(n node, name string) int {
-		return strings.Compare(n.name, name)
-	})
-	if !ok {
-		return nil
+	// A binary search written out, comparing with < and == rather than
+	// through a function call per step: lookups are much of what opening
+	// a path costs.
+	lo, hi := 0, len(d.entries)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if d.entries[m].name < name {
+			lo = m + 1
+		} else {
+			hi = m
+		}
 	}
-	return &d.entries[i]
+	if lo < len(d.entries) && d.entries[lo].name == name {
+		return &d.entries[lo]
+	}
+	return nil
 }
 
 // findBad returns the error of the damaged record called name, or nil.
@@ -238,232 +248,305 @@ const maxBadPerDir = 64
 func (f *FS) parseDir(dn *node) (*dirData, error) {
 	bp := getBuf(&bufs, int(dn.size))
 	defer putBuf(&bufs, bp)
-	buf := *bp
-	if _, err := f.r.ReadAt(buf, dn.off); err != nil {
+	if _, err := f.r.ReadAt(*bp, dn.off); err != nil {
 		return nil, truncated(dn.off, "directory")
 	}
-	// data is buf seen as a string, valid until parseDir returns: what the
-	// nodes keep of it (names, TF entries) is copied to one arena string
-	// per directory, the spans of each node kept meanwhile in spans.
-	data := unsafe.String(unsafe.SliceData(buf), len(buf))
-	bs := int(f.bs)
-	count := countRecords(data, bs)
-	d := &dirData{entries: make([]node, 0, count)}
-	spans := make([]span, 0, count)
-	// The arena is built in a pooled buffer and copied once to a string of
-	// its exact size.
+	// data is the buffer seen as a string, valid until parseDir returns:
+	// the decoder copies what the nodes keep of it (names, TF entries) to
+	// one arena string per directory.
+	data := unsafe.String(unsafe.SliceData(*bp), len(*bp))
 	ap := getBuf(&arenas, len(data)/3)
 	defer putBuf(&arenas, ap)
-	arena := (*ap)[:0]
-	var info rrInfo
-	// A multi-extent file continues with records of the same name: while
-	// inMulti, records named multiID are its further extents. multi is the
-	// file being assembled (the last entry), or nil when it is not listed
-	// (damaged or of an invalid name) and its records are only skipped.
-	var (
-		multi   = -1 // index in d.entries
-		multiID string
-		multiAt int64
-		inMulti bool
-	)
-	dropMulti := func(err error) {
-		d.addBad(d.entries[multi].name, err)
-		d.entries = d.entries[:multi]
-		spans = spans[:multi]
-		multi = -1
+	count := countRecords(data, int(f.bs))
+	dec := dirDecoder{
+		f:     f,
+		d:     &dirData{entries: make([]node, 0, count)},
+		spans: make([]span, 0, count),
+		arena: (*ap)[:0],
+		multi: -1,
 	}
-	sorted := true
-	for pos := 0; pos < len(data); {
-		l := int(data[pos])
-		if l == 0 { // rest of the block is padding (§6.8.1.1)
-			pos = (pos/bs + 1) * bs
+	for at, r := range records(data, dn.off, int(f.bs)) {
+		if r == "" {
+			dec.endMulti()
+			dec.d.addBad("", corrupt(at, "directory record length"))
 			continue
 		}
-		at := dn.off + int64(pos)
-		if l < minRecordLen || pos+l > len(data) {
-			// Where the next record starts is unknown, but no record
-			// crosses a block boundary (§6.8.1.1): go on at the next block.
-			if multi >= 0 {
-				dropMulti(corrupt(multiAt, "multi-extent file without its last extent"))
-			}
-			inMulti = false
-			d.addBad("", corrupt(at, "directory record length"))
-			pos = (pos/bs + 1) * bs
-			continue
-		}
-		r := dirRecord(data[pos : pos+l])
-		pos += l
-		id, su, ok := r.split()
-		if !ok {
-			if multi >= 0 {
-				dropMulti(corrupt(multiAt, "multi-extent file without its last extent"))
-			}
-			inMulti = false
-			d.addBad("", corrupt(at, "directory record identifier length"))
-			continue
-		}
-		if id == "\x00" || id == "\x01" {
-			continue // "." (the parent's record describes this directory) and ".."
-		}
-		if inMulti {
-			if id == multiID && r.flags()&flagDirectory == 0 {
-				if r.flags()&flagMultiExtent == 0 {
-					inMulti = false
-				}
-				if multi < 0 {
-					continue
-				}
-				m := &d.entries[multi]
-				ext := *m.ext
-				last := ext[len(ext)-1]
-				e := extent{pos: last.pos + last.size, off: (int64(r.extent()) + int64(r.earLength())) * f.bs, size: int64(r.dataLength())}
-				if err := f.checkExtent(e, at); err != nil {
-					dropMulti(err)
-					continue
-				}
-				*m.ext = append(ext, e)
-				if m.flags&nodeZisofs == 0 {
-					m.size += e.size
-				}
-				if !inMulti {
-					multi = -1
-				}
+		dec.record(r, at)
+	}
+	d := dec.finish()
+	*ap = dec.arena[:0] // the arena may have grown
+	return d, nil
+}
+
+// records yields the directory records in data, the directory extent at
+// byte offset off, each with its offset in the image. Zero bytes pad a
+// block to its end (§6.8.1.1). A record whose length byte cannot be
+// right is yielded as "", and the walk goes on at the next block, as no
+// record crosses a block boundary.
+func records(data string, off int64, bs int) iter.Seq2[int64, dirRecord] {
+	return func(yield func(int64, dirRecord) bool) {
+		for pos := 0; pos < len(data); {
+			l := int(data[pos])
+			if l == 0 {
+				pos = (pos/bs + 1) * bs
 				continue
 			}
-			// The file ended without its last extent; this record is the
-			// next entry.
-			if multi >= 0 {
-				dropMulti(corrupt(multiAt, "multi-extent file without its last extent"))
+			at := off + int64(pos)
+			if l < minRecordLen || pos+l > len(data) {
+				if !yield(at, "") {
+					return
+				}
+				pos = (pos/bs + 1) * bs
+				continue
 			}
-			inMulti = false
+			if !yield(at, dirRecord(data[pos:pos+l])) {
+				return
+			}
+			pos += l
 		}
+	}
+}
+
+// dirDecoder turns the records of one directory into a [dirData]: it
+// assembles multi-extent files from their records, notes damaged records,
+// and gathers the names and TF entries the nodes keep into one arena.
+type dirDecoder struct {
+	f     *FS
+	d     *dirData
+	spans []span // of each entry, in arena
+	arena []byte
+	info  rrInfo // reused from record to record
+
+	// A multi-extent file continues with records of the same name: while
+	// inMulti, records named multiID are its further extents. multi is
+	// the index in d.entries of the file being assembled (the last
+	// entry), or -1 when it is not listed (damaged or of an invalid name)
+	// and its records are only skipped.
+	multi   int
+	multiID string
+	multiAt int64
+	inMulti bool
+
+	unsorted bool
+}
+
+// record decodes the record r at byte offset at.
+func (dec *dirDecoder) record(r dirRecord, at int64) {
+	id, su, ok := r.split()
+	if !ok {
+		dec.endMulti()
+		dec.d.addBad("", corrupt(at, "directory record identifier length"))
+		return
+	}
+	if id == "\x00" || id == "\x01" {
+		return // "." (the parent's record describes this directory) and ".."
+	}
+	if dec.inMulti {
+		if id == dec.multiID && r.flags()&flagDirectory == 0 {
+			dec.extend(r, at)
+			return
+		}
+		// The file ended without its last extent; this record is the
+		// next entry.
+		dec.endMulti()
+	}
+	dec.info = rrInfo{link: dec.info.link[:0]}
+	n, err := dec.f.decodeRecord(r, id, su, at, &dec.info)
+	if err != nil {
 		// A damaged first record of a multi-extent file takes its further
 		// records with it.
-		skip := func(name string, err error) {
-			d.addBad(name, err)
-			if r.flags()&(flagMultiExtent|flagDirectory) == flagMultiExtent {
-				inMulti, multiID, multi = true, id, -1
-			}
+		dec.d.addBad(n.name, err)
+		if r.flags()&(flagMultiExtent|flagDirectory) == flagMultiExtent {
+			dec.inMulti, dec.multiID, dec.multi = true, id, -1
 		}
+		return
+	}
+	if dec.f.rr && dec.info.relocated {
+		return // shown where its CL record is (RRIP §4.1.5.2)
+	}
+	// Only a file (fileNode) is multi-extent.
+	multi := r.flags()&flagMultiExtent != 0 && n.ext != nil
+	if multi {
+		dec.inMulti, dec.multiID, dec.multiAt, dec.multi = true, id, at, -1
+	}
+	if !validName(n.name) {
+		return
+	}
+	dec.keep(n)
+	if multi {
+		dec.multi = len(dec.d.entries) - 1
+	}
+}
 
-		info = rrInfo{link: info.link[:0]}
-		isMulti := false
-		if f.rr {
-			if err := f.parseSUSP(su, f.skip, at, &info); err != nil {
-				skip(plainName(id), err) // the Rock Ridge name is lost
-				continue
-			}
-		}
-		n := node{rec: [7]byte([]byte(r[18:25])), size: int64(r.dataLength()), off: (int64(r.extent()) + int64(r.earLength())) * f.bs}
-		switch {
-		case f.rr && info.hasName:
-			n.name = info.name
-		case f.vol.Names == NamesJoliet:
-			n.name = jolietName(id)
-		default:
-			n.name = plainName(id)
-		}
-		if f.rr && info.relocated {
-			continue // shown where its CL record is (RRIP §4.1.5.2)
-		}
-		switch {
-		case r.flags()&flagDirectory != 0:
-			n.mode = fs.ModeDir | 0o555
-			n.off = int64(r.extent()) * f.bs
-			if err := f.checkDirExtent(&n, at); err != nil {
-				skip(n.name, err)
-				continue
-			}
-		case f.rr && info.hasChild:
-			n.mode = fs.ModeDir | 0o555
-			n.off = int64(info.child) * f.bs
-			size, err := f.relocatedSize(n.off, at)
-			if err != nil {
-				skip(n.name, err)
-				continue
-			}
-			n.size = size
-		case f.rr && info.hasLink && (!info.hasMode || info.mode&sIFMT == sIFLNK):
-			n.mode = fs.ModeSymlink | 0o777
-			n.link = string(info.link)
-			n.size = int64(len(n.link))
-			n.off = 0
-		default:
-			n.mode = 0o555 // as Linux and xorriso show files without Rock Ridge
-			if f.rr && info.hasMode {
-				switch info.mode & sIFMT {
-				case sIFIFO:
-					n.mode |= fs.ModeNamedPipe
-				case sIFCHR:
-					n.mode |= fs.ModeDevice | fs.ModeCharDevice
-				case sIFBLK:
-					n.mode |= fs.ModeDevice
-				case sIFSOCK:
-					n.mode |= fs.ModeSocket
-				}
-			}
-			if r.unitSize() != 0 || r.interleaveGap() != 0 {
-				n.flags |= nodeInterleaved
-			}
-			if err := f.checkExtent(extent{off: n.off, size: n.size}, at); err != nil {
-				skip(n.name, err)
-				continue
-			}
-			if r.flags()&flagMultiExtent != 0 {
-				n.ext = &[]extent{{off: n.off, size: n.size}}
-				inMulti, multiID, multiAt, multi = true, id, at, -1
-				isMulti = true
-			}
-			if f.rr && info.zf && n.mode.IsRegular() {
-				// The recorded extents hold the compressed data; the
-				// size shown is the uncompressed one (zisofs.go).
-				switch {
-				case info.zfAlgo == "pz":
-					n.flags |= nodeZisofs
-					if n.ext == nil {
-						n.ext = &[]extent{{off: n.off, size: n.size}}
-					}
-					n.size = int64(info.zfSize)
-				default:
-					n.flags |= nodeZisofsOther
-				}
-			}
-		}
-		if f.rr {
-			n.applyRR(&info)
-		}
-		if !validName(n.name) {
-			continue
-		}
-		if k := len(d.entries); k > 0 && d.entries[k-1].name >= n.name {
-			sorted = false
-		}
-		sp := span{name: uint32(len(arena)), nameLen: uint32(len(n.name))}
-		arena = append(arena, n.name...)
-		sp.tf, sp.tfLen = uint32(len(arena)), uint32(len(n.tf))
-		arena = append(arena, n.tf...)
-		spans = append(spans, sp)
-		d.entries = append(d.entries, n)
-		if isMulti {
-			multi = len(d.entries) - 1
-		}
+// extend adds the extent of r, a further record of the multi-extent file
+// being assembled, to it.
+func (dec *dirDecoder) extend(r dirRecord, at int64) {
+	if r.flags()&flagMultiExtent == 0 {
+		dec.inMulti = false
 	}
-	if multi >= 0 {
-		dropMulti(corrupt(multiAt, "multi-extent file without its last extent"))
+	if dec.multi < 0 {
+		return
 	}
-	strs := string(arena)
-	*ap = arena[:0] // arena may have grown
+	m := &dec.d.entries[dec.multi]
+	ext := *m.ext
+	last := ext[len(ext)-1]
+	e := extent{pos: last.pos + last.size, off: (int64(r.extent()) + int64(r.earLength())) * dec.f.bs, size: int64(r.dataLength())}
+	if err := dec.f.checkExtent(e, at); err != nil {
+		dec.dropMulti(err)
+		return
+	}
+	*m.ext = append(ext, e)
+	if m.flags&nodeZisofs == 0 {
+		m.size += e.size
+	}
+	if !dec.inMulti {
+		dec.multi = -1
+	}
+}
+
+// endMulti ends a multi-extent file cut short: its records stop before
+// the one marked last, so it is dropped as damaged.
+func (dec *dirDecoder) endMulti() {
+	if dec.multi >= 0 {
+		dec.dropMulti(corrupt(dec.multiAt, "multi-extent file without its last extent"))
+	}
+	dec.inMulti = false
+}
+
+// dropMulti removes the multi-extent file being assembled, the last entry,
+// and notes it as damaged.
+func (dec *dirDecoder) dropMulti(err error) {
+	dec.d.addBad(dec.d.entries[dec.multi].name, err)
+	dec.d.entries = dec.d.entries[:dec.multi]
+	dec.spans = dec.spans[:dec.multi]
+	dec.multi = -1
+}
+
+// keep adds n to the directory, its name and TF entry to the arena.
+func (dec *dirDecoder) keep(n node) {
+	if k := len(dec.d.entries); k > 0 && dec.d.entries[k-1].name >= n.name {
+		dec.unsorted = true
+	}
+	sp := span{name: uint32(len(dec.arena)), nameLen: uint32(len(n.name))}
+	dec.arena = append(dec.arena, n.name...)
+	sp.tf, sp.tfLen = uint32(len(dec.arena)), uint32(len(n.tf))
+	dec.arena = append(dec.arena, n.tf...)
+	dec.spans = append(dec.spans, sp)
+	dec.d.entries = append(dec.d.entries, n)
+}
+
+// finish ends the directory: the arena is copied once to a string of its
+// exact size that the nodes' names and TF entries point into, and the
+// entries are sorted, their names made unique and shared directories
+// dropped.
+func (dec *dirDecoder) finish() *dirData {
+	dec.endMulti()
+	d := dec.d
+	strs := string(dec.arena)
 	for i := range d.entries {
-		sp := spans[i]
+		sp := dec.spans[i]
 		d.entries[i].name = strs[sp.name : sp.name+sp.nameLen]
 		d.entries[i].tf = strs[sp.tf : sp.tf+sp.tfLen]
 	}
-	if !sorted {
+	if dec.unsorted {
 		d.entries = sortNodes(d.entries)
 	}
 	d.dropSharedDirs()
 	d.bytes = d.memory(len(strs))
-	return d, nil
+	return d
+}
+
+// decodeRecord makes the node of the directory record r (identifier id,
+// system use area su) at byte offset at, decoding its SUSP entries into
+// info when the tree has Rock Ridge. The node's name and TF entry may
+// point into r. For a directory that Rock Ridge relocated (info.relocated)
+// the node is empty. A damaged record gives an error, with the node's name
+// as far as it is known.
+func (f *FS) decodeRecord(r dirRecord, id, su string, at int64, info *rrInfo) (node, error) {
+	if f.rr {
+		if err := f.parseSUSP(su, f.skip, at, info); err != nil {
+			return node{name: plainName(id)}, err // the Rock Ridge name is lost
+		}
+		if info.relocated {
+			return node{}, nil
+		}
+	}
+	n := node{rec: [7]byte([]byte(r[18:25])), size: int64(r.dataLength()), off: (int64(r.extent()) + int64(r.earLength())) * f.bs}
+	switch {
+	case f.rr && info.hasName:
+		n.name = info.name
+	case f.vol.Names == NamesJoliet:
+		n.name = jolietName(id)
+	default:
+		n.name = plainName(id)
+	}
+	var err error
+	switch {
+	case r.flags()&flagDirectory != 0:
+		n.mode = fs.ModeDir | 0o555
+		n.off = int64(r.extent()) * f.bs
+		err = f.checkDirExtent(&n, at)
+	case f.rr && info.hasChild:
+		n.mode = fs.ModeDir | 0o555
+		n.off = int64(info.child) * f.bs
+		n.size, err = f.relocatedSize(n.off, at)
+	case f.rr && info.hasLink && (!info.hasMode || info.mode&sIFMT == sIFLNK):
+		n.mode = fs.ModeSymlink | 0o777
+		n.link = string(info.link)
+		n.size = int64(len(n.link))
+		n.off = 0
+	default:
+		err = f.fileNode(&n, r, at, info)
+	}
+	if err != nil {
+		return node{name: n.name}, err
+	}
+	if f.rr {
+		n.applyRR(info)
+	}
+	return n, nil
+}
+
+// fileNode fills in a node that is neither a directory nor a symbolic
+// link: its type from PX, its extents, and what ZF says of its data.
+func (f *FS) fileNode(n *node, r dirRecord, at int64, info *rrInfo) error {
+	n.mode = 0o555 // as Linux and xorriso show files without Rock Ridge
+	if f.rr && info.hasMode {
+		switch info.mode & sIFMT {
+		case sIFIFO:
+			n.mode |= fs.ModeNamedPipe
+		case sIFCHR:
+			n.mode |= fs.ModeDevice | fs.ModeCharDevice
+		case sIFBLK:
+			n.mode |= fs.ModeDevice
+		case sIFSOCK:
+			n.mode |= fs.ModeSocket
+		}
+	}
+	if r.unitSize() != 0 || r.interleaveGap() != 0 {
+		n.flags |= nodeInterleaved
+	}
+	if err := f.checkExtent(extent{off: n.off, size: n.size}, at); err != nil {
+		return err
+	}
+	if r.flags()&flagMultiExtent != 0 {
+		n.ext = &[]extent{{off: n.off, size: n.size}}
+	}
+	if f.rr && info.zf && n.mode.IsRegular() {
+		// The recorded extents hold the compressed data; the size shown
+		// is the uncompressed one (zisofs.go).
+		switch {
+		case info.zfAlgo == "pz":
+			n.flags |= nodeZisofs
+			if n.ext == nil {
+				n.ext = &[]extent{{off: n.off, size: n.size}}
+			}
+			n.size = int64(info.zfSize)
+		default:
+			n.flags |= nodeZisofsOther
+		}
+	}
+	return nil
 }
 
 // addBad notes a damaged record; name is copied, as it may point into the
@@ -675,27 +758,46 @@ func validName(name string) bool {
 // this: xorriso's Joliet trees and genisoimage's over-deep directories
 // point them at the directory itself.)
 func (f *FS) dirOf(n *node, parent int64) (*dirData, error) {
-	d, err := f.loadDir(n)
+	// A directory in the cache is found and claimed under one lock.
+	f.mu.Lock()
+	d := f.cache.get(n.off)
+	var err error
+	if d != nil {
+		err = f.claim(n, parent)
+	}
+	f.mu.Unlock()
+	if d == nil {
+		if d, err = f.loadDir(n); err != nil {
+			return nil, err
+		}
+		f.mu.Lock()
+		err = f.claim(n, parent)
+		f.mu.Unlock()
+	}
 	if err != nil {
 		return nil, err
 	}
+	return d, nil
+}
+
+// claim records parent as the owner of directory n, or returns an error
+// if another directory owns it; f.mu is held.
+func (f *FS) claim(n *node, parent int64) error {
 	if n == f.root {
-		return d, nil
+		return nil
 	}
 	if n.off == f.root.off {
-		return nil, corrupt(n.off, "directory that is the root directory (a loop)")
+		return corrupt(n.off, "directory that is the root directory (a loop)")
 	}
-	f.mu.Lock()
 	owner, ok := f.owners[n.off]
 	if !ok {
-		owner = parent
 		f.owners[n.off] = parent
+		return nil
 	}
-	f.mu.Unlock()
 	if owner != parent {
-		return nil, corrupt(n.off, fmt.Sprintf("directory listed in the directories at byte %d and %d (a loop or a shared directory)", owner, parent))
+		return corrupt(n.off, fmt.Sprintf("directory listed in the directories at byte %d and %d (a loop or a shared directory)", owner, parent))
 	}
-	return d, nil
+	return nil
 }
 
 // resolve finds the node of a valid path. Symbolic links in the middle of
@@ -707,13 +809,17 @@ func (f *FS) resolve(name string, follow bool) (n *node, parentOff int64, err er
 		return nil, 0, fs.ErrInvalid
 	}
 	cur, parent := f.root, f.root.off
-	curPath := ""
-	rest := name
-	if rest == "." {
-		rest = ""
+	// full is the path being resolved (name, or where a link led), and
+	// rest what of it is left: the directories walked so far are a
+	// prefix of full, so no string is built per element.
+	full := name
+	if full == "." {
+		full = ""
 	}
+	rest := full
 	links := 0
 	for rest != "" {
+		at := len(full) - len(rest) // where elem starts in full
 		var elem string
 		elem, rest, _ = strings.Cut(rest, "/")
 		if !cur.mode.IsDir() {
@@ -737,19 +843,15 @@ func (f *FS) resolve(name string, follow bool) (n *node, parentOff int64, err er
 			}
 			target := child.link
 			if !strings.HasPrefix(target, "/") {
-				target = curPath + "/" + target
+				// Relative to the directory holding the link.
+				target = full[:at] + "/" + target
 			}
 			target = strings.TrimPrefix(path.Clean("/"+target+"/"+rest), "/")
-			cur, parent, curPath, rest = f.root, f.root.off, "", target
+			cur, parent, full, rest = f.root, f.root.off, target, target
 			continue
 		}
 		parent = cur.off
 		cur = child
-		if curPath == "" {
-			curPath = elem
-		} else {
-			curPath += "/" + elem
-		}
 	}
 	return cur, parent, nil
 }

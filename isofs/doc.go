@@ -113,7 +113,13 @@
 // an FS keeps about 40 bytes for each directory it has visited (its parent,
 // which stops a hostile image from looping), and entries handed out
 // ([fs.DirEntry], [fs.FileInfo], open files) keep their directory's memory
-// until they are released. A file's contents are never cached. An open [*File]
+// until they are released. A file's contents are not cached, but for one
+// window: when the image is an [*os.File] (or an [io.SectionReader] of
+// one), files of 8 KiB or less read in the order they lie in the image (a
+// walk that reads every file) are served from one 64 KiB window per FS,
+// read ahead from the image, so that such a walk costs a system call per
+// window rather than per file; reads in any other order, reads of larger
+// files and reads of images in memory go straight to the image. An open [*File]
 // reads through an [io.SectionReader] on the underlying [io.ReaderAt], so
 // ReadAt may be called from many goroutines at once (as
 // [net/http.ServeContent] and TFTP transfers do), while Read and Seek share

@@ -3,6 +3,7 @@ package isofs
 import (
 	"fmt"
 	"io/fs"
+	"iter"
 	"slices"
 	"strings"
 )
@@ -100,64 +101,139 @@ func (f *FS) parseCatalog() ([]BootImage, error) {
 	if f.bootOff == 0 {
 		return nil, nil
 	}
-	if f.bootOff < (firstVD+1)*sectorSize || f.bootOff >= f.limit {
-		return nil, corrupt(f.bootOff, "El Torito catalog location")
-	}
-	buf := make([]byte, min(4*sectorSize, f.limit-f.bootOff))
-	n, err := f.r.ReadAt(buf, f.bootOff)
-	if n < 64 {
-		return nil, truncated(f.bootOff, fmt.Sprintf("El Torito catalog (%v)", err))
-	}
-	c := string(buf[:n-n%32])
-	// Validation entry (§2.1): header 1, key 55 AA, 16-bit words sum to 0.
-	if c[0] != 1 || c[30] != 0x55 || c[31] != 0xAA {
-		return nil, corrupt(f.bootOff, "El Torito validation entry")
-	}
-	var sum uint16
-	for i := 0; i < 32; i += 2 {
-		sum += le16(c, i)
-	}
-	if sum != 0 {
-		return nil, corrupt(f.bootOff, "El Torito validation entry checksum")
+	c, err := f.readCatalog()
+	if err != nil {
+		return nil, err
 	}
 	var imgs []BootImage
-	add := func(e string, p Platform) {
+	for e, p := range c.bootEntries() {
 		b := BootImage{
 			Platform:    p,
-			Bootable:    e[0] == 0x88,
-			Emulation:   Emulation(e[1] & 0x0F),
-			LoadSegment: le16(e, 2),
-			SystemType:  e[4],
-			SectorCount: le16(e, 6),
-			LBA:         le32(e, 8),
+			Bootable:    e.bootIndicator() == bootable,
+			Emulation:   e.media(),
+			LoadSegment: e.loadSegment(),
+			SystemType:  e.systemType(),
+			SectorCount: e.sectorCount(),
+			LBA:         e.loadBlock(),
 		}
 		b.Name = fmt.Sprintf("%d-%s.img", len(imgs)+1, b.Platform)
 		b.Size = f.bootSize(b)
 		imgs = append(imgs, b)
 	}
-	add(c[32:64], Platform(c[1]))
-	for pos := 64; pos+32 <= len(c) && len(imgs) < maxBootEntries; {
-		h := c[pos : pos+32]
-		if h[0] != 0x90 && h[0] != 0x91 {
-			break
-		}
-		last := h[0] == 0x91
-		p, count := Platform(h[1]), int(le16(h, 2))
-		pos += 32
-		for k := 0; k < count && pos+32 <= len(c) && len(imgs) < maxBootEntries; k++ {
-			e := c[pos : pos+32]
-			pos += 32
-			add(e, p)
-			for pos+32 <= len(c) && c[pos] == 0x44 { // extension entries (§2.5)
-				pos += 32
-			}
-		}
-		if last {
-			break
-		}
-	}
 	return imgs, nil
 }
+
+// readCatalog reads the boot catalog (at most four sectors, as many
+// entries as [maxBootEntries] and their headers take) and checks its
+// validation entry.
+func (f *FS) readCatalog() (catalog, error) {
+	if f.bootOff < (firstVD+1)*sectorSize || f.bootOff >= f.limit {
+		return "", corrupt(f.bootOff, "El Torito catalog location")
+	}
+	buf := make([]byte, min(4*sectorSize, f.limit-f.bootOff))
+	n, err := f.r.ReadAt(buf, f.bootOff)
+	if n < 2*catalogEntryLen {
+		return "", truncated(f.bootOff, fmt.Sprintf("El Torito catalog (%v)", err))
+	}
+	c := catalog(buf[:n-n%catalogEntryLen])
+	v := c.entry(0)
+	if v.headerID() != validationHeader || !v.validKey() {
+		return "", corrupt(f.bootOff, "El Torito validation entry")
+	}
+	if !v.validChecksum() {
+		return "", corrupt(f.bootOff, "El Torito validation entry checksum")
+	}
+	return c, nil
+}
+
+// catalog is an El Torito boot catalog (El Torito 1.0 §2), a whole number
+// of entries.
+type catalog string
+
+func (c catalog) entries() int { return len(c) / catalogEntryLen }
+
+func (c catalog) entry(i int) catalogEntry {
+	return catalogEntry(c[i*catalogEntryLen : (i+1)*catalogEntryLen])
+}
+
+// bootEntries yields the catalog's boot entries with the platform each is
+// for: the initial/default entry (§2.2) with the validation entry's
+// platform, then the entries of each section (§2.3, §2.4) with their
+// header's, skipping extension entries (§2.5), at most maxBootEntries in
+// all.
+func (c catalog) bootEntries() iter.Seq2[catalogEntry, Platform] {
+	return func(yield func(catalogEntry, Platform) bool) {
+		if !yield(c.entry(1), c.entry(0).platform()) {
+			return
+		}
+		count := 1
+		for i := 2; i < c.entries() && count < maxBootEntries; {
+			h := c.entry(i)
+			i++
+			if h.headerID() != sectionHeader && h.headerID() != lastSectionHeader {
+				return
+			}
+			for k := 0; k < h.sectionEntries() && i < c.entries() && count < maxBootEntries; k++ {
+				e := c.entry(i)
+				i++
+				if !yield(e, h.platform()) {
+					return
+				}
+				count++
+				for i < c.entries() && c.entry(i).headerID() == extensionEntry {
+					i++
+				}
+			}
+			if h.headerID() == lastSectionHeader {
+				return
+			}
+		}
+	}
+}
+
+// catalogEntry is one 32-byte entry of a boot catalog viewed in place. Its
+// first byte says what it is; the accessors of each kind read the fields
+// at their offsets.
+type catalogEntry string
+
+const catalogEntryLen = 32
+
+// Header IDs and boot indicators (the first byte of an entry).
+const (
+	validationHeader  = 0x01 // validation entry, §2.1
+	sectionHeader     = 0x90 // section header, more follow, §2.3
+	lastSectionHeader = 0x91 // the last section header
+	extensionEntry    = 0x44 // section entry extension, §2.5
+	bootable          = 0x88 // boot indicator of a bootable entry, §2.2
+)
+
+func (e catalogEntry) headerID() byte { return e[0] }
+
+// platform is the platform ID of a validation entry or section header.
+func (e catalogEntry) platform() Platform { return Platform(e[1]) }
+
+// validKey reports whether a validation entry ends in the key 55 AA.
+func (e catalogEntry) validKey() bool { return e[30] == 0x55 && e[31] == 0xAA }
+
+// validChecksum reports whether a validation entry's 16-bit words sum to 0.
+func (e catalogEntry) validChecksum() bool {
+	var sum uint16
+	for i := 0; i < catalogEntryLen; i += 2 {
+		sum += le16(string(e), i)
+	}
+	return sum == 0
+}
+
+// sectionEntries is the number of entries a section header announces.
+func (e catalogEntry) sectionEntries() int { return int(le16(string(e), 2)) }
+
+// The fields of a default or section entry (§2.2, §2.4).
+func (e catalogEntry) bootIndicator() byte { return e[0] }
+func (e catalogEntry) media() Emulation    { return Emulation(e[1] & 0x0F) }
+func (e catalogEntry) loadSegment() uint16 { return le16(string(e), 2) }
+func (e catalogEntry) systemType() uint8   { return e[4] }
+func (e catalogEntry) sectorCount() uint16 { return le16(string(e), 6) }
+func (e catalogEntry) loadBlock() uint32   { return le32(string(e), 8) }
 
 // bootSize works out how long a boot image is (see [BootImage.Size]).
 func (f *FS) bootSize(b BootImage) int64 {
@@ -210,51 +286,74 @@ func (f *FS) bootSize(b BootImage) int64 {
 	return size
 }
 
-// Synthetic boot directory (Options.BootDir).
-
-func (f *FS) bootDirNode() *node {
-	return &node{name: f.bootDir, mode: fs.ModeDir | 0o555, off: -1, rec: f.root.rec, tf: f.root.tf}
+// bootDir is the directory [Options.BootDir] adds to the root of the
+// tree, holding the boot images. OpenWith builds it once; the FS consults
+// it before its tree (lookup, dirFor), and the tree knows nothing of it.
+// It is never changed after it is built.
+type bootDir struct {
+	node   node     // the directory itself; off -1 marks it
+	images *dirData // its entries, the boot images, by name
+	root   *dirData // the root directory with the boot directory added
 }
 
-// bootLookup resolves names inside Options.BootDir; ok is false when name
-// is not there (or a real root entry has the same name).
-func (f *FS) bootLookup(name string) (n *node, ok bool, err error) {
-	first, rest, _ := strings.Cut(name, "/")
-	if first != f.bootDir || !f.vol.ElTorito {
-		return nil, false, nil
+// newBootDir builds the boot directory called name, or returns nil when
+// the image has no El Torito boot record, when its root directory cannot
+// be read, or when a root entry has that name (the entry wins).
+func (f *FS) newBootDir(name string) *bootDir {
+	if !f.vol.ElTorito {
+		return nil
 	}
 	root, err := f.loadDir(f.root)
-	if err != nil || root.find(f.bootDir) != nil {
+	if err != nil || root.find(name) != nil {
+		return nil
+	}
+	b := &bootDir{node: node{name: name, mode: fs.ModeDir | 0o555, off: -1, rec: f.root.rec, tf: f.root.tf}}
+	imgs, _ := f.BootImages() // a damaged catalog leaves the directory empty; Check reports it
+	b.images = &dirData{entries: make([]node, 0, len(imgs))}
+	for _, img := range imgs {
+		b.images.entries = append(b.images.entries, *f.bootNode(img))
+	}
+	slices.SortFunc(b.images.entries, byName)
+	e := make([]node, 0, len(root.entries)+1)
+	e = append(e, root.entries...)
+	e = append(e, b.node)
+	slices.SortFunc(e, byName)
+	b.root = &dirData{entries: e, bad: root.bad, lost: root.lost}
+	return b
+}
+
+func byName(a, b node) int { return strings.Compare(a.name, b.name) }
+
+// lookup finds name in the boot directory; ok is false when name is not
+// in it, and then the tree is asked. b may be nil.
+func (b *bootDir) lookup(name string) (n *node, ok bool, err error) {
+	if b == nil {
+		return nil, false, nil
+	}
+	first, rest, _ := strings.Cut(name, "/")
+	if first != b.node.name {
 		return nil, false, nil
 	}
 	if rest == "" {
-		return f.bootDirNode(), true, nil
+		return &b.node, true, nil
 	}
-	d := f.bootData()
-	if c := d.find(rest); c != nil {
+	if c := b.images.find(rest); c != nil {
 		return c, true, nil
 	}
 	return nil, true, fs.ErrNotExist
 }
 
-func (f *FS) bootData() *dirData {
-	imgs, _ := f.BootImages()
-	d := &dirData{}
-	for _, b := range imgs {
-		d.entries = append(d.entries, *f.bootNode(b))
+// dir returns the listing of n when the boot directory supplies it: for
+// the boot directory itself, and for root (the root directory, to which
+// it adds itself); else nil, and the tree is asked. b may be nil.
+func (b *bootDir) dir(n, root *node) *dirData {
+	switch {
+	case b == nil:
+		return nil
+	case n.off == -1:
+		return b.images
+	case n == root:
+		return b.root
 	}
-	slices.SortFunc(d.entries, func(a, b node) int { return strings.Compare(a.name, b.name) })
-	return d
-}
-
-// withBoot returns d, the root directory, with the boot directory added.
-func (f *FS) withBoot(d *dirData) *dirData {
-	if d.find(f.bootDir) != nil {
-		return d
-	}
-	e := make([]node, 0, len(d.entries)+1)
-	e = append(e, d.entries...)
-	e = append(e, *f.bootDirNode())
-	slices.SortFunc(e, func(a, b node) int { return strings.Compare(a.name, b.name) })
-	return &dirData{entries: e, bad: d.bad, lost: d.lost}
+	return nil
 }

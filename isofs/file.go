@@ -55,30 +55,24 @@ func (f *FS) Open(name string) (fs.File, error) {
 	return file, nil
 }
 
-// lookup is resolve, plus the synthetic boot directory.
-func (f *FS) lookup(name string, follow bool) (*node, int64, error) {
-	if f.bootDir != "" {
-		if n, ok, err := f.bootLookup(name); ok {
-			return n, f.root.off, err
-		}
+// lookup finds the node of name: in the boot directory when name is in
+// it, else in the tree (resolve). parent is the byte offset of the
+// directory that lists it, for dirFor.
+func (f *FS) lookup(name string, follow bool) (n *node, parent int64, err error) {
+	if n, ok, err := f.bootDir.lookup(name); ok {
+		return n, f.root.off, err
 	}
 	return f.resolve(name, follow)
 }
 
-// dirFor returns the decoded directory of n, which lookup found in the
-// directory at byte offset parent.
+// dirFor returns the listing of the directory n, which lookup found in
+// the directory at byte offset parent: the boot directory's when it
+// supplies it, else the tree's.
 func (f *FS) dirFor(n *node, parent int64) (*dirData, error) {
-	if f.bootDir != "" && n.off == -1 {
-		return f.bootData(), nil
+	if d := f.bootDir.dir(n, f.root); d != nil {
+		return d, nil
 	}
-	d, err := f.dirOf(n, parent)
-	if err != nil {
-		return nil, err
-	}
-	if n == f.root && f.bootDir != "" && f.vol.ElTorito {
-		return f.withBoot(d), nil
-	}
-	return d, nil
+	return f.dirOf(n, parent)
 }
 
 func (f *FS) openNode(n *node) (*File, error) {
@@ -92,13 +86,16 @@ func (f *FS) openNode(n *node) (*File, error) {
 	if n.flags&nodeZisofs != 0 {
 		return f.openZisofs(n)
 	}
-	var sr *io.SectionReader
-	if n.ext != nil {
-		sr = io.NewSectionReader(&multiExtent{r: f.r, ext: *n.ext}, 0, size)
-	} else {
-		sr = io.NewSectionReader(f.r, n.off, size)
+	file := &File{n: n}
+	switch {
+	case n.ext != nil:
+		file.sr = *io.NewSectionReader(&multiExtent{r: f.r, ext: *n.ext}, 0, size)
+	case size <= smallFile && f.useRA:
+		file.sr = *io.NewSectionReader(&f.ra, n.off, size)
+	default:
+		file.sr = *io.NewSectionReader(f.r, n.off, size)
 	}
-	return &File{n: n, sr: sr}, nil
+	return file, nil
 }
 
 // openZisofs opens a zisofs-compressed file: its recorded extents are the
@@ -115,7 +112,7 @@ func (f *FS) openZisofs(n *node) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &File{n: n, sr: io.NewSectionReader(z, 0, n.size), z: z}, nil
+	return &File{n: n, sr: *io.NewSectionReader(z, 0, n.size), z: z}, nil
 }
 
 // Stat returns the [fs.FileInfo] of the named file, following symbolic
@@ -215,7 +212,7 @@ func truncatedErr(err error) error {
 // offset and, like those of [os.File], are not meant for concurrent use.
 type File struct {
 	n      *node
-	sr     *io.SectionReader
+	sr     io.SectionReader
 	z      *zisofsFile // under sr for a zisofs-compressed file, else nil
 	closed atomic.Bool
 }

@@ -366,3 +366,51 @@ func TestBootDirName(t *testing.T) {
 		t.Errorf("Stat(boot/1-bios.img) succeeded; the synthetic directory must not shadow a real one")
 	}
 }
+
+// TestBootDirBuiltOnce checks that the boot directory is built when the
+// FS is opened, not on every call: looking up a boot image costs no
+// allocation, and listing the root costs what it costs without BootDir.
+func TestBootDirBuiltOnce(t *testing.T) {
+	img := readTestdata(t, "small-eltorito.iso")
+	plain, err := Open(bytes.NewReader(img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := OpenWith(bytes.NewReader(img), Options{BootDir: "eltorito"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"eltorito", "eltorito/1-bios.img"} {
+		if n := testing.AllocsPerRun(100, func() {
+			if _, err := fsys.Stat(name); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("Stat(%q): %v allocations, want 0", name, n)
+		}
+	}
+	readRoot := func(fsys *FS) float64 {
+		return testing.AllocsPerRun(100, func() {
+			if _, err := fsys.ReadDir("."); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if got, want := readRoot(fsys), readRoot(plain); got != want {
+		t.Errorf("ReadDir(\".\") with BootDir: %v allocations, want %v as without", got, want)
+	}
+}
+
+// TestStatAllocs checks that looking up a path through decoded
+// directories allocates nothing, however deep it is.
+func TestStatAllocs(t *testing.T) {
+	fsys := openTestdata(t, "small-rr.iso", Options{})
+	for _, name := range []string{"hello.txt", "sub/a/b/c/d/e/f/g/h/i/deep.txt"} {
+		if _, err := fsys.Stat(name); err != nil { // decode the directories
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(100, func() { fsys.Stat(name) }); n != 0 {
+			t.Errorf("Stat(%q): %v allocations, want 0", name, n)
+		}
+	}
+}

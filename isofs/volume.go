@@ -99,9 +99,11 @@ type Volume struct {
 //
 // An FS is safe for concurrent use by multiple goroutines. Directories are
 // decoded on first use and kept in a cache bounded by
-// [Options.MaxCacheBytes]; file contents are never cached but read from
-// the underlying [io.ReaderAt] on demand, which therefore must allow
-// concurrent ReadAt calls (as [os.File] and [bytes.Reader] do).
+// [Options.MaxCacheBytes]; file contents are read from the underlying
+// [io.ReaderAt] on demand (small files of an [*os.File] read in image
+// order through one 64 KiB read-ahead window, see the package comment),
+// which therefore must allow concurrent ReadAt calls (as [os.File] and
+// [bytes.Reader] do).
 type FS struct {
 	r     io.ReaderAt
 	bs    int64 // logical block size
@@ -111,12 +113,15 @@ type FS struct {
 	root  *node
 	vol   Volume
 
-	bootOff int64 // byte offset of the El Torito catalog, 0 if none
-	bootDir string
+	bootOff int64    // byte offset of the El Torito catalog, 0 if none
+	bootDir *bootDir // Options.BootDir, or nil
 
 	bootOnce sync.Once
 	boot     []BootImage
 	bootErr  error
+
+	ra    readAhead // what small files are read through, if useRA
+	useRA bool
 
 	mu     sync.Mutex
 	cache  dirCache        // decoded directories
@@ -140,89 +145,18 @@ const (
 // OpenWith is [Open] with options.
 func OpenWith(r io.ReaderAt, opts Options) (*FS, error) {
 	f := &FS{r: r, owners: make(map[int64]int64)}
-	switch {
-	case opts.MaxCacheBytes == 0:
-		f.cache.init(DefaultMaxCacheBytes)
-	case opts.MaxCacheBytes < 0:
-		f.cache.init(-1)
-	default:
-		f.cache.init(opts.MaxCacheBytes)
+	f.cache.init(cacheBound(opts.MaxCacheBytes))
+	if opts.BootDir != "" && !validElem(opts.BootDir) {
+		return nil, &fs.PathError{Op: "open", Path: opts.BootDir, Err: fs.ErrInvalid}
 	}
-	if opts.BootDir != "" {
-		if !fs.ValidPath(opts.BootDir) || opts.BootDir == "." || containsSlash(opts.BootDir) {
-			return nil, &fs.PathError{Op: "open", Path: opts.BootDir, Err: fs.ErrInvalid}
-		}
-		f.bootDir = opts.BootDir
+	set, err := readDescriptors(r)
+	if err != nil {
+		return nil, err
 	}
-	var pvd, svd []byte
-	buf := make([]byte, sectorSize)
-	for i := range maxVDs {
-		off := int64(firstVD+i) * sectorSize
-		if _, err := r.ReadAt(buf, off); err != nil {
-			if i == 0 {
-				return nil, ErrNotISO
-			}
-			return nil, truncated(off, "volume descriptor set")
-		}
-		if string(buf[1:6]) != "CD001" {
-			if i == 0 {
-				return nil, ErrNotISO
-			}
-			return nil, corrupt(off, "volume descriptor identifier")
-		}
-		typ := buf[0]
-		if typ == 255 {
-			break
-		}
-		switch {
-		case typ == 0 && string(buf[7:30]) == "EL TORITO SPECIFICATION":
-			f.bootOff = int64(le32(string(buf), 71)) // in blocks; scaled below
-		case typ == 1 && pvd == nil:
-			pvd = append([]byte(nil), buf...)
-		case typ == 2 && svd == nil && buf[88] == '%' && buf[89] == '/' &&
-			(buf[90] == '@' || buf[90] == 'C' || buf[90] == 'E'):
-			svd = append([]byte(nil), buf...)
-		}
-		if i == maxVDs-1 {
-			return nil, corrupt(off, "volume descriptor set without terminator")
-		}
+	if err := f.setVolume(set); err != nil {
+		return nil, err
 	}
-	if pvd == nil {
-		return nil, ErrNotISO
-	}
-	p := string(pvd)
-	f.bs = int64(le16(p, 128))
-	if f.bs != 512 && f.bs != 1024 && f.bs != 2048 {
-		return nil, corrupt(firstVD*sectorSize+128, "logical block size")
-	}
-	blocks := le32(p, 80)
-	f.limit = int64(blocks) * f.bs
-	if f.limit < (firstVD+1)*sectorSize {
-		return nil, corrupt(firstVD*sectorSize+80, "volume space size")
-	}
-	var probe [1]byte
-	if _, err := r.ReadAt(probe[:], f.limit-1); err != nil {
-		return nil, truncated(f.limit-1, "volume (shorter than its volume space size)")
-	}
-	f.bootOff *= f.bs
-	f.vol = Volume{
-		System:      trimID(p[8:40]),
-		ID:          trimID(p[40:72]),
-		VolumeSet:   trimID(p[190:318]),
-		Publisher:   trimID(p[318:446]),
-		Preparer:    trimID(p[446:574]),
-		Application: trimID(p[574:702]),
-		Created:     longTime(p[813:830]),
-		Modified:    longTime(p[830:847]),
-		BlockSize:   int(f.bs),
-		Blocks:      blocks,
-		Joliet:      svd != nil,
-		ElTorito:    f.bootOff != 0,
-	}
-
-	// The root directory's "." record says whether SUSP is in use (SUSP
-	// §5.3: SP in the first record of the root directory).
-	proot, err := f.rootNode(p[156:190], firstVD*sectorSize+156)
+	proot, err := f.rootNode(set.pvd.rootRecord(), firstVD*sectorSize+pvdRootRecord)
 	if err != nil {
 		return nil, err
 	}
@@ -234,8 +168,117 @@ func OpenWith(r io.ReaderAt, opts Options) (*FS, error) {
 	for _, id := range info.ext {
 		f.vol.Extensions = append(f.vol.Extensions, string([]byte(id)))
 	}
+	if err := f.chooseTree(opts.Names, set, proot, &info); err != nil {
+		return nil, err
+	}
+	if opts.BootDir != "" {
+		f.bootDir = f.newBootDir(opts.BootDir)
+	}
+	return f, nil
+}
 
-	names := opts.Names
+// cacheBound turns [Options.MaxCacheBytes] into the cache's bound, -1
+// meaning none.
+func cacheBound(opt int64) int64 {
+	switch {
+	case opt == 0:
+		return DefaultMaxCacheBytes
+	case opt < 0:
+		return -1
+	}
+	return opt
+}
+
+// validElem reports whether name is a single valid path element.
+func validElem(name string) bool {
+	return fs.ValidPath(name) && name != "." && !containsSlash(name)
+}
+
+// descriptorSet is what the volume descriptor set (ECMA-119 §6.7.1)
+// holds that isofs uses.
+type descriptorSet struct {
+	pvd     volumeDescriptor // the primary volume descriptor
+	svd     volumeDescriptor // the first Joliet supplementary one, or ""
+	catalog uint32           // El Torito boot catalog block, 0 if none
+}
+
+// readDescriptors reads the volume descriptors from sector 16 up to the
+// set terminator.
+func readDescriptors(r io.ReaderAt) (descriptorSet, error) {
+	var set descriptorSet
+	buf := make([]byte, sectorSize)
+	for i := range maxVDs {
+		off := int64(firstVD+i) * sectorSize
+		if _, err := r.ReadAt(buf, off); err != nil {
+			if i == 0 {
+				return set, ErrNotISO
+			}
+			return set, truncated(off, "volume descriptor set")
+		}
+		vd := volumeDescriptor(buf)
+		if vd.standardID() != "CD001" {
+			if i == 0 {
+				return set, ErrNotISO
+			}
+			return set, corrupt(off, "volume descriptor identifier")
+		}
+		switch typ := vd.typ(); {
+		case typ == vdTerminator:
+			if set.pvd == "" {
+				return set, ErrNotISO
+			}
+			return set, nil
+		case typ == vdBoot && vd.elTorito():
+			set.catalog = vd.catalogBlock()
+		case typ == vdPrimary && set.pvd == "":
+			set.pvd = volumeDescriptor(string(buf))
+		case typ == vdSupplementary && set.svd == "" && vd.joliet():
+			set.svd = volumeDescriptor(string(buf))
+		}
+	}
+	return set, corrupt(int64(firstVD+maxVDs-1)*sectorSize, "volume descriptor set without terminator")
+}
+
+// setVolume checks the primary volume descriptor's block size and volume
+// space size against r and fills in f.vol.
+func (f *FS) setVolume(set descriptorSet) error {
+	pvd := set.pvd
+	f.bs = int64(pvd.blockSize())
+	if f.bs != 512 && f.bs != 1024 && f.bs != 2048 {
+		return corrupt(firstVD*sectorSize+pvdBlockSize, "logical block size")
+	}
+	blocks := pvd.spaceSize()
+	f.limit = int64(blocks) * f.bs
+	if f.limit < (firstVD+1)*sectorSize {
+		return corrupt(firstVD*sectorSize+pvdSpaceSize, "volume space size")
+	}
+	var probe [1]byte
+	if _, err := f.r.ReadAt(probe[:], f.limit-1); err != nil {
+		return truncated(f.limit-1, "volume (shorter than its volume space size)")
+	}
+	f.ra.r, f.ra.limit, f.useRA = f.r, f.limit, costlyReads(f.r)
+	f.bootOff = int64(set.catalog) * f.bs
+	f.vol = Volume{
+		System:      pvd.systemID(),
+		ID:          pvd.volumeID(),
+		VolumeSet:   pvd.volumeSetID(),
+		Publisher:   pvd.publisherID(),
+		Preparer:    pvd.preparerID(),
+		Application: pvd.applicationID(),
+		Created:     pvd.created(),
+		Modified:    pvd.modified(),
+		BlockSize:   int(f.bs),
+		Blocks:      blocks,
+		Joliet:      set.svd != "",
+		ElTorito:    f.bootOff != 0,
+	}
+	return nil
+}
+
+// chooseTree picks the tree names come from (names, or by [NamesAuto]'s
+// rule) and sets the FS's root to it. proot is the primary volume's root,
+// info what its SUSP entries said.
+func (f *FS) chooseTree(names NameSource, set descriptorSet, proot *node, info *rrInfo) error {
 	if names == NamesAuto {
 		switch {
 		case f.vol.RockRidge:
@@ -250,28 +293,81 @@ func OpenWith(r io.ReaderAt, opts Options) (*FS, error) {
 	switch names {
 	case NamesRockRidge:
 		if !f.vol.RockRidge {
-			return nil, ErrNoTree
+			return ErrNoTree
 		}
 		f.rr, f.skip = true, info.skip
-		proot.applyRR(&info)
+		proot.applyRR(info)
 		f.root = proot
 	case NamesJoliet:
-		if svd == nil {
-			return nil, ErrNoTree
+		if set.svd == "" {
+			return ErrNoTree
 		}
 		// The Joliet descriptor's position in the set is not recorded;
 		// its offset only matters for error messages.
-		f.root, err = f.rootNode(string(svd[156:190]), 0)
+		root, err := f.rootNode(set.svd.rootRecord(), 0)
 		if err != nil {
-			return nil, err
+			return err
 		}
+		f.root = root
 	case NamesPlain:
 		f.root = proot
 	default:
-		return nil, fs.ErrInvalid
+		return fs.ErrInvalid
 	}
-	return f, nil
+	return nil
 }
+
+// volumeDescriptor is a volume descriptor (ECMA-119 §8) viewed in place:
+// sectorSize bytes. The accessors of the primary and supplementary
+// descriptor (§8.4, §8.5) and of the boot record (§8.2, El Torito 1.0
+// §2.0) read the fields at their offsets.
+type volumeDescriptor string
+
+// Volume descriptor types, ECMA-119 §8.1.1.
+const (
+	vdBoot          = 0
+	vdPrimary       = 1
+	vdSupplementary = 2
+	vdTerminator    = 255
+)
+
+// Offsets of primary volume descriptor fields that errors name.
+const (
+	pvdSpaceSize  = 80
+	pvdBlockSize  = 128
+	pvdRootRecord = 156
+)
+
+func (v volumeDescriptor) typ() byte             { return v[0] }
+func (v volumeDescriptor) standardID() string    { return string(v[1:6]) }
+func (v volumeDescriptor) systemID() string      { return trimID(string(v[8:40])) }
+func (v volumeDescriptor) volumeID() string      { return trimID(string(v[40:72])) }
+func (v volumeDescriptor) spaceSize() uint32     { return le32(string(v), pvdSpaceSize) }
+func (v volumeDescriptor) escapes() string       { return string(v[88:120]) }
+func (v volumeDescriptor) blockSize() uint16     { return le16(string(v), pvdBlockSize) }
+func (v volumeDescriptor) rootRecord() string    { return string(v[pvdRootRecord:190]) }
+func (v volumeDescriptor) volumeSetID() string   { return trimID(string(v[190:318])) }
+func (v volumeDescriptor) publisherID() string   { return trimID(string(v[318:446])) }
+func (v volumeDescriptor) preparerID() string    { return trimID(string(v[446:574])) }
+func (v volumeDescriptor) applicationID() string { return trimID(string(v[574:702])) }
+func (v volumeDescriptor) created() time.Time    { return longTime(string(v[813:830])) }
+func (v volumeDescriptor) modified() time.Time   { return longTime(string(v[830:847])) }
+
+// joliet reports whether a supplementary descriptor's escape sequences
+// name a UCS-2 level (Joliet §4.2: "%/@", "%/C" or "%/E").
+func (v volumeDescriptor) joliet() bool {
+	e := v.escapes()
+	return e[0] == '%' && e[1] == '/' && (e[2] == '@' || e[2] == 'C' || e[2] == 'E')
+}
+
+// elTorito reports whether a boot record's boot system identifier is El
+// Torito's (El Torito 1.0 §2.0: "EL TORITO SPECIFICATION", padded with
+// zeros).
+func (v volumeDescriptor) elTorito() bool { return string(v[7:30]) == "EL TORITO SPECIFICATION" }
+
+// catalogBlock is the first block of the El Torito boot catalog, from an
+// El Torito boot record (El Torito 1.0 §2.0, offset 0x47).
+func (v volumeDescriptor) catalogBlock() uint32 { return le32(string(v), 71) }
 
 // Volume returns the primary volume descriptor's fields.
 func (f *FS) Volume() Volume { return f.vol }

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -425,6 +426,66 @@ func BenchmarkReadMany(b *testing.B) {
 			reportCPU(b, cpu)
 		})
 	}
+}
+
+// BenchmarkWalkProcess times whole processes, as a user sees them: isowalk
+// (./isowalk: open the 10,000-file image, walk it with fs.WalkDir, read
+// every file to its end with io.Copy) against cat(1) of the same
+// page-cached image to /dev/null, the two run in turn in each iteration
+// (which goes first alternating). It reports the medians of each one's
+// CPU time (user plus system) and wall time, and their ratios
+// (isowalk/cat): the goal is a CPU ratio of at most 4.
+func BenchmarkWalkProcess(b *testing.B) {
+	iso := image(b, "many")
+	bin := filepath.Join(b.TempDir(), "isowalk")
+	if out, err := exec.Command("go", "build", "-o", bin, "./isowalk").CombinedOutput(); err != nil {
+		b.Fatalf("go build ./isowalk: %v\n%s", err, out)
+	}
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer devNull.Close()
+	run := func(name string, args ...string) (cpu, wall time.Duration) {
+		cmd := exec.Command(name, args...)
+		var stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = devNull, &stderr
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("%s: %v\n%s", name, err, stderr.String())
+		}
+		wall = time.Since(start)
+		return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), wall
+	}
+	run("cat", iso) // warm the page cache
+	run(bin, iso)
+	var catCPU, catWall, walkCPU, walkWall []time.Duration
+	first := true
+	for b.Loop() {
+		for k := range 2 {
+			if (k == 0) == first {
+				c, w := run("cat", iso)
+				catCPU, catWall = append(catCPU, c), append(catWall, w)
+			} else {
+				c, w := run(bin, iso)
+				walkCPU, walkWall = append(walkCPU, c), append(walkWall, w)
+			}
+		}
+		first = !first
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	b.ReportMetric(ms(median(catCPU)), "cat-cpu-ms")
+	b.ReportMetric(ms(median(walkCPU)), "isowalk-cpu-ms")
+	b.ReportMetric(float64(median(walkCPU))/float64(median(catCPU)), "cpu-ratio")
+	b.ReportMetric(ms(median(catWall)), "cat-wall-ms")
+	b.ReportMetric(ms(median(walkWall)), "isowalk-wall-ms")
+	b.ReportMetric(float64(median(walkWall))/float64(median(catWall)), "wall-ratio")
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // BenchmarkSequential reads every byte of the two 96 MiB files of the big
