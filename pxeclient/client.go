@@ -28,6 +28,7 @@ const (
 	StageProxy     = "proxy"
 	StageBoot      = "boot program"
 	StageConfig    = "config found"
+	StageLoaded    = "loaded"
 	stageProxyPort = 4011
 )
 
@@ -67,6 +68,9 @@ type Client struct {
 	// Dial opens TCP connections for HTTP when HTTPClient is nil; nil
 	// means a [net.Dialer] with the leased address as its local address.
 	Dial func(ctx context.Context, network, laddr, raddr string) (net.Conn, error)
+	// NoLoad stops the boot at [StageConfig], before the kernel and
+	// initrds.
+	NoLoad bool
 }
 
 // Report is the outcome of one boot, stage by stage. Durations are zero for
@@ -74,9 +78,10 @@ type Client struct {
 type Report struct {
 	Profile string
 	MAC     net.HardwareAddr
-	// Stage is the last stage reached (see StageOffer…StageConfig).
+	// Stage is the last stage reached (see StageOffer…StageLoaded).
 	Stage string
-	// Err is why the boot stopped before StageConfig; nil on success.
+	// Err is why the boot stopped before StageLoaded (StageConfig with
+	// [Client.NoLoad]); nil on success.
 	Err error
 	// Offer is DISCOVER→first usable OFFER, Ack REQUEST→ACK, Proxy the
 	// port-4011 REQUEST→ACK (zero if not done).
@@ -98,18 +103,30 @@ type Report struct {
 	ConfigFile  string
 	ConfigBytes int64
 	ConfigTried []string
+	// Load is the time from the configuration found to the end of the
+	// last initrd; Kernel and Initrds are the names loaded, as asked for
+	// (TFTP paths or URLs).
+	Load    time.Duration
+	Kernel  string
+	Initrds []string
+	// Files are the files loaded, in order: the boot program, the
+	// configuration and any file it includes or chains to, the kernel,
+	// the initrds. Names not found during the configuration search are
+	// in ConfigTried, not here.
+	Files []File
 	// DHCPRetrans and TFTPRetrans count retransmissions.
 	DHCPRetrans, TFTPRetrans int
 	// Total is the whole boot.
 	Total time.Duration
 }
 
-// Boot runs the firmware's boot until a configuration is found or ctx ends:
-// DHCP (with proxyDHCP and port 4011 as the profile says), the boot
-// program over TFTP or HTTP, and the pxelinux configuration search in
+// Boot runs the firmware's boot until the kernel and initrds are loaded or
+// ctx ends: DHCP (with proxyDHCP and port 4011 as the profile says), the
+// boot program over TFTP or HTTP, the pxelinux configuration search in
 // [bootmenu.SearchPath] order (for iPXE, a boot file that is an iPXE script
-// is the configuration). It always returns a report; rep.Err says why it
-// stopped early.
+// is the configuration), and the files the configuration boots by default
+// (see the package documentation). It always returns a report; rep.Err
+// says why it stopped early.
 func (c *Client) Boot(ctx context.Context) (rep *Report) {
 	start := time.Now()
 	rep = &Report{Profile: c.Profile.Name, MAC: c.MAC}
@@ -445,14 +462,37 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 	}
 	rep.Boot = time.Since(t3)
 	rep.Stage = StageBoot
+	rep.Files = append(rep.Files, File{Kind: KindBoot, Name: boot.file, Bytes: rep.BootBytes, CRC32C: CRC32C(prog.Bytes()), Time: rep.Boot})
 
 	// Configuration.
 	t4 := time.Now()
+	prefix := string(boot.opts[210])
+	if prefix == "" {
+		if i := strings.LastIndexByte(boot.file, '/'); i >= 0 && !isURL {
+			prefix = boot.file[:i+1]
+		}
+	}
+	f := &fetcher{c: c, ctx: ctx, rep: rep, src: src, hc: hc, tftpPort: tftpPort, prefix: prefix}
+	if isURL {
+		u, err := url.Parse(boot.file)
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		u.Path = path.Dir(u.Path)
+		if !strings.HasSuffix(u.Path, "/") {
+			u.Path += "/"
+		}
+		u.RawQuery, u.Fragment = "", ""
+		f.base = u
+	}
 	if p.IPXE && bytes.HasPrefix(prog.Bytes(), []byte("#!ipxe")) {
 		rep.ConfigFile, rep.ConfigBytes = boot.file, int64(prog.Len())
 		rep.Config = time.Since(t4)
 		rep.Stage = StageConfig
-		return nil
+		if c.NoLoad {
+			return nil
+		}
+		return f.load(boot.file, prog.Bytes())
 	}
 	var uuid []byte
 	if v, ok := p.Discover.Option(97); ok && len(v) == 17 {
@@ -468,46 +508,23 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 		MAC:          c.MAC,
 		IP:           rep.Addr.Addr(),
 	})
-	prefix := string(boot.opts[210])
-	if prefix == "" {
-		if i := strings.LastIndexByte(boot.file, '/'); i >= 0 {
-			prefix = boot.file[:i+1]
-		}
-	}
 	for _, name := range names {
-		full := name
-		if !strings.HasPrefix(name, "/") && !strings.Contains(name, "://") {
-			full = prefix + name
-		}
-		var n int64
-		var err error
-		if isURL {
-			u, perr := url.Parse(boot.file)
-			if perr != nil {
-				return fmt.Errorf("config: %w", perr)
-			}
-			if !strings.HasPrefix(full, "http") {
-				u.Path = path.Join(path.Dir(u.Path), name)
-				full = u.String()
-			}
-			n, err = httpGet(ctx, hc, full, io.Discard)
-		} else {
-			var r tftpResult
-			r, err = tftpGet(ctx, c.listen, src, netip.AddrPortFrom(rep.Server, tftpPort), full, p.Loader, false, p.TFTPTimeout, p.TFTPRetries, io.Discard)
-			rep.TFTPRetrans += r.retrans
-			n = r.bytes
-		}
+		var cfg bytes.Buffer
+		file, err := f.get(name, "config", &cfg, maxConfigSize)
 		if errors.Is(err, ErrNotFound) {
-			rep.ConfigTried = append(rep.ConfigTried, full)
+			rep.ConfigTried = append(rep.ConfigTried, file.Name)
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("config %s: %w", full, err)
+			return fmt.Errorf("config %s: %w", file.Name, err)
 		}
-		rep.ConfigFile, rep.ConfigBytes = full, n
+		rep.ConfigFile, rep.ConfigBytes = file.Name, file.Bytes
 		rep.Config = time.Since(t4)
 		rep.Stage = StageConfig
-		return nil
+		if c.NoLoad {
+			return nil
+		}
+		return f.load(name, cfg.Bytes())
 	}
 	return fmt.Errorf("config: none of %d names found", len(names))
 }

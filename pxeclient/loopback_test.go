@@ -3,6 +3,7 @@ package pxeclient
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -56,8 +57,8 @@ func fakeDHCP(t *testing.T, drop int32) (netip.AddrPort, *atomic.Int32) {
 	return netip.MustParseAddrPort(pc.LocalAddr().String()), discovers
 }
 
-// fakeTFTP serves boot.efi (size bytes) and pxelinux.cfg/default on
-// loopback, answers "not found" for everything else, and records each read
+// fakeTFTP serves boot.efi (size bytes), pxelinux.cfg/default, vmlinuz
+// (3007 bytes) and initrd.img (3010 bytes) on loopback, answers "not found" for everything else, and records each read
 // request's file name and options.
 type fakeTFTP struct {
 	mu   sync.Mutex
@@ -99,7 +100,9 @@ func (f *fakeTFTP) transfer(t *testing.T, to net.Addr, fields []string, size int
 	case "boot.efi":
 		body = bytes.Repeat([]byte{0xa5}, size)
 	case "pxelinux.cfg/default":
-		body = []byte("DEFAULT x\n")
+		body = []byte("DEFAULT x\nLABEL x\n KERNEL vmlinuz\n INITRD initrd.img\n")
+	case "vmlinuz", "initrd.img":
+		body = bytes.Repeat([]byte(fields[0][:1]), 3000+len(fields[0]))
 	default:
 		_, _ = c.WriteTo(append([]byte{0, 5, 0, 1}, "not found\x00"...), to)
 		return
@@ -178,9 +181,10 @@ func TestLoopbackHabits(t *testing.T) {
 		profile string
 		rrqs    []string // boot program read requests, in order
 		aborted int      // size probes aborted with an ERROR
+		loader  string   // the options of the kernel and initrd requests
 	}{
-		{"ovmf-pxe", []string{"boot.efi tsize 0 blksize 1468 windowsize 4", "boot.efi blksize 1468 windowsize 4"}, 1},
-		{"bios-ipxe", []string{"boot.efi tsize 0 blksize 1432"}, 0},
+		{"ovmf-pxe", []string{"boot.efi tsize 0 blksize 1468 windowsize 4", "boot.efi blksize 1468 windowsize 4"}, 1, "tsize 0 blksize 1408"},
+		{"bios-ipxe", []string{"boot.efi tsize 0 blksize 1432"}, 0, "tsize 0 blksize 1408"},
 	} {
 		t.Run(tc.profile, func(t *testing.T) {
 			dhcpAddr, discovers := fakeDHCP(t, 1)
@@ -197,7 +201,7 @@ func TestLoopbackHabits(t *testing.T) {
 			c := &Client{Profile: p, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, Conn: conn, DHCPServer: dhcpAddr, TFTPPort: port}
 			start := time.Now()
 			rep := c.Boot(t.Context())
-			if rep.Err != nil || rep.Stage != StageConfig {
+			if rep.Err != nil || rep.Stage != StageLoaded {
 				t.Fatalf("Boot: stage %q, err %v", rep.Stage, rep.Err)
 			}
 			if discovers.Load() != 2 || rep.DHCPRetrans != 1 {
@@ -209,13 +213,30 @@ func TestLoopbackHabits(t *testing.T) {
 			if rep.BootBytes != 5000 || rep.ConfigFile != "pxelinux.cfg/default" {
 				t.Errorf("boot program %d bytes, config %q; want 5000 and pxelinux.cfg/default", rep.BootBytes, rep.ConfigFile)
 			}
+			if rep.Kernel != "vmlinuz" || strings.Join(rep.Initrds, " ") != "initrd.img" {
+				t.Errorf("loaded kernel %q initrds %q; want vmlinuz and initrd.img", rep.Kernel, rep.Initrds)
+			}
+			var got []string
+			for _, f := range rep.Files {
+				got = append(got, fmt.Sprintf("%s %s %d", f.Kind, f.Name, f.Bytes))
+			}
+			if want := []string{"boot boot.efi 5000", "config pxelinux.cfg/default 53", "kernel vmlinuz 3007", "initrd initrd.img 3010"}; strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("Files = %q, want %q", got, want)
+			}
 			tf.mu.Lock()
 			defer tf.mu.Unlock()
-			var boot []string
+			var boot, images []string
 			for _, r := range tf.rrqs {
 				if strings.HasPrefix(r, "boot.efi") {
 					boot = append(boot, r)
 				}
+				if strings.HasPrefix(r, "vmlinuz") || strings.HasPrefix(r, "initrd") {
+					images = append(images, r)
+				}
+			}
+			// The loader's habits for the kernel and initrd (no size probe).
+			if want := []string{"vmlinuz " + tc.loader, "initrd.img " + tc.loader}; strings.Join(images, "|") != strings.Join(want, "|") {
+				t.Errorf("kernel and initrd RRQs = %q, want %q", images, want)
 			}
 			if strings.Join(boot, "|") != strings.Join(tc.rrqs, "|") {
 				t.Errorf("boot program RRQs = %q, want %q", boot, tc.rrqs)
@@ -224,7 +245,7 @@ func TestLoopbackHabits(t *testing.T) {
 				t.Errorf("aborted transfers %q, want %d", tf.errs, tc.aborted)
 			}
 			// The loader's search: every name before "default" was asked.
-			if n := len(tf.rrqs) - len(boot); n != len(rep.ConfigTried)+1 {
+			if n := len(tf.rrqs) - len(boot) - len(images); n != len(rep.ConfigTried)+1 {
 				t.Errorf("config RRQs %d, want %d tried + 1 found", n, len(rep.ConfigTried))
 			}
 		})
