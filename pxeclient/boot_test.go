@@ -271,10 +271,8 @@ func TestBootMinimalServer(t *testing.T) {
 	root := tree(t)
 	cmd := s.srv.Command(t.Context(), bin, "-iface", s.srvIf, "-range", "10.77.0.100-10.77.0.199", "-root", root, "-http", "10.77.0.1:8080")
 	start(t, cmd, "serving")
-	// minimal-server has no HTTP boot program for ARM64 (netboot's
-	// policy covers x86-64 HTTP boot only), so aavmf-http is checked
-	// against dnsmasq alone.
-	bootAll(t, s, root, allProfiles[:5])
+	// aavmf-http gets the tree's grubnetaa64.efi by URL.
+	bootAll(t, s, root, allProfiles)
 }
 
 // TestBootDnsmasq boots every profile from a server nobody here wrote:
