@@ -32,6 +32,9 @@ const (
 	stageProxyPort = 4011
 )
 
+// maxNAKs bounds how often a boot starts DHCP over after a DHCPNAK.
+const maxNAKs = 3
+
 // Client is one emulated machine. Set Profile, MAC and Conn; the other
 // fields are optional. A Client boots once per [Client.Boot] call; distinct
 // Clients may boot concurrently over one [Conn].
@@ -114,8 +117,10 @@ type Report struct {
 	// the initrds. Names not found during the configuration search are
 	// in ConfigTried, not here.
 	Files []File
-	// DHCPRetrans and TFTPRetrans count retransmissions.
+	// DHCPRetrans and TFTPRetrans count retransmissions, NAKs the DHCPNAKs
+	// answered to a REQUEST (each starts DHCP over, at most maxNAKs times).
 	DHCPRetrans, TFTPRetrans int
+	NAKs                     int
 	// Total is the whole boot.
 	Total time.Duration
 }
@@ -316,9 +321,6 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 	}
 	defer c.Conn.unsubscribe(xid)
 
-	// DISCOVER → OFFERs.
-	var addrOffer, bootOffer *reply
-	t0 := time.Now()
 	bootable := func(r *reply) bool {
 		if p.HTTP {
 			return strings.HasPrefix(r.class(), "HTTPClient") && r.file != ""
@@ -333,62 +335,76 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 	if tftpPort == 0 {
 		tftpPort = 69
 	}
-	err = c.exchange(ctx, ch, rep, dst, func(secs uint16) []byte { return c.message(1, xid, secs, netip.Addr{}, nil) },
-		func(r *reply) bool {
-			if r.msgType() != 2 {
-				return false
-			}
-			if rep.Offer == 0 {
-				rep.Offer = time.Since(t0)
-			}
-			if r.yi.IsValid() && !r.yi.IsUnspecified() {
-				if addrOffer == nil {
-					addrOffer = r
+	var addrOffer, bootOffer, ack *reply
+	var t1 time.Time
+	for attempt := 0; ; attempt++ {
+		// DISCOVER → OFFERs.
+		addrOffer, bootOffer, ack = nil, nil, nil
+		t0 := time.Now()
+		err = c.exchange(ctx, ch, rep, dst, func(secs uint16) []byte { return c.message(1, xid, secs, netip.Addr{}, nil) },
+			func(r *reply) bool {
+				if r.msgType() != 2 {
+					return false
 				}
-				if bootOffer == nil && r.file != "" && bootable(r) {
-					bootOffer = r
+				if rep.Offer == 0 {
+					rep.Offer = time.Since(t0)
 				}
-			} else if bootOffer == nil && bootable(r) {
-				bootOffer = r // proxyDHCP offer
-			}
-			return addrOffer != nil && bootOffer != nil
-		}, p.OfferWait)
-	if err != nil {
-		return fmt.Errorf("discover: %w", err)
-	}
-	if addrOffer == nil {
-		return errors.New("discover: no offer with an address")
-	}
-	if bootOffer == nil {
-		return errors.New("discover: no offer with a boot file")
-	}
-	rep.Stage = StageOffer
+				if r.yi.IsValid() && !r.yi.IsUnspecified() {
+					if addrOffer == nil {
+						addrOffer = r
+					}
+					if bootOffer == nil && r.file != "" && bootable(r) {
+						bootOffer = r
+					}
+				} else if bootOffer == nil && bootable(r) {
+					bootOffer = r // proxyDHCP offer
+				}
+				return addrOffer != nil && bootOffer != nil
+			}, p.OfferWait)
+		if err != nil {
+			return fmt.Errorf("discover: %w", err)
+		}
+		if addrOffer == nil {
+			return errors.New("discover: no offer with an address")
+		}
+		if bootOffer == nil {
+			return errors.New("discover: no offer with a boot file")
+		}
+		rep.Stage = StageOffer
 
-	// REQUEST → ACK.
-	yi, sid := addrOffer.yi.As4(), addrOffer.serverID().As4()
-	extra := []Option{{54, sid[:]}, {50, yi[:]}}
-	var ack *reply
-	t1 := time.Now()
-	err = c.exchange(ctx, ch, rep, dst, func(secs uint16) []byte { return c.message(3, xid, secs, netip.Addr{}, extra) },
-		func(r *reply) bool {
-			switch r.msgType() {
-			case 5:
-				ack = r
-				return true
-			case 6:
-				ack = r
-				return true
+		// REQUEST → ACK.
+		yi, sid := addrOffer.yi.As4(), addrOffer.serverID().As4()
+		extra := []Option{{54, sid[:]}, {50, yi[:]}}
+		t1 = time.Now()
+		err = c.exchange(ctx, ch, rep, dst, func(secs uint16) []byte { return c.message(3, xid, secs, netip.Addr{}, extra) },
+			func(r *reply) bool {
+				switch r.msgType() {
+				case 5:
+					ack = r
+					return true
+				case 6:
+					ack = r
+					return true
+				}
+				return false
+			}, 0)
+		if err == nil && ack == nil {
+			err = errors.New("no ACK")
+		}
+		if err != nil {
+			return fmt.Errorf("request: %w", err)
+		}
+		if ack.msgType() == 6 {
+			// RFC 2131 §4.4.1: after a NAK the client starts over with
+			// a DISCOVER (a server offered an address it then gave to
+			// another client).
+			rep.NAKs++
+			if attempt < maxNAKs {
+				continue
 			}
-			return false
-		}, 0)
-	if err == nil && ack == nil {
-		err = errors.New("no ACK")
-	}
-	if err != nil {
-		return fmt.Errorf("request: %w", err)
-	}
-	if ack.msgType() == 6 {
-		return fmt.Errorf("request: NAK %q", ack.opts[56])
+			return fmt.Errorf("request: NAK %q (%d times)", ack.opts[56], rep.NAKs)
+		}
+		break
 	}
 	rep.Ack = time.Since(t1)
 	bits := 24

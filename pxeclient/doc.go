@@ -19,7 +19,9 @@
 // MAC (chaddr and option 61), its transaction ID, and option 97 when
 // [Client.UUID] is set. A REQUEST is the same option list with option 53
 // set to 3 and options 54 and 50 right after it (only DISCOVERs were
-// captured, so that placement is an assumption). DISCOVER and REQUEST are
+// captured, so that placement is an assumption). A DHCPNAK starts DHCP
+// over with a DISCOVER (RFC 2131 §4.4.1), at most three times, counted in
+// [Report.NAKs]. DISCOVER and REQUEST are
 // sent on [Profile.Retransmit], the PXE specification's 4, 8, 16, 32 s for
 // every profile (iPXE's own timer is shorter; [Profile.Scaled] shrinks all
 // timeouts for tests).

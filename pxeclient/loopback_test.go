@@ -14,14 +14,15 @@ import (
 )
 
 // fakeDHCP answers on loopback: it ignores the first drop DISCOVERs, then
-// offers 127.0.0.2 with boot file "boot.efi" from 127.0.0.1 and ACKs.
-func fakeDHCP(t *testing.T, drop int32) (netip.AddrPort, *atomic.Int32) {
+// offers 127.0.0.2 with boot file "boot.efi" from 127.0.0.1, NAKs the
+// first naks REQUESTs and ACKs the others.
+func fakeDHCP(t *testing.T, drop, naks int32) (netip.AddrPort, *atomic.Int32) {
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pc.Close() })
-	discovers := new(atomic.Int32)
+	discovers, requests := new(atomic.Int32), new(atomic.Int32)
 	go func() {
 		buf := make([]byte, 1500)
 		for {
@@ -39,6 +40,8 @@ func fakeDHCP(t *testing.T, drop int32) (netip.AddrPort, *atomic.Int32) {
 				if discovers.Add(1) <= drop {
 					continue
 				}
+			} else if requests.Add(1) <= naks {
+				reply = 6
 			} else {
 				reply = 5
 			}
@@ -187,7 +190,7 @@ func TestLoopbackHabits(t *testing.T) {
 		{"bios-ipxe", []string{"boot.efi tsize 0 blksize 1432"}, 0, "tsize 0 blksize 1408"},
 	} {
 		t.Run(tc.profile, func(t *testing.T) {
-			dhcpAddr, discovers := fakeDHCP(t, 1)
+			dhcpAddr, discovers := fakeDHCP(t, 1, 0)
 			var tf fakeTFTP
 			port := tf.serve(t, 5000)
 			pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
@@ -247,6 +250,40 @@ func TestLoopbackHabits(t *testing.T) {
 			// The loader's search: every name before "default" was asked.
 			if n := len(tf.rrqs) - len(boot) - len(images); n != len(rep.ConfigTried)+1 {
 				t.Errorf("config RRQs %d, want %d tried + 1 found", n, len(rep.ConfigTried))
+			}
+		})
+	}
+}
+
+// TestLoopbackNAK: after a DHCPNAK the client starts over with a DISCOVER
+// (RFC 2131 §4.4.1), at most maxNAKs times.
+func TestLoopbackNAK(t *testing.T) {
+	for _, tc := range []struct {
+		naks      int32
+		ok        bool
+		discovers int32
+	}{
+		{2, true, 3},
+		{10, false, maxNAKs + 1},
+	} {
+		t.Run(fmtInt(int(tc.naks)), func(t *testing.T) {
+			dhcpAddr, discovers := fakeDHCP(t, 0, tc.naks)
+			var tf fakeTFTP
+			port := tf.serve(t, 700)
+			pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn := NewConn(pc)
+			defer conn.Close()
+			p, _ := ProfileByName("ovmf-pxe")
+			c := &Client{Profile: p.Scaled(0.05), MAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, Conn: conn, DHCPServer: dhcpAddr, TFTPPort: port}
+			rep := c.Boot(t.Context())
+			if ok := rep.Err == nil && rep.Stage == StageLoaded; ok != tc.ok {
+				t.Fatalf("Boot with %d NAKs: stage %q, err %v; want success %v", tc.naks, rep.Stage, rep.Err, tc.ok)
+			}
+			if got := discovers.Load(); got != tc.discovers || rep.NAKs != int(tc.discovers)-map[bool]int{true: 1, false: 0}[tc.ok] {
+				t.Errorf("DISCOVERs %d, Report.NAKs %d; want %d DISCOVERs", got, rep.NAKs, tc.discovers)
 			}
 		})
 	}

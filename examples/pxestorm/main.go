@@ -225,7 +225,7 @@ func printSummary(w io.Writer, reps []*pxeclient.Report, wall time.Duration, las
 			return 0
 		}},
 	}
-	ok, bytes, dhcpRe, tftpRe := 0, int64(0), 0, 0
+	ok, bytes, dhcpRe, tftpRe, naks := 0, int64(0), 0, 0, 0
 	fails := map[string]int{}
 	for _, r := range reps {
 		if r == nil {
@@ -240,6 +240,7 @@ func printSummary(w io.Writer, reps []*pxeclient.Report, wall time.Duration, las
 			bytes += f.Bytes
 		}
 		dhcpRe += r.DHCPRetrans
+		naks += r.NAKs
 		tftpRe += r.TFTPRetrans
 	}
 	fmt.Fprintf(w, "%d machines, %d reached %q, %d failed; storm %.2f s\n", len(reps), ok, last, len(reps)-ok, wall.Seconds())
@@ -268,7 +269,7 @@ func printSummary(w io.Writer, reps []*pxeclient.Report, wall time.Duration, las
 			fmt.Fprintf(w, "  %4d  %s\n", fails[k], k)
 		}
 	}
-	fmt.Fprintf(w, "retransmissions: DHCP %d, TFTP %d\n", dhcpRe, tftpRe)
+	fmt.Fprintf(w, "retransmissions: DHCP %d, TFTP %d; DHCPNAKs %d\n", dhcpRe, tftpRe, naks)
 	fmt.Fprintf(w, "loaded %.1f MiB, %.1f MiB/s aggregate\n", float64(bytes)/(1<<20), float64(bytes)/(1<<20)/wall.Seconds())
 }
 
