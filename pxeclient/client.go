@@ -312,14 +312,28 @@ func (c *Client) exchange(ctx context.Context, ch <-chan []byte, rep *Report, to
 
 func (c *Client) boot(ctx context.Context, rep *Report) error {
 	p := c.Profile
-	var xb [4]byte
-	_, _ = rand.Read(xb[:])
-	xid := binary.BigEndian.Uint32(xb[:])
-	ch, err := c.Conn.subscribe(xid)
-	if err != nil {
+	var (
+		xid uint32
+		ch  <-chan []byte
+		err error
+	)
+	// newXID starts a transaction: a new ID, so that replies to an
+	// earlier one (offers of an address since given away) are not taken.
+	newXID := func() error {
+		if ch != nil {
+			c.Conn.unsubscribe(xid)
+		}
+		var xb [4]byte
+		_, _ = rand.Read(xb[:])
+		xid = binary.BigEndian.Uint32(xb[:])
+		ch, err = c.Conn.subscribe(xid)
 		return err
 	}
-	defer c.Conn.unsubscribe(xid)
+	defer func() {
+		if ch != nil {
+			c.Conn.unsubscribe(xid)
+		}
+	}()
 
 	bootable := func(r *reply) bool {
 		if p.HTTP {
@@ -339,6 +353,9 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 	var t1 time.Time
 	for attempt := 0; ; attempt++ {
 		// DISCOVER → OFFERs.
+		if err := newXID(); err != nil {
+			return err
+		}
 		addrOffer, bootOffer, ack = nil, nil, nil
 		t0 := time.Now()
 		err = c.exchange(ctx, ch, rep, dst, func(secs uint16) []byte { return c.message(1, xid, secs, netip.Addr{}, nil) },
