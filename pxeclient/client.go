@@ -44,6 +44,10 @@ type Client struct {
 	// MAC is the machine's hardware address (chaddr, option 61).
 	MAC net.HardwareAddr
 	// UUID replaces option 97's 16 bytes when it is 16 bytes long.
+	// Otherwise the captured UUID is sent with its last six bytes (the
+	// node field) set to MAC, so that machines differ there as real ones
+	// do: a server that tells clients apart by option 97 sees one machine
+	// per MAC, not one for the whole storm.
 	UUID []byte
 	// Conn is the DHCP socket.
 	Conn *Conn
@@ -252,13 +256,30 @@ func (c *Client) message(typ uint8, xid uint32, secs uint16, ciaddr netip.Addr, 
 				v = append([]byte{d.HType}, c.MAC...)
 			}
 		case 97:
-			if len(c.UUID) == 16 && len(v) == 17 {
-				v = append([]byte{v[0]}, c.UUID...)
+			if u := c.uuid(); u != nil && len(v) == 17 {
+				v = append([]byte{v[0]}, u...)
 			}
 		}
 		put(o.Code, v)
 	}
 	return append(b, 255)
+}
+
+// uuid returns the machine's UUID as option 97 sends it (see
+// [Client.UUID]), or nil when the profile sends none.
+func (c *Client) uuid() []byte {
+	v, ok := c.Profile.Discover.Option(97)
+	if !ok || len(v) != 17 {
+		return nil
+	}
+	if len(c.UUID) == 16 {
+		return c.UUID
+	}
+	u := append([]byte(nil), v[1:]...)
+	if len(c.MAC) == 6 {
+		copy(u[10:], c.MAC)
+	}
+	return u
 }
 
 var broadcast = netip.AddrPortFrom(netip.AddrFrom4([4]byte{255, 255, 255, 255}), 67)
@@ -527,13 +548,7 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 		}
 		return f.load(boot.file, prog.Bytes())
 	}
-	var uuid []byte
-	if v, ok := p.Discover.Option(97); ok && len(v) == 17 {
-		uuid = v[1:]
-		if len(c.UUID) == 16 {
-			uuid = c.UUID
-		}
-	}
+	uuid := c.uuid()
 	names := bootmenu.SearchPath(bootmenu.Client{
 		ConfigFile:   string(boot.opts[209]),
 		UUID:         uuid,
