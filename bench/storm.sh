@@ -23,6 +23,7 @@
 #   sudo bench/storm.sh                          # N=1000, RUNS=3, 8 + 32 MiB
 #   N=200 RUNS=3 KERNEL_MIB=1 INITRD_MIB=4 bench/storm.sh
 #   PROFILE=mix SCALE=0.25 bench/storm.sh        # every PXE firmware, short timeouts
+#   SERVERS=dnsmasq POOL=1000 bench/storm.sh     # one server; a pool as large as the storm
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -57,9 +58,13 @@ head -c $((kmib << 20)) /dev/urandom >"$root/vmlinuz"
 head -c $((imib << 20)) /dev/urandom >"$root/initrd.img"
 printf 'DEFAULT linux\nLABEL linux\n  KERNEL vmlinuz\n  APPEND initrd=initrd.img console=ttyS0\n' >"$root/pxelinux.cfg/default"
 
-# The pool: 10.80.0.0/20, server at .0.1, addresses from 10.80.1.1 on.
-last=$((n + 16))
-if ((last > 3800)); then echo "N at most 3784" >&2; exit 2; fi
+# The pool: 10.80.0.0/20, server at .0.1, addresses from 10.80.1.1 on,
+# POOL addresses (default twice N: with a pool barely larger than the
+# storm, dnsmasq, which holds no address for an offer, offers the same
+# free address to many machines at once and NAKs all but one of their
+# REQUESTs, again on every retry).
+last=$((${POOL:-$((2 * n))} + 16))
+if ((last > 3800)); then echo "POOL at most 3784" >&2; exit 2; fi
 first_ip=10.80.1.1
 last_ip=10.80.$((1 + last / 254)).$((1 + last % 254))
 
@@ -112,7 +117,7 @@ start_server() { # $1: pxekit or dnsmasq; prints the server's pid
 results=$work/results
 : >"$results"
 for run in $(seq "$runs"); do
-	for server in pxekit dnsmasq; do
+	for server in ${SERVERS:-pxekit dnsmasq}; do
 		rm -f "$work/dnsmasq.leases"
 		setup
 		pid=$(start_server $server)
@@ -139,7 +144,7 @@ echo
 echo "storm of $n machines ($profile, scale $scale, ramp $ramp), kernel $kmib MiB + initrd $imib MiB, $runs runs each, interleaved"
 printf '%-8s %-16s %-22s %9s %9s %8s %8s %10s\n' server booted "wall s (runs)" "p50 s" "p99 s" p99/p50 "CPU s" "RSS MiB"
 declare -A wallmed
-for server in pxekit dnsmasq; do
+for server in ${SERVERS:-pxekit dnsmasq}; do
 	rows=$(awk -v s=$server '$1 == s' "$results")
 	booted=$(awk '{ printf "%s%s", sep, $2; sep = "," }' <<<"$rows")
 	walls=$(awk '{ printf "%s%s", sep, $3; sep = "," }' <<<"$rows")
