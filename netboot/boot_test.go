@@ -169,6 +169,37 @@ func TestNoConfigWarns(t *testing.T) {
 	}
 }
 
+// ARM64 UEFI HTTP boot gets the ARM64 program by URL, and nothing when
+// the tree has none or there is no HTTP.
+func TestPolicyARM64HTTPBoot(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tree fstest.MapFS
+		base string
+		want string
+	}{
+		{"GRUB", fstest.MapFS{"grubnetaa64.efi": {Data: []byte("g")}}, "http://:8080/", "http://:8080/grubnetaa64.efi"},
+		{"top of the tree first", fstest.MapFS{"grubaa64.efi": {Data: []byte("g")}, "boot/shimaa64.efi": {Data: []byte("s")}}, "http://:8080/", "http://:8080/grubaa64.efi"},
+		{"d-i tree", fstest.MapFS{"debian-installer/arm64/bootnetaa64.efi": {Data: []byte("s")}}, "http://:8080/", "http://:8080/debian-installer/arm64/bootnetaa64.efi"},
+		{"no program", fstest.MapFS{"pxelinux.0": {Data: []byte("p")}}, "http://:8080/", ""},
+		{"no HTTP", fstest.MapFS{"grubnetaa64.efi": {Data: []byte("g")}}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := New(tc.tree, &Options{HTTPBase: tc.base})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := b.Policy(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.HTTP[iana.EFI_ARM64_HTTP]; got != tc.want {
+				t.Errorf("Policy().HTTP[ARM64 HTTP] = %q, want %q (TFTP program %q)", got, tc.want, p.TFTP[iana.EFI_ARM64])
+			}
+		})
+	}
+}
+
 // The policy offers only what the Boot serves.
 func TestPolicyOffersOnlyServed(t *testing.T) {
 	// A d-i netboot-like tree: pxelinux.0 and shim, no iPXE, no programs.

@@ -54,6 +54,8 @@ type PolicyOptions struct {
 //   - UEFI HTTP boot (x86-64) gets the URL under Options.HTTPBase of the
 //     disk image named by [PolicyOptions.HTTPImage], else of the tree's
 //     signed shim, else of an iPXE EFI build when one is served;
+//   - UEFI HTTP boot on ARM64 gets the URL of the ARM64 UEFI program
+//     (the tree's shim or GRUB);
 //   - a client that already runs iPXE gets the iPXE script (the tree's
 //     boot.ipxe or the generated one), over HTTP when Options.HTTPBase is
 //     set.
@@ -117,6 +119,11 @@ func (b *Boot) Policy(opts *PolicyOptions) (*nbp.Policy, error) {
 		}
 		if o.HTTPImage != "" {
 			p.HTTP[iana.EFI_X86_64_HTTP] = b.httpBase + escapePath(strings.TrimLeft(o.HTTPImage, "/"))
+		}
+		// ARM64 HTTP boot gets the same program as ARM64 PXE (the tree's
+		// shim or GRUB), by URL.
+		if a := progs[iana.EFI_ARM64]; a != "" {
+			p.HTTP[iana.EFI_ARM64_HTTP] = b.httpBase + escapePath(a)
 		}
 		p.HTTPBase = b.httpBase
 	}

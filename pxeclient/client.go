@@ -28,8 +28,12 @@ const (
 	StageProxy     = "proxy"
 	StageBoot      = "boot program"
 	StageConfig    = "config found"
+	StageLoaded    = "loaded"
 	stageProxyPort = 4011
 )
+
+// maxNAKs bounds how often a boot starts DHCP over after a DHCPNAK.
+const maxNAKs = 3
 
 // Client is one emulated machine. Set Profile, MAC and Conn; the other
 // fields are optional. A Client boots once per [Client.Boot] call; distinct
@@ -40,6 +44,10 @@ type Client struct {
 	// MAC is the machine's hardware address (chaddr, option 61).
 	MAC net.HardwareAddr
 	// UUID replaces option 97's 16 bytes when it is 16 bytes long.
+	// Otherwise the captured UUID is sent with its last six bytes (the
+	// node field) set to MAC, so that machines differ there as real ones
+	// do: a server that tells clients apart by option 97 sees one machine
+	// per MAC, not one for the whole storm.
 	UUID []byte
 	// Conn is the DHCP socket.
 	Conn *Conn
@@ -67,6 +75,9 @@ type Client struct {
 	// Dial opens TCP connections for HTTP when HTTPClient is nil; nil
 	// means a [net.Dialer] with the leased address as its local address.
 	Dial func(ctx context.Context, network, laddr, raddr string) (net.Conn, error)
+	// NoLoad stops the boot at [StageConfig], before the kernel and
+	// initrds.
+	NoLoad bool
 }
 
 // Report is the outcome of one boot, stage by stage. Durations are zero for
@@ -74,9 +85,10 @@ type Client struct {
 type Report struct {
 	Profile string
 	MAC     net.HardwareAddr
-	// Stage is the last stage reached (see StageOffer…StageConfig).
+	// Stage is the last stage reached (see StageOffer…StageLoaded).
 	Stage string
-	// Err is why the boot stopped before StageConfig; nil on success.
+	// Err is why the boot stopped before StageLoaded (StageConfig with
+	// [Client.NoLoad]); nil on success.
 	Err error
 	// Offer is DISCOVER→first usable OFFER, Ack REQUEST→ACK, Proxy the
 	// port-4011 REQUEST→ACK (zero if not done).
@@ -98,18 +110,32 @@ type Report struct {
 	ConfigFile  string
 	ConfigBytes int64
 	ConfigTried []string
-	// DHCPRetrans and TFTPRetrans count retransmissions.
+	// Load is the time from the configuration found to the end of the
+	// last initrd; Kernel and Initrds are the names loaded, as asked for
+	// (TFTP paths or URLs).
+	Load    time.Duration
+	Kernel  string
+	Initrds []string
+	// Files are the files loaded, in order: the boot program, the
+	// configuration and any file it includes or chains to, the kernel,
+	// the initrds. Names not found during the configuration search are
+	// in ConfigTried, not here.
+	Files []File
+	// DHCPRetrans and TFTPRetrans count retransmissions, NAKs the DHCPNAKs
+	// answered to a REQUEST (each starts DHCP over, at most maxNAKs times).
 	DHCPRetrans, TFTPRetrans int
+	NAKs                     int
 	// Total is the whole boot.
 	Total time.Duration
 }
 
-// Boot runs the firmware's boot until a configuration is found or ctx ends:
-// DHCP (with proxyDHCP and port 4011 as the profile says), the boot
-// program over TFTP or HTTP, and the pxelinux configuration search in
+// Boot runs the firmware's boot until the kernel and initrds are loaded or
+// ctx ends: DHCP (with proxyDHCP and port 4011 as the profile says), the
+// boot program over TFTP or HTTP, the pxelinux configuration search in
 // [bootmenu.SearchPath] order (for iPXE, a boot file that is an iPXE script
-// is the configuration). It always returns a report; rep.Err says why it
-// stopped early.
+// is the configuration), and the files the configuration boots by default
+// (see the package documentation). It always returns a report; rep.Err
+// says why it stopped early.
 func (c *Client) Boot(ctx context.Context) (rep *Report) {
 	start := time.Now()
 	rep = &Report{Profile: c.Profile.Name, MAC: c.MAC}
@@ -230,13 +256,30 @@ func (c *Client) message(typ uint8, xid uint32, secs uint16, ciaddr netip.Addr, 
 				v = append([]byte{d.HType}, c.MAC...)
 			}
 		case 97:
-			if len(c.UUID) == 16 && len(v) == 17 {
-				v = append([]byte{v[0]}, c.UUID...)
+			if u := c.uuid(); u != nil && len(v) == 17 {
+				v = append([]byte{v[0]}, u...)
 			}
 		}
 		put(o.Code, v)
 	}
 	return append(b, 255)
+}
+
+// uuid returns the machine's UUID as option 97 sends it (see
+// [Client.UUID]), or nil when the profile sends none.
+func (c *Client) uuid() []byte {
+	v, ok := c.Profile.Discover.Option(97)
+	if !ok || len(v) != 17 {
+		return nil
+	}
+	if len(c.UUID) == 16 {
+		return c.UUID
+	}
+	u := append([]byte(nil), v[1:]...)
+	if len(c.MAC) == 6 {
+		copy(u[10:], c.MAC)
+	}
+	return u
 }
 
 var broadcast = netip.AddrPortFrom(netip.AddrFrom4([4]byte{255, 255, 255, 255}), 67)
@@ -290,18 +333,29 @@ func (c *Client) exchange(ctx context.Context, ch <-chan []byte, rep *Report, to
 
 func (c *Client) boot(ctx context.Context, rep *Report) error {
 	p := c.Profile
-	var xb [4]byte
-	_, _ = rand.Read(xb[:])
-	xid := binary.BigEndian.Uint32(xb[:])
-	ch, err := c.Conn.subscribe(xid)
-	if err != nil {
+	var (
+		xid uint32
+		ch  <-chan []byte
+		err error
+	)
+	// newXID starts a transaction: a new ID, so that replies to an
+	// earlier one (offers of an address since given away) are not taken.
+	newXID := func() error {
+		if ch != nil {
+			c.Conn.unsubscribe(xid)
+		}
+		var xb [4]byte
+		_, _ = rand.Read(xb[:])
+		xid = binary.BigEndian.Uint32(xb[:])
+		ch, err = c.Conn.subscribe(xid)
 		return err
 	}
-	defer c.Conn.unsubscribe(xid)
+	defer func() {
+		if ch != nil {
+			c.Conn.unsubscribe(xid)
+		}
+	}()
 
-	// DISCOVER → OFFERs.
-	var addrOffer, bootOffer *reply
-	t0 := time.Now()
 	bootable := func(r *reply) bool {
 		if p.HTTP {
 			return strings.HasPrefix(r.class(), "HTTPClient") && r.file != ""
@@ -316,62 +370,79 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 	if tftpPort == 0 {
 		tftpPort = 69
 	}
-	err = c.exchange(ctx, ch, rep, dst, func(secs uint16) []byte { return c.message(1, xid, secs, netip.Addr{}, nil) },
-		func(r *reply) bool {
-			if r.msgType() != 2 {
-				return false
-			}
-			if rep.Offer == 0 {
-				rep.Offer = time.Since(t0)
-			}
-			if r.yi.IsValid() && !r.yi.IsUnspecified() {
-				if addrOffer == nil {
-					addrOffer = r
+	var addrOffer, bootOffer, ack *reply
+	var t1 time.Time
+	for attempt := 0; ; attempt++ {
+		// DISCOVER → OFFERs.
+		if err := newXID(); err != nil {
+			return err
+		}
+		addrOffer, bootOffer, ack = nil, nil, nil
+		t0 := time.Now()
+		err = c.exchange(ctx, ch, rep, dst, func(secs uint16) []byte { return c.message(1, xid, secs, netip.Addr{}, nil) },
+			func(r *reply) bool {
+				if r.msgType() != 2 {
+					return false
 				}
-				if bootOffer == nil && r.file != "" && bootable(r) {
-					bootOffer = r
+				if rep.Offer == 0 {
+					rep.Offer = time.Since(t0)
 				}
-			} else if bootOffer == nil && bootable(r) {
-				bootOffer = r // proxyDHCP offer
-			}
-			return addrOffer != nil && bootOffer != nil
-		}, p.OfferWait)
-	if err != nil {
-		return fmt.Errorf("discover: %w", err)
-	}
-	if addrOffer == nil {
-		return errors.New("discover: no offer with an address")
-	}
-	if bootOffer == nil {
-		return errors.New("discover: no offer with a boot file")
-	}
-	rep.Stage = StageOffer
+				if r.yi.IsValid() && !r.yi.IsUnspecified() {
+					if addrOffer == nil {
+						addrOffer = r
+					}
+					if bootOffer == nil && r.file != "" && bootable(r) {
+						bootOffer = r
+					}
+				} else if bootOffer == nil && bootable(r) {
+					bootOffer = r // proxyDHCP offer
+				}
+				return addrOffer != nil && bootOffer != nil
+			}, p.OfferWait)
+		if err != nil {
+			return fmt.Errorf("discover: %w", err)
+		}
+		if addrOffer == nil {
+			return errors.New("discover: no offer with an address")
+		}
+		if bootOffer == nil {
+			return errors.New("discover: no offer with a boot file")
+		}
+		rep.Stage = StageOffer
 
-	// REQUEST → ACK.
-	yi, sid := addrOffer.yi.As4(), addrOffer.serverID().As4()
-	extra := []Option{{54, sid[:]}, {50, yi[:]}}
-	var ack *reply
-	t1 := time.Now()
-	err = c.exchange(ctx, ch, rep, dst, func(secs uint16) []byte { return c.message(3, xid, secs, netip.Addr{}, extra) },
-		func(r *reply) bool {
-			switch r.msgType() {
-			case 5:
-				ack = r
-				return true
-			case 6:
-				ack = r
-				return true
+		// REQUEST → ACK.
+		yi, sid := addrOffer.yi.As4(), addrOffer.serverID().As4()
+		extra := []Option{{54, sid[:]}, {50, yi[:]}}
+		t1 = time.Now()
+		err = c.exchange(ctx, ch, rep, dst, func(secs uint16) []byte { return c.message(3, xid, secs, netip.Addr{}, extra) },
+			func(r *reply) bool {
+				switch r.msgType() {
+				case 5:
+					ack = r
+					return true
+				case 6:
+					ack = r
+					return true
+				}
+				return false
+			}, 0)
+		if err == nil && ack == nil {
+			err = errors.New("no ACK")
+		}
+		if err != nil {
+			return fmt.Errorf("request: %w", err)
+		}
+		if ack.msgType() == 6 {
+			// RFC 2131 §4.4.1: after a NAK the client starts over with
+			// a DISCOVER (a server offered an address it then gave to
+			// another client).
+			rep.NAKs++
+			if attempt < maxNAKs {
+				continue
 			}
-			return false
-		}, 0)
-	if err == nil && ack == nil {
-		err = errors.New("no ACK")
-	}
-	if err != nil {
-		return fmt.Errorf("request: %w", err)
-	}
-	if ack.msgType() == 6 {
-		return fmt.Errorf("request: NAK %q", ack.opts[56])
+			return fmt.Errorf("request: NAK %q (%d times)", ack.opts[56], rep.NAKs)
+		}
+		break
 	}
 	rep.Ack = time.Since(t1)
 	bits := 24
@@ -445,22 +516,39 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 	}
 	rep.Boot = time.Since(t3)
 	rep.Stage = StageBoot
+	rep.Files = append(rep.Files, File{Kind: KindBoot, Name: boot.file, Bytes: rep.BootBytes, CRC32C: CRC32C(prog.Bytes()), Time: rep.Boot})
 
 	// Configuration.
 	t4 := time.Now()
+	prefix := string(boot.opts[210])
+	if prefix == "" {
+		if i := strings.LastIndexByte(boot.file, '/'); i >= 0 && !isURL {
+			prefix = boot.file[:i+1]
+		}
+	}
+	f := &fetcher{c: c, ctx: ctx, rep: rep, src: src, hc: hc, tftpPort: tftpPort, prefix: prefix}
+	if isURL {
+		u, err := url.Parse(boot.file)
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		u.Path = path.Dir(u.Path)
+		if !strings.HasSuffix(u.Path, "/") {
+			u.Path += "/"
+		}
+		u.RawQuery, u.Fragment = "", ""
+		f.base = u
+	}
 	if p.IPXE && bytes.HasPrefix(prog.Bytes(), []byte("#!ipxe")) {
 		rep.ConfigFile, rep.ConfigBytes = boot.file, int64(prog.Len())
 		rep.Config = time.Since(t4)
 		rep.Stage = StageConfig
-		return nil
-	}
-	var uuid []byte
-	if v, ok := p.Discover.Option(97); ok && len(v) == 17 {
-		uuid = v[1:]
-		if len(c.UUID) == 16 {
-			uuid = c.UUID
+		if c.NoLoad {
+			return nil
 		}
+		return f.load(boot.file, prog.Bytes())
 	}
+	uuid := c.uuid()
 	names := bootmenu.SearchPath(bootmenu.SearchClient{
 		ConfigFile:   string(boot.opts[209]),
 		UUID:         uuid,
@@ -468,46 +556,23 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 		MAC:          c.MAC,
 		IP:           rep.Addr.Addr(),
 	})
-	prefix := string(boot.opts[210])
-	if prefix == "" {
-		if i := strings.LastIndexByte(boot.file, '/'); i >= 0 {
-			prefix = boot.file[:i+1]
-		}
-	}
 	for _, name := range names {
-		full := name
-		if !strings.HasPrefix(name, "/") && !strings.Contains(name, "://") {
-			full = prefix + name
-		}
-		var n int64
-		var err error
-		if isURL {
-			u, perr := url.Parse(boot.file)
-			if perr != nil {
-				return fmt.Errorf("config: %w", perr)
-			}
-			if !strings.HasPrefix(full, "http") {
-				u.Path = path.Join(path.Dir(u.Path), name)
-				full = u.String()
-			}
-			n, err = httpGet(ctx, hc, full, io.Discard)
-		} else {
-			var r tftpResult
-			r, err = tftpGet(ctx, c.listen, src, netip.AddrPortFrom(rep.Server, tftpPort), full, p.Loader, false, p.TFTPTimeout, p.TFTPRetries, io.Discard)
-			rep.TFTPRetrans += r.retrans
-			n = r.bytes
-		}
+		var cfg bytes.Buffer
+		file, err := f.get(name, "config", &cfg, maxConfigSize)
 		if errors.Is(err, ErrNotFound) {
-			rep.ConfigTried = append(rep.ConfigTried, full)
+			rep.ConfigTried = append(rep.ConfigTried, file.Name)
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("config %s: %w", full, err)
+			return fmt.Errorf("config %s: %w", file.Name, err)
 		}
-		rep.ConfigFile, rep.ConfigBytes = full, n
+		rep.ConfigFile, rep.ConfigBytes = file.Name, file.Bytes
 		rep.Config = time.Since(t4)
 		rep.Stage = StageConfig
-		return nil
+		if c.NoLoad {
+			return nil
+		}
+		return f.load(name, cfg.Bytes())
 	}
 	return fmt.Errorf("config: none of %d names found", len(names))
 }

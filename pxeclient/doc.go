@@ -19,7 +19,9 @@
 // MAC (chaddr and option 61), its transaction ID, and option 97 when
 // [Client.UUID] is set. A REQUEST is the same option list with option 53
 // set to 3 and options 54 and 50 right after it (only DISCOVERs were
-// captured, so that placement is an assumption). DISCOVER and REQUEST are
+// captured, so that placement is an assumption). A DHCPNAK starts DHCP
+// over with a DISCOVER (RFC 2131 §4.4.1), at most three times, counted in
+// [Report.NAKs]. DISCOVER and REQUEST are
 // sent on [Profile.Retransmit], the PXE specification's 4, 8, 16, 32 s for
 // every profile (iPXE's own timer is shorter; [Profile.Scaled] shrinks all
 // timeouts for tests).
@@ -48,8 +50,34 @@
 // UUID, MAC, the hex IP prefixes, "default"), relative to option 210 or the
 // boot file's directory, over TFTP with [Profile.Loader] or over HTTP next
 // to an HTTP boot file; the first file found wins. For iPXE a boot file
-// that starts with "#!ipxe" is the configuration itself. Kernels and
-// initrds are not fetched yet.
+// that starts with "#!ipxe" is the configuration itself.
+//
+// # Kernel and initrds
+//
+// The last stage, [StageLoaded], loads what the configuration boots when
+// nobody touches the keyboard, over the same protocol and relative to the
+// same place as the configuration (absolute http:// and tftp:// URLs go
+// where they say):
+//
+//   - a pxelinux menu (INCLUDE files fetched as well): the ONTIMEOUT
+//     label, else the DEFAULT label (or MENU DEFAULT, into submenus), else
+//     the first entry; a DEFAULT that names no label is a command line
+//     whose first word is the kernel. Its kernel, then its initrds in
+//     order.
+//   - a GRUB configuration (a file named grub.cfg or grub.cfg-…, read by
+//     [bootmenu.ResolveGRUB]): the default entry's linux and initrd files.
+//   - an iPXE script, run as iPXE runs it unattended: menus take their
+//     --default (or first) item, prompts time out, isset, iseq, set, goto
+//     and the || and && chains are followed; kernel, initrd, module and
+//     imgfetch load images, boot ends the run, chain loads a script and
+//     runs it (names then relative to it) or ends the run with the
+//     program it loaded. Other commands do nothing.
+//
+// A configuration that boots no kernel by default (local boot, a COM32
+// module, exit) stops the boot with [ErrNoKernel]. [Report.Files] lists
+// every file loaded, with its size and CRC-32C, so that a caller can
+// check each arrived intact; [Client.NoLoad] stops at [StageConfig].
+// Kernels and initrds are counted and checksummed, never kept in memory.
 //
 // # Sockets and concurrency
 //

@@ -3,6 +3,7 @@ package pxeclient
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -13,14 +14,16 @@ import (
 )
 
 // fakeDHCP answers on loopback: it ignores the first drop DISCOVERs, then
-// offers 127.0.0.2 with boot file "boot.efi" from 127.0.0.1 and ACKs.
-func fakeDHCP(t *testing.T, drop int32) (netip.AddrPort, *atomic.Int32) {
+// offers 127.0.0.2 with boot file "boot.efi" from 127.0.0.1, NAKs the
+// first naks REQUESTs and ACKs the others.
+// It records the transaction ID of every DISCOVER in xids.
+func fakeDHCP(t *testing.T, drop, naks int32, xids *xidLog) (netip.AddrPort, *atomic.Int32) {
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pc.Close() })
-	discovers := new(atomic.Int32)
+	discovers, requests := new(atomic.Int32), new(atomic.Int32)
 	go func() {
 		buf := make([]byte, 1500)
 		for {
@@ -35,9 +38,14 @@ func fakeDHCP(t *testing.T, drop int32) (netip.AddrPort, *atomic.Int32) {
 			typ, _ := req.Option(53)
 			reply := byte(2)
 			if typ[0] == 1 {
+				if xids != nil {
+					xids.add(binary.BigEndian.Uint32(buf[4:8]))
+				}
 				if discovers.Add(1) <= drop {
 					continue
 				}
+			} else if requests.Add(1) <= naks {
+				reply = 6
 			} else {
 				reply = 5
 			}
@@ -56,8 +64,31 @@ func fakeDHCP(t *testing.T, drop int32) (netip.AddrPort, *atomic.Int32) {
 	return netip.MustParseAddrPort(pc.LocalAddr().String()), discovers
 }
 
-// fakeTFTP serves boot.efi (size bytes) and pxelinux.cfg/default on
-// loopback, answers "not found" for everything else, and records each read
+// xidLog is a list of transaction IDs, safe for concurrent use.
+type xidLog struct {
+	mu   sync.Mutex
+	xids []uint32
+}
+
+func (l *xidLog) add(x uint32) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.xids = append(l.xids, x)
+}
+
+// distinct reports how many different IDs the log holds.
+func (l *xidLog) distinct() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := map[uint32]bool{}
+	for _, x := range l.xids {
+		m[x] = true
+	}
+	return len(m)
+}
+
+// fakeTFTP serves boot.efi (size bytes), pxelinux.cfg/default, vmlinuz
+// (3007 bytes) and initrd.img (3010 bytes) on loopback, answers "not found" for everything else, and records each read
 // request's file name and options.
 type fakeTFTP struct {
 	mu   sync.Mutex
@@ -99,7 +130,9 @@ func (f *fakeTFTP) transfer(t *testing.T, to net.Addr, fields []string, size int
 	case "boot.efi":
 		body = bytes.Repeat([]byte{0xa5}, size)
 	case "pxelinux.cfg/default":
-		body = []byte("DEFAULT x\n")
+		body = []byte("DEFAULT x\nLABEL x\n KERNEL vmlinuz\n INITRD initrd.img\n")
+	case "vmlinuz", "initrd.img":
+		body = bytes.Repeat([]byte(fields[0][:1]), 3000+len(fields[0]))
 	default:
 		_, _ = c.WriteTo(append([]byte{0, 5, 0, 1}, "not found\x00"...), to)
 		return
@@ -178,12 +211,13 @@ func TestLoopbackHabits(t *testing.T) {
 		profile string
 		rrqs    []string // boot program read requests, in order
 		aborted int      // size probes aborted with an ERROR
+		loader  string   // the options of the kernel and initrd requests
 	}{
-		{"ovmf-pxe", []string{"boot.efi tsize 0 blksize 1468 windowsize 4", "boot.efi blksize 1468 windowsize 4"}, 1},
-		{"bios-ipxe", []string{"boot.efi tsize 0 blksize 1432"}, 0},
+		{"ovmf-pxe", []string{"boot.efi tsize 0 blksize 1468 windowsize 4", "boot.efi blksize 1468 windowsize 4"}, 1, "tsize 0 blksize 1408"},
+		{"bios-ipxe", []string{"boot.efi tsize 0 blksize 1432"}, 0, "tsize 0 blksize 1408"},
 	} {
 		t.Run(tc.profile, func(t *testing.T) {
-			dhcpAddr, discovers := fakeDHCP(t, 1)
+			dhcpAddr, discovers := fakeDHCP(t, 1, 0, nil)
 			var tf fakeTFTP
 			port := tf.serve(t, 5000)
 			pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
@@ -197,7 +231,7 @@ func TestLoopbackHabits(t *testing.T) {
 			c := &Client{Profile: p, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, Conn: conn, DHCPServer: dhcpAddr, TFTPPort: port}
 			start := time.Now()
 			rep := c.Boot(t.Context())
-			if rep.Err != nil || rep.Stage != StageConfig {
+			if rep.Err != nil || rep.Stage != StageLoaded {
 				t.Fatalf("Boot: stage %q, err %v", rep.Stage, rep.Err)
 			}
 			if discovers.Load() != 2 || rep.DHCPRetrans != 1 {
@@ -209,13 +243,30 @@ func TestLoopbackHabits(t *testing.T) {
 			if rep.BootBytes != 5000 || rep.ConfigFile != "pxelinux.cfg/default" {
 				t.Errorf("boot program %d bytes, config %q; want 5000 and pxelinux.cfg/default", rep.BootBytes, rep.ConfigFile)
 			}
+			if rep.Kernel != "vmlinuz" || strings.Join(rep.Initrds, " ") != "initrd.img" {
+				t.Errorf("loaded kernel %q initrds %q; want vmlinuz and initrd.img", rep.Kernel, rep.Initrds)
+			}
+			var got []string
+			for _, f := range rep.Files {
+				got = append(got, fmt.Sprintf("%s %s %d", f.Kind, f.Name, f.Bytes))
+			}
+			if want := []string{"boot boot.efi 5000", "config pxelinux.cfg/default 53", "kernel vmlinuz 3007", "initrd initrd.img 3010"}; strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("Files = %q, want %q", got, want)
+			}
 			tf.mu.Lock()
 			defer tf.mu.Unlock()
-			var boot []string
+			var boot, images []string
 			for _, r := range tf.rrqs {
 				if strings.HasPrefix(r, "boot.efi") {
 					boot = append(boot, r)
 				}
+				if (strings.HasPrefix(r, "vmlinuz") || strings.HasPrefix(r, "initrd")) && (len(images) == 0 || images[len(images)-1] != r) {
+					images = append(images, r) // a retransmitted request once
+				}
+			}
+			// The loader's habits for the kernel and initrd (no size probe).
+			if want := []string{"vmlinuz " + tc.loader, "initrd.img " + tc.loader}; strings.Join(images, "|") != strings.Join(want, "|") {
+				t.Errorf("kernel and initrd RRQs = %q, want %q", images, want)
 			}
 			if strings.Join(boot, "|") != strings.Join(tc.rrqs, "|") {
 				t.Errorf("boot program RRQs = %q, want %q", boot, tc.rrqs)
@@ -223,9 +274,56 @@ func TestLoopbackHabits(t *testing.T) {
 			if len(tf.errs) != tc.aborted {
 				t.Errorf("aborted transfers %q, want %d", tf.errs, tc.aborted)
 			}
-			// The loader's search: every name before "default" was asked.
-			if n := len(tf.rrqs) - len(boot); n != len(rep.ConfigTried)+1 {
-				t.Errorf("config RRQs %d, want %d tried + 1 found", n, len(rep.ConfigTried))
+			// The loader's search: every name before "default" was asked
+			// (a request retransmitted on a slow machine counts once).
+			names := map[string]bool{}
+			for _, r := range tf.rrqs {
+				if name, _, _ := strings.Cut(r, " "); strings.HasPrefix(name, "pxelinux.cfg/") {
+					names[name] = true
+				}
+			}
+			if n := len(names); n != len(rep.ConfigTried)+1 {
+				t.Errorf("config names asked %d, want %d tried + 1 found", n, len(rep.ConfigTried))
+			}
+		})
+	}
+}
+
+// TestLoopbackNAK: after a DHCPNAK the client starts over with a DISCOVER
+// (RFC 2131 §4.4.1) in a new transaction, at most maxNAKs times.
+func TestLoopbackNAK(t *testing.T) {
+	for _, tc := range []struct {
+		naks      int32
+		ok        bool
+		discovers int32
+	}{
+		{2, true, 3},
+		{10, false, maxNAKs + 1},
+	} {
+		t.Run(fmtInt(int(tc.naks)), func(t *testing.T) {
+			var xids xidLog
+			dhcpAddr, discovers := fakeDHCP(t, 0, tc.naks, &xids)
+			var tf fakeTFTP
+			port := tf.serve(t, 700)
+			pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn := NewConn(pc)
+			defer conn.Close()
+			p, _ := ProfileByName("ovmf-pxe")
+			c := &Client{Profile: p.Scaled(0.05), MAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, Conn: conn, DHCPServer: dhcpAddr, TFTPPort: port}
+			rep := c.Boot(t.Context())
+			if ok := rep.Err == nil && rep.Stage == StageLoaded; ok != tc.ok {
+				t.Fatalf("Boot with %d NAKs: stage %q, err %v; want success %v", tc.naks, rep.Stage, rep.Err, tc.ok)
+			}
+			if got := discovers.Load(); got != tc.discovers || rep.NAKs != int(tc.discovers)-map[bool]int{true: 1, false: 0}[tc.ok] {
+				t.Errorf("DISCOVERs %d, Report.NAKs %d; want %d DISCOVERs", got, rep.NAKs, tc.discovers)
+			}
+			// Each start is a new transaction, so that a late OFFER of the
+			// address just refused is not taken again.
+			if n := xids.distinct(); n != int(tc.discovers) {
+				t.Errorf("DISCOVERs used %d transaction IDs, want %d", n, tc.discovers)
 			}
 		})
 	}

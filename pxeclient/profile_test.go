@@ -20,7 +20,9 @@ func codes(opts []Option) []uint8 {
 
 // TestMessageReplaysCapture checks that a client's DISCOVER carries the
 // captured options in the captured order and flags, with only its own
-// MAC in chaddr and option 61, and that a REQUEST adds 54 and 50 after 53.
+// MAC in chaddr, option 61 and the node field of option 97's UUID, and
+// that a REQUEST adds 54 and 50 after 53; and that Client.UUID replaces the
+// whole UUID.
 func TestMessageReplaysCapture(t *testing.T) {
 	mac := net.HardwareAddr{0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee}
 	for _, p := range Profiles() {
@@ -49,8 +51,23 @@ func TestMessageReplaysCapture(t *testing.T) {
 				if o.Code == 61 {
 					w = append([]byte{1}, mac...)
 				}
+				if o.Code == 97 && len(w) == 17 {
+					// The UUID's node field becomes the MAC (Client.UUID unset).
+					w = append(slices.Clone(w[:11]), mac...)
+				}
 				if !bytes.Equal(o.Value, w) {
 					t.Errorf("option %d = %x, want %x", o.Code, o.Value, w)
+				}
+			}
+			if _, ok := want.Option(97); ok {
+				u := bytes.Repeat([]byte{0x17}, 16)
+				c2 := &Client{Profile: p, MAC: mac, UUID: u}
+				m, err := ParseRequest(c2.message(1, 1, 0, netip.Addr{}, nil))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v, _ := m.Option(97); !bytes.Equal(v, append([]byte{0}, u...)) {
+					t.Errorf("with Client.UUID: option 97 = %x, want 00%x", v, u)
 				}
 			}
 			req, err := ParseRequest(c.message(3, 1, 0, netip.Addr{}, []Option{{54, []byte{10, 0, 0, 1}}, {50, []byte{10, 0, 0, 9}}}))

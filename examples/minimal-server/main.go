@@ -18,8 +18,9 @@
 //
 // Clients that already run iPXE get boot.ipxe (over HTTP unless -http "",
 // from the server's address on the client's segment); BIOS clients the
-// -bios-boot program, x86-64 UEFI the -efi-boot one, UEFI HTTP boot
-// clients the URL of an iPXE EFI build, or with -http-boot-image the URL
+// -bios-boot program, x86-64 UEFI the -efi-boot one, ARM64 UEFI the
+// tree's ARM64 shim or GRUB (over HTTP boot too, by URL), x86-64 UEFI HTTP
+// boot clients the URL of an iPXE EFI build, or with -http-boot-image the URL
 // of the ISO image itself, which the firmware downloads whole into RAM
 // and boots as a CD from its El Torito EFI boot image (a warning at start
 // says when the image has none). Where the tree or image has a

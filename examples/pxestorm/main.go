@@ -21,6 +21,10 @@
 // yet), so a server that keys anything on the frame's MAC or that unicasts
 // offers to chaddr is not tested as such.
 //
+// Each machine goes as far as the firmware and its loader would: DHCP, the
+// boot program, the configuration, and the kernel and initrds that the
+// configuration boots by default (-config-only stops before those).
+//
 // The output is one line per stage with p50, p90, p99 and max over the
 // machines that reached it, then failures grouped by reason, DHCP and TFTP
 // retransmissions, the bytes loaded and the aggregate throughput, and,
@@ -56,6 +60,7 @@ type options struct {
 	n, pid                    int
 	ramp, timeout             time.Duration
 	scale                     float64
+	configOnly                bool
 }
 
 func main() {
@@ -67,6 +72,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give each machine at most `DURATION`")
 	flag.Float64Var(&o.scale, "scale", 1, "multiply the firmware's timeouts (DHCP 4, 8, 16, 32 s; TFTP 4 s for EDK2, 1 s for iPXE) by `F`")
 	flag.StringVar(&o.macPrefix, "mac", "02:50:58", "the first three bytes of every `MAC`; the last three count the machines")
+	flag.BoolVar(&o.configOnly, "config-only", false, "stop each machine at the configuration, before the kernel and initrds")
 	flag.IntVar(&o.pid, "pid", 0, "report the CPU time and peak RSS of the server process `PID`")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -126,6 +132,7 @@ func run(ctx context.Context, o options, w io.Writer, log *slog.Logger) error {
 		c := &pxeclient.Client{
 			Profile: profiles[i%len(profiles)], MAC: mac, Conn: conn, Broadcast: true,
 			OnLease: func(ctx context.Context, a netip.Prefix) error { return addrs.add(ctx, o.iface, a) },
+			NoLoad:  o.configOnly,
 		}
 		wg.Go(func() {
 			select {
@@ -140,7 +147,11 @@ func run(ctx context.Context, o options, w io.Writer, log *slog.Logger) error {
 	wg.Wait()
 	wall := time.Since(start)
 	cpu1, cerr := cpuTime(o.pid)
-	printSummary(w, reports, wall)
+	last := pxeclient.StageLoaded
+	if o.configOnly {
+		last = pxeclient.StageConfig
+	}
+	printSummary(w, reports, wall, last)
 	if o.pid != 0 {
 		if cerr != nil {
 			return cerr
@@ -196,7 +207,7 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	return d[max(0, min(i, len(d)-1))]
 }
 
-func printSummary(w io.Writer, reps []*pxeclient.Report, wall time.Duration) {
+func printSummary(w io.Writer, reps []*pxeclient.Report, wall time.Duration, last string) {
 	stages := []struct {
 		name string
 		get  func(*pxeclient.Report) time.Duration
@@ -206,6 +217,7 @@ func printSummary(w io.Writer, reps []*pxeclient.Report, wall time.Duration) {
 		{"proxy 4011", func(r *pxeclient.Report) time.Duration { return r.Proxy }},
 		{"boot program", func(r *pxeclient.Report) time.Duration { return r.Boot }},
 		{"config search", func(r *pxeclient.Report) time.Duration { return r.Config }},
+		{"kernel+initrd", func(r *pxeclient.Report) time.Duration { return r.Load }},
 		{"whole boot (ok)", func(r *pxeclient.Report) time.Duration {
 			if r.Err == nil {
 				return r.Total
@@ -213,7 +225,7 @@ func printSummary(w io.Writer, reps []*pxeclient.Report, wall time.Duration) {
 			return 0
 		}},
 	}
-	ok, bytes, dhcpRe, tftpRe := 0, int64(0), 0, 0
+	ok, bytes, dhcpRe, tftpRe, naks := 0, int64(0), 0, 0, 0
 	fails := map[string]int{}
 	for _, r := range reps {
 		if r == nil {
@@ -224,11 +236,14 @@ func printSummary(w io.Writer, reps []*pxeclient.Report, wall time.Duration) {
 		} else {
 			fails[fmt.Sprintf("stage %q: %v", r.Stage, r.Err)]++
 		}
-		bytes += r.BootBytes + r.ConfigBytes
+		for _, f := range r.Files {
+			bytes += f.Bytes
+		}
 		dhcpRe += r.DHCPRetrans
+		naks += r.NAKs
 		tftpRe += r.TFTPRetrans
 	}
-	fmt.Fprintf(w, "%d machines, %d reached \"config found\", %d failed; storm %.2f s\n", len(reps), ok, len(reps)-ok, wall.Seconds())
+	fmt.Fprintf(w, "%d machines, %d reached %q, %d failed; storm %.2f s\n", len(reps), ok, last, len(reps)-ok, wall.Seconds())
 	fmt.Fprintf(w, "%-16s %6s %10s %10s %10s %10s\n", "stage", "n", "p50", "p90", "p99", "max")
 	for _, s := range stages {
 		var d []time.Duration
@@ -254,7 +269,7 @@ func printSummary(w io.Writer, reps []*pxeclient.Report, wall time.Duration) {
 			fmt.Fprintf(w, "  %4d  %s\n", fails[k], k)
 		}
 	}
-	fmt.Fprintf(w, "retransmissions: DHCP %d, TFTP %d\n", dhcpRe, tftpRe)
+	fmt.Fprintf(w, "retransmissions: DHCP %d, TFTP %d; DHCPNAKs %d\n", dhcpRe, tftpRe, naks)
 	fmt.Fprintf(w, "loaded %.1f MiB, %.1f MiB/s aggregate\n", float64(bytes)/(1<<20), float64(bytes)/(1<<20)/wall.Seconds())
 }
 

@@ -18,7 +18,7 @@ import (
 
 // TestSmoke runs a storm of 5 machines against minimal-server (full DHCP)
 // in a pair of namespaces and checks the summary: all 5 reach the
-// configuration, and -pid reports the server's CPU time and RSS.
+// kernel and initrd, and -pid reports the server's CPU time and RSS.
 func TestSmoke(t *testing.T) {
 	srv, cli := testenv.NewNetNS(t), testenv.NewNetNS(t)
 	srvIf, cliIf := testenv.Veth(t, srv, netip.MustParsePrefix("10.78.0.1/24"), cli, netip.MustParsePrefix("10.78.0.250/32"))
@@ -36,8 +36,13 @@ func TestSmoke(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "syslinux.efi"), make([]byte, 100_000), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(root, "pxelinux.cfg", "default"), []byte("DEFAULT x\nLABEL x\n  KERNEL vmlinuz\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(root, "pxelinux.cfg", "default"), []byte("DEFAULT x\nLABEL x\n  KERNEL vmlinuz\n  INITRD initrd.img\n"), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	for name, size := range map[string]int{"vmlinuz": 300_000, "initrd.img": 500_000} {
+		if err := os.WriteFile(filepath.Join(root, name), make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	server := srv.Command(t.Context(), filepath.Join(dir, "minimal-server"), "-iface", srvIf, "-range", "10.78.0.100-10.78.0.199", "-root", root, "-http", "")
 	testenv.Start(t, server, "minimal-server")
@@ -58,8 +63,9 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("pxestorm: %v", err)
 	}
 	for _, re := range []string{
-		`5 machines, 5 reached "config found", 0 failed`,
+		`5 machines, 5 reached "loaded", 0 failed`,
 		`(?m)^boot program\s+5 `,
+		`(?m)^kernel\+initrd\s+5 `,
 		`server pid \d+: CPU [0-9.]+ s during the storm, peak RSS [0-9.]+ MiB`,
 	} {
 		if !regexp.MustCompile(re).Match(out) {
