@@ -34,6 +34,13 @@
 // DHCPv4's. Package dhcp6 imports package dhcp for that store interface
 // only.
 //
+// [Server.Hook] reports what the server does as [events.Event] values of
+// the same kinds and shape as package dhcp's (request, identified boot
+// client, reply with the boot URL and the address given, ignored with a
+// reason), with the client's MAC taken from its DUID, a relay's option 79
+// or its link-local address: a timeline joins a v6 machine's transfers
+// to its MAC as it does for v4.
+//
 // The package does not do router advertisements (package ra) or DHCPv4
 // (package dhcp).
 package dhcp6

@@ -14,6 +14,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
+	"github.com/pxekit/pxekit/events"
 	"golang.org/x/net/ipv6"
 )
 
@@ -72,6 +73,24 @@ var AllServers = netip.MustParseAddr("ff02::1:2")
 type Server struct {
 	// Decider chooses each client's boot URL.
 	Decider Decider
+
+	// Hook, if set, is told what the server does, as [events.Event]
+	// values of [events.ProtoDHCP], the kinds [dhcp.Server] reports:
+	// every decoded request (KindRequest, Type "SOLICIT", "REQUEST", …,
+	// MAC from the DUID, the relay's option 79 or the link-local
+	// address), a boot client (KindIdentified: option 61 or a PXE/HTTP
+	// vendor class, with Arch and Firmware), the reply sent (KindReply:
+	// File the boot URL, Addr the address given in an IA_NA) or a request
+	// left unanswered (KindIgnored with a Reason), so that a timeline
+	// joins a v6 machine's transfers to its MAC. It is called from the
+	// worker that handles the request and must not block (see
+	// [events.Queue]).
+	Hook events.Hook
+
+	// NoReplyLog leaves out Logger's info lines per request answered or
+	// left unanswered (the lease lines stay): for a program that writes
+	// its log from Hook's events instead, with [events.LogHook].
+	NoReplyLog bool
 
 	// Interface, when set, is the only interface served: Serve joins
 	// ff02::1:2 on it alone and ignores requests from elsewhere. Empty:
@@ -361,13 +380,22 @@ func (s *Server) handle(ctx context.Context, b []byte, ifIndex int, peer *net.UD
 		relay = r
 	}
 	var reply *dhcpv6.Message
-	if s.Pool != nil {
-		rq := request{msg: msg, ifIndex: ifIndex}
-		if relay != nil {
-			rq.relayMAC = relayClientMAC(relay)
-		} else if a, ok := netip.AddrFromSlice(peer.IP); ok {
-			rq.peer = a.Unmap()
+	rq := request{msg: msg, ifIndex: ifIndex}
+	if relay != nil {
+		rq.relayMAC = relayClientMAC(relay)
+	} else if a, ok := netip.AddrFromSlice(peer.IP); ok {
+		rq.peer = a.Unmap()
+	}
+	var ev events.Event
+	var boot bool
+	if s.Hook != nil {
+		ev, boot = clientEvent(msg, rq.relayMAC, rq.peer)
+		s.emit(ev, events.KindRequest)
+		if boot {
+			s.emit(ev, events.KindIdentified)
 		}
+	}
+	if s.Pool != nil {
 		if err = s.Pool.load(ctx); err == nil {
 			reply, err = s.respondStateful(ctx, rq)
 		}
@@ -375,13 +403,29 @@ func (s *Server) handle(ctx context.Context, b []byte, ifIndex int, peer *net.UD
 		reply, err = s.respond(ctx, msg, ifIndex)
 	}
 	if err != nil {
-		log.Info("dhcp6: no answer", "peer", peer.String(), "type", msg.MessageType.String(), "err", err)
+		if !s.NoReplyLog {
+			log.Info("dhcp6: no answer", "peer", peer.String(), "type", msg.MessageType.String(), "err", err)
+		}
+		if s.Hook != nil {
+			ev.Reason, ev.Err = events.ReasonError, err
+			if !boot {
+				ev.Reason = events.ReasonNotBoot
+			}
+			s.emit(ev, events.KindIgnored)
+		}
 		return nil
 	}
 	if reply == nil {
+		if s.Hook != nil {
+			ev.Reason = events.ReasonNoReply
+			s.emit(ev, events.KindIgnored)
+		}
 		return nil
 	}
-	if log.Enabled(ctx, slog.LevelInfo) {
+	if s.Hook != nil {
+		s.emit(replyEvent(ev, reply), events.KindReply)
+	}
+	if !s.NoReplyLog && log.Enabled(ctx, slog.LevelInfo) {
 		log.Info("dhcp6: answered", "peer", peer.String(), "type", reply.MessageType.String(), "url", reply.Options.BootFileURL())
 	}
 	if relay == nil {
