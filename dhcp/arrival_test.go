@@ -1,7 +1,6 @@
 package dhcp
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -24,24 +23,6 @@ func TestArrivalFromContext(t *testing.T) {
 	if !ok || got != want {
 		t.Errorf("ArrivalFromContext(WithArrival(%+v)) = %+v, %v", want, got, ok)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // TestArrivalOnTwoSegments serves two segments from one socket and checks
@@ -67,7 +48,7 @@ func TestArrivalOnTwoSegments(t *testing.T) {
 		mu.Unlock()
 		return Boot{File: "http://" + a.Local.String() + ":8080/boot.ipxe"}, nil
 	})
-	var logs syncBuffer
+	var logs testenv.Buffer
 	s := &Server{Decider: decider, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	serveIn(t, srv, s, "0.0.0.0:67")
 

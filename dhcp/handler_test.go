@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/pxekit/pxekit/internal/testenv"
 )
 
 var in67 = inbound{port: ServerPort, src: netip.MustParseAddrPort("0.0.0.0:68")}
@@ -491,7 +492,7 @@ func TestHostileDatagrams(t *testing.T) {
 func TestFullLeasesWithoutBootProgram(t *testing.T) {
 	s, _ := newFullServer(t, &Pool{})
 	s.Decider = &countingDecider{err: errors.New("nbp: no TFTP boot program for architecture 0")}
-	var logs syncBuffer
+	var logs testenv.Buffer
 	s.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	for range 2 {
 		ack := dora(t, s, mac(1), true)

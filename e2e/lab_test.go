@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -163,25 +162,8 @@ func (l *lab) kernelAndInitrd(dir string) {
 type daemon struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testenv.Buffer
 	done chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // start runs a program in the lab namespace until the test ends (or until
@@ -193,7 +175,7 @@ func (l *lab) start(name string, args ...string) *daemon {
 func (l *lab) startIn(ns *testenv.NetNS, name string, args ...string) *daemon {
 	t := l.t
 	t.Helper()
-	d := &daemon{name: filepath.Base(name), out: &syncBuffer{}, done: make(chan struct{})}
+	d := &daemon{name: filepath.Base(name), out: &testenv.Buffer{}, done: make(chan struct{})}
 	d.cmd = ns.Command(context.Background(), name, args...)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {

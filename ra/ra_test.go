@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -113,7 +112,7 @@ func TestIntervals(t *testing.T) {
 // lab starts s on one end of a veth pair between two fresh namespaces and
 // returns the client namespace and its interface. The server's log is in
 // the returned buffer.
-func lab(t *testing.T, s *Server) (cli *testenv.NetNS, ifC string, logs *syncBuffer) {
+func lab(t *testing.T, s *Server) (cli *testenv.NetNS, ifC string, logs *testenv.Buffer) {
 	t.Helper()
 	srv, cli := testenv.NewNetNS(t), testenv.NewNetNS(t)
 	for _, ns := range []*testenv.NetNS{srv, cli} {
@@ -125,7 +124,7 @@ func lab(t *testing.T, s *Server) (cli *testenv.NetNS, ifC string, logs *syncBuf
 		ns.MustRun(t, "sysctl", "-q", "-w", "net.ipv6.conf.default.router_solicitations=0")
 	}
 	ifS, ifC := testenv.Veth(t, srv, netip.MustParsePrefix("10.98.0.1/24"), cli, netip.MustParsePrefix("10.98.0.2/24"))
-	logs = new(syncBuffer)
+	logs = new(testenv.Buffer)
 	s.Interface = ifS
 	s.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	done := make(chan error, 1)
@@ -246,21 +245,4 @@ func TestSLAAC(t *testing.T) {
 	if r := cli.MustRun(t, "ip", "-6", "route", "show", "default"); strings.TrimSpace(r) != "" {
 		t.Errorf("default route from an advertisement with router lifetime 0:\n%s", r)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -718,6 +718,13 @@ func newPools(o options) ([]*dhcp.Pool, error) {
 // the start-up message only: the URLs handed to clients carry the address
 // on each client's segment.
 func interfaceAddr(name string) netip.Addr {
+	return firstAddr(name, func(ip netip.Addr) bool { return ip.Is4() })
+}
+
+// firstAddr returns the first address that is of the named interface
+// (of any interface that is up and not loopback when name is empty), and
+// that ok accepts; invalid when there is none.
+func firstAddr(name string, ok func(netip.Addr) bool) netip.Addr {
 	var ifs []net.Interface
 	if name != "" {
 		if ifi, err := net.InterfaceByName(name); err == nil {
@@ -734,8 +741,8 @@ func interfaceAddr(name string) netip.Addr {
 	for _, ifi := range ifs {
 		addrs, _ := ifi.Addrs()
 		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok {
-				if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap().Is4() {
+			if n, isNet := a.(*net.IPNet); isNet {
+				if ip, valid := netip.AddrFromSlice(n.IP); valid && ok(ip.Unmap()) {
 					return ip.Unmap()
 				}
 			}
@@ -786,30 +793,7 @@ func newPool6(o options, log *slog.Logger) (*dhcp6.Pool, error) {
 // globalAddr6 returns a global IPv6 address of the interface name, or of
 // any interface that is up when name is empty; invalid when none has one.
 func globalAddr6(name string) netip.Addr {
-	var ifs []net.Interface
-	if name != "" {
-		if ifi, err := net.InterfaceByName(name); err == nil {
-			ifs = []net.Interface{*ifi}
-		}
-	} else {
-		all, _ := net.Interfaces()
-		for _, ifi := range all {
-			if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagLoopback == 0 {
-				ifs = append(ifs, ifi)
-			}
-		}
-	}
-	for _, ifi := range ifs {
-		addrs, _ := ifi.Addrs()
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok {
-				if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Is6() && !ip.Is4In6() && ip.IsGlobalUnicast() {
-					return ip
-				}
-			}
-		}
-	}
-	return netip.Addr{}
+	return firstAddr(name, func(ip netip.Addr) bool { return ip.Is6() && ip.IsGlobalUnicast() })
 }
 
 // configureRA sets the router advertisement's flags to match the DHCPv6
