@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,6 +35,7 @@ func serverBinary(t testing.TB) string {
 		if err != nil {
 			goBin = "/usr/local/go/bin/go"
 		}
+		statSources("..")
 		cmd := exec.Command(goBin, "build", "-o", binPath, "../examples/minimal-server")
 		buildOut, buildErr = cmd.CombinedOutput()
 	})
@@ -40,6 +43,27 @@ func serverBinary(t testing.TB) string {
 		t.Fatalf("go build ./examples/minimal-server: %v\n%s", buildErr, buildOut)
 	}
 	return binPath
+}
+
+// statSources stats every Go source and go.mod/go.sum under root. The
+// server is built by a go command of its own, whose reads the test cache
+// does not see; files the test process itself stats are part of a cached
+// result's key, so a change to the server's sources (or any package it
+// uses) makes `go test ./e2e` run again instead of reporting a stale
+// cached pass.
+func statSources(root string) {
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && p != root {
+			return filepath.SkipDir
+		}
+		if n := d.Name(); strings.HasSuffix(n, ".go") || n == "go.mod" || n == "go.sum" {
+			os.Stat(p)
+		}
+		return nil
+	})
 }
 
 // pxekit runs the minimal server in the lab namespace on the bridge with
