@@ -178,11 +178,13 @@ func TestIPv6HTTPBoot(t *testing.T) {
 	// segment; under TCG on a loaded machine the marker came after 234
 	// to 258 s, close to bootTimeout, so this boot gets twice as long.
 	l.boot(uefiHTTP6, 2*bootTimeout)
-	// Everything over HTTP from the machine's v6 address: the firmware
-	// had an http://[…]:8080/ URL.
+	// DHCPv6 gave an http://[…]:8080/ URL (the step the DHCPv6 server's
+	// events make), and everything after it came over HTTP from the
+	// machine's v6 address.
 	m := l.machine6(timeline.StageKernel)
+	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "http://["+labServerIP6+"]:8080/")
 	for _, s := range m.Steps {
-		if s.Proto != events.ProtoHTTP {
+		if s.Stage != timeline.StageDHCP && s.Proto != events.ProtoHTTP {
 			t.Errorf("step %+v not over HTTP", s)
 		}
 	}
