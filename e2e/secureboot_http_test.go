@@ -52,20 +52,7 @@ func TestSecureBootHTTP(t *testing.T) {
 			t.Parallel()
 			grub := trixieGRUBNet(t)
 			l := newLab(t)
-			src := l.mkdir("tree")
-			l.isoTree(src)
-			copyFile(t, debShimSigned, filepath.Join(src, tc.shim))
-			copyFile(t, grub, filepath.Join(src, tc.grub))
-			files := []string{"-root", src}
-			if tc.iso {
-				iso := l.makeISO(src)
-				if err := os.RemoveAll(src); err != nil {
-					t.Fatal(err)
-				}
-				files = []string{"-iso", iso}
-			}
-			l.pxekit(append([]string{"-range", labFirst + "-" + labLast, "-ra"}, files...)...)
-			l.requireNote("shim", "shim="+tc.shim)
+			l.signedChain(tc.shim, tc.grub, grub, tc.iso)
 			if ok, notes := l.hasNote("secure-boot"); ok {
 				t.Errorf("the server warned about a chain that Secure Boot accepts (a GRUB with http among it):\n%s", notes)
 			}

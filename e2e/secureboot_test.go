@@ -57,20 +57,7 @@ func TestSecureBootPXE(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			l := newLab(t)
-			src := l.mkdir("tree")
-			l.isoTree(src)
-			copyFile(t, debShimSigned, filepath.Join(src, tc.shim))
-			copyFile(t, debGRUBNet, filepath.Join(src, tc.grub))
-			files := []string{"-root", src}
-			if tc.iso {
-				iso := l.makeISO(src)
-				if err := os.RemoveAll(src); err != nil {
-					t.Fatal(err)
-				}
-				files = []string{"-iso", iso}
-			}
-			l.pxekit(append([]string{"-range", labFirst + "-" + labLast, "-ra"}, files...)...)
-			l.requireNote("shim", "shim="+tc.shim)
+			l.signedChain(tc.shim, tc.grub, debGRUBNet, tc.iso)
 			r := l.boot(uefiSecure, bootTimeout)
 			requireSecureBoot(t, r)
 			m := l.machine(timeline.StageInitrd)
@@ -153,4 +140,26 @@ func (l *lab) stalled(timeout time.Duration) timeline.Machine {
 	}
 	l.t.Fatalf("status.json: machine %s not reported as stalled within %v: %+v", l.mac, timeout, m)
 	return m
+}
+
+// signedChain lays out the isoTree with the signed shim at shim and grub
+// (a signed network GRUB) at grubPath, from a tree or, with iso, from an
+// xorriso image of it, starts the server as full DHCP server on it, and
+// requires its start-up note that UEFI clients get that shim.
+func (l *lab) signedChain(shim, grubPath, grub string, iso bool) {
+	t := l.t
+	src := l.mkdir("tree")
+	l.isoTree(src)
+	copyFile(t, debShimSigned, filepath.Join(src, shim))
+	copyFile(t, grub, filepath.Join(src, grubPath))
+	files := []string{"-root", src}
+	if iso {
+		img := l.makeISO(src)
+		if err := os.RemoveAll(src); err != nil {
+			t.Fatal(err)
+		}
+		files = []string{"-iso", img}
+	}
+	l.pxekit(append([]string{"-range", labFirst + "-" + labLast, "-ra"}, files...)...)
+	l.requireNote("shim", "shim="+shim)
 }
