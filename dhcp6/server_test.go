@@ -9,6 +9,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
+	"github.com/pxekit/pxekit/events"
 )
 
 func testServer(t *testing.T) *Server {
@@ -132,7 +133,9 @@ func FuzzServerHandle(f *testing.F) {
 	f.Add(m.ToBytes())
 	relay, _ := dhcpv6.EncapsulateRelay(m, dhcpv6.MessageTypeRelayForward, net.ParseIP("2001:db8:1::1"), net.ParseIP("fe80::2"))
 	f.Add(relay.ToBytes())
-	s := &Server{Decider: bootDecider, ServerAddr: netip.MustParseAddr("2001:db8::1")}
+	// With a Hook, so that the event's decoding of options 15, 16 and
+	// 61 is fuzzed too.
+	s := &Server{Decider: bootDecider, ServerAddr: netip.MustParseAddr("2001:db8::1"), Hook: events.HookFunc(func(events.Event) {})}
 	if err := s.initServerID(); err != nil {
 		f.Fatal(err)
 	}

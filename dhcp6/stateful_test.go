@@ -14,6 +14,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
 	"github.com/pxekit/pxekit/dhcp"
+	"github.com/pxekit/pxekit/events"
 )
 
 var testPrefix = netip.MustParsePrefix("2001:db8:99::/64")
@@ -362,6 +363,7 @@ func FuzzStatefulHandle(f *testing.F) {
 	relay.AddOption(dhcpv6.OptClientLinkLayerAddress(iana.HWTypeEthernet, net.HardwareAddr{2, 0, 0, 0, 0, 1}))
 	f.Add(relay.ToBytes())
 	s := statefulServer(f, &Pool{First: netip.MustParseAddr("2001:db8:99::10"), Last: netip.MustParseAddr("2001:db8:99::2f")})
+	s.Hook = events.HookFunc(func(events.Event) {}) // fuzz the events' decoding too
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := s.handle(context.Background(), b, 1, peer6)
 		if r == nil {
