@@ -478,7 +478,7 @@ func serve(o options, log *slog.Logger) error {
 		if tconn6 == nil {
 			return privilegeHint(errors.New("no TFTP over IPv6 (see the warning above)"), "UDP6 port 69 (TFTP over IPv6)")
 		}
-		s6 = &dhcp6.Server{Interface: o.iface, Decider: policy, Logger: log, Pool: pool6, Hook: obs.hook, NoReplyLog: true}
+		s6 = &dhcp6.Server{Interface: o.iface, Decider: boot.Decider6(policy), Logger: log, Pool: pool6, Hook: obs.hook, NoReplyLog: true}
 		if pool6 != nil {
 			v6mode = fmt.Sprintf("stateful [%v", pool6.Prefix)
 			if o.ipv6Range != "" {
