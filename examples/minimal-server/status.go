@@ -49,7 +49,9 @@ func newObserver(b *netboot.Boot, pools []*dhcp.Pool, programs []string, log *sl
 	o.queue = events.NewQueue(events.Tee(o.metrics, o.timeline), 8192)
 	o.hook = o.queue
 	if log != nil {
-		o.logq = events.NewQueue(events.LogHook(log), 4096)
+		// The log's queue marks transfers of generated files
+		// (generated=true), off the servers' goroutines.
+		o.logq = events.NewQueue(b.MarkGenerated(events.LogHook(log)), 4096)
 		toLog := events.Hook(o.logq)
 		if !log.Enabled(context.Background(), slog.LevelDebug) {
 			// Without -v only replies, unanswered requests and ended

@@ -316,3 +316,40 @@ func TestStepLog(t *testing.T) {
 		t.Errorf("the timeline has %+v, want the machine at the boot program", m)
 	}
 }
+
+// TestStepLogGenerated: the log line of an HTTP or TFTP transfer of a
+// file the server generated says generated=true, and a tree file's does
+// not.
+func TestStepLogGenerated(t *testing.T) {
+	boot, err := netboot.New(fstest.MapFS{
+		"isolinux/isolinux.cfg": {Data: []byte("DEFAULT live\nLABEL live\n  KERNEL /live/kern\n")},
+		"live/kern":             {Data: []byte("kernel")},
+	}, &netboot.Options{HTTPBase: "http://:8080/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuilder
+	o := newObserver(boot, nil, nil, slog.New(slog.NewTextHandler(&out, nil)))
+	srv := httptest.NewServer(o.handler(&netboot.FileServer{FS: boot}))
+	defer srv.Close()
+	for _, name := range []string{"boot.ipxe", "live/kern"} {
+		resp, err := http.Get(srv.URL + "/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s", name, resp.Status)
+		}
+	}
+	ip := netip.MustParseAddr("10.0.0.100")
+	o.hook.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, Addr: ip, File: "pxelinux.cfg/default", Outcome: "ok", Bytes: 1})
+	o.close()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "msg=http ") || !strings.Contains(lines[0], "file=boot.ipxe generated=true status=200") ||
+		!strings.Contains(lines[1], "file=live/kern status=200") || strings.Contains(lines[1], "generated") ||
+		!strings.Contains(lines[2], "file=pxelinux.cfg/default generated=true outcome=ok") {
+		t.Errorf("log:\n%s\nwant boot.ipxe's and pxelinux.cfg/default's lines with generated=true, live/kern's without", out.String())
+	}
+}
