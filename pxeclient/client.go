@@ -565,16 +565,24 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 		u.RawQuery, u.Fragment = "", ""
 		f.base = u
 	}
-	var names []string
+	var names, lists []string
 	switch {
 	case ld.grub:
 		var uuid []byte
 		if v := ack.opts[97]; len(v) == 17 {
 			uuid = v[1:] // GRUB reads the ACK's option 97, not its own
 		}
-		names, err = f.grubSearch(ld.grubPrefix, grubFile, isURL, bootmenu.SearchClient{UUID: uuid, MAC: c.MAC, IP: rep.Addr.Addr()})
+		names, lists, err = f.grubSearch(ld, grubFile, isURL, bootmenu.SearchClient{UUID: uuid, MAC: c.MAC, IP: rep.Addr.Addr()})
 		if err != nil {
 			return fmt.Errorf("config: %w", err)
+		}
+		if ld.grubConfig {
+			// Normal mode starts (reading its lists) before the
+			// embedded script names the configuration.
+			if err := f.grubLists(lists); err != nil {
+				return err
+			}
+			lists = nil
 		}
 	case p.IPXE && bytes.HasPrefix(prog.Bytes(), []byte("#!ipxe")):
 		rep.Loader = LoaderIPXE
@@ -604,6 +612,9 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 		}
 		if err != nil {
 			return fmt.Errorf("config %s: %w", file.Name, err)
+		}
+		if err := f.grubLists(lists); err != nil {
+			return err
 		}
 		rep.ConfigFile, rep.ConfigBytes = file.Name, file.Bytes
 		rep.Config = time.Since(t4)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"net/url"
 	"path"
@@ -27,7 +28,11 @@ type efiLoader struct {
 	machine    uint16 // COFF machine type: 0x8664, 0xaa64
 	grub       bool   // a GRUB module section ("mods", magic "mimg")
 	grubPrefix string // GRUB's OBJ_TYPE_PREFIX object, "" if none
-	shim       bool   // an .sbat section whose component is "shim"
+	// grubConfig is set when the image embeds a configuration
+	// (OBJ_TYPE_CONFIG): Debian's signed images hold "normal
+	// (memdisk)/grub.cfg", whose script sources $prefix/grub.cfg.
+	grubConfig bool
+	shim       bool // an .sbat section whose component is "shim"
 }
 
 // Limits of parseEFILoader, far above what real programs use.
@@ -87,7 +92,7 @@ func parseEFILoader(b []byte) efiLoader {
 		}
 		switch name {
 		case "mods", ".mods":
-			l.grub, l.grubPrefix = grubModules(body)
+			l.grub, l.grubPrefix, l.grubConfig = grubModules(body)
 		case ".sbat":
 			l.shim = sbatComponent(body[:min(len(body), maxSBAT)]) == "shim"
 		}
@@ -95,11 +100,12 @@ func parseEFILoader(b []byte) efiLoader {
 	return l
 }
 
-// grubModules walks a GRUB module area for its prefix object.
-func grubModules(m []byte) (ok bool, prefix string) {
+// grubModules walks a GRUB module area for its prefix object and an
+// embedded configuration.
+func grubModules(m []byte) (ok bool, prefix string, config bool) {
 	le := binary.LittleEndian
 	if len(m) < 24 || le.Uint32(m) != 0x676d696d { // "mimg"
-		return false, ""
+		return false, "", false
 	}
 	pos, end := le.Uint64(m[8:]), le.Uint64(m[16:])
 	end = min(end, uint64(len(m)))
@@ -111,7 +117,10 @@ func grubModules(m []byte) (ok bool, prefix string) {
 		if n < 8 || n > end-pos {
 			break
 		}
-		if typ == 3 { // OBJ_TYPE_PREFIX
+		switch typ {
+		case 2: // OBJ_TYPE_CONFIG
+			config = true
+		case 3: // OBJ_TYPE_PREFIX
 			body := m[pos+8 : pos+n]
 			if i := bytes.IndexByte(body, 0); i >= 0 {
 				body = body[:i]
@@ -120,7 +129,7 @@ func grubModules(m []byte) (ok bool, prefix string) {
 		}
 		pos += n
 	}
-	return true, prefix
+	return true, prefix, config
 }
 
 // sbatComponent returns the name of the first component of an SBAT
@@ -180,14 +189,37 @@ func sibling(name, file string) string {
 	return file
 }
 
-// grubSearch sets f up as GRUB reads files (paths from the root of the
+// grubLists are the files GRUB's normal mode reads from
+// $prefix/<platform>/ before its configuration (grub_normal_execute:
+// read_command_list, read_fs_list, read_crypto_list,
+// read_terminal_list); a network GRUB finds none unless the server
+// serves them.
+var grubLists = []string{"command.lst", "fs.lst", "crypto.lst", "terminal.lst"}
+
+// grubPlatform is GRUB's platform directory for the machine type.
+func grubPlatform(machine uint16) string {
+	if machine == 0xaa64 {
+		return "arm64-efi"
+	}
+	return "x86_64-efi"
+}
+
+// grubSearch sets f up as GRUB l reads files (paths from the root of the
 // device, GRUB's TFTP habits) and returns the configuration names GRUB
-// tries, as grub_try_normal_prefix does: under a TFTP prefix
-// [bootmenu.GRUBSearchPath], else prefix/grub.cfg alone. prefix is the
+// tries and the module lists its normal mode reads (see grubLists). A
+// GRUB without an embedded configuration searches as
+// grub_try_normal_prefix does: under a TFTP prefix
+// [bootmenu.GRUBSearchPath], else prefix/grub.cfg alone. One with an
+// embedded configuration, as Debian's signed images are, enters normal
+// mode with it, which makes no search: Debian's sources
+// $prefix/x86_64-efi/grub.cfg if "[ -e ]" finds it, which over TFTP and
+// HTTP it cannot (GRUB's network file systems list no directories, so
+// the test sends nothing), and else $prefix/grub.cfg. The prefix is the
 // one built into the image; without one GRUB uses the directory it was
 // loaded from (grubFile's). A prefix without a device is on the device
 // GRUB came from: HTTP when it came by URL (isURL), else TFTP.
-func (f *fetcher) grubSearch(prefix, grubFile string, isURL bool, c bootmenu.SearchClient) ([]string, error) {
+func (f *fetcher) grubSearch(l efiLoader, grubFile string, isURL bool, c bootmenu.SearchClient) (names, lists []string, err error) {
+	prefix := l.grubPrefix
 	device, dir := grubDevice(prefix)
 	if prefix == "" {
 		p := grubFile
@@ -213,11 +245,27 @@ func (f *fetcher) grubSearch(prefix, grubFile string, isURL bool, c bootmenu.Sea
 			f.server = a
 		}
 	default:
-		return nil, fmt.Errorf("pxeclient: GRUB prefix %q is not on the network", prefix)
+		return nil, nil, fmt.Errorf("pxeclient: GRUB prefix %q is not on the network", prefix)
 	}
 	f.prefix, f.loader = "/", &grubTFTP
-	if f.base != nil {
-		return []string{path.Join(dir, "grub.cfg")}, nil
+	for _, n := range grubLists {
+		lists = append(lists, path.Join(dir, grubPlatform(l.machine), n))
 	}
-	return bootmenu.GRUBSearchPath(dir, c), nil
+	if f.base != nil || l.grubConfig {
+		return []string{path.Join(dir, "grub.cfg")}, lists, nil
+	}
+	return bootmenu.GRUBSearchPath(dir, c), lists, nil
+}
+
+// grubLists asks for GRUB's module lists, as its normal mode does when
+// it starts; a list that is missing is no error (none is served
+// usually), one found is recorded as a KindConfig file.
+func (f *fetcher) grubLists(names []string) error {
+	for _, n := range names {
+		file, err := f.get(n, KindConfig, io.Discard, maxConfigSize)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("config %s: %w", file.Name, err)
+		}
+	}
+	return nil
 }

@@ -3,12 +3,16 @@
 package pxeclient_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +38,9 @@ func TestBootGRUBMinimalServer(t *testing.T) {
 	}
 	write("grubx64.efi", pxeclient.TestGRUB(0x8664, "/grub"))
 	write("shimaa64.efi", pxeclient.TestShim(0xaa64))
-	write("grubaa64.efi", pxeclient.TestGRUB(0xaa64, "/grub"))
+	// The ARM64 GRUB is built as Debian builds its signed images: with
+	// an embedded configuration, which makes no search.
+	write("grubaa64.efi", pxeclient.TestGRUB(0xaa64, "/grub", "normal (memdisk)/grub.cfg\n"))
 	perMAC := net.HardwareAddr{0x52, 0x54, 0x00, 0x17, 0x01, 0x02}
 	write("grub/grub.cfg-01-52-54-00-17-01-02", []byte("set timeout=1\nmenuentry mine {\n  linux /vmlinuz\n  initrd /initrd.img\n}\n"))
 	cmd := s.srv.Command(t.Context(), bin, "-iface", s.srvIf, "-range", "10.77.0.100-10.77.0.199", "-root", root, "-http", "10.77.0.1:8080",
@@ -50,13 +56,20 @@ func TestBootGRUBMinimalServer(t *testing.T) {
 	}{
 		{"GRUB", "ovmf-pxe", net.HardwareAddr{0x52, 0x54, 0x00, 0x17, 0x01, 0x01}, pxeclient.LoaderGRUB, []string{"grubx64.efi"}, "/grub/grub.cfg"},
 		{"GRUB per MAC", "ovmf-pxe", perMAC, pxeclient.LoaderGRUB, []string{"grubx64.efi"}, "/grub/grub.cfg-01-52-54-00-17-01-02"},
-		{"ARM64 shim", "aavmf-pxe", net.HardwareAddr{0x52, 0x54, 0x00, 0x17, 0x01, 0x03}, pxeclient.LoaderShimGRUB, []string{"shimaa64.efi", "grubaa64.efi"}, "/grub/grub.cfg"},
+		{"ARM64 shim, Debian's GRUB", "aavmf-pxe", net.HardwareAddr{0x52, 0x54, 0x00, 0x17, 0x01, 0x03}, pxeclient.LoaderShimGRUB, []string{"shimaa64.efi", "grubaa64.efi"}, "/grub/grub.cfg"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, _ := pxeclient.ProfileByName(tt.profile)
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
-			rep := s.client(t, conn, p, tt.mac).Boot(ctx)
+			cl := s.client(t, conn, p, tt.mac)
+			var asked rrqLog
+			listen := cl.ListenPacket
+			cl.ListenPacket = func(network, addr string) (net.PacketConn, error) {
+				pc, err := listen(network, addr)
+				return &rrqConn{PacketConn: pc, log: &asked}, err
+			}
+			rep := cl.Boot(ctx)
 			if rep.Err != nil || rep.Stage != pxeclient.StageLoaded {
 				t.Fatalf("Boot: stage %q, error %v; files %+v; tried %q", rep.Stage, rep.Err, rep.Files, rep.ConfigTried)
 			}
@@ -69,6 +82,10 @@ func TestBootGRUBMinimalServer(t *testing.T) {
 			uuid := append([]byte(nil), v[1:]...)
 			copy(uuid[10:], tt.mac)
 			all := bootmenu.GRUBSearchPath("/grub", bootmenu.SearchClient{UUID: uuid, MAC: tt.mac, IP: rep.Addr.Addr()})
+			platform := "x86_64-efi"
+			if tt.profile == "aavmf-pxe" {
+				all, platform = []string{"/grub/grub.cfg"}, "arm64-efi" // no search
+			}
 			i := slices.Index(all, tt.config)
 			if i < 0 || !slices.Equal(rep.ConfigTried, all[:i]) || rep.ConfigFile != tt.config {
 				t.Errorf("config %q after %q; want %q after %q", rep.ConfigFile, rep.ConfigTried, tt.config, all[:max(i, 0)])
@@ -92,11 +109,126 @@ func TestBootGRUBMinimalServer(t *testing.T) {
 				t.Errorf("then loaded %q, want %q", rest, want)
 			}
 			t.Logf("%s: %q, then %q after %d names", tt.name, boots, rest, len(rep.ConfigTried))
+
+			// What the client asked for, in order, and the server
+			// answered: each boot program twice (EDK2's size probe),
+			// the names tried, the configuration, GRUB's module lists,
+			// kernel and initrd.
+			var want []string
+			for _, b := range tt.boots {
+				want = append(want, b+" aborted", b+" ok")
+			}
+			for _, n := range rep.ConfigTried {
+				want = append(want, strings.TrimPrefix(n, "/")+" not-found")
+			}
+			lists := []string{"command.lst", "fs.lst", "crypto.lst", "terminal.lst"}
+			if tt.profile == "aavmf-pxe" { // the embedded script: lists first
+				for _, l := range lists {
+					want = append(want, "grub/"+platform+"/"+l+" not-found")
+				}
+			}
+			want = append(want, strings.TrimPrefix(tt.config, "/")+" ok")
+			if tt.profile != "aavmf-pxe" {
+				for _, l := range lists {
+					want = append(want, "grub/"+platform+"/"+l+" not-found")
+				}
+			}
+			want = append(want, "vmlinuz ok", "initrd.img ok")
+			var files []string
+			for _, w := range want {
+				files = append(files, w[:strings.IndexByte(w, ' ')])
+			}
+			if got := asked.names(); !slices.Equal(got, files) {
+				t.Errorf("the client asked for\n%q\nwant\n%q", got, files)
+			}
+			// The server's transfers end in an order of their own
+			// (events of concurrent goroutines): compare them sorted.
+			var got []string
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				got = s.recent(t, tt.mac)
+				if len(got) >= len(want) {
+					break
+				}
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("the server's timeline has\n%q\nwant\n%q", got, want)
+			}
 			if err := verifyKernel(rep, root); err != nil {
 				t.Error(err)
 			}
 		})
 	}
+}
+
+// rrqLog records the file names of the TFTP read requests a client
+// sends, in order.
+type rrqLog struct {
+	mu    sync.Mutex
+	files []string
+}
+
+func (l *rrqLog) names() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.files...)
+}
+
+// rrqConn is a client socket that logs the read requests written to it.
+type rrqConn struct {
+	net.PacketConn
+	log *rrqLog
+}
+
+func (c *rrqConn) WriteTo(b []byte, to net.Addr) (int, error) {
+	if len(b) > 2 && b[0] == 0 && b[1] == 1 { // RRQ
+		if name, _, ok := bytes.Cut(b[2:], []byte{0}); ok {
+			c.log.mu.Lock()
+			c.log.files = append(c.log.files, strings.TrimPrefix(string(name), "/"))
+			c.log.mu.Unlock()
+		}
+	}
+	return c.PacketConn.WriteTo(b, to)
+}
+
+// recent returns the transfers minimal-server's timeline holds for mac
+// (status.json's recent), as "file outcome".
+func (s *seg) recent(t *testing.T, mac net.HardwareAddr) []string {
+	t.Helper()
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (c net.Conn, err error) {
+		err = s.cli.Do(func() error {
+			c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+			return err
+		})
+		return c, err
+	}}}
+	resp, err := hc.Get("http://10.77.0.1:8080/_pxekit/status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Machines []struct {
+			MAC    string `json:"mac"`
+			Recent []struct {
+				File    string `json:"file"`
+				Outcome string `json:"outcome"`
+			} `json:"recent"`
+		} `json:"machines"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range st.Machines {
+		if m.MAC == mac.String() {
+			for _, r := range m.Recent {
+				out = append(out, strings.TrimPrefix(r.File, "/")+" "+r.Outcome)
+			}
+		}
+	}
+	return out
 }
 
 // verifyKernel checks that the kernel and initrd arrived intact.

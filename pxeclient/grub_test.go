@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path"
 	"slices"
 	"testing"
 
@@ -43,10 +44,20 @@ func testEFI(machine uint16, sections ...[2]string) []byte {
 }
 
 // testGRUB is a GRUB image: a module area with the prefix object (none
-// for an empty prefix) and GRUB's SBAT.
-func testGRUB(machine uint16, prefix string) []byte {
+// for an empty prefix), an embedded configuration object when config is
+// given (as Debian's "normal (memdisk)/grub.cfg"), and GRUB's SBAT.
+func testGRUB(machine uint16, prefix string, config ...string) []byte {
 	le := binary.LittleEndian
 	var objs []byte
+	for _, c := range config {
+		body := append([]byte(c), 0)
+		for len(body)%8 != 0 {
+			body = append(body, 0)
+		}
+		objs = le.AppendUint32(objs, 2) // OBJ_TYPE_CONFIG
+		objs = le.AppendUint32(objs, uint32(8+len(body)))
+		objs = append(objs, body...)
+	}
 	if prefix != "" {
 		body := append([]byte(prefix), 0)
 		for len(body)%8 != 0 {
@@ -81,6 +92,7 @@ func TestParseEFILoader(t *testing.T) {
 		{"GRUB", testGRUB(0x8664, "/grub"), efiLoader{machine: 0x8664, grub: true, grubPrefix: "/grub"}},
 		{"GRUB with a device", testGRUB(0xaa64, "(tftp,10.0.0.9)/boot/grub"), efiLoader{machine: 0xaa64, grub: true, grubPrefix: "(tftp,10.0.0.9)/boot/grub"}},
 		{"GRUB without a prefix", testGRUB(0x8664, ""), efiLoader{machine: 0x8664, grub: true}},
+		{"GRUB with an embedded configuration", testGRUB(0x8664, "/grub", "normal (memdisk)/grub.cfg\n"), efiLoader{machine: 0x8664, grub: true, grubPrefix: "/grub", grubConfig: true}},
 		{"shim", testShim(0xaa64), efiLoader{machine: 0xaa64, shim: true}},
 		{"another EFI program", testEFI(0x8664, [2]string{".text", "x"}), efiLoader{machine: 0x8664}},
 		{"not PE", []byte("\x7fELF and more bytes than a DOS header holds, surely more than sixty-four"), efiLoader{}},
@@ -102,7 +114,7 @@ func TestParseEFILoaderDebian(t *testing.T) {
 		file string
 		want efiLoader
 	}{
-		{"/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", efiLoader{machine: 0x8664, grub: true, grubPrefix: "/grub"}},
+		{"/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", efiLoader{machine: 0x8664, grub: true, grubPrefix: "/grub", grubConfig: true}},
 		{"/usr/lib/shim/shimx64.efi.signed", efiLoader{machine: 0x8664, shim: true}},
 	} {
 		b, err := os.ReadFile(tt.file)
@@ -119,6 +131,7 @@ func TestParseEFILoaderDebian(t *testing.T) {
 func FuzzEFILoader(f *testing.F) {
 	f.Add(testGRUB(0x8664, "/grub"))
 	f.Add(testGRUB(0xaa64, ""))
+	f.Add(testGRUB(0x8664, "/grub", "normal (memdisk)/grub.cfg\n"))
 	f.Add(testShim(0x8664))
 	f.Add(testEFI(0x8664))
 	f.Add([]byte("MZ"))
@@ -152,6 +165,7 @@ func TestGRUBSearch(t *testing.T) {
 	search := func(dir string) []string { return bootmenu.GRUBSearchPath(dir, sc) }
 	for _, tt := range []struct {
 		name, prefix, file string
+		embedded           bool   // the image embeds a configuration
 		base               string // the boot program's HTTP base, "" for TFTP
 		want               []string
 		server             string // TFTP server override
@@ -162,6 +176,7 @@ func TestGRUBSearch(t *testing.T) {
 			"/grub/grub.cfg-b8945908-d6a6-41a9-611d-74a6ab80b83d", "/grub/grub.cfg-01-52-54-00-17-00-01",
 			"/grub/grub.cfg-0A4D0064", "/grub/grub.cfg-0A4D006", "/grub/grub.cfg-0A4D00", "/grub/grub.cfg-0A4D0",
 			"/grub/grub.cfg-0A4D", "/grub/grub.cfg-0A4", "/grub/grub.cfg-0A", "/grub/grub.cfg-0", "/grub/grub.cfg"}},
+		{name: "Debian's signed image: its embedded script sources grub.cfg", prefix: "/grub", file: "grubx64.efi", embedded: true, want: []string{"/grub/grub.cfg"}},
 		{name: "no prefix: the boot file's directory", prefix: "", file: "EFI/boot/grubx64.efi", want: search("/EFI/boot")},
 		{name: "tftp device with a server", prefix: "(tftp,10.77.0.9)/boot/grub", file: "grubx64.efi", want: search("/boot/grub"), server: "10.77.0.9"},
 		{name: "tftp device", prefix: "(tftp)/debian-installer/amd64/grub", file: "grubx64.efi", want: search("/debian-installer/amd64/grub")},
@@ -174,7 +189,7 @@ func TestGRUBSearch(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f, _ := memFetcher(t, nil, tt.base)
-			names, err := f.grubSearch(tt.prefix, tt.file, tt.base != "", sc)
+			names, lists, err := f.grubSearch(efiLoader{grub: true, grubPrefix: tt.prefix, grubConfig: tt.embedded, machine: 0x8664}, tt.file, tt.base != "", sc)
 			if tt.err {
 				if err == nil {
 					t.Errorf("grubSearch(%q) = %q, want an error", tt.prefix, names)
@@ -186,6 +201,10 @@ func TestGRUBSearch(t *testing.T) {
 			}
 			if !slices.Equal(names, tt.want) {
 				t.Errorf("grubSearch(%q, %q) =\n%q\nwant\n%q", tt.prefix, tt.file, names, tt.want)
+			}
+			dir := path.Dir(tt.want[len(tt.want)-1])
+			if want := []string{dir + "/x86_64-efi/command.lst", dir + "/x86_64-efi/fs.lst", dir + "/x86_64-efi/crypto.lst", dir + "/x86_64-efi/terminal.lst"}; !slices.Equal(lists, want) {
+				t.Errorf("module lists %q, want %q", lists, want)
 			}
 			if got := f.server.String(); tt.server != "" && got != tt.server {
 				t.Errorf("TFTP server %s, want %s", got, tt.server)
