@@ -99,8 +99,11 @@ func SearchPath(c SearchClient) []string {
 //
 // and then prefix/grub.cfg itself. Option 209 (c.ConfigFile) plays no
 // part. Over HTTP, or when the prefix is on a disk, GRUB reads only
-// prefix/grub.cfg. Red Hat's GRUB tries $fw_path (the boot file's
-// directory) before $prefix; this list does not.
+// prefix/grub.cfg. A GRUB image with an embedded configuration runs
+// that instead and searches nothing: Debian's signed images embed
+// "normal (memdisk)/grub.cfg", whose script sources prefix/grub.cfg.
+// Red Hat's GRUB tries $fw_path (the boot file's directory) before
+// $prefix; this list does not.
 func GRUBSearchPath(prefix string, c SearchClient) []string {
 	base := strings.TrimSuffix(prefix, "/") + "/grub.cfg"
 	var out []string
