@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pxekit/pxekit/bootmenu"
+	"github.com/pxekit/pxekit/internal/testenv"
 	"github.com/pxekit/pxekit/pxeclient"
 )
 
@@ -246,4 +247,55 @@ func verifyKernel(rep *pxeclient.Report, root string) error {
 		}
 	}
 	return nil
+}
+
+// TestBootDebianGRUBMinimalServer boots the signed netboot GRUB of
+// Debian 12's installer (package debian-installer-12-netboot-amd64) as
+// ovmf-pxe from minimal-server, and checks the client's requests against
+// what that GRUB itself asked for under OVMF in the end-to-end test
+// TestUEFIGRUB (the server's timeline, seen there): the size probe and
+// the program, its module lists, then the configuration under its
+// prefix, no search, then kernel and initrd.
+func TestBootDebianGRUBMinimalServer(t *testing.T) {
+	const debGRUB = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/grubx64.efi"
+	b, err := os.ReadFile(debGRUB)
+	if err != nil {
+		testenv.Unavailable(t, "%v", err)
+		return
+	}
+	s := newSeg(t)
+	bin := minimalServer(t)
+	root := tree(t)
+	if err := os.WriteFile(filepath.Join(root, "grubx64.efi"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start(t, s.srv.Command(t.Context(), bin, "-iface", s.srvIf, "-range", "10.77.0.100-10.77.0.199", "-root", root, "-http", "10.77.0.1:8080",
+		"-efi-boot", "grubx64.efi"), "serving")
+	p, _ := pxeclient.ProfileByName("ovmf-pxe")
+	cl := s.client(t, s.conn(t), p, net.HardwareAddr{0x52, 0x54, 0x00, 0x17, 0x02, 0x01})
+	var asked rrqLog
+	listen := cl.ListenPacket
+	cl.ListenPacket = func(network, addr string) (net.PacketConn, error) {
+		pc, err := listen(network, addr)
+		return &rrqConn{PacketConn: pc, log: &asked}, err
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	rep := cl.Boot(ctx)
+	if rep.Err != nil || rep.Stage != pxeclient.StageLoaded || rep.Loader != pxeclient.LoaderGRUB {
+		t.Fatalf("Boot: stage %q, loader %q, error %v", rep.Stage, rep.Loader, rep.Err)
+	}
+	const dir = "debian-installer/amd64/grub/"
+	want := []string{"grubx64.efi", "grubx64.efi",
+		dir + "x86_64-efi/command.lst", dir + "x86_64-efi/fs.lst", dir + "x86_64-efi/crypto.lst", dir + "x86_64-efi/terminal.lst",
+		dir + "grub.cfg", "vmlinuz", "initrd.img"}
+	if got := asked.names(); !slices.Equal(got, want) {
+		t.Errorf("the client asked for\n%q\nwant (as the real GRUB did)\n%q", got, want)
+	}
+	if len(rep.ConfigTried) != 0 || rep.ConfigFile != "/"+dir+"grub.cfg" {
+		t.Errorf("config %q after %q, want /%sgrub.cfg after nothing", rep.ConfigFile, rep.ConfigTried, dir)
+	}
+	if err := verifyKernel(rep, root); err != nil {
+		t.Error(err)
+	}
 }

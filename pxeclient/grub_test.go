@@ -107,14 +107,18 @@ func TestParseEFILoader(t *testing.T) {
 	}
 }
 
-// TestParseEFILoaderDebian reads Debian's signed GRUB and shim (packages
-// grub-efi-amd64-signed and shim-signed, which .ci/run installs).
+// TestParseEFILoaderDebian reads Debian's signed GRUB and shim and the
+// installer's netboot GRUBs (packages grub-efi-amd64-signed,
+// shim-signed, debian-installer-12-netboot-amd64 and -arm64, which
+// .ci/run installs): all of Debian's GRUBs embed a configuration.
 func TestParseEFILoaderDebian(t *testing.T) {
 	for _, tt := range []struct {
 		file string
 		want efiLoader
 	}{
 		{"/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", efiLoader{machine: 0x8664, grub: true, grubPrefix: "/grub", grubConfig: true}},
+		{"/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/grubx64.efi", efiLoader{machine: 0x8664, grub: true, grubPrefix: "/debian-installer/amd64/grub", grubConfig: true}},
+		{"/usr/lib/debian-installer/images/12/arm64/text/debian-installer/arm64/grubaa64.efi", efiLoader{machine: 0xaa64, grub: true, grubPrefix: "/debian-installer/arm64/grub", grubConfig: true}},
 		{"/usr/lib/shim/shimx64.efi.signed", efiLoader{machine: 0x8664, shim: true}},
 	} {
 		b, err := os.ReadFile(tt.file)
