@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -161,6 +162,49 @@ func TestBootGRUBMinimalServer(t *testing.T) {
 			}
 		})
 	}
+	// ARM64 UEFI HTTP boot gets the same shim by URL; shim loads GRUB
+	// beside it over HTTP, and GRUB reads everything from the server's
+	// root over HTTP: no search there.
+	t.Run("ARM64 HTTP boot, shim, Debian's GRUB", func(t *testing.T) {
+		p, _ := pxeclient.ProfileByName("aavmf-http")
+		mac := net.HardwareAddr{0x52, 0x54, 0x00, 0x17, 0x01, 0x04}
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		rep := s.client(t, conn, p, mac).Boot(ctx)
+		if rep.Err != nil || rep.Stage != pxeclient.StageLoaded || rep.Loader != pxeclient.LoaderShimGRUB {
+			t.Fatalf("Boot: stage %q, loader %q, error %v; files %+v", rep.Stage, rep.Loader, rep.Err, rep.Files)
+		}
+		const base = "http://10.77.0.1:8080/"
+		if len(rep.ConfigTried) != 0 || rep.ConfigFile != base+"grub/grub.cfg" {
+			t.Errorf("config %q after %q, want %sgrub/grub.cfg after nothing", rep.ConfigFile, rep.ConfigTried, base)
+		}
+		var files []string
+		for _, f := range rep.Files {
+			files = append(files, f.Kind+" "+f.Name)
+		}
+		if want := []string{"boot " + base + "shimaa64.efi", "boot " + base + "grubaa64.efi", "config " + base + "grub/grub.cfg",
+			"kernel " + base + "vmlinuz", "initrd " + base + "initrd.img"}; !slices.Equal(files, want) {
+			t.Errorf("loaded\n%q\nwant\n%q", files, want)
+		}
+		if err := verifyKernel(rep, root); err != nil {
+			t.Error(err)
+		}
+		want := []string{"shimaa64.efi ok", "grubaa64.efi ok", "grub/grub.cfg ok", "vmlinuz ok", "initrd.img ok"}
+		for _, l := range []string{"command.lst", "fs.lst", "crypto.lst", "terminal.lst"} {
+			want = append(want, "grub/arm64-efi/"+l+" not-found")
+		}
+		var got []string
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if got = s.recent(t, mac); len(got) >= len(want) {
+				break
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("the server's timeline has\n%q\nwant\n%q", got, want)
+		}
+	})
 }
 
 // rrqLog records the file names of the TFTP read requests a client
@@ -238,7 +282,11 @@ func verifyKernel(rep *pxeclient.Report, root string) error {
 		if f.Kind != pxeclient.KindKernel && f.Kind != pxeclient.KindInitrd {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(root, strings.TrimPrefix(f.Name, "/")))
+		name := f.Name
+		if u, err := url.Parse(name); err == nil && u.Scheme != "" {
+			name = u.Path
+		}
+		b, err := os.ReadFile(filepath.Join(root, strings.TrimPrefix(name, "/")))
 		if err != nil {
 			return err
 		}
