@@ -241,9 +241,9 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 				needRecord = false
 			}
 		}
-		l, ok, err := p.commit(ctx, a, mac, host, now, needRecord)
-		if err != nil {
-			return nil, err
+		l, ok, serr := p.commit(ctx, a, mac, host, now, needRecord)
+		if serr != nil && !ok {
+			return nil, serr
 		}
 		if !ok {
 			return nak(req, srv)
@@ -254,6 +254,13 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 		}
 		copy(r.ClientIPAddr, req.ClientIPAddr.To4())
 		p.addLeaseOptions(r, l.Addr, true)
+		if serr != nil {
+			// The store failed, but this server holds the lease (see
+			// Pool.provable): the ACK gives its time left, not a new lease,
+			// and the error goes with it, so the failure is still counted.
+			setLeaseTimes(r, l.Expiry.Sub(now))
+			return r, serr
+		}
 		return r, nil
 
 	case dhcpv4.MessageTypeDecline:
@@ -313,11 +320,17 @@ func (p *Pool) addLeaseOptions(r *dhcpv4.DHCPv4, a netip.Addr, times bool) {
 		r.Options[o.code] = o.value
 	}
 	if times {
-		lt := uint32(p.leaseTime() / time.Second)
-		r.Options[dhcpv4.OptionIPAddressLeaseTime.Code()] = be32(lt)
-		r.Options[dhcpv4.OptionRenewTimeValue.Code()] = be32(lt / 2)
-		r.Options[dhcpv4.OptionRebindingTimeValue.Code()] = be32(uint32(uint64(lt) * 7 / 8))
+		setLeaseTimes(r, p.leaseTime())
 	}
+}
+
+// setLeaseTimes sets the lease, renewal and rebinding times of r for a
+// lease of d (RFC 2131 §4.4.5: T1 = 0.5, T2 = 0.875 of the lease).
+func setLeaseTimes(r *dhcpv4.DHCPv4, d time.Duration) {
+	lt := uint32(d / time.Second)
+	r.Options[dhcpv4.OptionIPAddressLeaseTime.Code()] = be32(lt)
+	r.Options[dhcpv4.OptionRenewTimeValue.Code()] = be32(lt / 2)
+	r.Options[dhcpv4.OptionRebindingTimeValue.Code()] = be32(uint32(uint64(lt) * 7 / 8))
 }
 
 func addrList(as []netip.Addr) []byte {
