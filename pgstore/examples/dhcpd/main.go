@@ -14,7 +14,10 @@
 // The servers split the clients by RFC 3074's hash; a server whose
 // heartbeat (in the database) is older than -failover-time has its
 // clients served by the others until it is back. A server that cannot
-// reach the database offers no address and logs an error per request.
+// reach the database offers no address and logs an error per request;
+// it acknowledges the renewal of a lease it gave itself for that lease's
+// time left only. Every -purge-every each server deletes ended offers,
+// leases expired longer than -keep-expired ago and old conflicts.
 package main
 
 import (
