@@ -213,7 +213,9 @@ func nullBytes(b []byte) any {
 }
 
 func row(l dhcp.Lease, offer bool) []any {
-	return []any{l.Addr.String(), clientKey(l.MAC, l.ClientID), []byte(l.MAC), nullBytes(l.ClientID),
+	// mac is NOT NULL: a DHCPv6 lease often has no MAC, and is stored
+	// with an empty one (dhcp6 keys its clients by IAID and DUID).
+	return []any{l.Addr.String(), clientKey(l.MAC, l.ClientID), append([]byte{}, l.MAC...), nullBytes(l.ClientID),
 		nullTime(l.Expiry), l.Hostname, offer && l.Declined.IsZero(), nullTime(l.Declined)}
 }
 
