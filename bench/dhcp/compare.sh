@@ -54,7 +54,8 @@
 # used, in percent of one CPU, and the machine's idle share, so that a
 # limit set by the machine (two servers, perfdhcp and PostgreSQL on few
 # CPUs) shows as such, and the rows each server committed, so that a split
-# that does not hold shows too.
+# that does not hold shows too (and, for pxekit-pg2, the second server's
+# own CPU: the first's is the rest of "srv cpu").
 #
 #   sudo bench/dhcp/compare.sh                    # defaults below
 #   RATES="1000 2000 4000" PERIOD=10 MAXDROP=0 SERVERS="pxekit-full kea dnsmasq" sudo -E bench/dhcp/compare.sh
@@ -227,6 +228,10 @@ cpu() {
 	for p in $srvpid ${srvpid2:-}; do cat "/proc/$p/stat" 2>/dev/null || true; done |
 		awk -v hz="$(getconf CLK_TCK)" '{t += $14 + $15} END {print t / hz}'
 }
+# cpu2: the CPU seconds of the second server of pxekit-pg2 so far.
+cpu2() {
+	awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/${srvpid2:-0}/stat" 2>/dev/null || echo 0
+}
 # pgcpu: CPU seconds PostgreSQL has used so far: the postmaster with its
 # ended children, and its live ones (the servers' connections).
 pgcpu() {
@@ -356,11 +361,11 @@ for r in $RATES; do
 		any=1 ok=
 		for ((a = 1; a <= ATTEMPTS; a++)); do
 			start "$s"
-			c0=$(cpu) p0=$(pgcpu)
+			c0=$(cpu) p0=$(pgcpu) b0=$(cpu2)
 			read -r i0 t0 < <(idle)
 			read -r got d1 d2 sb cb < <(run "$s" "$r")
 			read -r i1 t1 < <(idle)
-			c1=$(cpu) p1=$(pgcpu)
+			c1=$(cpu) p1=$(pgcpu) b1=$(cpu2)
 			# CPU in percent of one CPU over the run (perfdhcp's -W second included)
 			read -r sc pc idl < <(awk -v a="$c0" -v b="$c1" -v c="$p0" -v d="$p1" -v i="$((i1 - i0))" -v t="$((t1 - t0))" -v s="$((PERIOD + 1))" \
 				'BEGIN {printf "%.0f%% %.0f%% %.0f%%\n", (b-a)/s*100, (d-c)/s*100, (t > 0 ? i/t*100 : 0)}')
@@ -370,7 +375,7 @@ for r in $RATES; do
 			check=
 			[ "$s" = pxekit-full ] && check=$(leasecheck)
 			[ "$s" = pxekit-pg ] && check=$(pgleasecheck)
-			[ "$s" = pxekit-pg2 ] && check=$(pgleasecheck two)
+			[ "$s" = pxekit-pg2 ] && check="$(pgleasecheck two) cpu b=$(awk -v a="$b0" -v b="$b1" -v s="$((PERIOD + 1))" 'BEGIN {printf "%.0f%%", (b-a)/s*100}')"
 			check="$check $tr"
 			printf '%-13s %7s %10s %8s %8s %7s %7s %7s %6s %5s %s\n' "$s" "$r" "$got" "$d1" "$d2" "$sb" "$cb" "$sc" "$pc" "$idl" "$check"
 			case $check in LOST* | DUPLICATE*) lostdup=1 ;; esac
