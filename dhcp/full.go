@@ -35,8 +35,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound,
 		r.boot = s.fullBoot(ctx, req, in, r.now)
 		return r.discover(ctx)
 	case dhcpv4.MessageTypeRequest:
-		r.boot = s.fullBoot(ctx, req, in, r.now)
-		return r.request(ctx)
+		return s.request(ctx, &r, in)
 	case dhcpv4.MessageTypeInform:
 		r.boot = s.fullBoot(ctx, req, in, r.now)
 		return r.inform()
@@ -101,8 +100,9 @@ func (r *fullRequest) discover(ctx context.Context) (*dhcpv4.DHCPv4, error) {
 // request answers a REQUEST in each of its states (RFC 2131 §4.3.2):
 // SELECTING (option 54 names a server), INIT-REBOOT (option 50 without
 // option 54), RENEWING or REBINDING (ciaddr). The ACK goes out only once
-// the lease is committed to the store.
-func (r *fullRequest) request(ctx context.Context) (*dhcpv4.DHCPv4, error) {
+// the lease is committed to the store. A REQUEST for another server is
+// left before the boot decision is made.
+func (s *Server) request(ctx context.Context, r *fullRequest, in inbound) (*dhcpv4.DHCPv4, error) {
 	p, req, srv := r.p, r.req, r.srv
 	sid := optAddr(req, dhcpv4.OptionServerIdentifier)
 	var a netip.Addr
@@ -127,6 +127,7 @@ func (r *fullRequest) request(ctx context.Context) (*dhcpv4.DHCPv4, error) {
 	default:
 		return nil, nil
 	}
+	r.boot = s.fullBoot(ctx, req, in, r.now)
 	if needRecord {
 		// RFC 2131 §4.3.2: NAK an address that is someone else's or
 		// not the one this client has; no record: stay silent.
