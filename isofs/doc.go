@@ -55,7 +55,9 @@
 //
 // Symbolic links are followed by Open, Stat, ReadFile and ReadDir, and not by
 // Lstat and ReadLink. They resolve inside the image: an absolute target
-// starts at the image's root, and ".." never climbs above it.
+// starts at the image's root, and ".." never climbs above it. [FS.LinksInRoot]
+// says so to servers that would otherwise walk the links themselves (the
+// tftp package's RootedLinksFS).
 //
 // # What it does not read
 //

@@ -148,6 +148,13 @@ func (f *FS) ReadLink(name string) (string, error) {
 	return n.link, nil
 }
 
+// LinksInRoot reports true: every method resolves symbolic links inside
+// the image, as in a chroot (an absolute target starts at the image's
+// root, ".." stops there), so no name leads out of it. A server that
+// confines links to the served root (the tftp package's RootedLinksFS)
+// can then open names as they are instead of walking each prefix.
+func (f *FS) LinksInRoot() bool { return true }
+
 // ReadDir returns the entries of the named directory sorted by name. The
 // entries' Info methods do not fail or do I/O.
 func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
