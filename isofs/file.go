@@ -112,7 +112,7 @@ func (f *FS) openZisofs(n *node) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &File{n: n, sr: *io.NewSectionReader(z, 0, n.size), z: z}, nil
+	return &File{n: n, sr: *io.NewSectionReader(z, 0, n.size)}, nil
 }
 
 // Stat returns the [fs.FileInfo] of the named file, following symbolic
@@ -219,8 +219,7 @@ func truncatedErr(err error) error {
 // offset and, like those of [os.File], are not meant for concurrent use.
 type File struct {
 	n      *node
-	sr     io.SectionReader
-	z      *zisofsFile // under sr for a zisofs-compressed file, else nil
+	sr     io.SectionReader // of a *zisofsFile for a zisofs-compressed file
 	closed atomic.Bool
 }
 
@@ -261,8 +260,14 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 }
 
 // copyBufs holds the buffers WriteTo copies through: larger than io.Copy's
-// 32 KiB so that a sequential read costs few system calls.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+// 32 KiB so that a sequential read costs few system calls. A file of at
+// most smallFile bytes is copied through one of smallBufs instead, so that
+// a walk copying small files does not take (and fault in) a large buffer
+// per processor.
+var (
+	copyBufs  = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+	smallBufs = sync.Pool{New: func() any { b := make([]byte, smallFile); return &b }}
+)
 
 // WriteTo writes the rest of the file from the current offset to w, so
 // that [io.Copy] reads in large blocks.
@@ -270,8 +275,12 @@ func (f *File) WriteTo(w io.Writer) (int64, error) {
 	if f.closed.Load() {
 		return 0, pathErr("read", f.n.name, fs.ErrClosed)
 	}
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
+	pool := &copyBufs
+	if f.sr.Size() <= smallFile {
+		pool = &smallBufs
+	}
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
 	buf := *bp
 	var total int64
 	for {
@@ -300,10 +309,17 @@ func (f *File) Close() error {
 	if f.closed.Swap(true) {
 		return pathErr("close", f.n.name, fs.ErrClosed)
 	}
-	if f.z != nil {
-		f.z.release()
+	if z, ok := f.zisofs(); ok {
+		z.release()
 	}
 	return nil
+}
+
+// zisofs returns the decompressor under f, for a zisofs-compressed file.
+func (f *File) zisofs() (*zisofsFile, bool) {
+	r, _, _ := f.sr.Outer()
+	z, ok := r.(*zisofsFile)
+	return z, ok
 }
 
 // multiExtent reads a file stored in several extents as one.
