@@ -25,6 +25,10 @@ func pathErr(op, name string, err error) error {
 // n was reached through a symbolic link (so Stat("link").Name() is "link",
 // as with [os.Stat]).
 func named(n *node, name string) *node {
+	// The usual case, a name that ends in "/"+n.name, without path.Base.
+	if k := len(name) - len(n.name); k == 0 && name == n.name || k > 0 && name[k-1] == '/' && name[k:] == n.name {
+		return n
+	}
 	base := path.Base(name)
 	if name == "." || n.name == base {
 		return n
