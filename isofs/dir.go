@@ -817,8 +817,13 @@ func (f *FS) dirOf(n *node, parent int64) (*dirData, error) {
 
 // claimDir is claim for n, whose listing is d: d remembers the parent
 // whose claim succeeded, so that the next lookup through the same parent
-// needs no look in owners. f.mu is held.
+// needs no look in owners. The root's listing remembers none: another
+// node with the root's extent is a loop, whatever its parent. f.mu is
+// held.
 func (f *FS) claimDir(d *dirData, n *node, parent int64) error {
+	if n == f.root {
+		return nil
+	}
 	if d.claimed && d.owner == parent {
 		return nil
 	}
