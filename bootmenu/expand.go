@@ -221,20 +221,41 @@ func (x *expander) nodes(nodes []Node, idx int32) error {
 }
 
 // include expands one INCLUDE or MENU INCLUDE line d, line i of file idx.
+//
+// A file that cannot be read is skipped with a warning, as syslinux skips
+// it. With a tag, the submenu is made first, whatever becomes of the file:
+// menu.c32 and vesamenu.c32 (com32/menu/readconfig.c, do_include) open
+// the submenu before they open the file, so a missing file leaves an
+// entry for an empty submenu, which is what the user is shown. (ldlinux.c32
+// without a UI, com32/elflink/ldlinux/readconfig.c, opens the file first
+// and skips the line; it shows no submenus, and an empty one holds no
+// label, so the two agree on what can be booted.)
 func (x *expander) include(d *Directive, idx, i int32) error {
-	file := x.out.files[idx]
 	name := d.Word(0)
 	_, _, end := firstWord(d.Value, 0)
 	tag := trimBlanks(d.Value[end:])
-	target, ok := FSPath(x.opts.Dir, name)
-	if !ok {
-		x.warn(file, d.Position, fmt.Errorf("%w: %q", ErrBadInclude, name))
-		return nil
-	}
 	if tag != "" {
 		if err := x.add(run{kind: runBegin, file: idx, start: i, end: i + 1}); err != nil {
 			return err
 		}
+	}
+	if err := x.includeFile(d, idx, name); err != nil {
+		return err
+	}
+	if tag != "" {
+		return x.add(run{kind: runEnd, file: idx, start: i, end: i + 1})
+	}
+	return nil
+}
+
+// includeFile expands the file name that line d of file idx includes, or
+// warns that it cannot be read.
+func (x *expander) includeFile(d *Directive, idx int32, name string) error {
+	file := x.out.files[idx]
+	target, ok := FSPath(x.opts.Dir, name)
+	if !ok {
+		x.warn(file, d.Position, fmt.Errorf("%w: %q", ErrBadInclude, name))
+		return nil
 	}
 	if err := x.file(target, d.Position, file); err != nil {
 		if isFatal(err) {
@@ -245,9 +266,6 @@ func (x *expander) include(d *Directive, idx, i int32) error {
 		}
 		// Syslinux skips any file it cannot open.
 		x.warn(file, d.Position, err)
-	}
-	if tag != "" {
-		return x.add(run{kind: runEnd, file: idx, start: i, end: i + 1})
 	}
 	return nil
 }

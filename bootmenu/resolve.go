@@ -93,7 +93,9 @@ type ResolveOptions struct {
 // not parse, on an include cycle ([ErrIncludeCycle]), on nesting deeper
 // than MaxDepth ([ErrIncludeDepth]) and after MaxFiles file reads
 // ([ErrTooManyFiles]). Included files that are missing are skipped with a
-// warning, as syslinux skips them.
+// warning ([ErrMissingInclude], or [ErrBadInclude] for a name that is not
+// in fsys), as syslinux skips them; an include with a tag still makes its
+// submenu, empty, as menu.c32 and vesamenu.c32 show it.
 func Resolve(fsys fs.FS, name string, opts *ResolveOptions) (*Resolved, error) {
 	o := resolveOptions(opts)
 	file, ok := FSPath("", name)

@@ -19,7 +19,9 @@ const (
 // dirCache holds decoded directories by the byte offset of their extent,
 // within a bound on their bytes: the least recently used directory goes
 // first, and is decoded again from the image when next needed. A directory
-// larger than the bound on its own is not kept. The FS's mutex guards it.
+// larger than the bound on its own is not kept. The root directory, when
+// it is at most a quarter of the bound, is pinned instead ([dirCache.pin]):
+// every lookup starts there. The FS's mutex guards it.
 type dirCache struct {
 	max  int64 // bound on size; < 0: none
 	size int64 // bytes of the directories held
@@ -43,9 +45,24 @@ func (c *dirCache) get(off int64) *dirData {
 		return nil
 	}
 	c.hits++
-	c.unlink(d)
-	c.pushFront(d)
+	if c.lru.next != d { // a walk asks for the same directory in a row
+		c.unlink(d)
+		c.pushFront(d)
+	}
 	return d
+}
+
+// pin takes d, which the cache holds, out of the list of directories that
+// may be dropped: it stays in memory, and counted in size, for as long as
+// the cache lives. It reports false, and leaves d where it is, when d is
+// more than a quarter of the bound.
+func (c *dirCache) pin(d *dirData) bool {
+	if c.dirs[d.off] != d || c.max >= 0 && d.bytes > c.max/4 {
+		return false
+	}
+	c.unlink(d)
+	delete(c.dirs, d.off)
+	return true
 }
 
 // add caches d, decoded from the extent at byte offset off, and returns it,
@@ -57,7 +74,7 @@ func (c *dirCache) add(off int64, d *dirData) *dirData {
 	if c.max >= 0 && d.bytes > c.max {
 		return d
 	}
-	for c.max >= 0 && c.size+d.bytes > c.max {
+	for c.max >= 0 && c.size+d.bytes > c.max && c.lru.prev != &c.lru {
 		old := c.lru.prev
 		c.unlink(old)
 		delete(c.dirs, old.off)

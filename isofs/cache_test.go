@@ -120,3 +120,36 @@ func TestCacheTiny(t *testing.T) {
 		}
 	}
 }
+
+// TestRootDirPinned: the root directory, which every lookup starts from,
+// is kept out of the cache's list when it fits in a quarter of the bound,
+// so that looking a name up in it touches neither the cache nor its lock;
+// a root too large for that stays in the list, within the bound.
+func TestRootDirPinned(t *testing.T) {
+	img := readTestdata(t, "small-rr.iso")
+	for _, tc := range []struct {
+		max    int64
+		pinned bool
+	}{{0, true}, {-1, true}, {1, false}} {
+		fsys, err := OpenWith(bytes.NewReader(img), Options{MaxCacheBytes: tc.max})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fsys.Stat("hello.txt"); err != nil {
+			t.Fatal(err)
+		}
+		_, hits0, misses0, _ := fsys.cacheStats()
+		for range 10 {
+			if _, err := fsys.Stat("hello.txt"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		size, hits, misses, _ := fsys.cacheStats()
+		if got := hits == hits0 && misses == misses0; got != tc.pinned {
+			t.Errorf("MaxCacheBytes %d: 10 Stats of a root file made %d cache hits and %d misses; pinned = %v, want %v", tc.max, hits-hits0, misses-misses0, got, tc.pinned)
+		}
+		if tc.max > 0 && size > tc.max {
+			t.Errorf("MaxCacheBytes %d: cache holds %d bytes", tc.max, size)
+		}
+	}
+}

@@ -28,7 +28,7 @@ type node struct {
 	tf    string    // Rock Ridge TF entry from its flags byte on, or ""
 	link  string    // symbolic link target
 	ext   *[]extent // all extents of a multi-extent file, else nil
-	px    px        // Rock Ridge PX attributes
+	px    px        // Rock Ridge PX attributes, if flags has nodePX
 	mode  fs.FileMode
 	flags uint8
 	rec   [7]byte // recording date and time (ECMA-119 §9.1.5)
@@ -36,7 +36,6 @@ type node struct {
 
 // px holds the fields of a Rock Ridge PX entry (RRIP §4.1.1).
 type px struct {
-	ok                         bool
 	mode, nlink, uid, gid, ino uint32
 }
 
@@ -44,6 +43,7 @@ const (
 	nodeInterleaved uint8 = 1 << iota // file unit size not zero: unsupported
 	nodeZisofs                        // Rock Ridge ZF "pz": zisofs-compressed data, size uncompressed, ext set
 	nodeZisofsOther                   // Rock Ridge ZF of another algorithm: unsupported
+	nodePX                            // px holds a Rock Ridge PX entry
 )
 
 // TF time stamp bits (RRIP §4.1.6).
@@ -89,7 +89,7 @@ func (n *node) String() string             { return fs.FormatDirEntry(n) }
 
 // Sys returns a *[Stat] (a copy) for an image with Rock Ridge, else nil.
 func (n *node) Sys() any {
-	if !n.px.ok {
+	if n.flags&nodePX == 0 {
 		return nil
 	}
 	s := &Stat{Mode: n.px.mode, Nlink: n.px.nlink, UID: n.px.uid, GID: n.px.gid, Ino: n.px.ino}
@@ -108,6 +108,11 @@ type dirData struct {
 	off        int64
 	bytes      int64
 	prev, next *dirData
+
+	// owner is the directory (byte offset) that a claim found owns this
+	// one, if claimed; guarded by the FS's mutex (see FS.claimDir).
+	owner   int64
+	claimed bool
 }
 
 // badEntry is a directory record that is damaged: it is left out of the
@@ -204,7 +209,8 @@ func (n *node) applyRR(info *rrInfo) {
 	if !info.hasMode {
 		return
 	}
-	n.px = px{ok: true, mode: info.mode, nlink: info.nlink, uid: info.uid, gid: info.gid, ino: info.ino}
+	n.px = px{mode: info.mode, nlink: info.nlink, uid: info.uid, gid: info.gid, ino: info.ino}
+	n.flags |= nodePX
 	perm := fs.FileMode(info.mode & 0o777)
 	if info.mode&0o4000 != 0 {
 		perm |= fs.ModeSetuid
@@ -258,10 +264,12 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 	ap := getBuf(&arenas, len(data)/3)
 	defer putBuf(&arenas, ap)
 	count := countRecords(data, int(f.bs))
+	sp := getSpans(count)
+	defer putSpans(sp)
 	dec := dirDecoder{
 		f:     f,
 		d:     &dirData{entries: make([]node, 0, count)},
-		spans: make([]span, 0, count),
+		spans: (*sp)[:0],
 		arena: (*ap)[:0],
 		multi: -1,
 	}
@@ -275,7 +283,26 @@ func (f *FS) parseDir(dn *node) (*dirData, error) {
 	}
 	d := dec.finish()
 	*ap = dec.arena[:0] // the arena may have grown
+	*sp = dec.spans[:0]
 	return d, nil
+}
+
+// spanBufs holds the span slices of parseDir, which are needed only while
+// a directory is decoded.
+var spanBufs sync.Pool
+
+func getSpans(n int) *[]span {
+	if sp, ok := spanBufs.Get().(*[]span); ok && cap(*sp) >= n {
+		return sp
+	}
+	s := make([]span, 0, max(n, 256))
+	return &s
+}
+
+func putSpans(sp *[]span) {
+	if cap(*sp) <= maxPooledBuf/int(unsafe.Sizeof(span{})) {
+		spanBufs.Put(sp)
+	}
 }
 
 // records yields the directory records in data, the directory extent at
@@ -758,12 +785,17 @@ func validName(name string) bool {
 // this: xorriso's Joliet trees and genisoimage's over-deep directories
 // point them at the directory itself.)
 func (f *FS) dirOf(n *node, parent int64) (*dirData, error) {
+	if n == f.root {
+		if d := f.rootDir.Load(); d != nil {
+			return d, nil
+		}
+	}
 	// A directory in the cache is found and claimed under one lock.
 	f.mu.Lock()
 	d := f.cache.get(n.off)
 	var err error
 	if d != nil {
-		err = f.claim(n, parent)
+		err = f.claimDir(d, n, parent)
 	}
 	f.mu.Unlock()
 	if d == nil {
@@ -771,13 +803,35 @@ func (f *FS) dirOf(n *node, parent int64) (*dirData, error) {
 			return nil, err
 		}
 		f.mu.Lock()
-		err = f.claim(n, parent)
+		err = f.claimDir(d, n, parent)
+		if err == nil && n == f.root && f.rootDir.Load() == nil && f.cache.pin(d) {
+			f.rootDir.Store(d)
+		}
 		f.mu.Unlock()
 	}
 	if err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// claimDir is claim for n, whose listing is d: d remembers the parent
+// whose claim succeeded, so that the next lookup through the same parent
+// needs no look in owners. The root's listing remembers none: another
+// node with the root's extent is a loop, whatever its parent. f.mu is
+// held.
+func (f *FS) claimDir(d *dirData, n *node, parent int64) error {
+	if n == f.root {
+		return nil
+	}
+	if d.claimed && d.owner == parent {
+		return nil
+	}
+	if err := f.claim(n, parent); err != nil {
+		return err
+	}
+	d.claimed, d.owner = true, parent
+	return nil
 }
 
 // claim records parent as the owner of directory n, or returns an error

@@ -55,7 +55,9 @@
 //
 // Symbolic links are followed by Open, Stat, ReadFile and ReadDir, and not by
 // Lstat and ReadLink. They resolve inside the image: an absolute target
-// starts at the image's root, and ".." never climbs above it.
+// starts at the image's root, and ".." never climbs above it. [FS.LinksInRoot]
+// says so to servers that would otherwise walk the links themselves (the
+// tftp package's RootedLinksFS).
 //
 // # What it does not read
 //
@@ -101,15 +103,17 @@
 // use and keeps it in a cache of at most [Options.MaxCacheBytes] bytes
 // ([DefaultMaxCacheBytes], 64 MiB, unless set): when a new directory would
 // exceed the bound, the least recently used ones are dropped, and decoded
-// again from the image when next needed. A decoded directory costs 112
+// again from the image when next needed. A decoded directory costs 104
 // bytes per entry, plus the entry's name and Rock Ridge TF entry (22 bytes
 // as xorriso writes it), a symbolic link's target and 24 bytes per extent
-// of a multi-extent or zisofs file (plus 24 for its list), plus 152 bytes
+// of a multi-extent or zisofs file (plus 24 for its list), plus 168 bytes
 // for the directory. So an
-// entry with a 22-character name costs about 156 bytes with Rock Ridge and
-// 134 without (BenchmarkMemory: 100,000 entries cost 16 MiB of heap), and
+// entry with a 22-character name costs about 148 bytes with Rock Ridge and
+// 126 without (BenchmarkMemory: 100,000 entries cost 15 MiB of heap), and
 // the default cache holds some 400,000 such entries; a directory larger
-// than the bound is decoded on every use and not kept. Beyond the cache,
+// than the bound is decoded on every use and not kept. The root
+// directory, where every lookup starts, is never dropped when it costs at
+// most a quarter of the bound (it still counts in it). Beyond the cache,
 // an FS keeps about 40 bytes for each directory it has visited (its parent,
 // which stops a hostile image from looping), and entries handed out
 // ([fs.DirEntry], [fs.FileInfo], open files) keep their directory's memory

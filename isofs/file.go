@@ -25,6 +25,10 @@ func pathErr(op, name string, err error) error {
 // n was reached through a symbolic link (so Stat("link").Name() is "link",
 // as with [os.Stat]).
 func named(n *node, name string) *node {
+	// The usual case, a name that ends in "/"+n.name, without path.Base.
+	if k := len(name) - len(n.name); k == 0 && name == n.name || k > 0 && name[k-1] == '/' && name[k:] == n.name {
+		return n
+	}
 	base := path.Base(name)
 	if name == "." || n.name == base {
 		return n
@@ -112,7 +116,7 @@ func (f *FS) openZisofs(n *node) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &File{n: n, sr: *io.NewSectionReader(z, 0, n.size), z: z}, nil
+	return &File{n: n, sr: *io.NewSectionReader(z, 0, n.size)}, nil
 }
 
 // Stat returns the [fs.FileInfo] of the named file, following symbolic
@@ -147,6 +151,13 @@ func (f *FS) ReadLink(name string) (string, error) {
 	}
 	return n.link, nil
 }
+
+// LinksInRoot reports true: every method resolves symbolic links inside
+// the image, as in a chroot (an absolute target starts at the image's
+// root, ".." stops there), so no name leads out of it. A server that
+// confines links to the served root (the tftp package's RootedLinksFS)
+// can then open names as they are instead of walking each prefix.
+func (f *FS) LinksInRoot() bool { return true }
 
 // ReadDir returns the entries of the named directory sorted by name. The
 // entries' Info methods do not fail or do I/O.
@@ -212,8 +223,7 @@ func truncatedErr(err error) error {
 // offset and, like those of [os.File], are not meant for concurrent use.
 type File struct {
 	n      *node
-	sr     io.SectionReader
-	z      *zisofsFile // under sr for a zisofs-compressed file, else nil
+	sr     io.SectionReader // of a *zisofsFile for a zisofs-compressed file
 	closed atomic.Bool
 }
 
@@ -254,8 +264,14 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 }
 
 // copyBufs holds the buffers WriteTo copies through: larger than io.Copy's
-// 32 KiB so that a sequential read costs few system calls.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+// 32 KiB so that a sequential read costs few system calls. A file of at
+// most smallFile bytes is copied through one of smallBufs instead, so that
+// a walk copying small files does not take (and fault in) a large buffer
+// per processor.
+var (
+	copyBufs  = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+	smallBufs = sync.Pool{New: func() any { b := make([]byte, smallFile); return &b }}
+)
 
 // WriteTo writes the rest of the file from the current offset to w, so
 // that [io.Copy] reads in large blocks.
@@ -263,8 +279,12 @@ func (f *File) WriteTo(w io.Writer) (int64, error) {
 	if f.closed.Load() {
 		return 0, pathErr("read", f.n.name, fs.ErrClosed)
 	}
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
+	pool := &copyBufs
+	if f.sr.Size() <= smallFile {
+		pool = &smallBufs
+	}
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
 	buf := *bp
 	var total int64
 	for {
@@ -293,10 +313,17 @@ func (f *File) Close() error {
 	if f.closed.Swap(true) {
 		return pathErr("close", f.n.name, fs.ErrClosed)
 	}
-	if f.z != nil {
-		f.z.release()
+	if z, ok := f.zisofs(); ok {
+		z.release()
 	}
 	return nil
+}
+
+// zisofs returns the decompressor under f, for a zisofs-compressed file.
+func (f *File) zisofs() (*zisofsFile, bool) {
+	r, _, _ := f.sr.Outer()
+	z, ok := r.(*zisofsFile)
+	return z, ok
 }
 
 // multiExtent reads a file stored in several extents as one.

@@ -369,3 +369,26 @@ func TestErrorsArePathErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopsAnyCacheBound: a directory that is the root, or its own
+// parent, is reported whatever the cache keeps: with the root pinned
+// (the default bound), with nothing kept (1), and with bounds at which
+// the root is cached but too large to pin.
+func TestLoopsAnyCacheBound(t *testing.T) {
+	base := readTestdata(t, "small-rr.iso")
+	for _, tt := range hostileCases {
+		if !strings.HasPrefix(tt.name, "directory is") {
+			continue
+		}
+		img := tt.mutate(t, bytes.Clone(base))
+		for _, max := range []int64{0, 1, 1000, 2000, 4000, 8000, 16000} {
+			fsys, err := OpenWith(bytes.NewReader(img), Options{MaxCacheBytes: max})
+			if err == nil {
+				err = walkAll(fsys, 1000, 1<<20)
+			}
+			if !errors.Is(err, ErrCorrupt) {
+				t.Errorf("%s, MaxCacheBytes %d: open and walk: %v, want %v", tt.name, max, err, ErrCorrupt)
+			}
+		}
+	}
+}

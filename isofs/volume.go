@@ -4,6 +4,7 @@ import (
 	"io"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -122,6 +123,10 @@ type FS struct {
 
 	ra    readAhead // what small files are read through, if useRA
 	useRA bool
+
+	// rootDir is the root directory's listing once the cache pinned it;
+	// read without a lock.
+	rootDir atomic.Pointer[dirData]
 
 	mu     sync.Mutex
 	cache  dirCache        // decoded directories

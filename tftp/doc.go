@@ -67,7 +67,11 @@
 // an absolute target starts at the root, ".." stops at it, and a loop is
 // an access violation. So a link means the same over TFTP as through
 // the file system's own Open: in an isofs image, "abs -> /boot/file"
-// is the image's /boot/file either way. [Server.CaseInsensitive] adds a
+// is the image's /boot/file either way. The server walks the links
+// itself on a file system that reports them ([io/fs.ReadLinkFS], as
+// [os.DirFS] does), unless it applies the rule on its own
+// ([RootedLinksFS], as isofs does): such a name is opened with one
+// lookup. [Server.CaseInsensitive] adds a
 // case-folding lookup. Generated files come from [Server.Files] (see
 // [FileSource] and [Server.FSFirst] for which source wins).
 //

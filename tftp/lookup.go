@@ -97,6 +97,23 @@ func foldPath(fsys fs.FS, name string) (string, bool) {
 	return dir, true
 }
 
+// A RootedLinksFS is a file system that resolves the symbolic links of
+// the names it is given inside its own root, as in a chroot: an absolute
+// target starts at its root and ".." stops there, so no name leads out of
+// it. [github.com/pxekit/pxekit/isofs.FS] is one (links inside an image
+// resolve inside the image).
+//
+// The server opens names on a file system whose LinksInRoot reports true
+// as they are, with one lookup, rather than walking their links itself
+// (see [Server.FS]): the result is the same, and the walk costs a lookup
+// per element of every prefix of the name, so a time growing with the
+// square of its depth. A file system that wraps others (an overlay)
+// reports true only when every one it may answer from does.
+type RootedLinksFS interface {
+	fs.FS
+	LinksInRoot() bool
+}
+
 // resolveLinks follows the symbolic links along name in fsys when fsys
 // reports them ([io/fs.ReadLinkFS], as [os.DirFS] does), and returns a
 // name without links for the same file, so that Open cannot follow one
@@ -108,36 +125,48 @@ func foldPath(fsys fs.FS, name string) (string, bool) {
 // that do not exist end the walk, and Open then reports them.
 //
 // A file system that does not report links (isofs behind netboot's
-// overlay, netboot.Dir, fstest.MapFS) is opened as it is: it resolves its
-// own links, inside its own root.
+// overlay, netboot.Dir, fstest.MapFS), or that applies this rule itself
+// ([RootedLinksFS]), is opened as it is.
+//
+// The walk Lstats each prefix of the name once: on os.DirFS that is one
+// system call per element.
 func resolveLinks(fsys fs.FS, name string) (string, error) {
 	rl, ok := fsys.(fs.ReadLinkFS)
 	if !ok {
 		return name, nil
 	}
-	var done []string                // resolved elements, free of links
-	todo := strings.Split(name, "/") // elements still to walk
+	if r, ok := fsys.(RootedLinksFS); ok && r.LinksInRoot() {
+		return name, nil
+	}
+	// done is the resolved prefix, free of links, as a path; todo the
+	// elements still to walk.
+	done := ""
+	todo := name
 	hops := 0
-	for len(todo) > 0 {
-		elem := todo[0]
-		todo = todo[1:]
+	for todo != "" {
+		var elem string
+		elem, todo, _ = strings.Cut(todo, "/")
 		switch elem {
 		case "", ".":
 			continue
 		case "..":
-			if len(done) > 0 {
-				done = done[:len(done)-1]
-			}
+			done = done[:max(strings.LastIndexByte(done, '/'), 0)]
 			continue
 		}
-		cur := strings.Join(append(done, elem), "/")
+		cur := elem
+		if done != "" {
+			cur = done + "/" + elem
+		}
 		fi, err := rl.Lstat(cur)
-		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
-			done = append(done, elem)
-			if err != nil {
-				// Missing: keep the rest unresolved for Open to report.
-				return strings.Join(append(done, todo...), "/"), nil
+		if err != nil {
+			// Missing: keep the rest unresolved for Open to report.
+			if todo != "" {
+				return cur + "/" + todo, nil
 			}
+			return cur, nil
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			done = cur
 			continue
 		}
 		hops++
@@ -149,14 +178,17 @@ func resolveLinks(fsys fs.FS, name string) (string, error) {
 			return "", fmt.Errorf("%w: %v", ErrAccessViolation, err)
 		}
 		if strings.HasPrefix(target, "/") {
-			done = done[:0]
+			done = ""
 		}
-		todo = append(strings.Split(target, "/"), todo...)
+		if todo != "" {
+			target += "/" + todo
+		}
+		todo = target
 	}
-	if len(done) == 0 {
+	if done == "" {
 		return "", fmt.Errorf("%w: %q resolves to the root", ErrAccessViolation, name)
 	}
-	return strings.Join(done, "/"), nil
+	return done, nil
 }
 
 // open finds name for client, in Files and FS in the order FSFirst says.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"testing/fstest"
 
 	"github.com/pxekit/pxekit/internal/testenv"
 	"github.com/pxekit/pxekit/isofs"
@@ -215,5 +216,46 @@ func TestLinksAgreeWithISO(t *testing.T) {
 				t.Errorf("RRQ %q = %q (error %d); isofs.ReadFile = %q, %v", name, got, code, want, ferr)
 			}
 		})
+	}
+}
+
+// isofs resolves its links inside the image, and says so.
+var _ RootedLinksFS = (*isofs.FS)(nil)
+
+// countingLinkFS is a ReadLinkFS over a MapFS that counts Lstat calls and
+// reports rooted from LinksInRoot.
+type countingLinkFS struct {
+	fstest.MapFS
+	rooted bool
+	lstats int
+}
+
+func (c *countingLinkFS) Lstat(name string) (fs.FileInfo, error) {
+	c.lstats++
+	return c.MapFS.Lstat(name)
+}
+
+func (c *countingLinkFS) LinksInRoot() bool { return c.rooted }
+
+// TestRootedLinksOpenedDirectly: a file system that resolves its own
+// links inside its root (RootedLinksFS reporting true) is opened without
+// the server's walk of every prefix; one that reports false, or only
+// ReadLinkFS, is walked, one Lstat per element.
+func TestRootedLinksOpenedDirectly(t *testing.T) {
+	const name = "a/b/c/d/file"
+	for _, tc := range []struct {
+		rooted bool
+		want   int
+	}{{true, 0}, {false, 5}} {
+		fsys := &countingLinkFS{MapFS: fstest.MapFS{name: {Data: []byte("x")}}, rooted: tc.rooted}
+		s := &Server{FS: fsys}
+		f, err := s.openFS(name)
+		if err != nil {
+			t.Fatalf("rooted %v: openFS(%q): %v", tc.rooted, name, err)
+		}
+		f.Close()
+		if fsys.lstats != tc.want {
+			t.Errorf("rooted %v: openFS(%q) made %d Lstat calls, want %d", tc.rooted, name, fsys.lstats, tc.want)
+		}
 	}
 }
