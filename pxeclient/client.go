@@ -289,10 +289,13 @@ func (c *Client) uuid() []byte {
 var broadcast = netip.AddrPortFrom(netip.AddrFrom4([4]byte{255, 255, 255, 255}), 67)
 
 // exchange sends msg(secs) on the profile's schedule until accept returns
-// true for a reply, or the schedule or ctx ends.
-func (c *Client) exchange(ctx context.Context, ch <-chan []byte, rep *Report, to netip.AddrPort, msg func(secs uint16) []byte, accept func(*reply) (done bool), linger time.Duration) error {
+// true for a reply, or the schedule or ctx ends. After a first reply that
+// accept does not take it keeps collecting for linger, and then stops if
+// usable (nil: always) says the replies so far will do; else it sends
+// again, as firmware that got only a proxyDHCP offer asks again.
+func (c *Client) exchange(ctx context.Context, ch <-chan []byte, rep *Report, to netip.AddrPort, msg func(secs uint16) []byte, accept func(*reply) (done bool), linger time.Duration, usable func() bool) error {
 	start := time.Now()
-	got := false
+	got, gotAny := false, false
 	for i, wait := range c.Profile.Retransmit {
 		if i > 0 {
 			rep.DHCPRetrans++
@@ -320,7 +323,7 @@ func (c *Client) exchange(ctx context.Context, ch <-chan []byte, rep *Report, to
 					return nil
 				}
 				if !got {
-					got = true
+					got, gotAny = true, true
 					t.Reset(linger) // keep collecting offers for a while
 				}
 				continue
@@ -328,9 +331,15 @@ func (c *Client) exchange(ctx context.Context, ch <-chan []byte, rep *Report, to
 			}
 			break
 		}
-		if got {
+		if got && (usable == nil || usable()) {
 			return nil
 		}
+		// Nothing to boot with yet (a proxyDHCP offer, no address):
+		// firmware asks again, as it does when no offer came.
+		got = false
+	}
+	if gotAny {
+		return nil // the caller says what was missing
 	}
 	return errors.New("pxeclient: no answer")
 }
@@ -402,7 +411,7 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 					bootOffer = r // proxyDHCP offer
 				}
 				return addrOffer != nil && bootOffer != nil
-			}, p.OfferWait)
+			}, p.OfferWait, func() bool { return addrOffer != nil && bootOffer != nil })
 		if err != nil {
 			return fmt.Errorf("discover: %w", err)
 		}
@@ -429,7 +438,7 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 					return true
 				}
 				return false
-			}, 0)
+			}, 0, nil)
 		if err == nil && ack == nil {
 			err = errors.New("no ACK")
 		}

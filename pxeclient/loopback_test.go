@@ -328,3 +328,73 @@ func TestLoopbackNAK(t *testing.T) {
 		})
 	}
 }
+
+// TestLoopbackProxyOfferFirst: the proxyDHCP offer comes at once, the
+// address only from the DHCP server's answer to the third DISCOVER (a
+// busy server). The client keeps asking, as firmware does, instead of
+// giving up with the proxy offer alone.
+func TestLoopbackProxyOfferFirst(t *testing.T) {
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	var discovers atomic.Int32
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			req, err := ParseRequest(buf[:n])
+			if err != nil {
+				continue
+			}
+			typ, _ := req.Option(53)
+			reply := func(mt byte, yi []byte, class string) {
+				b := make([]byte, 240)
+				b[0], b[1], b[2] = 2, 1, 6
+				copy(b[4:8], buf[4:8])
+				copy(b[16:20], yi)
+				copy(b[20:24], []byte{127, 0, 0, 1})
+				copy(b[28:44], buf[28:44])
+				copy(b[236:], []byte{99, 130, 83, 99})
+				b = append(b, 53, 1, mt, 54, 4, 127, 0, 0, 1, 1, 4, 255, 0, 0, 0)
+				if class != "" {
+					copy(b[108:], "boot.efi")
+					b = append(b, 60, byte(len(class)))
+					b = append(b, class...)
+				}
+				_, _ = pc.WriteTo(append(b, 255), from)
+			}
+			switch typ[0] {
+			case 1:
+				reply(2, []byte{0, 0, 0, 0}, "PXEClient") // the proxy
+				if discovers.Add(1) >= 3 {
+					reply(2, []byte{127, 0, 0, 2}, "")
+				}
+			case 3:
+				reply(5, []byte{127, 0, 0, 2}, "")
+			}
+		}
+	}()
+	var tf fakeTFTP
+	port := tf.serve(t, 700)
+	cpc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := NewConn(cpc)
+	defer conn.Close()
+	p, _ := ProfileByName("ovmf-pxe")
+	c := &Client{Profile: p.Scaled(0.05), MAC: net.HardwareAddr{2, 0, 0, 0, 0, 3}, Conn: conn,
+		DHCPServer: netip.MustParseAddrPort(pc.LocalAddr().String()), TFTPPort: port}
+	rep := c.Boot(t.Context())
+	if rep.Err != nil || rep.Stage != StageLoaded {
+		t.Fatalf("Boot: stage %q, err %v; want loaded", rep.Stage, rep.Err)
+	}
+	if n := discovers.Load(); n != 3 || rep.DHCPRetrans != 2 {
+		t.Errorf("DISCOVERs %d, DHCPRetrans %d; want 3 and 2", n, rep.DHCPRetrans)
+	}
+}
