@@ -62,8 +62,10 @@ type Server struct {
 	// server resolves symbolic links itself, inside the root as in a
 	// chroot: an absolute target starts at the root and ".." stops there,
 	// so no link leads out (tftpd-hpa --secure's rule, and isofs' inside
-	// an image). Other file systems are trusted to resolve their own links
-	// inside their own root. Directories are not served.
+	// an image), unless FS is a [RootedLinksFS] that says it keeps that
+	// rule itself (an isofs image), which is then opened in one lookup.
+	// Other file systems are trusted to resolve their own links inside
+	// their own root. Directories are not served.
 	FS fs.FS
 
 	// Files, if set, generates files per request (see [FileSource]). By
