@@ -77,8 +77,8 @@ func (n *relayNet) client(t *testing.T, seg int) (*testenv.NetNS, string) {
 
 // TestRealClientsThroughRelay serves two relayed subnets from one
 // server (two Pools, one lease file) behind a relay agent nobody on the
-// team wrote (see [relayNet]: ISC dhcrelay, dnsmasq), with busybox udhcpc
-// and ISC dhclient on each segment. Every client must get an address of
+// team wrote (see [relayNet]: ISC dhcrelay, dnsmasq), with busybox
+// udhcpc, ISC dhclient and dhcpcd on each segment. Every client must get an address of
 // its own subnet with that subnet's router and DNS server, no address may
 // go to two clients, and the replies must echo dhcrelay's option 82
 // (dhcrelay -D drops them otherwise). With a 4 s lease each client then
@@ -114,6 +114,16 @@ func testRealClientsThroughRelay(t *testing.T, agent string) {
 		ns, ifc = n.client(t, seg)
 		clients = append(clients, startDhclient(t, ns, ifc))
 	}
+	// dhcpcd too (without its ARP probe, for speed), where installed.
+	var dhcpcds []*dhcpcdRunner
+	if _, err := testenv.LookPath("dhcpcd"); err == nil || testenv.InCI() {
+		for seg := range 2 {
+			ns, ifc := n.client(t, seg)
+			d := newDhcpcd(t, ns, ifc, "noarp\n")
+			d.start()
+			dhcpcds = append(dhcpcds, d)
+		}
+	}
 	owner := map[netip.Addr]string{}
 	bounds := make([]int, len(clients))
 	for i, c := range clients {
@@ -139,6 +149,25 @@ func testRealClientsThroughRelay(t *testing.T, agent string) {
 			t.Errorf("%s on segment %d: mask %q, want %s", c.name, seg+1, field(line, "mask"), mask)
 		}
 	}
+	dhcpcdBound := make([]string, len(dhcpcds))
+	for seg, d := range dhcpcds {
+		line := d.wait("BOUND", 30*time.Second)
+		dhcpcdBound[seg] = line
+		t.Logf("dhcpcd on segment %d: %s", seg+1, line)
+		a := addr(line)
+		subnet := []string{"10.51.0.0/24", "10.52.0.0/24"}[seg]
+		if !netip.MustParsePrefix(subnet).Contains(a) {
+			t.Errorf("dhcpcd on segment %d got %v, want an address of %s", seg+1, a, subnet)
+		}
+		if o, dup := owner[a]; dup {
+			t.Errorf("%v given to %s and to dhcpcd on segment %d", a, o, seg+1)
+		}
+		owner[a] = "dhcpcd on segment " + string(rune('1'+seg))
+		wantR, wantD := []string{"10.51.0.1", "10.52.0.1"}[seg], []string{"10.51.0.53", "10.52.0.53"}[seg]
+		if field(line, "routers") != wantR || field(line, "dns") != wantD {
+			t.Errorf("dhcpcd on segment %d: %q, want routers=%s dns=%s", seg+1, line, wantR, wantD)
+		}
+	}
 	if t.Failed() {
 		return
 	}
@@ -154,6 +183,12 @@ func testRealClientsThroughRelay(t *testing.T, agent string) {
 			t.Errorf("%s on segment %d renewed %v, had %v", c.name, i/2+1, a, addr(c.lines()[bounds[i]]))
 		}
 	}
+	// dhcpcd's RENEW, unicast through the router as well.
+	for seg, d := range dhcpcds {
+		if line := d.wait("RENEW", 30*time.Second); field(line, "ip") != field(dhcpcdBound[seg], "ip") {
+			t.Errorf("dhcpcd on segment %d renewed %q", seg+1, line)
+		}
+	}
 	// Each client holds one lease, of its own pool; the lease file agrees.
 	held := map[netip.Addr]bool{}
 	for i, p := range pools {
@@ -164,8 +199,8 @@ func testRealClientsThroughRelay(t *testing.T, agent string) {
 			}
 		}
 	}
-	if len(held) != len(clients) {
-		t.Errorf("pools hold %v, want the %d clients' addresses %v", held, len(clients), owner)
+	if len(held) != len(owner) {
+		t.Errorf("pools hold %v, want the %d clients' addresses %v", held, len(owner), owner)
 	}
 	for a := range owner {
 		if !held[a] {
@@ -173,7 +208,7 @@ func testRealClientsThroughRelay(t *testing.T, agent string) {
 		}
 	}
 	stored, err := store.Load(t.Context())
-	if err != nil || len(stored) != len(clients) {
-		t.Errorf("lease file: %v, %v; want %d leases", stored, err, len(clients))
+	if err != nil || len(stored) != len(owner) {
+		t.Errorf("lease file: %v, %v; want %d leases", stored, err, len(owner))
 	}
 }
