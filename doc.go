@@ -39,8 +39,9 @@
 //     solicited and periodic.
 //   - [github.com/pxekit/pxekit/pxeclient] is the other side: it behaves
 //     like the firmware (captured DHCP requests, proxyDHCP, TFTP and HTTP
-//     with each firmware's habits, the pxelinux configuration search, the
-//     kernel and initrds the configuration boots), to
+//     with each firmware's habits, the pxelinux or GRUB configuration
+//     search, shim's second stage, the kernel and initrds the
+//     configuration boots), to
 //     test any PXE server; examples/pxestorm boots hundreds of such
 //     machines at once and prints per-stage percentiles.
 //

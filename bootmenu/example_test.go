@@ -189,3 +189,24 @@ func ExampleSearchPath() {
 	// pxelinux.cfg/C
 	// pxelinux.cfg/default
 }
+
+func ExampleGRUBSearchPath() {
+	// A GRUB loaded over TFTP with "/grub" built in as its prefix.
+	for _, name := range bootmenu.GRUBSearchPath("/grub", bootmenu.SearchClient{
+		MAC: net.HardwareAddr{0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd},
+		IP:  netip.MustParseAddr("10.0.2.15"),
+	}) {
+		fmt.Println(name)
+	}
+	// Output:
+	// /grub/grub.cfg-01-88-99-aa-bb-cc-dd
+	// /grub/grub.cfg-0A00020F
+	// /grub/grub.cfg-0A00020
+	// /grub/grub.cfg-0A0002
+	// /grub/grub.cfg-0A000
+	// /grub/grub.cfg-0A00
+	// /grub/grub.cfg-0A0
+	// /grub/grub.cfg-0A
+	// /grub/grub.cfg-0
+	// /grub/grub.cfg
+}

@@ -78,3 +78,53 @@ func SearchPath(c SearchClient) []string {
 	}
 	return append(out, dir+"default")
 }
+
+// GRUBSearchPath returns the configuration files GRUB's normal mode
+// tries, in order, when its prefix is on a TFTP device ("(tftp)/grub",
+// or "/grub" in a GRUB the firmware loaded over TFTP):
+// grub_net_search_config_file of GRUB 2.06 and later
+// (grub-core/net/net.c), called from grub_try_normal_prefix
+// (grub-core/normal/main.c) unless feature_net_search_cfg is "n". Under
+// prefix it tries "grub.cfg-" followed by
+//
+//   - the UUID in lower-case 8-4-4-4-12 form, when c.UUID is 16 bytes:
+//     GRUB reads it from option 97 of the DHCP ACK the firmware received
+//     (net_<if>_clientuuid), so it is there only when the server echoed
+//     the client's option 97; unlike pxelinux, GRUB tries any UUID, the
+//     nil UUID too;
+//   - "01-" and the MAC address in lower-case hex with dashes (always
+//     type 01, whatever c.HardwareType says);
+//   - the IPv4 address as eight upper-case hex digits, then shortened
+//     one digit at a time down to one,
+//
+// and then prefix/grub.cfg itself. Option 209 (c.ConfigFile) plays no
+// part. Over HTTP, or when the prefix is on a disk, GRUB reads only
+// prefix/grub.cfg. A GRUB image with an embedded configuration runs
+// that instead and searches nothing: Debian's signed images embed
+// "normal (memdisk)/grub.cfg", whose script sources prefix/grub.cfg.
+// Red Hat's GRUB tries $fw_path (the boot file's directory) before
+// $prefix; this list does not.
+func GRUBSearchPath(prefix string, c SearchClient) []string {
+	base := strings.TrimSuffix(prefix, "/") + "/grub.cfg"
+	var out []string
+	if len(c.UUID) == 16 {
+		h := hex.EncodeToString(c.UUID)
+		out = append(out, base+"-"+h[0:8]+"-"+h[8:12]+"-"+h[12:16]+"-"+h[16:20]+"-"+h[20:32])
+	}
+	if len(c.MAC) > 0 {
+		var b strings.Builder
+		b.WriteString(base + "-01")
+		for _, x := range c.MAC {
+			fmt.Fprintf(&b, "-%02x", x)
+		}
+		out = append(out, b.String())
+	}
+	if c.IP.Is4() || c.IP.Is4In6() {
+		a := c.IP.Unmap().As4()
+		h := strings.ToUpper(hex.EncodeToString(a[:]))
+		for n := len(h); n > 0; n-- {
+			out = append(out, base+"-"+h[:n])
+		}
+	}
+	return append(out, base)
+}

@@ -28,7 +28,13 @@ var ErrAddrTaken = errors.New("dhcp: address held by another client")
 //     (Release), never another's;
 //   - a DISCOVER or a REQUEST from a client this server has no record of
 //     (its lease came from a peer, which may be down) is looked up in the
-//     store (Lookup), so the client keeps its address.
+//     store (Lookup), so the client keeps its address;
+//   - when the store fails on a REQUEST for a lease this server holds in
+//     memory with time left, the ACK confirms that lease for its time
+//     left (less a slack of 10 s for the servers' and the store's clocks,
+//     and only if 30 s remain), extending nothing, and the failure is
+//     counted and logged all the same (see Pool.provable for why that
+//     is safe).
 //
 // The free-address search stays in each pool's memory (scanning from a
 // random place in the range, so that servers rarely race for the same
@@ -134,4 +140,41 @@ func (p *Pool) lookupShared(ctx context.Context, al Allocator, a netip.Addr, c c
 		return false, &StoreError{Op: "lookup", Addr: a, Err: err}
 	}
 	return ok && l.Addr == a, nil
+}
+
+// Renewing while the shared store is down.
+const (
+	// provableSlack is taken off the time left of a lease confirmed
+	// from memory, for the difference between this server's clock
+	// (which wrote the lease's expiry) and the store's (which judges it).
+	provableSlack = 10 * time.Second
+	// provableMin is the least time left worth acknowledging.
+	provableMin = 30 * time.Second
+)
+
+// provable returns the lease to acknowledge from memory when the shared
+// store failed to extend a lease: was, what this client held on the
+// address before the attempt. It is a lease this pool committed (or
+// loaded from the store) and still holds, with at least provableMin
+// left after provableSlack; the lease returned keeps its expiry less
+// the slack, so the ACK extends nothing.
+//
+// That is safe with several servers: the store holds the client's row
+// for the address until that expiry, and a claim by any other client
+// fails until then by the store's own clock (see [Allocator.Claim]), so
+// no server can give the address away while the client uses it. Only
+// the client itself ends the row earlier (RELEASE or DECLINE, possibly
+// through a peer), after which it does not renew. A client that got its
+// lease from a peer is not in this pool's memory and is not answered.
+func (p *Pool) provable(was binding, now time.Time) (Lease, bool) {
+	if p.allocator() == nil || was.mac == "" || was.state != stateBound {
+		return Lease{}, false
+	}
+	end := was.expiry.Add(-provableSlack)
+	if end.Sub(now) < provableMin {
+		return Lease{}, false
+	}
+	l := was.lease()
+	l.Expiry = end
+	return l, true
 }

@@ -85,6 +85,14 @@ func (s Split) Serves(bucket uint8) bool {
 // relay, not broadcast) to the server that gave the lease; checking their
 // buckets would only drop a client this server already serves (after the
 // secs failsafe answered it, or after a failover moved its bucket).
+//
+// Implementations differ on the REQUESTs: ISC dhcpd balances none (a
+// renewing client reaches one server only, a rebinding one has lost its
+// own), Kea's HA hook balances every type, leases being copied between
+// its peers. Here a peer's lease is in the shared store, so the owner of
+// a rebooting or rebinding client's bucket can answer it, and does, and
+// the others answer it only once its owner is down (Failover) or the
+// client has waited BalanceSecs.
 func (s *Server) balanced(req *dhcpv4.DHCPv4, in inbound) bool {
 	if s.Balancer == nil || !balancedType(req, in) {
 		return true

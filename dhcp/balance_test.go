@@ -170,3 +170,20 @@ func TestBalancedThroughRespond(t *testing.T) {
 		t.Fatalf("after RELEASE naming this server: leases %v, want none", ls)
 	}
 }
+
+// The mixing table of RFC 3074 §6 is a permutation of 0-255, beginning
+// 251, 175, 119 and ending 234, 151 as printed there (and in Kea's
+// query_filter.cc, which cites it); a mistyped entry would repeat one
+// value and leave out another, and move clients between buckets.
+func TestLoadbTablePermutation(t *testing.T) {
+	var seen [256]bool
+	for i, v := range loadbTable {
+		if seen[v] {
+			t.Errorf("loadbTable[%d] = %d, a value already in the table", i, v)
+		}
+		seen[v] = true
+	}
+	if loadbTable[0] != 251 || loadbTable[1] != 175 || loadbTable[2] != 119 || loadbTable[254] != 234 || loadbTable[255] != 151 {
+		t.Errorf("loadbTable starts %v and ends %v, want [251 175 119] and [234 151]", loadbTable[:3], loadbTable[254:])
+	}
+}

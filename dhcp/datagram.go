@@ -169,7 +169,7 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		return out
 	}
 	reply, err := s.safeHandle(ctx, req, in, srvAddr)
-	if s.Hook != nil && (err != nil || reply == nil) {
+	if s.Hook != nil && reply == nil {
 		e := ev
 		e.Reason, e.Err = events.ReasonError, err
 		switch {
@@ -186,10 +186,15 @@ func (s *Server) respond(ctx context.Context, sc *serverConn, req *dhcpv4.DHCPv4
 		s.stats.errors.Add(1)
 		s.stats.storeErrors.Add(1)
 		s.stats.storeFailing.Store(true)
-		s.logPacket(ctx, &s.limit, slog.LevelError, in.src.Addr(), "dhcp: lease store failed, request not acknowledged", "mac", req.ClientHWAddr.String(), "type", msgType(req), "addr", serr.Addr, "err", serr.Err)
-		return out
-	}
-	if err == nil && s.stored() && s.stats.storeFailing.Load() && (storeWrites(req) || s.shared() && msgType(req) == dhcpv4.MessageTypeDiscover) {
+		if reply == nil {
+			s.logPacket(ctx, &s.limit, slog.LevelError, in.src.Addr(), "dhcp: lease store failed, request not acknowledged", "mac", req.ClientHWAddr.String(), "type", msgType(req), "addr", serr.Addr, "err", serr.Err)
+			return out
+		}
+		// A lease this server holds, confirmed for its time left (Pool).
+		s.stats.fromMemory.Add(1)
+		s.logPacket(ctx, &s.limit, slog.LevelError, in.src.Addr(), "dhcp: lease store failed; lease acknowledged from memory for its time left, not extended", "mac", req.ClientHWAddr.String(), "type", msgType(req), "addr", serr.Addr, "err", serr.Err)
+		err = nil
+	} else if err == nil && s.stored() && s.stats.storeFailing.Load() && (storeWrites(req) || s.shared() && msgType(req) == dhcpv4.MessageTypeDiscover) {
 		if s.stats.storeFailing.CompareAndSwap(true, false) {
 			log.Warn("dhcp: lease store works again", "store_errors", s.stats.storeErrors.Load())
 		}

@@ -78,7 +78,12 @@
 // conditionally, before they are sent. [Failover] is a Balancer whose
 // split follows heartbeats in a [PeerStore] (the same database): a peer
 // silent for longer than DeadAfter has its buckets served by the others,
-// and gets them back when it beats again.
+// and gets them back when it beats again. While the shared store cannot
+// be reached a server offers nothing and leases nothing new, but it
+// acknowledges a RENEW, REBIND or INIT-REBOOT of a lease it holds for
+// that lease's time left, extending nothing ([Stats].FromMemory): the
+// store keeps the lease's row until then, and no server can claim the
+// address before it ends.
 //
 // # Not covered
 //

@@ -155,9 +155,9 @@ func (r *fullRequest) request(ctx context.Context) (*dhcpv4.DHCPv4, error) {
 	if len(host) > 64 {
 		host = host[:64]
 	}
-	l, ok, err := p.commit(ctx, a, r.c, host, r.now, needRecord)
-	if err != nil {
-		return nil, err
+	l, ok, serr := p.commit(ctx, a, r.c, host, r.now, needRecord)
+	if serr != nil && !ok {
+		return nil, serr
 	}
 	if !ok {
 		return nak(req, srv)
@@ -168,6 +168,13 @@ func (r *fullRequest) request(ctx context.Context) (*dhcpv4.DHCPv4, error) {
 	}
 	copy(reply.ClientIPAddr, req.ClientIPAddr.To4())
 	p.addLeaseOptions(reply, l.Addr, true)
+	if serr != nil {
+		// The store failed, but this server holds the lease (see
+		// Pool.provable): the ACK gives its time left, not a new lease,
+		// and the error goes with it, so the failure is still counted.
+		setLeaseTimes(reply, l.Expiry.Sub(r.now))
+		return reply, serr
+	}
 	return reply, nil
 }
 
@@ -234,11 +241,17 @@ func (p *Pool) addLeaseOptions(r *dhcpv4.DHCPv4, a netip.Addr, times bool) {
 		r.Options[o.code] = o.value
 	}
 	if times {
-		lt := uint32(p.leaseTime() / time.Second)
-		r.Options[dhcpv4.OptionIPAddressLeaseTime.Code()] = be32(lt)
-		r.Options[dhcpv4.OptionRenewTimeValue.Code()] = be32(lt / 2)
-		r.Options[dhcpv4.OptionRebindingTimeValue.Code()] = be32(uint32(uint64(lt) * 7 / 8))
+		setLeaseTimes(r, p.leaseTime())
 	}
+}
+
+// setLeaseTimes sets the lease, renewal and rebinding times of r for a
+// lease of d (RFC 2131 §4.4.5: T1 = 0.5, T2 = 0.875 of the lease).
+func setLeaseTimes(r *dhcpv4.DHCPv4, d time.Duration) {
+	lt := uint32(d / time.Second)
+	r.Options[dhcpv4.OptionIPAddressLeaseTime.Code()] = be32(lt)
+	r.Options[dhcpv4.OptionRenewTimeValue.Code()] = be32(lt / 2)
+	r.Options[dhcpv4.OptionRebindingTimeValue.Code()] = be32(uint32(uint64(lt) * 7 / 8))
 }
 
 func addrList(as []netip.Addr) []byte {

@@ -507,7 +507,11 @@ func (p *Pool) commit(ctx context.Context, a netip.Addr, c client, host string, 
 				p.markTaken(a, c, now)
 				return Lease{}, false, nil
 			}
-			return Lease{}, false, &StoreError{Op: "save", Addr: a, Err: err}
+			serr := &StoreError{Op: "save", Addr: a, Err: err}
+			if l, ok := p.provable(was, now); ok {
+				return l, true, serr // see provable: ACK the time left, say the store failed
+			}
+			return Lease{}, false, serr
 		}
 	}
 	p.mu.Lock()

@@ -206,14 +206,19 @@ type Stats struct {
 	Replied   uint64 // replies sent
 	Errors    uint64 // replies that could not be built, stored or sent
 
-	// StoreErrors counts the requests left unanswered because the lease
-	// store failed (also counted in Errors).
+	// StoreErrors counts the requests the lease store failed on (also
+	// counted in Errors): left unanswered, or counted in FromMemory too.
 	StoreErrors uint64
+
+	// FromMemory counts the REQUESTs acknowledged while a shared store
+	// failed, for the time left of a lease this server holds (see [Pool]).
+	FromMemory uint64
 }
 
 type counters struct {
 	received, malformed, ignored, replied, errors, storeErrors atomic.Uint64
 	storeFailing                                               atomic.Bool
+	fromMemory                                                 atomic.Uint64
 }
 
 // Stats returns the server's counters.
@@ -226,6 +231,7 @@ func (s *Server) Stats() Stats {
 		Errors:    s.stats.errors.Load(),
 
 		StoreErrors: s.stats.storeErrors.Load(),
+		FromMemory:  s.stats.fromMemory.Load(),
 	}
 }
 

@@ -145,6 +145,11 @@ type Event struct {
 	// File is the boot file or URL of a DHCP reply, or the name a TFTP or
 	// HTTP client asked for (client input, unescaped).
 	File string
+	// Generated is set on a TFTP or HTTP transfer of a file the server
+	// made itself (a menu or script generated from the tree), not one it
+	// read from a tree; the servers leave it clear, and a hook that
+	// knows the files sets it (netboot.Boot.MarkGenerated).
+	Generated bool
 	// Offset is where an HTTP range request starts; -1 or 0 without one.
 	Offset int64
 	// Size is the file's size in bytes, -1 or 0 if unknown.

@@ -14,6 +14,7 @@ import (
 //	level=INFO msg="dhcp: reply" type=OFFER mac=52:54:00:12:34:56 addr=10.0.0.100 file=pxelinux.0 arch="Intel x86PC" firmware=bios
 //	level=INFO msg="tftp: transfer done" peer=10.0.0.100 file=pxelinux.0 outcome=ok bytes=42378 size=42378 blksize=1468 windowsize=4 duration=12ms rate="3.4 MB/s"
 //	level=INFO msg=http peer=10.0.0.100 method=GET file=install/vmlinuz status=200 bytes=8222656 duration=758ms outcome=ok rate="10.8 MB/s"
+//	level=INFO msg=http peer=10.0.0.100 method=GET file=boot.ipxe generated=true status=200 bytes=912 duration=1ms outcome=ok rate="912.0 kB/s"
 //
 // At info level: DHCP replies, and transfers that ended (a TFTP client
 // that aborts before any data, as PXE ROMs do after learning a file's
@@ -22,7 +23,8 @@ import (
 // architecture, no free address, a failing lease store, an error), and
 // transfers that failed (timeout, error, access violation…). At debug
 // level: every DHCP request, the other ignored ones with their reason,
-// transfer starts and agreed TFTP options.
+// transfer starts and agreed TFTP options. A transfer of a file the
+// server generated ([Event.Generated]) says generated=true.
 //
 // Client strings (host name, vendor class, file names) are attribute
 // values: [slog.TextHandler] and [slog.JSONHandler] quote them, so that a
@@ -76,6 +78,9 @@ func (h logHook) Observe(e Event) {
 			str("method", e.Type)
 		}
 		a = append(a, slog.String("file", e.File))
+		if e.Generated {
+			a = append(a, slog.Bool("generated", true))
+		}
 		switch e.Kind {
 		case KindOptions:
 			a = append(a, slog.Int("blksize", e.BlockSize), slog.Int("windowsize", e.WindowSize))

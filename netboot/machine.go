@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
 	"github.com/pxekit/pxekit/bootmenu"
 	"github.com/pxekit/pxekit/dhcp"
+	"github.com/pxekit/pxekit/dhcp6"
 	"github.com/pxekit/pxekit/nbp"
 )
 
@@ -95,42 +97,67 @@ func (b *Boot) Decider(p *nbp.Policy) dhcp.Decider {
 		if err != nil || len(c.MAC) == 0 {
 			return p.Decide(ctx, req)
 		}
-		name := machineName(c.MAC)
-		plan, err := b.machine(ctx, c)
-		if err != nil {
-			b.log.Warn("machine plan failed: booting the menu", "mac", c.MAC.String(), "err", err)
-			b.plans.forget(name)
-			return p.Decide(ctx, req)
-		}
-		if plan.zero() {
-			b.plans.forget(name)
-			return p.Decide(ctx, req)
-		}
-		files, err := b.renderPlan(plan, name)
-		if err != nil {
-			b.log.Warn("machine plan cannot be served: booting the menu", "mac", c.MAC.String(), "err", err)
-			b.plans.forget(name)
-			return p.Decide(ctx, req)
-		}
-		b.plans.put(name, c.UUID(), files)
-		b.log.Info("machine plan", "mac", c.MAC.String(), "plan", plan.String())
-		if p.IPXEScript == "" {
-			return p.Decide(ctx, req)
-		}
-		_, ipxe, _ := machineFiles(name)
-		q := *p
-		q.IPXEScript = strings.TrimSuffix(p.IPXEScript, IPXEScript) + ipxe
-		if len(p.IPXEScripts) > 0 {
-			q.IPXEScripts = map[iana.Arch]string{}
-			for a, s := range p.IPXEScripts {
-				if s != "" {
-					s = q.IPXEScript
-				}
-				q.IPXEScripts[a] = s
-			}
-		}
-		return q.Decide(ctx, req)
+		return b.planned(ctx, c, p).Decide(ctx, req)
 	})
+}
+
+// Decider6 is [Boot.Decider] for DHCPv6: a machine that boots over IPv6
+// gets its own plan too, found by the MAC of its DUID (DUID-LL or
+// DUID-LLT; a machine with another DUID gets p's choice).
+func (b *Boot) Decider6(p *nbp.Policy) dhcp6.Decider {
+	if b.machine == nil {
+		return p
+	}
+	return dhcp6.DeciderFunc(func(ctx context.Context, req *dhcpv6.Message) (dhcp6.Boot, error) {
+		c, err := nbp.Identify6(req)
+		if err != nil || len(c.MAC) == 0 {
+			return p.Decide6(ctx, req)
+		}
+		return b.planned(ctx, c, p).Decide6(ctx, req)
+	})
+}
+
+// planned asks Options.Machine for c's plan, serves it under the names
+// c's loaders ask for, and returns the policy that sends c to it: p with
+// the per-machine iPXE script, or p itself when c boots the menu (no
+// plan, a failed hook, a plan that cannot be served: the plan served
+// before is then forgotten).
+func (b *Boot) planned(ctx context.Context, c nbp.Client, p *nbp.Policy) *nbp.Policy {
+	name := machineName(c.MAC)
+	plan, err := b.machine(ctx, c)
+	if err != nil {
+		b.log.Warn("machine plan failed: booting the menu", "mac", c.MAC.String(), "err", err)
+		b.plans.forget(name)
+		return p
+	}
+	if plan.zero() {
+		b.plans.forget(name)
+		return p
+	}
+	files, err := b.renderPlan(plan, name)
+	if err != nil {
+		b.log.Warn("machine plan cannot be served: booting the menu", "mac", c.MAC.String(), "err", err)
+		b.plans.forget(name)
+		return p
+	}
+	b.plans.put(name, c.UUID(), files)
+	b.log.Info("machine plan", "mac", c.MAC.String(), "plan", plan.String())
+	if p.IPXEScript == "" {
+		return p
+	}
+	_, ipxe, _ := machineFiles(name)
+	q := *p
+	q.IPXEScript = strings.TrimSuffix(p.IPXEScript, IPXEScript) + ipxe
+	if len(p.IPXEScripts) > 0 {
+		q.IPXEScripts = map[iana.Arch]string{}
+		for a, s := range p.IPXEScripts {
+			if s != "" {
+				s = q.IPXEScript
+			}
+			q.IPXEScripts[a] = s
+		}
+	}
+	return &q
 }
 
 // String describes the plan for a log line.

@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/dhcpv6"
+	"github.com/insomniacslk/dhcp/iana"
+	"github.com/pxekit/pxekit/dhcp6"
 	"github.com/pxekit/pxekit/nbp"
 )
 
@@ -133,5 +138,70 @@ func TestPlansBounded(t *testing.T) {
 	}
 	if _, ok := p.m[machineName([]byte{0, 0, 0, 0, 0, 0})]; ok {
 		t.Error("the oldest plan was kept")
+	}
+}
+
+// TestMachinePlans6 gives a machine that boots over IPv6 its own plan,
+// found by the MAC in its DUID: iPXE is sent the per-machine script, and
+// the menu comes back when the plan does.
+func TestMachinePlans6(t *testing.T) {
+	mac := net.HardwareAddr{0x52, 0x54, 0, 0x66, 0, 1}
+	name := machineName(mac)
+	var plan Plan
+	var asked []nbp.Client
+	b, err := New(isoTree(), &Options{
+		Programs: programsFS(),
+		HTTPBase: "http://:8080/",
+		Machine: func(_ context.Context, c nbp.Client) (Plan, error) {
+			asked = append(asked, c)
+			return plan, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.Policy(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := b.Decider6(p)
+	m, err := dhcpv6.NewSolicit(mac, dhcpv6.WithArchType(iana.EFI_X86_64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.AddOption(&dhcpv6.OptUserClass{UserClasses: [][]byte{[]byte("iPXE")}})
+	req, err := dhcpv6.MessageFromBytes(m.ToBytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := dhcp6.WithArrival(context.Background(), dhcp6.Arrival{Local: netip.MustParseAddr("2001:db8::1")})
+	decide := func() string {
+		t.Helper()
+		r, err := d.Decide6(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.URL
+	}
+
+	if u := decide(); u != "http://[2001:db8::1]:8080/boot.ipxe" {
+		t.Errorf("zero plan: URL %q", u)
+	}
+	if len(asked) != 1 || asked[0].MAC.String() != mac.String() || !asked[0].V6 || !asked[0].IPXE {
+		t.Errorf("hook asked with %+v", asked)
+	}
+	plan = Plan{Kernel: "pxelinux.0", Cmdline: "console=ttyS0"}
+	if u := decide(); u != "http://[2001:db8::1]:8080/boot-"+name+".ipxe" {
+		t.Errorf("kernel plan: URL %q", u)
+	}
+	if s := read(t, b, "boot-"+name+".ipxe"); !strings.Contains(s, "pxelinux.0") || !strings.Contains(s, "console=ttyS0") {
+		t.Errorf("kernel plan script:\n%s", s)
+	}
+	plan = Plan{}
+	if u := decide(); u != "http://[2001:db8::1]:8080/boot.ipxe" {
+		t.Errorf("plan withdrawn: URL %q", u)
+	}
+	if layer, _ := b.Lookup("boot-" + name + ".ipxe"); layer != LayerNone {
+		t.Errorf("a withdrawn plan is still served (%v)", layer)
 	}
 }

@@ -96,3 +96,25 @@ func (w *observedWriter) Write(p []byte) (int, error) {
 
 // Unwrap lets [http.ResponseController] reach the connection.
 func (w *observedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// MarkGenerated returns a hook that passes every event on to h, with
+// [events.Event.Generated] set on the TFTP and HTTP transfer events
+// (start, options, done) of the files b makes itself: the boot
+// configurations generated from the tree ([LayerGenerated]) and the
+// machines' own ([LayerMachine]). It looks each name up in b
+// ([Boot.Lookup], a Stat of the tree), so put it behind an
+// [events.Queue], not where a server waits for it. A nil h discards.
+func (b *Boot) MarkGenerated(h events.Hook) events.Hook {
+	if h == nil {
+		return events.HookFunc(func(events.Event) {})
+	}
+	return events.HookFunc(func(e events.Event) {
+		if e.Proto == events.ProtoTFTP || e.Proto == events.ProtoHTTP {
+			switch l, _ := b.Lookup(strings.TrimLeft(e.File, "/")); l {
+			case LayerGenerated, LayerMachine:
+				e.Generated = true
+			}
+		}
+		h.Observe(e)
+	})
+}

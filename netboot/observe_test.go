@@ -53,3 +53,35 @@ func TestObserveHTTP(t *testing.T) {
 		t.Error("ObserveHTTP(h, nil) = nil")
 	}
 }
+
+func TestMarkGenerated(t *testing.T) {
+	b, err := New(fstest.MapFS{
+		"isolinux/isolinux.cfg": {Data: []byte("DEFAULT install\nLABEL install\n  KERNEL /install/vmlinuz\n")},
+		"install/vmlinuz":       {Data: []byte("k")},
+	}, &Options{HTTPBase: "http://:8080/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []events.Event
+	h := b.MarkGenerated(events.HookFunc(func(e events.Event) { got = append(got, e) }))
+	for _, c := range []struct {
+		e    events.Event
+		want bool
+	}{
+		{events.Event{Proto: events.ProtoHTTP, Kind: events.KindDone, File: "boot.ipxe"}, true},
+		{events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, File: "pxelinux.cfg/default"}, true},
+		{events.Event{Proto: events.ProtoTFTP, Kind: events.KindStart, File: "/pxelinux.cfg/01-52-54-00-12-34-56"}, true},
+		{events.Event{Proto: events.ProtoHTTP, Kind: events.KindDone, File: "grub/grub.cfg"}, true},
+		{events.Event{Proto: events.ProtoHTTP, Kind: events.KindDone, File: "install/vmlinuz"}, false},
+		{events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, File: "isolinux/isolinux.cfg"}, false},
+		{events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, File: "nothing"}, false},
+		{events.Event{Proto: events.ProtoDHCP, Kind: events.KindReply, File: "boot.ipxe"}, false},
+	} {
+		got = got[:0]
+		h.Observe(c.e)
+		if len(got) != 1 || got[0].Generated != c.want || got[0].File != c.e.File {
+			t.Errorf("MarkGenerated passed %+v as %+v, want Generated %v", c.e, got, c.want)
+		}
+	}
+	b.MarkGenerated(nil).Observe(events.Event{Proto: events.ProtoHTTP, File: "boot.ipxe"}) // discards
+}

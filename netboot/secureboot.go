@@ -42,9 +42,24 @@ var shimPrograms = []string{"bootnetx64.efi", "shimx64.efi"}
 // removableDirs are where images keep bootx64.efi.
 var removableDirs = []string{"EFI/boot", "EFI/BOOT", "efi/boot", "."}
 
-// ShimSecondStage is the name of the program shim loads from its own
-// directory (shim's DEFAULT_LOADER).
+// ShimSecondStage is the name of the program an x86-64 shim loads from
+// its own directory (shim's DEFAULT_LOADER); an ARM64 shim loads
+// [ShimSecondStageARM64].
 const ShimSecondStage = "grubx64.efi"
+
+// ShimSecondStageARM64 is the second stage of an ARM64 shim (shim's
+// DEFAULT_LOADER when built for aarch64).
+const ShimSecondStageARM64 = "grubaa64.efi"
+
+// secondStage returns the name shim, built for machine, loads beside
+// itself, and the directory under GRUB's prefix that holds that GRUB's
+// platform files.
+func secondStage(machine uint16) (name, platform string) {
+	if machine == MachineARM64 {
+		return ShimSecondStageARM64, "arm64-efi"
+	}
+	return ShimSecondStage, "x86_64-efi"
+}
 
 // secondStageAliases are the names a tree may keep shim's second stage
 // under when it lacks grubx64.efi: Debian's signed network GRUB.
@@ -150,12 +165,12 @@ func (p SecureBootProblem) String() string {
 // machine with Secure Boot enforcing (and Microsoft's keys) accepts, and
 // returns one problem per link that breaks it:
 //
-//   - a boot program (x86-64 and ARM64 over TFTP, x86-64 UEFI HTTP boot)
+//   - a boot program (x86-64 and ARM64, over TFTP and over UEFI HTTP boot)
 //     that is unsigned, such as syslinux.efi or Debian's iPXE builds, or
 //     signed by another key than Microsoft's UEFI CA (GRUB or a kernel
 //     loaded without shim);
-//   - for shim: a second stage (grubx64.efi beside it) that is not
-//     served, or unsigned;
+//   - for shim: a second stage (grubx64.efi beside it, grubaa64.efi for
+//     an ARM64 shim) that is not served, or unsigned;
 //   - for a signed GRUB: no module for the protocol it was loaded over
 //     (Debian 12's signed GRUB has tftp but no http, so UEFI HTTP boot
 //     clients stop at its prompt), no configuration where its built-in
@@ -176,6 +191,7 @@ func (b *Boot) SecureBoot(p *nbp.Policy) []SecureBootProblem {
 		{"x86-64 UEFI boot program", p.TFTP[iana.EFI_X86_64], "tftp"},
 		{"ARM64 UEFI boot program", p.TFTP[iana.EFI_ARM64], "tftp"},
 		{"UEFI HTTP boot program", b.servedName(p.HTTP[iana.EFI_X86_64_HTTP]), "http"},
+		{"ARM64 UEFI HTTP boot program", b.servedName(p.HTTP[iana.EFI_ARM64_HTTP]), "http"},
 	}
 	for _, f := range firsts {
 		if f.file == "" {
@@ -220,7 +236,8 @@ func (b *Boot) checkChain(role, file, proto string) []SecureBootProblem {
 		return []SecureBootProblem{{File: file, Role: role, Program: prog, Refused: true, Problem: fmt.Sprintf("signed by %q (issued by %q), not by Microsoft's UEFI CA: firmware that trusts only Microsoft's keys refuses it; serve it through shim", prog.Signer, prog.Issuer)}}
 	}
 	// Shim: its second stage, beside it.
-	second := path.Join(path.Dir(file), ShimSecondStage)
+	name, platform := secondStage(prog.Machine)
+	second := path.Join(path.Dir(file), name)
 	if !isFile(b, second) {
 		return []SecureBootProblem{{File: second, Role: "shim's second stage", Problem: "not served: shim (" + file + ") asks for it beside itself and stops"}}
 	}
@@ -231,12 +248,13 @@ func (b *Boot) checkChain(role, file, proto string) []SecureBootProblem {
 	if grub.GRUBPrefix == "" {
 		return nil
 	}
-	return b.checkGRUB(second, grub, proto)
+	return b.checkGRUB(second, grub, proto, platform)
 }
 
 // checkGRUB checks what a signed GRUB reads: its configuration under its
-// prefix, and the kernels of the generated menu.
-func (b *Boot) checkGRUB(file string, grub EFIProgram, proto string) []SecureBootProblem {
+// prefix (or its platform directory there, such as x86_64-efi), and the
+// kernels of the generated menu.
+func (b *Boot) checkGRUB(file string, grub EFIProgram, proto, platform string) []SecureBootProblem {
 	var out []SecureBootProblem
 	if len(grub.GRUBModules) > 0 && !grub.HasGRUBModule(proto) {
 		// GRUB reads from the device it came from: without the module
@@ -252,7 +270,7 @@ func (b *Boot) checkGRUB(file string, grub EFIProgram, proto string) []SecureBoo
 	}
 	prefix = strings.Trim(prefix, "/")
 	cfg := path.Join(prefix, "grub.cfg")
-	if !isFile(b, cfg) && !isFile(b, path.Join(prefix, "x86_64-efi", "grub.cfg")) {
+	if !isFile(b, cfg) && !isFile(b, path.Join(prefix, platform, "grub.cfg")) {
 		out = append(out, SecureBootProblem{File: "/" + cfg, Role: "configuration of " + file, Program: grub,
 			Problem: "not served: GRUB looks for it under its built-in prefix " + grub.GRUBPrefix})
 	}

@@ -111,6 +111,21 @@ func withGRUB(t *testing.T, modules ...string) fstest.MapFS {
 	return tree
 }
 
+// arm64Tree is an ARM64 tree for Secure Boot: Microsoft-signed
+// shimaa64.efi, a signed GRUB (prefix /grub, with modules when given)
+// named second, a signed kernel and a menu that boots it.
+func arm64Tree(t *testing.T, second string, modules ...string) fstest.MapFS {
+	shim := testPKCS7(t, "Microsoft Windows UEFI Driver Publisher", "Microsoft Corporation UEFI CA 2011")
+	debian := testPKCS7(t, "Debian Secure Boot Signer 2022 - grub2", "Debian Secure Boot CA")
+	return fstest.MapFS{
+		"isolinux/isolinux.cfg": {Data: []byte("DEFAULT install\nTIMEOUT 10\nLABEL install\n  KERNEL /install/vmlinuz\n  APPEND initrd=/install/initrd.gz\n")},
+		"install/vmlinuz":       {Data: testPE(MachineARM64, debian, "")},
+		"install/initrd.gz":     {Data: []byte("initrd")},
+		"shimaa64.efi":          {Data: testPE(MachineARM64, shim, "")},
+		second:                  {Data: testPE(MachineARM64, debian, "/grub", modules...)},
+	}
+}
+
 func errorsIsNotExist(err error) bool {
 	return err != nil && strings.Contains(err.Error(), fs.ErrNotExist.Error())
 }
@@ -155,6 +170,21 @@ func TestSecureBootProblems(t *testing.T) {
 			"EFI/boot/bootx64.efi": {Data: testPE(MachineX8664, shimSig, "")},
 			"EFI/boot/grubx64.efi": {Data: testPE(MachineX8664, nil, "/grub")},
 		}, []string{"shim's second stage EFI/boot/grubx64.efi: unsigned"}, []bool{true}},
+		// ARM64: PXE (arch 11) and HTTP boot (arch 19) get the same
+		// program; the chain's second stage is grubaa64.efi and only HTTP
+		// boot needs GRUB's http module.
+		{"ARM64 shim, GRUB without http", arm64Tree(t, "grubaa64.efi", "efinet", "tftp"), []string{
+			"x86-64 UEFI boot program snponly.efi: unsigned", "UEFI HTTP boot program snponly.efi: unsigned",
+			"GRUB loaded by http grubaa64.efi: has no http module"}, []bool{true, true, false}},
+		{"ARM64 shim, GRUB with http", arm64Tree(t, "grubaa64.efi", "efinet", "tftp", "http"), []string{
+			"x86-64 UEFI boot program snponly.efi: unsigned", "UEFI HTTP boot program snponly.efi: unsigned"}, []bool{true, true}},
+		{"ARM64 shim beside grubnetaa64.efi only", arm64Tree(t, "grubnetaa64.efi"), []string{
+			"x86-64 UEFI boot program snponly.efi: unsigned", "shim's second stage grubaa64.efi: not served",
+			"UEFI HTTP boot program snponly.efi: unsigned"}, []bool{true, false, true}},
+		{"unsigned ARM64 GRUB", fstest.MapFS{
+			"grubaa64.efi": {Data: testPE(MachineARM64, nil, "/grub")},
+		}, []string{"x86-64 UEFI boot program snponly.efi: unsigned", "ARM64 UEFI boot program grubaa64.efi: unsigned",
+			"UEFI HTTP boot program snponly.efi: unsigned", "ARM64 UEFI HTTP boot program grubaa64.efi: unsigned"}, []bool{true, true, true, true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

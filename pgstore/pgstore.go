@@ -32,6 +32,14 @@
 // transaction under an advisory lock, so servers starting together
 // migrate once.
 //
+// # Ended rows
+//
+// An offer row outlives its hold, and a lease row its expiry, until the
+// address is claimed again; [Store.Purge] (or [Store.PurgeEvery], which
+// examples/dhcpd runs every minute on each server) deletes them in
+// bounded batches, judged by the database's clock, keeping expired
+// leases for a while so that a returning client finds its old address.
+//
 // # Failover
 //
 // A Store is also a [dhcp.PeerStore]: [Store.Beat] and [Store.Peers] keep
@@ -45,6 +53,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -132,10 +141,13 @@ var migrations = []string{
 		id   text PRIMARY KEY,
 		beat timestamptz NOT NULL
 	);`,
+	// 3: the purge finds ended rows by their time, oldest first.
+	`CREATE INDEX pxekit_leases_expiry ON pxekit_leases (expiry);
+	CREATE INDEX pxekit_leases_declined ON pxekit_leases (declined) WHERE declined IS NOT NULL;`,
 }
 
 // SchemaVersion is the schema version this package creates and uses.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrateLock is the key of the advisory lock held while migrating.
 const migrateLock = 0x7078656b6974 // "pxekit"
@@ -201,7 +213,9 @@ func nullBytes(b []byte) any {
 }
 
 func row(l dhcp.Lease, offer bool) []any {
-	return []any{l.Addr.String(), clientKey(l.MAC, l.ClientID), []byte(l.MAC), nullBytes(l.ClientID),
+	// mac is NOT NULL: a DHCPv6 lease often has no MAC, and is stored
+	// with an empty one (dhcp6 keys its clients by IAID and DUID).
+	return []any{l.Addr.String(), clientKey(l.MAC, l.ClientID), append([]byte{}, l.MAC...), nullBytes(l.ClientID),
 		nullTime(l.Expiry), l.Hostname, offer && l.Declined.IsZero(), nullTime(l.Declined)}
 }
 
@@ -324,6 +338,77 @@ func (s *Store) Lookup(ctx context.Context, mac net.HardwareAddr, clientID []byt
 		return dhcp.Lease{}, false, fmt.Errorf("pgstore: lookup %v: %w", mac, err)
 	}
 	return l, true, nil
+}
+
+// Purge deletes up to limit rows that hold no address any more, oldest
+// first, and returns how many it deleted: offers whose hold has ended,
+// leases that expired more than keep ago (kept that long so that a
+// returning client still finds its old address), and conflicts older
+// than the 10 minutes a declined address is kept from clients. What has
+// ended is judged by the database's clock (now()), as [Store.Claim]
+// judges it, so that no server's clock decides. Rows another server's
+// Purge is deleting at the same time are skipped, not waited for, and a
+// row a claim takes in the meantime is kept: the statement checks each
+// row again under its lock. A limit below 1 means 1000.
+func (s *Store) Purge(ctx context.Context, keep time.Duration, limit int) (int64, error) {
+	if limit < 1 {
+		limit = 1000
+	}
+	const ended = `((declined IS NULL AND offered AND expiry <= now())
+		OR (declined IS NULL AND NOT offered AND expiry <= now() - $1::interval)
+		OR declined <= now() - interval '` + conflictRetry + `')`
+	tag, err := s.pool.Exec(ctx, `DELETE FROM pxekit_leases WHERE addr IN (
+			SELECT addr FROM pxekit_leases WHERE `+ended+`
+			ORDER BY coalesce(declined, expiry) LIMIT $2 FOR UPDATE SKIP LOCKED)
+		AND `+ended, fmt.Sprintf("%d microseconds", max(keep, 0).Microseconds()), limit)
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: purge: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// PurgeEvery runs [Store.Purge] every interval until ctx ends, in
+// batches of limit rows (repeated at once while a batch comes back
+// full, so that one statement never holds many rows), and logs what it
+// deleted at debug level and a failure as a warning to logger (nil
+// discards). Each server sharing the database may run it: they do not
+// wait for one another. An interval below 1 s means 1 minute.
+func (s *Store) PurgeEvery(ctx context.Context, interval, keep time.Duration, limit int, logger *slog.Logger) {
+	if interval < time.Second {
+		interval = time.Minute
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if limit < 1 {
+		limit = 1000
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		var total int64
+		for {
+			n, err := s.Purge(ctx, keep, limit)
+			total += n
+			if err != nil {
+				if ctx.Err() == nil {
+					logger.Warn("pgstore: purge failed; retrying at the next interval", "err", err, "interval", interval)
+				}
+				break
+			}
+			if n < int64(limit) {
+				break
+			}
+		}
+		if total > 0 {
+			logger.Debug("pgstore: purged ended rows", "rows", total)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Beat records that server id is alive, at the database's clock (a row

@@ -10,7 +10,7 @@ import (
 	"github.com/pxekit/pxekit/pgstore/internal/pgtest"
 )
 
-func open(t *testing.T, url string) *pgstore.Store {
+func open(t testing.TB, url string) *pgstore.Store {
 	t.Helper()
 	s, err := pgstore.Open(context.Background(), url)
 	if err != nil {

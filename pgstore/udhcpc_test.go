@@ -15,6 +15,67 @@ import (
 	"github.com/pxekit/pxekit/pgstore/internal/pgtest"
 )
 
+// bound is what a real client program bound: its address and the
+// server that gave it (option 54).
+type bound struct {
+	mac    net.HardwareAddr
+	ip     netip.Addr
+	server netip.Addr
+	kind   string // the program
+	err    error
+}
+
+func (b bound) result() result {
+	return result{mac: b.mac, addr: b.ip, server: b.server, err: b.err}
+}
+
+// clientNS adds a namespace without an address to the segment, for a
+// client program, and returns it with its interface and MAC.
+func (l *lab) clientNS(i int) (*testenv.NetNS, string, net.HardwareAddr) {
+	ns, dev := l.join(netip.MustParsePrefix(fmt.Sprintf("10.0.18.%d/24", 200+i)))
+	ns.MustRun(l.t, "ip", "addr", "flush", "dev", dev)
+	mac, err := net.ParseMAC(strings.TrimSpace(ns.MustRun(l.t, "cat", "/sys/class/net/"+dev+"/address")))
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return ns, dev, mac
+}
+
+// udhcpc runs busybox udhcpc once (-q -n) in a namespace of its own,
+// client number i, and calls done with what it bound.
+func (l *lab) udhcpc(busybox, dir string, i int, wg *sync.WaitGroup, done func(bound)) {
+	ns, dev, mac := l.clientNS(i)
+	script := filepath.Join(dir, fmt.Sprintf("udhcpc-script%d", i))
+	events := filepath.Join(dir, fmt.Sprintf("udhcpc-events%d", i))
+	os.WriteFile(script, []byte("#!/bin/sh\n[ \"$1\" = bound ] && echo \"$ip $serverid\" > "+events+"\nexit 0\n"), 0o755)
+	wg.Go(func() {
+		b := bound{mac: mac, kind: "udhcpc"}
+		cmd := ns.Command(l.t.Context(), busybox, "udhcpc", "-i", dev, "-f", "-q", "-n", "-s", script, "-t", "10", "-T", "1", "-A", "1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			b.err = fmt.Errorf("udhcpc: %v\n%s", err, out)
+			done(b)
+			return
+		}
+		ev, _ := os.ReadFile(events)
+		f := strings.Fields(string(ev))
+		if len(f) != 2 {
+			b.err = fmt.Errorf("udhcpc: no bound event %q\n%s", ev, out)
+			done(b)
+			return
+		}
+		b.ip, b.err = netip.ParseAddr(f[0])
+		if b.err == nil {
+			b.server, b.err = netip.ParseAddr(f[1])
+		}
+		done(b)
+	})
+}
+
+// udhcpcKey is what RFC 3074 hashes for busybox udhcpc: it sends option
+// 61, type 1 and its MAC (dhcp.BalanceKey).
+func udhcpcKey(mac net.HardwareAddr) []byte { return append([]byte{1}, mac...) }
+
 // TestUdhcpcTwoServers: eight busybox udhcpc clients, each in a
 // namespace of its own on the segment, ask at once; two pxekit servers
 // share the pool in one database with an RFC 3074 split. Every client
@@ -32,53 +93,17 @@ func TestUdhcpcTwoServers(t *testing.T) {
 
 	const n = 8
 	dir := t.TempDir()
-	script := filepath.Join(dir, "script")
-	os.WriteFile(script, []byte("#!/bin/sh\n[ \"$1\" = bound ] && echo \"$ip $serverid\" > \"$EVENTS\"\nexit 0\n"), 0o755)
-	type bound struct {
-		mac    net.HardwareAddr
-		ip     netip.Addr
-		server netip.Addr
-		err    error
-	}
 	got := make([]bound, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		ns, dev := l.join(netip.MustParsePrefix(fmt.Sprintf("10.0.18.%d/24", 200+i)))
-		ns.MustRun(t, "ip", "addr", "flush", "dev", dev)
-		mac, err := net.ParseMAC(strings.TrimSpace(ns.MustRun(t, "cat", "/sys/class/net/"+dev+"/address")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		events := filepath.Join(dir, fmt.Sprintf("events%d", i))
-		wg.Go(func() {
-			cmd := ns.Command(t.Context(), busybox, "udhcpc", "-i", dev, "-f", "-q", "-n", "-s", script, "-t", "10", "-T", "1", "-A", "1")
-			cmd.Env = append(os.Environ(), "EVENTS="+events)
-			out, err := cmd.CombinedOutput()
-			got[i] = bound{mac: mac, err: err}
-			if err != nil {
-				got[i].err = fmt.Errorf("udhcpc: %v\n%s", err, out)
-				return
-			}
-			ev, _ := os.ReadFile(events)
-			f := strings.Fields(string(ev))
-			if len(f) != 2 {
-				got[i].err = fmt.Errorf("udhcpc: no bound event %q\n%s", ev, out)
-				return
-			}
-			got[i].ip, got[i].err = netip.ParseAddr(f[0])
-			if got[i].err == nil {
-				got[i].server, got[i].err = netip.ParseAddr(f[1])
-			}
-		})
+		l.udhcpc(busybox, dir, i, &wg, func(g bound) { got[i] = g })
 	}
 	wg.Wait()
 	rs := make([]result, n)
 	for i, g := range got {
-		rs[i] = result{mac: g.mac, addr: g.ip, server: g.server, err: g.err}
+		rs[i] = g.result()
 		owner := b.addr
-		// busybox udhcpc sends option 61, type 1 and its MAC: RFC 3074
-		// hashes that (dhcp.BalanceKey).
-		if (dhcp.Split{Index: 0, N: 2}).Serves(dhcp.LoadBalanceHash(append([]byte{1}, g.mac...))) {
+		if (dhcp.Split{Index: 0, N: 2}).Serves(dhcp.LoadBalanceHash(udhcpcKey(g.mac))) {
 			owner = a.addr
 		}
 		if g.err == nil && g.server != owner {

@@ -103,6 +103,10 @@ type Report struct {
 	// BootBytes its size.
 	Boot      time.Duration
 	BootBytes int64
+	// Loader is what searched the configuration: LoaderPXELinux,
+	// LoaderIPXE (the boot file was the script), LoaderGRUB or
+	// LoaderShimGRUB; "" if the boot stopped before.
+	Loader string
 	// Config is the time from the end of the boot program to the first
 	// configuration found, ConfigFile its name, ConfigBytes its size, and
 	// ConfigTried the names asked for before it.
@@ -485,38 +489,60 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 	var prog bytes.Buffer
 	isURL := strings.HasPrefix(boot.file, "http://") || strings.HasPrefix(boot.file, "https://")
 	hc := c.httpClient(src)
-	switch {
-	case isURL && (p.HTTP || p.IPXE):
-		n, err := httpGet(ctx, hc, boot.file, &prog)
-		rep.BootBytes = n
-		if err != nil {
-			return fmt.Errorf("boot program: %w", err)
+	// program loads name as the firmware loads its boot program (and
+	// shim, through the firmware, its second stage).
+	program := func(name string, w io.Writer) (int64, error) {
+		switch {
+		case isURL && (p.HTTP || p.IPXE):
+			return httpGet(ctx, hc, name, w)
+		case p.HTTP:
+			return 0, fmt.Errorf("HTTP boot got %q, not a URL", name)
 		}
-	case p.HTTP:
-		return fmt.Errorf("boot program: HTTP boot got %q, not a URL", boot.file)
-	default:
 		server := netip.AddrPortFrom(rep.Server, tftpPort)
 		if p.TFTP.Probe {
-			r, err := tftpGet(ctx, c.listen, src, server, boot.file, p.TFTP, true, p.TFTPTimeout, p.TFTPRetries, io.Discard)
+			r, err := tftpGet(ctx, c.listen, src, server, name, p.TFTP, true, p.TFTPTimeout, p.TFTPRetries, io.Discard)
 			rep.TFTPRetrans += r.retrans
 			if err != nil {
-				return fmt.Errorf("boot program size probe: %w", err)
+				return 0, fmt.Errorf("size probe: %w", err)
 			}
 		}
 		h := p.TFTP
 		if h.Probe {
 			h.Tsize = false
 		}
-		r, err := tftpGet(ctx, c.listen, src, server, boot.file, h, false, p.TFTPTimeout, p.TFTPRetries, &prog)
+		r, err := tftpGet(ctx, c.listen, src, server, name, h, false, p.TFTPTimeout, p.TFTPRetries, w)
 		rep.TFTPRetrans += r.retrans
-		rep.BootBytes = r.bytes
-		if err != nil {
-			return fmt.Errorf("boot program: %w", err)
-		}
+		return r.bytes, err
+	}
+	n, err := program(boot.file, &prog)
+	rep.BootBytes = n
+	if err != nil {
+		return fmt.Errorf("boot program: %w", err)
 	}
 	rep.Boot = time.Since(t3)
 	rep.Stage = StageBoot
 	rep.Files = append(rep.Files, File{Kind: KindBoot, Name: boot.file, Bytes: rep.BootBytes, CRC32C: CRC32C(prog.Bytes()), Time: rep.Boot})
+
+	// shim loads GRUB from its own directory; GRUB then searches its
+	// configuration under its prefix.
+	grubFile := boot.file
+	ld := parseEFILoader(prog.Bytes())
+	if ld.shim {
+		grubFile = sibling(boot.file, shimSecondStage(ld.machine))
+		t := time.Now()
+		var second bytes.Buffer
+		n, err := program(grubFile, &second)
+		if err != nil {
+			return fmt.Errorf("shim's second stage %s: %w", grubFile, err)
+		}
+		rep.Files = append(rep.Files, File{Kind: KindBoot, Name: grubFile, Bytes: n, CRC32C: CRC32C(second.Bytes()), Time: time.Since(t)})
+		if ld = parseEFILoader(second.Bytes()); !ld.grub {
+			return fmt.Errorf("shim's second stage %s: %w", grubFile, ErrNotGRUB)
+		}
+		rep.Loader = LoaderShimGRUB
+	} else if ld.grub {
+		rep.Loader = LoaderGRUB
+	}
 
 	// Configuration.
 	t4 := time.Now()
@@ -539,7 +565,27 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 		u.RawQuery, u.Fragment = "", ""
 		f.base = u
 	}
-	if p.IPXE && bytes.HasPrefix(prog.Bytes(), []byte("#!ipxe")) {
+	var names, lists []string
+	switch {
+	case ld.grub:
+		var uuid []byte
+		if v := ack.opts[97]; len(v) == 17 {
+			uuid = v[1:] // GRUB reads the ACK's option 97, not its own
+		}
+		names, lists, err = f.grubSearch(ld, grubFile, isURL, bootmenu.SearchClient{UUID: uuid, MAC: c.MAC, IP: rep.Addr.Addr()})
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		if ld.grubConfig {
+			// Normal mode starts (reading its lists) before the
+			// embedded script names the configuration.
+			if err := f.grubLists(lists); err != nil {
+				return err
+			}
+			lists = nil
+		}
+	case p.IPXE && bytes.HasPrefix(prog.Bytes(), []byte("#!ipxe")):
+		rep.Loader = LoaderIPXE
 		rep.ConfigFile, rep.ConfigBytes = boot.file, int64(prog.Len())
 		rep.Config = time.Since(t4)
 		rep.Stage = StageConfig
@@ -547,15 +593,16 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 			return nil
 		}
 		return f.load(boot.file, prog.Bytes())
+	default:
+		rep.Loader = LoaderPXELinux
+		names = bootmenu.SearchPath(bootmenu.SearchClient{
+			ConfigFile:   string(boot.opts[209]),
+			UUID:         c.uuid(),
+			HardwareType: p.Discover.HType,
+			MAC:          c.MAC,
+			IP:           rep.Addr.Addr(),
+		})
 	}
-	uuid := c.uuid()
-	names := bootmenu.SearchPath(bootmenu.SearchClient{
-		ConfigFile:   string(boot.opts[209]),
-		UUID:         uuid,
-		HardwareType: p.Discover.HType,
-		MAC:          c.MAC,
-		IP:           rep.Addr.Addr(),
-	})
 	for _, name := range names {
 		var cfg bytes.Buffer
 		file, err := f.get(name, "config", &cfg, maxConfigSize)
@@ -565,6 +612,9 @@ func (c *Client) boot(ctx context.Context, rep *Report) error {
 		}
 		if err != nil {
 			return fmt.Errorf("config %s: %w", file.Name, err)
+		}
+		if err := f.grubLists(lists); err != nil {
+			return err
 		}
 		rep.ConfigFile, rep.ConfigBytes = file.Name, file.Bytes
 		rep.Config = time.Since(t4)

@@ -2,7 +2,7 @@
 // servers and for boot-storm measurements: a [Client] with a [Profile]
 // taken from a real firmware's DHCPDISCOVER does DHCP, proxyDHCP, loads its
 // boot program over TFTP or HTTP and searches the configuration as
-// pxelinux would, and returns a [Report] of each stage's time and outcome.
+// pxelinux or GRUB would, and returns a [Report] of each stage's time and outcome.
 //
 // # Profiles
 //
@@ -51,6 +51,31 @@
 // boot file's directory, over TFTP with [Profile.Loader] or over HTTP next
 // to an HTTP boot file; the first file found wins. For iPXE a boot file
 // that starts with "#!ipxe" is the configuration itself.
+//
+// A boot program that is GRUB (a PE/COFF image with GRUB's module area)
+// reads files as GRUB does: under the prefix built into the image (its
+// directory when it has none), with paths from the root of the server
+// and GRUB's TFTP habits ("blksize 1024 tsize 0"). A GRUB image without
+// an embedded configuration searches as GRUB's normal mode does
+// ([bootmenu.GRUBSearchPath]): over TFTP grub.cfg-<UUID> (when the ACK
+// echoed option 97), grub.cfg-01-<MAC>, grub.cfg-<hex IP> shortened one
+// digit at a time, then grub.cfg; over HTTP grub.cfg alone. One with an
+// embedded configuration, as Debian's signed images are ("normal
+// (memdisk)/grub.cfg", a script that sources $prefix/grub.cfg), makes
+// no search and reads prefix/grub.cfg; Debian 12's installer GRUB under
+// OVMF was seen doing exactly that in the end-to-end test TestUEFIGRUB.
+// Either way normal mode first asks for its module lists
+// (<prefix>/x86_64-efi/command.lst, fs.lst, crypto.lst, terminal.lst;
+// arm64-efi on ARM64), which servers seldom have; the client asks for
+// them too, after the search and before the configuration is read (GRUB
+// opens the configuration found twice, the client reads it once). A
+// boot program that is shim
+// (its SBAT names "shim") first loads grubx64.efi, or grubaa64.efi for
+// ARM64, from its own directory the way the firmware loaded shim, and
+// that GRUB searches; a second stage that is not GRUB stops the boot
+// with [ErrNotGRUB]. [Report.Loader] says which search ran. Programs
+// are recognised by their content only: a file named grubx64.efi that
+// is no GRUB image gets the pxelinux search.
 //
 // # Kernel and initrds
 //

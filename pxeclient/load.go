@@ -73,6 +73,12 @@ type fetcher struct {
 	tftpPort uint16
 	prefix   string   // TFTP path prefix (option 210 or the boot file's directory)
 	base     *url.URL // HTTP base directory; nil for TFTP
+	// server, if valid, replaces the boot server for TFTP (a GRUB
+	// prefix naming its server).
+	server netip.Addr
+	// loader, if set, replaces the profile's Loader habits (GRUB's
+	// own TFTP client).
+	loader *TFTPHabits
 	// fetch, if set, replaces the network (for tests): name is the URL
 	// or TFTP path, a missing file is ErrNotFound.
 	fetch func(name string, w io.Writer) error
@@ -114,7 +120,11 @@ func (f *fetcher) resolve(name string, base *url.URL) (u *url.URL, server netip.
 	if !strings.HasPrefix(name, "/") {
 		full = f.prefix + name
 	}
-	return nil, netip.AddrPortFrom(f.rep.Server, f.tftpPort), full, nil
+	host := f.rep.Server
+	if f.server.IsValid() {
+		host = f.server
+	}
+	return nil, netip.AddrPortFrom(host, f.tftpPort), full, nil
 }
 
 // get fetches name (relative to f.base or f.prefix) into w, at most limit
@@ -146,7 +156,11 @@ func (f *fetcher) getFrom(name string, base *url.URL, kind string, w io.Writer, 
 	default:
 		file.Name = tftpPath
 		var r tftpResult
-		r, err = tftpGet(f.ctx, f.c.listen, f.src, server, tftpPath, f.c.Profile.Loader, false, f.c.Profile.TFTPTimeout, f.c.Profile.TFTPRetries, s)
+		h := f.c.Profile.Loader
+		if f.loader != nil {
+			h = *f.loader
+		}
+		r, err = tftpGet(f.ctx, f.c.listen, f.src, server, tftpPath, h, false, f.c.Profile.TFTPTimeout, f.c.Profile.TFTPRetries, s)
 		f.rep.TFTPRetrans += r.retrans
 	}
 	if err != nil {

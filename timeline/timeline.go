@@ -48,13 +48,28 @@
 //
 // # Stalls
 //
-// A machine whose boot got to [StageBootProgram] and then went silent
-// (no event, nothing being fetched) for [Timeline.StallAfter] is
-// reported as stopped there ([Machine.Stall], "stopped after the boot
-// program"), as of the moment [Timeline.Machines] or [Timeline.Machine]
-// is called. A UEFI machine whose last program is one that Secure Boot
-// refuses ([Timeline.SecureBoot]) gets the hint "Secure Boot may have
-// refused it". The report goes away as soon as the machine moves on.
+// A machine whose boot got to a stage and then went silent (no event,
+// nothing being fetched) for [Timeline.StallAfter] is reported as
+// stopped there ([Machine.Stall]), as of the moment [Timeline.Machines]
+// or [Timeline.Machine] is called, at each stage after which a boot
+// fetches its next file within seconds ([StallMessageAt]):
+//
+//   - [StageDHCP], when the reply named a boot file: "stopped after
+//     DHCP", no boot program fetched;
+//   - [StageBootProgram]: "stopped after the boot program" (the
+//     firmware refused it, it crashed, or it sits at its prompt). A UEFI
+//     machine whose last program is one that Secure Boot refuses
+//     ([Timeline.SecureBoot]) gets the hint "Secure Boot may have
+//     refused it";
+//   - [StageMenu]: "stopped after the menu", no kernel fetched, with the
+//     hint that a menu without a timeout waits for a key;
+//   - [StageKernel]: "stopped after the kernel", no initrd fetched,
+//     unless the kernel is one its menu boots without an initrd
+//     ([Timeline.NoInitrd]).
+//
+// After the initrd and the root file system the operating system runs,
+// and silence means nothing. The report goes away as soon as the
+// machine moves on.
 //
 // # Bounds
 //
@@ -258,26 +273,53 @@ type Machine struct {
 	Stall *Stall `json:"stall,omitempty"`
 }
 
-// Stall says where a machine stopped: at [StageBootProgram], with
-// nothing being fetched, for longer than [Timeline.StallAfter] since its
-// last event. A boot program that starts fetches what comes next (shim
-// its second stage, GRUB and pxelinux their configuration, iPXE its
-// script) within a second or two, so a silent machine there was most
-// likely refused by the firmware, or crashed, or sits at a prompt.
+// Stall says where a machine stopped: at a stage after which a boot
+// goes on within seconds (see [StallMessageAt]), with nothing being
+// fetched, for longer than [Timeline.StallAfter] since its last event.
+// A boot program that starts fetches what comes next (shim its second
+// stage, GRUB and pxelinux their configuration, iPXE its script) within
+// a second or two, so a silent machine there was most likely refused by
+// the firmware, or crashed, or sits at a prompt; likewise a loader loads
+// the initrd right after the kernel.
 type Stall struct {
-	Stage   Stage     `json:"stage"`
-	File    string    `json:"file"`    // the last boot program fetched ([Machine.Program])
+	Stage Stage `json:"stage"`
+	// File is what the machine got last at Stage: the boot file a DHCP
+	// reply named, the last boot program fetched ([Machine.Program]),
+	// the menu, the kernel.
+	File    string    `json:"file"`
 	Since   time.Time `json:"since"`   // the machine's last event
-	Message string    `json:"message"` // "stopped after the boot program"
+	Message string    `json:"message"` // [StallMessageAt] Stage: "stopped after the boot program"
 	// Hint is why, when it can be told: for a UEFI machine whose last
 	// program is one of [Timeline.SecureBoot], "Secure Boot may have
-	// refused it: " and the reason.
+	// refused it: " and the reason; at a menu, that it may wait for a
+	// key.
 	Hint string `json:"hint,omitempty"`
 }
 
 // StallMessage is [Stall.Message] of a machine that stopped at
 // [StageBootProgram].
 const StallMessage = "stopped after the boot program"
+
+// StallMessageAt returns [Stall.Message] of a machine that stopped at s:
+// "stopped after DHCP", [StallMessage], "stopped after the menu",
+// "stopped after the kernel"; "" for the stages at which no stall is
+// reported.
+func StallMessageAt(s Stage) string {
+	switch s {
+	case StageDHCP:
+		return "stopped after DHCP"
+	case StageBootProgram:
+		return StallMessage
+	case StageMenu:
+		return "stopped after the menu"
+	case StageKernel:
+		return "stopped after the kernel"
+	}
+	return ""
+}
+
+// menuHint is [Stall.Hint] of a machine that stopped at its menu.
+const menuHint = "a menu without a timeout waits for a key at the machine's console"
 
 // DefaultStallAfter is [Timeline.StallAfter] when it is zero.
 const DefaultStallAfter = 30 * time.Second
@@ -294,10 +336,14 @@ type Timeline struct {
 	Names map[string]Stage
 	// Classify gives the stage of the other names; nil means [Classify].
 	Classify func(name string) Stage
-	// StallAfter is how long a machine may stay silent after its boot
-	// program before [Machine.Stall] reports it (default
+	// StallAfter is how long a machine may stay silent after a stage
+	// (see [Stall]) before [Machine.Stall] reports it (default
 	// [DefaultStallAfter]; negative: never).
 	StallAfter time.Duration
+	// NoInitrd names the kernels (as in Names) that their menu boots
+	// without an initrd: a machine silent after one is running it, not
+	// stalled.
+	NoInitrd map[string]bool
 	// SecureBoot names the boot programs (as clients ask for them,
 	// without a leading slash) that a machine with Secure Boot
 	// enforcing refuses, each with why ("unsigned: …"), as
@@ -565,12 +611,28 @@ func (t *Timeline) report(m *Machine, now time.Time) Machine {
 	if after == 0 {
 		after = DefaultStallAfter
 	}
-	if after < 0 || m.Stage != StageBootProgram || len(m.Fetching) > 0 || now.Sub(m.Last) < after {
+	msg := StallMessageAt(m.Stage)
+	if after < 0 || msg == "" || len(m.Fetching) > 0 || now.Sub(m.Last) < after || len(m.Steps) == 0 {
 		return c
 	}
-	st := &Stall{Stage: m.Stage, File: m.Program, Since: m.Last, Message: StallMessage}
-	if why, ok := t.SecureBoot[m.Program]; ok && strings.HasPrefix(m.Firmware, "uefi") {
-		st.Hint = clip("Secure Boot may have refused it: " + why)
+	file := m.Steps[len(m.Steps)-1].File
+	st := &Stall{Stage: m.Stage, File: file, Since: m.Last, Message: msg}
+	switch m.Stage {
+	case StageDHCP:
+		if file == "" {
+			return c // not a boot reply: an operating system's lease
+		}
+	case StageBootProgram:
+		st.File = m.Program
+		if why, ok := t.SecureBoot[m.Program]; ok && strings.HasPrefix(m.Firmware, "uefi") {
+			st.Hint = clip("Secure Boot may have refused it: " + why)
+		}
+	case StageMenu:
+		st.Hint = menuHint
+	case StageKernel:
+		if t.NoInitrd[strings.TrimPrefix(file, "/")] {
+			return c
+		}
 	}
 	c.Stall = st
 	return c

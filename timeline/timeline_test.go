@@ -368,27 +368,55 @@ func TestStall(t *testing.T) {
 			s.fetch(events.ProtoTFTP, ip1, "shimx64.efi", "ok", 1000)
 			s.fetch(events.ProtoTFTP, ip1, "grubx64.efi-unsigned", "ok", 1000) // named below
 		}, "grubx64.efi-unsigned", "Secure Boot may have refused it: shim"},
-		{"moved on to the menu", 0, time.Minute, func(s *script) {
+		{"moved on to the menu", 0, 29 * time.Second, func(s *script) {
 			uefi(s)
 			s.fetch(events.ProtoTFTP, ip1, "snponly.efi", "ok", 1000)
 			s.fetch(events.ProtoHTTP, ip1, "boot.ipxe", "ok", 100)
+		}, "", ""},
+		{"stopped at the menu", 0, time.Minute, func(s *script) {
+			uefi(s)
+			s.fetch(events.ProtoTFTP, ip1, "snponly.efi", "ok", 1000)
+			s.fetch(events.ProtoHTTP, ip1, "boot.ipxe", "ok", 100)
+		}, "boot.ipxe", menuHint},
+		{"kernel, no initrd", 0, time.Minute, func(s *script) {
+			s.dhcp(events.KindReply, mac1, ip1, "pxelinux.0")
+			s.fetch(events.ProtoTFTP, ip1, "pxelinux.0", "ok", 1000)
+			s.fetch(events.ProtoTFTP, ip1, "pxelinux.cfg/default", "ok", 100)
+			s.fetch(events.ProtoTFTP, ip1, "install/vmlinuz", "ok", 1000)
+		}, "install/vmlinuz", ""},
+		{"kernel its menu boots alone", 0, time.Minute, func(s *script) {
+			s.dhcp(events.KindReply, mac1, ip1, "pxelinux.0")
+			s.fetch(events.ProtoTFTP, ip1, "pxelinux.0", "ok", 1000)
+			s.fetch(events.ProtoTFTP, ip1, "pxelinux.cfg/default", "ok", 100)
+			s.fetch(events.ProtoHTTP, ip1, "memtest/vmlinuz", "ok", 1000)
+		}, "", ""},
+		{"initrd: the system runs", 0, time.Hour, func(s *script) {
+			s.dhcp(events.KindReply, mac1, ip1, "pxelinux.0")
+			s.fetch(events.ProtoTFTP, ip1, "pxelinux.0", "ok", 1000)
+			s.fetch(events.ProtoTFTP, ip1, "pxelinux.cfg/default", "ok", 100)
+			s.fetch(events.ProtoTFTP, ip1, "install/vmlinuz", "ok", 1000)
+			s.fetch(events.ProtoTFTP, ip1, "install/initrd.gz", "ok", 1000)
+		}, "", ""},
+		{"a lease, no boot file", 0, time.Hour, func(s *script) {
+			s.dhcp(events.KindReply, mac1, ip1, "")
 		}, "", ""},
 		{"still fetching", 0, time.Minute, func(s *script) {
 			uefi(s)
 			s.fetch(events.ProtoTFTP, ip1, "snponly.efi", "ok", 1000)
 			s.ev(events.Event{Proto: events.ProtoTFTP, Kind: events.KindStart, Addr: ip1, File: "big.efi"})
 		}, "", ""},
-		{"program failed: nothing fetched", 0, time.Minute, func(s *script) {
+		{"program failed: stopped after DHCP", 0, time.Minute, func(s *script) {
 			uefi(s)
 			s.fetch(events.ProtoTFTP, ip1, "snponly.efi", "timeout", 0)
-		}, "", ""},
+		}, "snponly.efi", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var now time.Time
 			tl := &Timeline{
 				StallAfter: tc.after,
 				SecureBoot: map[string]string{"snponly.efi": why, "grubx64.efi-unsigned": "shim's second stage: unsigned"},
-				Names:      map[string]Stage{"grubx64.efi-unsigned": StageBootProgram},
+				Names:      map[string]Stage{"grubx64.efi-unsigned": StageBootProgram, "memtest/vmlinuz": StageKernel},
+				NoInitrd:   map[string]bool{"memtest/vmlinuz": true},
 				Now:        func() time.Time { return now },
 			}
 			s := &script{t: t, tl: tl}
@@ -409,9 +437,13 @@ func TestStall(t *testing.T) {
 				t.Fatalf("Stall = nil, want one after %s (stage %v, fetching %v, last %v, now %v)", tc.file, m.Stage, m.Fetching, m.Last, now)
 			}
 			st := *m.Stall
-			if st.File != tc.file || st.Stage != StageBootProgram || st.Message != StallMessage || !st.Since.Equal(last) {
-				t.Errorf("Stall = %+v, want file %s, stage boot-program, %q, since %v", st, tc.file, StallMessage, last)
+			if st.File != tc.file || st.Stage != m.Stage || st.Message != StallMessageAt(m.Stage) || st.Message == "" || !st.Since.Equal(last) {
+				t.Errorf("Stall = %+v, want file %s, stage %v, %q, since %v", st, tc.file, m.Stage, StallMessageAt(m.Stage), last)
 			}
+			if m.Stage == StageBootProgram && st.Message != StallMessage {
+				t.Errorf("Stall.Message = %q, want %q", st.Message, StallMessage)
+			}
+			t.Logf("%v: %s %s", st.Stage, st.Message, st.File)
 			if tc.hint == "" && st.Hint != "" || !strings.HasPrefix(st.Hint, tc.hint) {
 				t.Errorf("Stall.Hint = %q, want %q…", st.Hint, tc.hint)
 			}

@@ -38,9 +38,28 @@
 # offer and each lease is a conditional write, committed before the
 # reply) and kea-pg (kea-dhcp4 with its postgresql lease back end, schema
 # by kea-admin db-init pgsql). Their tables are emptied before each run.
+# pxekit-pg2 is two such servers (ids a and b, each in a namespace of its
+# own on the segment) sharing that one database, each answering its half
+# of the clients by RFC 3074's hash (dhcp.Failover over heartbeat rows).
+#
+# The namespaces meet on a bridge: the servers' (10.9.0.1 and, for the
+# second pxekit-pg2 server, 10.9.0.3) and perfdhcp's (10.9.0.2). perfdhcp
+# as a relay unicasts to one server, so pxekit-pg2 is loaded in broadcast
+# mode (perfdhcp -l <interface> -B, no server address): every DISCOVER
+# reaches both servers and the owner of its bucket answers. BCAST=1 loads
+# every server that way, so that pxekit-pg, kea-pg and pxekit-pg2 are
+# measured alike (Kea then uses raw sockets, as it must for clients
+# without an address); BCAST=0 (the default) keeps the relay for all but
+# pxekit-pg2. Each run also prints the CPU the server(s) and PostgreSQL
+# used, in percent of one CPU, and the machine's idle share, so that a
+# limit set by the machine (two servers, perfdhcp and PostgreSQL on few
+# CPUs) shows as such, and the rows each server committed, so that a split
+# that does not hold shows too (and, for pxekit-pg2, the second server's
+# own CPU: the first's is the rest of "srv cpu").
 #
 #   sudo bench/dhcp/compare.sh                    # defaults below
 #   RATES="1000 2000 4000" PERIOD=10 MAXDROP=0 SERVERS="pxekit-full kea dnsmasq" sudo -E bench/dhcp/compare.sh
+#   BCAST=1 MAXDROP=0 SERVERS="pxekit-pg kea-pg pxekit-pg2" sudo -E bench/dhcp/compare.sh
 set -euo pipefail
 
 RATES=${RATES:-"250 500 1000 2000 3000 4000 6000 8000 12000 16000"}
@@ -51,6 +70,7 @@ SERVERS=${SERVERS:-"pxekit-full pxekit-proxy dnsmasq kea pxekit-pg kea-pg"}
 RMEM=${RMEM:-8388608}   # receive buffer default and maximum in both namespaces
 CLIBUF=${CLIBUF:-8388608} # perfdhcp's receive buffer (rcvbuf.c), 0: the default
 SRVBUF=${SRVBUF:-4194304} # Kea's and dnsmasq's (rcvbuf.c): what pxekit asks for itself; 0: the default
+BCAST=${BCAST:-0}       # 1: perfdhcp broadcasts to every server (pxekit-pg2 always)
 
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" = 0 ] || { echo "compare.sh: needs root (network namespaces)" >&2; exit 1; }
@@ -61,32 +81,38 @@ export PATH=$PATH:/usr/sbin:/sbin
 
 tmp=$(mktemp -d)
 id=$RANDOM
-nss=pxkbs$id nsc=pxkbc$id
+nss=pxkbs$id nss2=pxkbt$id nsc=pxkbc$id nsw=pxkbw$id
 cleanup() {
 	[ -n "${srvpid:-}" ] && kill "$srvpid" 2>/dev/null || true
+	[ -n "${srvpid2:-}" ] && kill "$srvpid2" 2>/dev/null || true
 	if [ -n "${pgpid:-}" ]; then
 		# Signal postgres itself (runuser, its parent, does not pass it on).
 		kill -INT "$(head -n1 "$tmp/pg/data/postmaster.pid" 2>/dev/null)" 2>/dev/null || kill "$pgpid" 2>/dev/null || true
 		wait "$pgpid" 2>/dev/null || true
 	fi
-	ip netns pids "$nss" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-	ip netns del "$nss" 2>/dev/null || true
-	ip netns del "$nsc" 2>/dev/null || true
+	for ns in "$nss" "$nss2"; do ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true; done
+	for ns in "$nss" "$nss2" "$nsc" "$nsw"; do ip netns del "$ns" 2>/dev/null || true; done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-ip netns add "$nss"
-ip netns add "$nsc"
-ip link add "bs$id" netns "$nss" type veth peer name "bc$id" netns "$nsc"
-ip -n "$nss" addr add 10.9.0.1/16 dev "bs$id"
-ip -n "$nsc" addr add 10.9.0.2/16 dev "bc$id"
-for ns in "$nss" "$nsc"; do ip -n "$ns" link set lo up; done
-ip -n "$nss" link set "bs$id" up
-ip -n "$nsc" link set "bc$id" up
+# One segment: a bridge in nsw, and a port of it in each of the servers'
+# namespaces and perfdhcp's.
+for ns in "$nss" "$nss2" "$nsc" "$nsw"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+ip -n "$nsw" link add br0 type bridge
+ip -n "$nsw" link set br0 up
+port() { # ns dev addr
+	ip link add "$2" netns "$1" type veth peer name "w$2" netns "$nsw"
+	ip -n "$nsw" link set "w$2" master br0 up
+	ip -n "$1" addr add "$3" dev "$2"
+	ip -n "$1" link set "$2" up
+}
+port "$nss" "bs$id" 10.9.0.1/16
+port "$nss2" "bt$id" 10.9.0.3/16
+port "$nsc" "bc$id" 10.9.0.2/16
 rmemnote="rmem_default $(cat /proc/sys/net/core/rmem_default) (host's)"
 if [ "$RMEM" != 0 ]; then
-	for ns in "$nss" "$nsc"; do
+	for ns in "$nss" "$nss2" "$nsc"; do
 		ip netns exec "$ns" sysctl -qw net.core.rmem_max="$RMEM" net.core.rmem_default="$RMEM" 2>/dev/null || true
 		if [ "$(ip netns exec "$ns" cat /proc/sys/net/core/rmem_default)" = "$RMEM" ]; then
 			rmemnote="rmem_default $RMEM (namespaces')"
@@ -118,7 +144,7 @@ psql_() { psql -h "$tmp/pg" -U pxekit -qAt "$@"; }
 if [[ " $SERVERS " == *-pg* ]]; then
 	if [ -z "$pgbin" ] || ! command -v psql >/dev/null; then
 		echo "compare.sh: PostgreSQL not installed: skipping pxekit-pg and kea-pg" >&2
-		SERVERS=$(tr ' ' '\n' <<<"$SERVERS" | grep -v -- '-pg$' | tr '\n' ' ')
+		SERVERS=$(tr ' ' '\n' <<<"$SERVERS" | grep -v -- '-pg2\?$' | tr '\n' ' ')
 	else
 		chmod 755 "$tmp"
 		mkdir "$tmp/pg"
@@ -134,10 +160,14 @@ if [[ " $SERVERS " == *-pg* ]]; then
 		pgurl="postgres://pxekit@/pxekit?host=$tmp/pg&port=5432&sslmode=disable"
 	fi
 fi
+# Kea answers clients without an address (broadcast mode) only from raw
+# sockets; through a relay, UDP sockets do.
+keasock=udp
+[ "$BCAST" = 1 ] && keasock=raw
 
 cat >"$tmp/kea.json" <<EOF
 { "Dhcp4": {
-  "interfaces-config": { "interfaces": [ "bs$id" ], "dhcp-socket-type": "udp" },
+  "interfaces-config": { "interfaces": [ "bs$id" ], "dhcp-socket-type": "$keasock" },
   "lease-database": { "type": "memfile", "persist": true, "name": "$tmp/kea.leases", "lfc-interval": 0 },
   "valid-lifetime": 3600,
   "subnet4": [ { "id": 1, "subnet": "10.9.0.0/16", "pools": [ { "pool": "10.9.1.1 - 10.9.255.254" } ] } ],
@@ -147,7 +177,7 @@ EOF
 
 cat >"$tmp/kea-pg.json" <<EOF
 { "Dhcp4": {
-  "interfaces-config": { "interfaces": [ "bs$id" ], "dhcp-socket-type": "udp" },
+  "interfaces-config": { "interfaces": [ "bs$id" ], "dhcp-socket-type": "$keasock" },
   "lease-database": { "type": "postgresql", "name": "kea", "host": "$tmp/pg", "user": "pxekit", "password": "pxekit" },
   "valid-lifetime": 3600,
   "subnet4": [ { "id": 1, "subnet": "10.9.0.0/16", "pools": [ { "pool": "10.9.1.1 - 10.9.255.254" } ] } ],
@@ -170,6 +200,14 @@ start() { # server
 	pxekit-pg)
 		psql_ -d pxekit -c 'TRUNCATE pxekit_leases, pxekit_peers' 2>/dev/null || true
 		ip netns exec "$nss" "$tmp/dhcpd-pg" -id bench -addr 0.0.0.0:67 -range 10.9.1.1-10.9.255.254 -subnet 10.9.0.0/16 -leases "$pgurl" 2>"$tmp/server.log" & ;;
+	pxekit-pg2) # two servers, one database; b first, a's pid is srvpid.
+		# 16 connections each, the one server's 32 together: with 32 each,
+		# 64 PostgreSQL backends on few CPUs answered late (past perfdhcp's
+		# 1 s drop time) though nothing was lost.
+		psql_ -d pxekit -c 'TRUNCATE pxekit_leases, pxekit_peers' 2>/dev/null || true
+		ip netns exec "$nss2" "$tmp/dhcpd-pg" -id b -iface "bt$id" -addr 0.0.0.0:67 -range 10.9.1.1-10.9.255.254 -subnet 10.9.0.0/16 -failover-time 10s -leases "$pgurl&pool_max_conns=16" 2>"$tmp/server2.log" &
+		srvpid2=$!
+		ip netns exec "$nss" "$tmp/dhcpd-pg" -id a -iface "bs$id" -addr 0.0.0.0:67 -range 10.9.1.1-10.9.255.254 -subnet 10.9.0.0/16 -failover-time 10s -leases "$pgurl&pool_max_conns=16" 2>"$tmp/server.log" & ;;
 	kea-pg)
 		psql_ -d kea -c 'TRUNCATE lease4'
 		KEA_PIDFILE_DIR=$tmp KEA_LOCKFILE_DIR=$tmp ip netns exec "$nss" "${srvenv[@]}" kea-dhcp4 -c "$tmp/kea-pg.json" >"$tmp/server.log" 2>&1 & ;;
@@ -178,17 +216,43 @@ start() { # server
 	case $1 in
 	pxekit-full | pxekit-proxy) # minimal-server says when its sockets are bound and its pools loaded
 		for _ in $(seq 100); do grep -q 'msg=ready' "$tmp/server.log" 2>/dev/null && break; sleep 0.1; done ;;
+	pxekit-pg2) # until both have seen the other's heartbeat (a beat every 2 s)
+		for _ in $(seq 150); do
+			[ "$(psql_ -d pxekit -c 'SELECT count(*) FROM pxekit_peers' 2>/dev/null)" = 2 ] && break
+			sleep 0.1
+		done
+		sleep 3 ;;
 	*) sleep 1 ;;
 	esac
 }
-# cpu: user+system CPU seconds the server process has used so far.
+# cpu: user+system CPU seconds the server process(es) have used so far.
 cpu() {
-	awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$srvpid/stat" 2>/dev/null || echo 0
+	local p
+	for p in $srvpid ${srvpid2:-}; do cat "/proc/$p/stat" 2>/dev/null || true; done |
+		awk -v hz="$(getconf CLK_TCK)" '{t += $14 + $15} END {print t / hz}'
+}
+# cpu2: the CPU seconds of the second server of pxekit-pg2 so far.
+cpu2() {
+	awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/${srvpid2:-0}/stat" 2>/dev/null || echo 0
+}
+# pgcpu: CPU seconds PostgreSQL has used so far: the postmaster with its
+# ended children, and its live ones (the servers' connections).
+pgcpu() {
+	local pm p
+	pm=$(head -n1 "$tmp/pg/data/postmaster.pid" 2>/dev/null) || { echo 0; return; }
+	{
+		awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat" 2>/dev/null
+		for p in $(pgrep -P "$pm"); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done
+	} | awk -v hz="$(getconf CLK_TCK)" '{t += $1} END {print t / hz}'
+}
+# idle: the machine's idle and iowait jiffies so far, and all jiffies.
+idle() {
+	awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t}' /proc/stat
 }
 stop() {
-	kill "$srvpid" 2>/dev/null || true
-	wait "$srvpid" 2>/dev/null || true
-	srvpid=
+	kill "$srvpid" ${srvpid2:-} 2>/dev/null || true
+	wait "$srvpid" ${srvpid2:-} 2>/dev/null || true
+	srvpid= srvpid2=
 }
 
 # rcvbuf ns: UDP datagrams the kernel dropped in namespace ns so far because
@@ -205,12 +269,18 @@ rcvbuf() {
 # lost: requests dropped at the server's socket, replies dropped at
 # perfdhcp's own (a perfdhcp short of CPU, or a burst of replies, overflows
 # its receive buffer: drops the server cannot cause by being slow alone).
+#
+# perfdhcp plays a relay (-l its address, the server's address given), or,
+# for pxekit-pg2 and with BCAST=1, a segment of clients: -l its interface
+# and -B (the broadcast flag, so that the servers broadcast their
+# answers), DISCOVERs and REQUESTs broadcast to every server.
 run() {
-	local extra=() s0 c0 out
+	local extra=() s0 c0 out to=(-l 10.9.0.2 10.9.0.1)
 	[ "$1" = pxekit-proxy ] && extra=(-o "60,$pxeclass")
-	s0=$(rcvbuf "$nss") c0=$(rcvbuf "$nsc")
-	out=$(ip netns exec "$nsc" "${perfenv[@]}" timeout $((PERIOD + 20)) perfdhcp -4 -l 10.9.0.2 -r "$2" -p "$PERIOD" -W 1000000 -R "$RANGE" "${extra[@]}" 10.9.0.1 2>&1 || true)
-	awk -v p="$PERIOD" -v sb="$(($(rcvbuf "$nss") - s0))" -v cb="$(($(rcvbuf "$nsc") - c0))" '/^received packets:/ {r[m++]=$3} /^drops ratio:/ {d[n++]=$3}
+	[ "$BCAST" = 1 ] || [ "$1" = pxekit-pg2 ] && to=(-l "bc$id" -B)
+	s0=$(($(rcvbuf "$nss") + $(rcvbuf "$nss2"))) c0=$(rcvbuf "$nsc")
+	out=$(ip netns exec "$nsc" "${perfenv[@]}" timeout $((PERIOD + 20)) perfdhcp -4 -r "$2" -p "$PERIOD" -W 1000000 -R "$RANGE" "${extra[@]}" "${to[@]}" 2>&1 || true)
+	awk -v p="$PERIOD" -v sb="$(($(rcvbuf "$nss") + $(rcvbuf "$nss2") - s0))" -v cb="$(($(rcvbuf "$nsc") - c0))" '/^received packets:/ {r[m++]=$3} /^drops ratio:/ {d[n++]=$3}
 		END {printf "%.1f %s %s %s %s\n", r[1]/p, d[0]+0, d[1]+0, sb, cb}' <<<"$out"
 }
 
@@ -254,20 +324,29 @@ leasecheck() {
 # pgleasecheck: leasecheck for pxekit-pg, over the database: the leases
 # the stopped server held are exactly the lease rows (offers aside), and
 # no client holds two.
+# For pxekit-pg2 the two servers' leases together are the rows, and the
+# line says how many each committed (a=N b=M: the split).
 pgleasecheck() {
-	local want n dup
-	want=$(sed -n 's/.*dhcpd stopped.* leases=\([0-9]*\).*/\1/p' "$tmp/server.log")
-	[ -n "$want" ] || { echo "LOST(server did not report its leases)"; return; }
+	local want n dup f w split=
+	want=0
+	for f in "$tmp/server.log" ${1:+"$tmp/server2.log"}; do
+		w=$(sed -n 's/.*dhcpd stopped.* leases=\([0-9]*\).*/\1/p' "$f")
+		[ -n "$w" ] || { echo "LOST(server did not report its leases)"; return; }
+		want=$((want + w))
+		[ -n "${1:-}" ] && split="$split $(sed -n 's/.*dhcpd serving" id=\([a-z]*\).*/\1/p' "$f")=$w($(sed -n 's/.*dhcpd stopped" received=\([0-9]*\) replied=\([0-9]*\) ignored=\([0-9]*\) errors=\([0-9]*\).*/rx \1 tx \2 ign \3 err \4/p' "$f"))"
+	done
+	# addr is the primary key: no address is in two rows; a client in
+	# two rows would hold two addresses.
 	read -r n dup < <(psql_ -d pxekit -F ' ' -c "SELECT count(*), count(*) - count(DISTINCT client) FROM pxekit_leases WHERE NOT offered AND declined IS NULL")
 	if [ "$dup" != 0 ]; then echo "DUPLICATE($dup clients hold two addresses)"; return; fi
-	if [ "$n" != "$want" ]; then echo "LOST(database $n leases, server $want)"; return; fi
-	echo "leases=$n ok"
+	if [ "$n" != "$want" ]; then echo "LOST(database $n leases, servers $want)"; return; fi
+	echo "leases=$n ok$split"
 }
 
 # pair ref s: whether s is compared with ref: pxekit-pg with kea-pg, the
 # others with kea and dnsmasq.
 pair() {
-	if [ "$1" = kea-pg ]; then [ "$2" = pxekit-pg ]; else [ "$2" != pxekit-pg ]; fi
+	if [ "$1" = kea-pg ]; then [[ $2 == pxekit-pg* ]]; else [[ $2 != pxekit-pg* ]]; fi
 }
 
 # Servers take turns at each rate, so that all of them meet the same load
@@ -277,7 +356,7 @@ ATTEMPTS=${ATTEMPTS:-2}
 declare -A best alive
 for s in $SERVERS; do best[$s]=0 alive[$s]=1; done
 lostdup=
-printf '%-13s %7s %10s %8s %8s %7s %7s %s\n' server asked achieved "drop DO%" "drop RA%" "srv buf" "cli buf" "lease file"
+printf '%-13s %7s %10s %8s %8s %7s %7s %7s %6s %5s %s\n' server asked achieved "drop DO%" "drop RA%" "srv buf" "cli buf" "srv cpu" "pg cpu" "idle" "lease file"
 for r in $RATES; do
 	any=
 	for s in $SERVERS; do
@@ -285,15 +364,23 @@ for r in $RATES; do
 		any=1 ok=
 		for ((a = 1; a <= ATTEMPTS; a++)); do
 			start "$s"
+			c0=$(cpu) p0=$(pgcpu) b0=$(cpu2)
+			read -r i0 t0 < <(idle)
 			read -r got d1 d2 sb cb < <(run "$s" "$r")
+			read -r i1 t1 < <(idle)
+			c1=$(cpu) p1=$(pgcpu) b1=$(cpu2)
+			# CPU in percent of one CPU over the run (perfdhcp's -W second included)
+			read -r sc pc idl < <(awk -v a="$c0" -v b="$c1" -v c="$p0" -v d="$p1" -v i="$((i1 - i0))" -v t="$((t1 - t0))" -v s="$((PERIOD + 1))" \
+				'BEGIN {printf "%.0f%% %.0f%% %.0f%%\n", (b-a)/s*100, (d-c)/s*100, (t > 0 ? i/t*100 : 0)}')
 			tr=
 			[[ $s == pxekit-full || $s == pxekit-proxy ]] && tr=$(trace)
 			stop
 			check=
 			[ "$s" = pxekit-full ] && check=$(leasecheck)
 			[ "$s" = pxekit-pg ] && check=$(pgleasecheck)
+			[ "$s" = pxekit-pg2 ] && check="$(pgleasecheck two) cpu b=$(awk -v a="$b0" -v b="$b1" -v s="$((PERIOD + 1))" 'BEGIN {printf "%.0f%%", (b-a)/s*100}')"
 			check="$check $tr"
-			printf '%-13s %7s %10s %8s %8s %7s %7s %s\n' "$s" "$r" "$got" "$d1" "$d2" "$sb" "$cb" "$check"
+			printf '%-13s %7s %10s %8s %8s %7s %7s %7s %6s %5s %s\n' "$s" "$r" "$got" "$d1" "$d2" "$sb" "$cb" "$sc" "$pc" "$idl" "$check"
 			case $check in LOST* | DUPLICATE*) lostdup=1 ;; esac
 			if [[ $check != LOST* && $check != DUPLICATE* ]] &&
 				awk -v g="$got" -v r="$r" -v a="$d1" -v b="$d2" -v m="$MAXDROP" 'BEGIN {exit !(g >= 0.95*r && a <= m && b <= m)}'; then
@@ -323,7 +410,7 @@ for s in $SERVERS; do
 done
 for ref in kea dnsmasq kea-pg; do
 	[ -n "${cost[$ref]:-}" ] && [ "${cost[$ref]}" != 0 ] || continue
-	for s in pxekit-full pxekit-proxy pxekit-pg; do
+	for s in pxekit-full pxekit-proxy pxekit-pg pxekit-pg2; do
 		pair "$ref" "$s" || continue
 		[ -n "${cost[$s]:-}" ] && [ "${cost[$s]}" != 0 ] || continue
 		awk -v a="${cost[$s]}" -v b="${cost[$ref]}" -v s="$s" -v r="$ref" 'BEGIN {printf "  %s uses %.2fx the CPU of %s per exchange\n", s, a/b, r}'
@@ -333,16 +420,20 @@ done
 echo
 echo "highest sustained DORA rate (>= 95% of asked, <= $MAXDROP% drops), ${PERIOD}s steps, $rmemnote, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg):"
 for s in $SERVERS; do printf '  %-13s %6s/s\n' "$s" "${best[$s]}"; done
-if [[ " $SERVERS " == *" pxekit-full "* || " $SERVERS " == *" pxekit-pg "* ]]; then
+if [[ " $SERVERS " == *" pxekit-full "* || " $SERVERS " == *" pxekit-pg"* ]]; then
 	if [ -n "$lostdup" ]; then
-		echo "  pxekit-full/pxekit-pg: LEASES LOST OR DUPLICATED in at least one run (see above)"
+		echo "  pxekit-full/pxekit-pg/pxekit-pg2: LEASES LOST OR DUPLICATED in at least one run (see above)"
 	else
-		echo "  pxekit-full/pxekit-pg: every ACKed lease was in the lease file or database, none twice, in every run"
+		echo "  pxekit-full/pxekit-pg/pxekit-pg2: every ACKed lease was in the lease file or database, none twice, in every run"
 	fi
+fi
+# The scale-out goal: two servers sharing one database at least 1.6 times one.
+if [ -n "${best[pxekit-pg2]:-}" ] && [ "${best[pxekit-pg]:-0}" != 0 ]; then
+	awk -v a="${best[pxekit-pg2]}" -v b="${best[pxekit-pg]}" 'BEGIN {printf "  pxekit-pg2 / pxekit-pg = %.2f (goal 1.6)\n", a/b}'
 fi
 for ref in kea dnsmasq kea-pg; do
 	[ -n "${best[$ref]:-}" ] && [ "${best[$ref]}" != 0 ] || continue
-	for s in pxekit-full pxekit-proxy pxekit-pg; do
+	for s in pxekit-full pxekit-proxy pxekit-pg pxekit-pg2; do
 		pair "$ref" "$s" || continue
 		[ -n "${best[$s]:-}" ] || continue
 		awk -v a="${best[$s]}" -v b="${best[$ref]}" -v s="$s" -v r="$ref" 'BEGIN {printf "  %s / %s = %.2f\n", s, r, a/b}'

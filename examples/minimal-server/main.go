@@ -42,9 +42,10 @@
 // -ra then carry the M flag and the prefix on-link (O for stateless).
 // The HTTP port also serves /_pxekit/status, a page of the machines seen
 // and how far each got (DHCP, boot program, menu, kernel, initrd, root
-// file system), a machine that went silent for 30 s after its boot
-// program marked "stopped after the boot program" (with "Secure Boot may
-// have refused it" when that program is one the start-up check found a
+// file system), a machine that went silent for 30 s (-stall DURATION)
+// after DHCP, its boot program, its menu or its kernel marked as stopped
+// there ("stopped after the boot program", with "Secure Boot may have
+// refused it" when that program is one the start-up check found a
 // Secure Boot machine refuses and the machine is UEFI), refreshed live
 // from /_pxekit/status.json, and
 // /_pxekit/metrics in Prometheus' text format; the tree's own _pxekit/
@@ -102,7 +103,7 @@ type options struct {
 	mtu                                                                uint
 	defaultEntry, kernel, initrd, cmdline, api, appendArgs             string
 	plain                                                              bool
-	timeout                                                            time.Duration
+	timeout, stall                                                     time.Duration
 	proxy, ra, verbose, httpBootImage                                  bool
 	ipv6, status, ipv6Prefix, ipv6Range, ipv6Leases                    string
 }
@@ -142,6 +143,7 @@ func run() int {
 	flag.StringVar(&o.ipv6Range, "ipv6-range", "", "-ipv6 stateful: hand out only the addresses `FIRST-LAST` of -ipv6-prefix")
 	flag.StringVar(&o.ipv6Leases, "ipv6-leases", "", "-ipv6 stateful: keep the DHCPv6 leases in `FILE`, not the one of -leases (default: in memory)")
 	flag.BoolVar(&o.ra, "ra", false, "answer IPv6 router solicitations with a router advertisement (M flag with -ipv6 stateful and its prefix on-link, O flag with stateless), which saves iPXE a 13 s wait")
+	flag.DurationVar(&o.stall, "stall", timeline.DefaultStallAfter, "report a machine as stopped on the status page when it is silent for `DURATION` after DHCP, its boot program, its menu or its kernel (0 never)")
 	flag.BoolVar(&o.verbose, "v", false, "log at debug level too (every DHCP request, unanswered ones with the reason, dropped datagrams, transfer starts, TFTP options and size probes)")
 	flag.Parse()
 	level := slog.LevelInfo
@@ -386,6 +388,7 @@ func serve(o options, log *slog.Logger) error {
 	obs := newObserver(boot, allPools, offered, log)
 	obs.notes = nt
 	obs.timeline.SecureBoot = secureBootRefusals(problems)
+	obs.timeline.StallAfter = stallAfter(o.stall)
 	for name := range found { // -kernel and -initrd, served under names of their own
 		switch {
 		case name == "pxekit-kernel":
@@ -478,7 +481,7 @@ func serve(o options, log *slog.Logger) error {
 		if tconn6 == nil {
 			return privilegeHint(errors.New("no TFTP over IPv6 (see the warning above)"), "UDP6 port 69 (TFTP over IPv6)")
 		}
-		s6 = &dhcp6.Server{Interface: o.iface, Decider: policy, Logger: log, Pool: pool6, Hook: obs.hook, NoReplyLog: true}
+		s6 = &dhcp6.Server{Interface: o.iface, Decider: boot.Decider6(policy), Logger: log, Pool: pool6, Hook: obs.hook, NoReplyLog: true}
 		if pool6 != nil {
 			v6mode = fmt.Sprintf("stateful [%v", pool6.Prefix)
 			if o.ipv6Range != "" {

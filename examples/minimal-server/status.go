@@ -42,14 +42,16 @@ type observer struct {
 // there too.
 func newObserver(b *netboot.Boot, pools []*dhcp.Pool, programs []string, log *slog.Logger) *observer {
 	o := &observer{
-		timeline: &timeline.Timeline{Names: stageNames(b, programs)},
+		timeline: &timeline.Timeline{Names: stageNames(b, programs), NoInitrd: kernelsAlone(b)},
 		metrics:  newMetrics(),
 		pools:    pools,
 	}
 	o.queue = events.NewQueue(events.Tee(o.metrics, o.timeline), 8192)
 	o.hook = o.queue
 	if log != nil {
-		o.logq = events.NewQueue(events.LogHook(log), 4096)
+		// The log's queue marks transfers of generated files
+		// (generated=true), off the servers' goroutines.
+		o.logq = events.NewQueue(b.MarkGenerated(events.LogHook(log)), 4096)
 		toLog := events.Hook(o.logq)
 		if !log.Enabled(context.Background(), slog.LevelDebug) {
 			// Without -v only replies, unanswered requests and ended
@@ -108,6 +110,41 @@ func stageNames(b *netboot.Boot, programs []string) map[string]timeline.Stage {
 		}
 	}
 	return names
+}
+
+// kernelsAlone names the kernels that every menu entry naming them
+// boots without an initrd: a machine silent after one is not stalled.
+func kernelsAlone(b *netboot.Boot) map[string]bool {
+	alone := map[string]bool{}
+	r := b.Menu()
+	if r == nil || r.Menu == nil {
+		return alone
+	}
+	with := map[string]bool{}
+	for _, e := range r.Menu.All() {
+		if e.Kernel == "" || !e.IsLinux() {
+			continue
+		}
+		k := strings.TrimPrefix(e.Kernel, "/")
+		if len(e.Initrds()) > 0 {
+			with[k] = true
+		} else {
+			alone[k] = true
+		}
+	}
+	for k := range with {
+		delete(alone, k)
+	}
+	return alone
+}
+
+// stallAfter is timeline.Timeline.StallAfter for -stall: 0 turns the
+// report off.
+func stallAfter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 // secureBootRefusals names the files that a machine with Secure Boot

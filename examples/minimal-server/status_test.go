@@ -316,3 +316,83 @@ func TestStepLog(t *testing.T) {
 		t.Errorf("the timeline has %+v, want the machine at the boot program", m)
 	}
 }
+
+// TestStepLogGenerated: the log line of an HTTP or TFTP transfer of a
+// file the server generated says generated=true, and a tree file's does
+// not.
+func TestStepLogGenerated(t *testing.T) {
+	boot, err := netboot.New(fstest.MapFS{
+		"isolinux/isolinux.cfg": {Data: []byte("DEFAULT live\nLABEL live\n  KERNEL /live/kern\n")},
+		"live/kern":             {Data: []byte("kernel")},
+	}, &netboot.Options{HTTPBase: "http://:8080/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuilder
+	o := newObserver(boot, nil, nil, slog.New(slog.NewTextHandler(&out, nil)))
+	srv := httptest.NewServer(o.handler(&netboot.FileServer{FS: boot}))
+	defer srv.Close()
+	for _, name := range []string{"boot.ipxe", "live/kern"} {
+		resp, err := http.Get(srv.URL + "/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s", name, resp.Status)
+		}
+	}
+	ip := netip.MustParseAddr("10.0.0.100")
+	o.hook.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, Addr: ip, File: "pxelinux.cfg/default", Outcome: "ok", Bytes: 1})
+	o.close()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "msg=http ") || !strings.Contains(lines[0], "file=boot.ipxe generated=true status=200") ||
+		!strings.Contains(lines[1], "file=live/kern status=200") || strings.Contains(lines[1], "generated") ||
+		!strings.Contains(lines[2], "file=pxelinux.cfg/default generated=true outcome=ok") {
+		t.Errorf("log:\n%s\nwant boot.ipxe's and pxelinux.cfg/default's lines with generated=true, live/kern's without", out.String())
+	}
+}
+
+// TestStatusStallStages: a machine silent after the kernel of an entry
+// with an initrd is reported stopped there; one after a kernel its
+// menu boots alone is not; -stall 0 turns the report off.
+func TestStatusStallStages(t *testing.T) {
+	boot, err := netboot.New(fstest.MapFS{
+		"isolinux/isolinux.cfg": {Data: []byte("DEFAULT live\nLABEL live\n  KERNEL /live/kern\n  APPEND initrd=/live/ird\nLABEL memtest\n  KERNEL /memtest\n")},
+		"live/kern":             {Data: []byte("k")},
+		"live/ird":              {Data: []byte("i")},
+		"memtest":               {Data: []byte("m")},
+		"pxelinux.0":            {Data: []byte("p")},
+	}, &netboot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := newObserver(boot, nil, []string{"pxelinux.0"}, nil)
+	defer o.close()
+	if !o.timeline.NoInitrd["memtest"] || o.timeline.NoInitrd["live/kern"] {
+		t.Errorf("NoInitrd = %v, want memtest only", o.timeline.NoInitrd)
+	}
+	o.timeline.StallAfter = stallAfter(time.Millisecond)
+	machine := func(last byte, kernel string) net.HardwareAddr {
+		mac := net.HardwareAddr{0x52, 0x54, 0, 0xab, 0xcd, last}
+		ip := netip.AddrFrom4([4]byte{10, 0, 0, last})
+		o.queue.Observe(events.Event{Proto: events.ProtoDHCP, Kind: events.KindReply, MAC: mac, Addr: ip, Type: "ACK", Firmware: "bios", File: "pxelinux.0"})
+		for _, f := range []string{"pxelinux.0", "pxelinux.cfg/default", kernel} {
+			o.queue.Observe(events.Event{Proto: events.ProtoTFTP, Kind: events.KindDone, Addr: ip, File: f, Outcome: "ok"})
+		}
+		return mac
+	}
+	live, memtest := machine(1, "live/kern"), machine(2, "memtest")
+	settle(t, o, func() bool { m, _ := o.timeline.Machine(live.String()); return m.Stall != nil })
+	if m, _ := o.timeline.Machine(live.String()); m.Stall.Message != "stopped after the kernel" || m.Stall.File != "live/kern" {
+		t.Errorf("live machine: stall %+v, want stopped after the kernel live/kern", *m.Stall)
+	}
+	if m, _ := o.timeline.Machine(memtest.String()); m.Stage != timeline.StageKernel || m.Stall != nil {
+		t.Errorf("memtest machine: stage %v, stall %+v; want the kernel stage, no stall", m.Stage, m.Stall)
+	}
+	o.timeline.StallAfter = stallAfter(0)
+	if m, _ := o.timeline.Machine(live.String()); m.Stall != nil {
+		t.Errorf("-stall 0: stall %+v, want none", *m.Stall)
+	}
+}

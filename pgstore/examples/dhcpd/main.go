@@ -14,7 +14,10 @@
 // The servers split the clients by RFC 3074's hash; a server whose
 // heartbeat (in the database) is older than -failover-time has its
 // clients served by the others until it is back. A server that cannot
-// reach the database offers no address and logs an error per request.
+// reach the database offers no address and logs an error per request;
+// it acknowledges the renewal of a lease it gave itself for that lease's
+// time left only. Every -purge-every each server deletes ended offers,
+// leases expired longer than -keep-expired ago and old conflicts.
 package main
 
 import (
@@ -37,7 +40,7 @@ import (
 
 type options struct {
 	addr, iface, rng, subnet, router, dns, leases, id, file, httpURL string
-	leaseTime, failover                                              time.Duration
+	leaseTime, failover, purgeEvery, keepExpired                     time.Duration
 	verbose                                                          bool
 }
 
@@ -53,6 +56,8 @@ func main() {
 	flag.StringVar(&o.leases, "leases", "", "PostgreSQL `URL` of the shared leases, postgres://… (required)")
 	flag.StringVar(&o.id, "id", "", "this server's name among the servers sharing the database (default: the host name)")
 	flag.DurationVar(&o.failover, "failover-time", 5*time.Second, "serve a peer's clients once its heartbeat is older than this")
+	flag.DurationVar(&o.purgeEvery, "purge-every", time.Minute, "delete ended offers, leases and conflicts from the database this often")
+	flag.DurationVar(&o.keepExpired, "keep-expired", time.Hour, "keep an expired lease this long before it is purged (a returning client gets its old address)")
 	flag.StringVar(&o.file, "file", "ipxe.efi", "boot file for PXE clients")
 	flag.StringVar(&o.httpURL, "http-url", "", "boot URL for UEFI HTTP boot clients (default: do not answer them)")
 	flag.BoolVar(&o.verbose, "v", false, "log every reply, and dropped and unanswered requests")
@@ -132,6 +137,8 @@ func run(log *slog.Logger, o options) error {
 	foCtx, foStop := context.WithCancel(context.Background())
 	defer foStop()
 	go func() { foDone <- fo.Run(foCtx) }()
+	purgeDone := make(chan struct{})
+	go func() { store.PurgeEvery(foCtx, o.purgeEvery, o.keepExpired, 1000, log); close(purgeDone) }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- s.ListenAndServe(o.addr) }()
@@ -149,6 +156,7 @@ func run(log *slog.Logger, o options) error {
 	}
 	foStop()
 	<-foDone
+	<-purgeDone
 	st := s.Stats()
 	log.Info("dhcpd stopped", "received", st.Received, "replied", st.Replied, "ignored", st.Ignored, "errors", st.Errors, "store_errors", st.StoreErrors, "leases", len(p.Leases()))
 	return err
