@@ -23,23 +23,32 @@ func (s *Server) handle(ctx context.Context, req *dhcpv4.DHCPv4, in inbound, srv
 // no giaddr (a RENEWING client's REQUEST, a RELEASE, an INFORM: RFC 2131
 // §4.4.5, §4.4.6, §4.4.3), the pool whose subnet holds ciaddr, as Kea
 // selects it, because the client of a relayed subnet sends those to the
-// server directly, through its router and not through the relay; else the
-// one whose subnet holds srv. It is nil when none does.
+// server directly, through its router and not through the relay; else,
+// and when no pool holds that ciaddr, the one whose subnet holds srv. It
+// is nil when none does.
 func (s *Server) poolFor(req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) *Pool {
-	at := srv
 	if a := linkAddr(req); a.IsValid() {
-		at = a
-	} else if a := unicastCiaddr(req, in); a.IsValid() {
-		at = a
+		return s.poolAt(a)
 	}
-	if !at.IsValid() {
+	if a := unicastCiaddr(req, in); a.IsValid() {
+		if p := s.poolAt(a); p != nil {
+			return p
+		}
+	}
+	return s.poolAt(srv)
+}
+
+// poolAt returns the pool whose subnet holds a (the first such, Pool
+// first), nil when none does or a is not valid.
+func (s *Server) poolAt(a netip.Addr) *Pool {
+	if !a.IsValid() {
 		return nil
 	}
-	if s.Pool != nil && s.Pool.subnet().Contains(at) {
+	if s.Pool != nil && s.Pool.subnet().Contains(a) {
 		return s.Pool
 	}
 	for _, p := range s.Pools {
-		if p.subnet().Contains(at) {
+		if p.subnet().Contains(a) {
 			return p
 		}
 	}

@@ -68,7 +68,7 @@ type Server struct {
 	// else the relay's giaddr; a request unicast to the server with
 	// ciaddr and no giaddr (a renewal, a release: a relayed subnet's
 	// client sends them through its router, not the relay) from the pool
-	// whose subnet holds ciaddr; any other request that is not
+	// whose subnet holds ciaddr, if any; any other request that is not
 	// relayed from the pool whose subnet holds the server's address on
 	// the arrival interface (the first such pool, Pool first); requests
 	// from a subnet without a pool are not answered. Pools may share a
