@@ -28,7 +28,8 @@
 // server, silent to all but boot clients) or, with a [Pool], as a full
 // DHCP server (RFC 2131), with one pool per subnet ([Server.Pools]:
 // the segments it serves and relayed subnets, chosen by arrival
-// interface or giaddr), whose leases persist in a [LeaseStore] such as
+// interface or giaddr, and by ciaddr for what a relayed client unicasts
+// to the server: its renewals and its release), whose leases persist in a [LeaseStore] such as
 // [FileStore]; its subnet is that of the served interface unless
 // [Pool.Subnet] says otherwise, and [ParseRange] and [ParseAddrs] read the
 // ranges and address lists of command lines. Clients are identified by

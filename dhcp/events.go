@@ -95,7 +95,7 @@ func (s *Server) ignoreReason(req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) st
 	mt := msgType(req)
 	sid := optAddr(req, dhcpv4.OptionServerIdentifier)
 	if s.full() {
-		if s.poolFor(req, srv) == nil {
+		if s.poolFor(req, in, srv) == nil {
 			return events.ReasonOtherSegment
 		}
 		if mt == dhcpv4.MessageTypeRelease || mt == dhcpv4.MessageTypeDecline {

@@ -15,7 +15,7 @@ import (
 // pool that serves req and hands the request to the handler of its
 // message type.
 func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) (*dhcpv4.DHCPv4, error) {
-	p := s.poolFor(req, srv)
+	p := s.poolFor(req, in, srv)
 	if p == nil {
 		return nil, nil // from a segment (or relayed from one) no pool serves
 	}

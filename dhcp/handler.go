@@ -16,27 +16,55 @@ func (s *Server) handle(ctx context.Context, req *dhcpv4.DHCPv4, in inbound, srv
 	return s.handleProxy(ctx, req, in, srv)
 }
 
-// poolFor returns the pool that serves req, which the server answers from
-// srv: for a relayed request the pool whose subnet holds its link address
-// (option 118, option 82 sub-option 5, or giaddr: see linkAddr), else the
-// one whose subnet holds srv; nil when none does.
-func (s *Server) poolFor(req *dhcpv4.DHCPv4, srv netip.Addr) *Pool {
-	at := srv
+// poolFor returns the pool that serves req, which arrived as in and which
+// the server answers from srv: for a relayed request the pool whose subnet
+// holds its link address (option 118, option 82 sub-option 5, or giaddr:
+// see linkAddr); for a request unicast to the server with ciaddr set and
+// no giaddr (a RENEWING client's REQUEST, a RELEASE, an INFORM: RFC 2131
+// §4.4.5, §4.4.6, §4.4.3), the pool whose subnet holds ciaddr, as Kea
+// selects it, because the client of a relayed subnet sends those to the
+// server directly, through its router and not through the relay; else,
+// and when no pool holds that ciaddr, the one whose subnet holds srv. It
+// is nil when none does.
+func (s *Server) poolFor(req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) *Pool {
 	if a := linkAddr(req); a.IsValid() {
-		at = a
+		return s.poolAt(a)
 	}
-	if !at.IsValid() {
+	if a := unicastCiaddr(req, in); a.IsValid() {
+		if p := s.poolAt(a); p != nil {
+			return p
+		}
+	}
+	return s.poolAt(srv)
+}
+
+// poolAt returns the pool whose subnet holds a (the first such, Pool
+// first), nil when none does or a is not valid.
+func (s *Server) poolAt(a netip.Addr) *Pool {
+	if !a.IsValid() {
 		return nil
 	}
-	if s.Pool != nil && s.Pool.subnet().Contains(at) {
+	if s.Pool != nil && s.Pool.subnet().Contains(a) {
 		return s.Pool
 	}
 	for _, p := range s.Pools {
-		if p.subnet().Contains(at) {
+		if p.subnet().Contains(a) {
 			return p
 		}
 	}
 	return nil
+}
+
+// unicastCiaddr returns req's ciaddr when req came unicast (its IP
+// destination known and not the limited broadcast) with ciaddr set; the
+// zero Addr otherwise. A broadcast with ciaddr (a REBINDING client) is
+// relayed, or comes from the arrival segment, and is served by that.
+func unicastCiaddr(req *dhcpv4.DHCPv4, in inbound) netip.Addr {
+	a, ok := netip.AddrFromSlice(req.ClientIPAddr.To4())
+	if !ok || a.IsUnspecified() || !in.dst.IsValid() || in.dst == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return netip.Addr{}
+	}
+	return a
 }
 
 // handleProxy answers as proxyDHCP: OFFERs without address to boot

@@ -65,7 +65,10 @@ type Server struct {
 	// and relayed subnets. A relayed request is served from the pool
 	// whose subnet holds its link: option 118 (subnet selection, RFC
 	// 3011), else option 82 sub-option 5 (link selection, RFC 3527),
-	// else the relay's giaddr; a request that is not
+	// else the relay's giaddr; a request unicast to the server with
+	// ciaddr and no giaddr (a renewal, a release: a relayed subnet's
+	// client sends them through its router, not the relay) from the pool
+	// whose subnet holds ciaddr, if any; any other request that is not
 	// relayed from the pool whose subnet holds the server's address on
 	// the arrival interface (the first such pool, Pool first); requests
 	// from a subnet without a pool are not answered. Pools may share a
