@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,8 +125,18 @@ func TestPoolsThroughRelay(t *testing.T) {
 			t.Errorf("relayed pool holds %v", l)
 		}
 	}
-	if nr < 180 || nd != 1 {
-		t.Errorf("leases: %d relayed (want about 200 of perfdhcp's), %d direct (want udhcpc's one)\nperfdhcp:\n%s", nr, nd, out)
+	// perfdhcp stops listening soon after its last DISCOVER, so on a busy
+	// machine it sees fewer replies than the server sent: the pool must
+	// hold every lease perfdhcp saw ACKed, and those must be most.
+	var acks []int
+	for _, l := range strings.Split(string(out), "\n") {
+		if f, ok := strings.CutPrefix(strings.TrimSpace(l), "received packets: "); ok {
+			n, _ := strconv.Atoi(f)
+			acks = append(acks, n)
+		}
+	}
+	if len(acks) != 2 || acks[1] < 100 || nr < acks[1] || nd != 1 {
+		t.Errorf("leases: %d relayed (want at least the ACKs perfdhcp received, %v, and 100), %d direct (want udhcpc's one)\nperfdhcp:\n%s", nr, acks, nd, out)
 	}
 	seen := map[string]netip.Addr{}
 	for _, l := range append(direct.Leases(), relayed.Leases()...) {
