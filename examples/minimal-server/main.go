@@ -148,8 +148,14 @@ func run() int {
 	if o.verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := serve(o, log); err != nil {
+	// Lines that come close together (a line per DHCP reply under load)
+	// are written together, every 50 ms, not with a write system call
+	// each.
+	lw := &logWriter{w: os.Stderr, every: 50 * time.Millisecond}
+	log := slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: level}))
+	err := serve(o, log)
+	lw.Close()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "minimal-server:", err)
 		return 1
 	}
