@@ -52,4 +52,3 @@ func BenchmarkFileStorePaced(b *testing.B) {
 		})
 	}
 }
-
