@@ -46,6 +46,7 @@ func TestLogWriter(t *testing.T) {
 	if got := cw.get(); len(got) != 2 || got[1] != "b\nc\nd\n" {
 		t.Fatalf("after the interval: writes %q, want [a, bcd]", got)
 	}
+	time.Sleep(every + 100*time.Millisecond)
 	lw.Write([]byte("e\n")) // the interval has passed since the last write
 	lw.Write([]byte("f\n"))
 	lw.Close()
