@@ -19,6 +19,7 @@ type serverConn struct {
 	wg        sync.WaitGroup
 	conn      net.PacketConn
 	udp       *net.UDPConn // set when IP_PKTINFO is enabled
+	raw       *rawSock     // udp's system calls without the runtime's (Linux), or nil
 	localAddr netip.Addr
 	localPort int
 	names     sync.Map // interface index → name
@@ -75,7 +76,13 @@ func (s *Server) loop(ctx context.Context, sc *serverConn) error {
 			err error
 			in  = inbound{port: sc.localPort}
 		)
-		if sc.udp != nil {
+		if sc.raw != nil {
+			var oobn int
+			n, oobn, in.src, err = sc.raw.recvmsg(buf, oob)
+			if err == nil {
+				parsePktinfo(oob[:oobn], &in)
+			}
+		} else if sc.udp != nil {
 			var oobn int
 			n, oobn, _, in.src, err = sc.udp.ReadMsgUDPAddrPort(buf, oob)
 			if err == nil {

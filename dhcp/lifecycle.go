@@ -181,6 +181,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		// with ReadMsgUDPAddrPort, which also yields ipi_spec_dst.
 		if err := ipv4.NewPacketConn(uc).SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true); err == nil {
 			sc.udp = uc
+			sc.raw = newRawSock(uc)
 		}
 	}
 	if s.Interface != "" && s.bindIndex.Load() == 0 {

@@ -19,6 +19,9 @@ func (sc *serverConn) send(b []byte, dst netip.AddrPort, ifIndex int, src netip.
 		if !dst.Addr().IsMulticast() && dst.Addr() != netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 			ifIndex = 0 // unicast follows the routing table, from src
 		}
+		if sc.raw != nil && dst.Addr().Is4() {
+			return sc.raw.sendmsg(b, pi.set(ifIndex, src), dst)
+		}
 		_, _, err := sc.udp.WriteMsgUDPAddrPort(b, pi.set(ifIndex, src), dst)
 		return err
 	}

@@ -211,7 +211,11 @@ func (t tee) Observe(e Event) {
 
 // Queue decouples a slow consumer from the servers: Observe never blocks;
 // it hands the event to a goroutine that calls the consumer in order, or,
-// when the buffer is full, drops the event and counts it. Create one with
+// when the buffer is full, drops the event and counts it. The goroutine
+// takes the first event after a quiet spell at once and the events that
+// follow it in batches every 5 ms, so that a stream of events does not
+// wake it once for each: an event reaches the consumer up to 5 ms late,
+// and the buffer must hold the events of 5 ms. Create one with
 // [NewQueue]; Close stops the goroutine. Safe for concurrent use.
 type Queue struct {
 	ch      chan Event
@@ -231,10 +235,28 @@ func NewQueue(h Hook, size int) *Queue {
 		defer close(q.done)
 		for e := range q.ch {
 			h.Observe(e)
+			// A stream of events: let the next ones gather for a moment
+			// and take them together, rather than being woken for each
+			// (a thread woken per event is most of what a queue costs a
+			// busy server). Quiet again: wait on the channel.
+			for {
+				time.Sleep(queueGather)
+				n := len(q.ch)
+				if n == 0 {
+					break
+				}
+				for range n {
+					h.Observe(<-q.ch)
+				}
+			}
 		}
 	}()
 	return q
 }
+
+// queueGather is how long a [Queue]'s consumer lets events gather once
+// one has come: the most an event waits behind the one before it.
+const queueGather = 5 * time.Millisecond
 
 // Observe queues e, or drops it if the queue is full or closed. A MAC is
 // copied, so the caller's buffer may be reused.

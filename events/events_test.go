@@ -81,3 +81,33 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueGathers: events that come 1 ms apart reach the consumer in
+// batches, not one wake-up each; the first after a quiet spell at once.
+func TestQueueGathers(t *testing.T) {
+	var calls []time.Time
+	q := NewQueue(HookFunc(func(Event) { calls = append(calls, time.Now()) }), 1024)
+	t0 := time.Now()
+	q.Observe(Event{})
+	time.Sleep(time.Millisecond)
+	for range 59 {
+		q.Observe(Event{})
+		time.Sleep(time.Millisecond)
+	}
+	q.Close() // after Close the consumer is done: calls is safe to read
+	if len(calls) != 60 {
+		t.Fatalf("consumer saw %d events, want 60", len(calls))
+	}
+	if d := calls[0].Sub(t0); d > queueGather/2+time.Millisecond {
+		t.Errorf("first event after a quiet spell reached the consumer after %v, want at once", d)
+	}
+	wakes := 1
+	for i := 1; i < len(calls); i++ {
+		if calls[i].Sub(calls[i-1]) > 500*time.Microsecond {
+			wakes++
+		}
+	}
+	if wakes > 30 {
+		t.Errorf("60 events 1 ms apart: the consumer woke %d times, want them gathered (about one wake per %v)", wakes, queueGather)
+	}
+}

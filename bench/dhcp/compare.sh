@@ -8,7 +8,10 @@
 # step) and prints the highest rate that was sustained: the achieved 4-way
 # (DORA) rate at least 95% of the rate asked for and at most MAXDROP
 # percent of DISCOVERs and REQUESTs dropped, in one of ATTEMPTS runs.
-# MAXDROP=0 asks for drop-free steps.
+# MAXDROP=0 asks for drop-free steps. It then measures each server's CPU
+# time (user and system, from /proc) per DORA exchange at CPURATE (500/s)
+# for PERIOD seconds, CPUREPS times (3) with the servers taking turns,
+# and prints the medians and their ratios.
 #
 # perfdhcp plays a relay agent (giaddr = its address) with RANGE distinct
 # MACs; every server is restarted with an empty lease file for each step.
@@ -394,19 +397,28 @@ for r in $RATES; do
 done
 
 # CPU cost per exchange at a moderate rate: unlike the highest rate, it
-# hardly depends on what else the machine is doing.
+# hardly depends on what else the machine is doing. CPUREPS rounds, the
+# servers taking turns in each; each server's figure is its median.
 CPURATE=${CPURATE:-500}
+CPUREPS=${CPUREPS:-3}
 echo
-echo "server CPU per DORA exchange at $CPURATE/s for ${PERIOD}s:"
-declare -A cost
+echo "server CPU per DORA exchange at $CPURATE/s for ${PERIOD}s, median of $CPUREPS interleaved runs:"
+declare -A cost costs
+for ((rep = 1; rep <= CPUREPS; rep++)); do
+	for s in $SERVERS; do
+		start "$s"
+		c0=$(cpu)
+		read -r got d1 d2 sb cb < <(run "$s" "$CPURATE")
+		c1=$(cpu)
+		stop
+		c=$(awk -v a="$c0" -v b="$c1" -v g="$got" -v p="$PERIOD" 'BEGIN {n = g*p; if (n > 0) printf "%.1f", (b-a)/n*1e6; else print 0}')
+		costs[$s]="${costs[$s]:-} $c"
+		printf '  %-13s %8s µs  (run %d, %s/s achieved, drops %s%% %s%%)\n' "$s" "$c" "$rep" "$got" "$d1" "$d2"
+	done
+done
 for s in $SERVERS; do
-	start "$s"
-	c0=$(cpu)
-	read -r got d1 d2 sb cb < <(run "$s" "$CPURATE")
-	c1=$(cpu)
-	stop
-	cost[$s]=$(awk -v a="$c0" -v b="$c1" -v g="$got" -v p="$PERIOD" 'BEGIN {n = g*p; if (n > 0) printf "%.1f", (b-a)/n*1e6; else print 0}')
-	printf '  %-13s %8s µs  (%s/s achieved, drops %s%% %s%%)\n' "$s" "${cost[$s]}" "$got" "$d1" "$d2"
+	cost[$s]=$(tr ' ' '\n' <<<"${costs[$s]}" | grep . | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+	printf '  %-13s %8s µs  median\n' "$s" "${cost[$s]}"
 done
 for ref in kea dnsmasq kea-pg; do
 	[ -n "${cost[$ref]:-}" ] && [ "${cost[$ref]}" != 0 ] || continue

@@ -123,7 +123,7 @@ func run(log, srvLog *slog.Logger, addr, iface, rng, subnet, router, dns string,
 			return errors.New("-leases postgres://…: a shared PostgreSQL lease store lives in the pgstore module, so that this module needs no database driver; run its server instead (in a checkout: cd pgstore && go run ./examples/dhcpd -leases postgres://…) (see README.md, \"Several servers, one pool\")")
 		}
 		if leases != "" {
-			p.Store = &dhcp.FileStore{Path: leases, Logger: log}
+			p.Store = &dhcp.FileStore{Path: leases, Logger: log, SyncInterval: 10 * time.Millisecond}
 		}
 		s.Pool = p
 		mode = "full DHCP " + rng
@@ -169,7 +169,7 @@ func run6(log, srvLog *slog.Logger, iface, prefix, tftp string, leaseTime time.D
 	p := &dhcp6.Pool{Prefix: pfx, ValidLifetime: leaseTime, PreferredLifetime: leaseTime * 3 / 4}
 	var fs *dhcp.FileStore
 	if leases != "" {
-		fs = &dhcp.FileStore{Path: leases, Logger: log}
+		fs = &dhcp.FileStore{Path: leases, Logger: log, SyncInterval: 10 * time.Millisecond}
 		p.Store = fs
 		defer fs.Close()
 	}
