@@ -384,7 +384,13 @@ func TestStatusStallStages(t *testing.T) {
 		return mac
 	}
 	live, memtest := machine(1, "live/kern"), machine(2, "memtest")
-	settle(t, o, func() bool { m, _ := o.timeline.Machine(live.String()); return m.Stall != nil })
+	// The queue hands events over in batches: wait until both machines'
+	// kernels are in, so that a stall is judged after the last event.
+	settle(t, o, func() bool {
+		m, _ := o.timeline.Machine(live.String())
+		n, _ := o.timeline.Machine(memtest.String())
+		return m.Stage == timeline.StageKernel && m.Stall != nil && n.Stage == timeline.StageKernel
+	})
 	if m, _ := o.timeline.Machine(live.String()); m.Stall.Message != "stopped after the kernel" || m.Stall.File != "live/kern" {
 		t.Errorf("live machine: stall %+v, want stopped after the kernel live/kern", *m.Stall)
 	}
