@@ -30,45 +30,6 @@ func trixieGRUBNet(t *testing.T) string {
 	return p
 }
 
-// TestSecureBootHTTP boots OVMF with Secure Boot enforcing by UEFI HTTP
-// boot, from a tree and from an ISO image, through the whole signed
-// chain over HTTP: Debian 12's shim (signed by Microsoft), Debian 13's
-// signed network GRUB (which has the http module), the configuration
-// the server generates where that GRUB's built-in prefix (/grub) points,
-// Debian 12's signed kernel and the marker initrd. The kernel says
-// "Secure boot enabled".
-func TestSecureBootHTTP(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		iso  bool
-		// shim and GRUB as the tree or image keeps them.
-		shim, grub string
-	}{
-		{name: "tree", shim: "shimx64.efi", grub: "grubnetx64.efi"},
-		{name: "iso", iso: true, shim: "EFI/boot/bootx64.efi", grub: "EFI/boot/grubx64.efi"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			grub := trixieGRUBNet(t)
-			l := newLab(t)
-			l.signedChain(tc.shim, tc.grub, grub, tc.iso)
-			if ok, notes := l.hasNote("secure-boot"); ok {
-				t.Errorf("the server warned about a chain that Secure Boot accepts (a GRUB with http among it):\n%s", notes)
-			}
-			r := l.boot(uefiSecureHTTP, bootTimeout)
-			requireSecureBoot(t, r)
-			m := l.machine(timeline.StageInitrd)
-			requireStepsInOrder(t, m)
-			requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, labHTTP+"/"+tc.shim)
-			requireStep(t, m, timeline.StageBootProgram, events.ProtoHTTP, tc.shim)
-			requireStep(t, m, timeline.StageMenu, events.ProtoHTTP, "grub/")
-			requireStep(t, m, timeline.StageKernel, events.ProtoHTTP, "install/vmlinuz")
-			requireStep(t, m, timeline.StageInitrd, events.ProtoHTTP, "install/initrd.gz")
-		})
-	}
-}
-
 // TestSecureBootHTTPDebian12GRUB boots OVMF with Secure Boot enforcing
 // by UEFI HTTP boot from an ISO image as TestSecureBootHTTP does, but with
 // Debian 12's signed network GRUB as EFI/boot/grubx64.efi. The firmware

@@ -34,52 +34,6 @@ func requireSecureBoot(t *testing.T, r qemuResult) {
 	}
 }
 
-// TestSecureBootPXE boots OVMF with Secure Boot enforcing and
-// Microsoft's keys over PXE (TFTP), from a tree that keeps Debian's
-// signed shim as shimx64.efi and its signed network GRUB as
-// grubnetx64.efi, and from an ISO image laid out as distribution images
-// are (shim as EFI/boot/bootx64.efi, GRUB beside it as grubx64.efi): the
-// client is offered the shim, which asks for grubx64.efi beside itself
-// (the tree's grubnetx64.efi is served under that name); GRUB reads the
-// configuration the server generates from isolinux.cfg under its
-// built-in prefix (/grub), then loads Debian's signed kernel and the
-// marker initrd, and the kernel says "Secure boot enabled".
-func TestSecureBootPXE(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name       string
-		iso        bool
-		shim, grub string // as the tree or image keeps them
-	}{
-		{name: "tree", shim: "shimx64.efi", grub: "grubnetx64.efi"},
-		{name: "iso", iso: true, shim: "EFI/boot/bootx64.efi", grub: "EFI/boot/grubx64.efi"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			l := newLab(t)
-			l.signedChain(tc.shim, tc.grub, debGRUBNet, tc.iso)
-			r := l.boot(uefiSecure, bootTimeout)
-			requireSecureBoot(t, r)
-			m := l.machine(timeline.StageInitrd)
-			requireStepsInOrder(t, m)
-			requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, tc.shim)
-			requireStep(t, m, timeline.StageBootProgram, events.ProtoTFTP, tc.shim)
-			requireStep(t, m, timeline.StageMenu, events.ProtoTFTP, "grub/grub.cfg")
-			requireStep(t, m, timeline.StageKernel, events.ProtoTFTP, "install/vmlinuz")
-			requireStep(t, m, timeline.StageInitrd, events.ProtoTFTP, "install/initrd.gz")
-			// HTTP is on (status.json comes from it), so Debian 12's GRUB
-			// is rightly a warning for UEFI HTTP boot clients; nothing
-			// of the PXE chain is.
-			st, _ := l.status()
-			for _, n := range st.Notes {
-				if n.Kind == "secure-boot" && n.Fields["role"] != "GRUB loaded by http" {
-					t.Errorf("the server warned about a chain that booted with Secure Boot on: %s %v", n.Msg, n.Fields)
-				}
-			}
-		})
-	}
-}
-
 // TestSecureBootWarnsUnsigned is the negative: a tree whose UEFI boot
 // program is unsigned (Debian's iPXE build, as the server offers where
 // the tree has no EFI program of its own) is what the server warns
@@ -143,10 +97,10 @@ func (l *lab) stalled(timeout time.Duration) timeline.Machine {
 }
 
 // signedChain lays out the isoTree with the signed shim at shim and grub
-// (a signed network GRUB) at grubPath, from a tree or, with iso, from an
-// xorriso image of it, starts the server as full DHCP server on it, and
-// requires its start-up note that UEFI clients get that shim.
-func (l *lab) signedChain(shim, grubPath, grub string, iso bool) {
+// (a signed network GRUB) at grubPath, as a tree or, with iso, as an
+// xorriso image of it, and returns the flags of the server as full DHCP
+// server on it.
+func (l *lab) signedChain(shim, grubPath, grub string, iso bool) []string {
 	t := l.t
 	src := l.mkdir("tree")
 	l.isoTree(src)
@@ -160,6 +114,5 @@ func (l *lab) signedChain(shim, grubPath, grub string, iso bool) {
 		}
 		files = []string{"-iso", img}
 	}
-	l.pxekit(append([]string{"-range", labFirst + "-" + labLast, "-ra"}, files...)...)
-	l.requireNote("shim", "shim="+shim)
+	return fullDHCP(files...)
 }
