@@ -39,7 +39,7 @@ label other
 `
 )
 
-// isoTree fills dir the way the ISO of path 2 is laid out: Debian's
+// isoTree fills dir the way the ISO of TestBootPaths/bios-pxelinux-iso is laid out: Debian's
 // pxelinux.0 and ldlinux.c32 at the root, kernel and marker initrd under
 // install/, the menu under isolinux/, and no pxelinux.cfg: the server must
 // generate it from isolinux.cfg.
@@ -65,7 +65,7 @@ func (l *lab) makeISO(dir string) string {
 	return iso
 }
 
-// TestFullDHCPLeaseFile is path 6: pxekit as full DHCP server with -range
+// TestFullDHCPLeaseFile: pxekit as full DHCP server with -range
 // and -leases. After the boot the lease file holds the client's lease.
 // After a restart of the server it still does, and the restarted server
 // knows it: a second machine booting then gets another address.

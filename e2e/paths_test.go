@@ -27,6 +27,10 @@ type bootPath struct {
 	// (bootTimeout when 0).
 	fw      firmware
 	timeout time.Duration
+	// ipv6 boots on a segment without IPv4 (newLab6): the server must
+	// have DHCPv6, the lab namespace no IPv4 address once the server
+	// runs, and the timeline knows the machine by its v6 address.
+	ipv6 bool
 	// serve lays out what the server serves under r's lab, starts what
 	// else the path needs beside it (a DHCP server, a webhook), and
 	// returns minimal-server's flags (-iface is added).
@@ -37,8 +41,8 @@ type bootPath struct {
 	// success is what the serial console must show; "" means the
 	// marker of the test's own initrd.
 	success string
-	// stage is how far the timeline must show the machine; inOrder
-	// asks its steps to be in stage and time order, from DHCP on.
+	// stage is how far the timeline must show the machine
+	// (timeline.StageNone: the path checks no timeline); inOrder asks its steps to be in stage and time order, from DHCP on.
 	stage   timeline.Stage
 	inOrder bool
 	steps   []wantStep
@@ -85,12 +89,24 @@ func (p bootPath) run(t *testing.T) {
 	if p.fw.arm64() {
 		testenv.NeedCommand(t, "qemu-system-aarch64")
 	}
-	r := &bootRun{lab: newLab(t), t: t}
+	r := &bootRun{t: t}
+	if p.ipv6 {
+		needIPv6Server(t)
+		r.lab = newLab6(t)
+	} else {
+		r.lab = newLab(t)
+	}
 	flags := p.serve(r)
-	if os.Getenv("PXEKIT_E2E_PCAP") != "" {
+	switch {
+	case p.ipv6:
+		r.capture6()
+	case os.Getenv("PXEKIT_E2E_PCAP") != "":
 		r.start("tcpdump", "-i", labBridge, "-n", "-l", "-e", "icmp6 or port 67 or port 68 or port 69")
 	}
 	r.pxekit(flags...)
+	if p.ipv6 {
+		r.requireNoIPv4()
+	}
 	if p.ready != nil {
 		p.ready(r)
 	}
@@ -100,7 +116,13 @@ func (p bootPath) run(t *testing.T) {
 		timeout = bootTimeout
 	}
 	r.res = r.boot(p.fw, timeout)
-	r.m = r.machine(p.stage)
+	switch {
+	case p.stage == timeline.StageNone:
+	case p.ipv6:
+		r.m = r.machine6(p.stage)
+	default:
+		r.m = r.machine(p.stage)
+	}
 	if p.inOrder {
 		requireStepsInOrder(t, r.m)
 	}
@@ -186,6 +208,37 @@ const grubWelcome = "Welcome to GRUB!"
 // so that the short BIOS boots fill the QEMU slots at the end of the run.
 func bootPaths() []bootPath {
 	return []bootPath{
+		{
+			// OVMF with IPv4 PXE and HTTP and IPv6 PXE off boots by UEFI
+			// HTTP boot over IPv6: DHCPv6 with vendor class "HTTPClient"
+			// gets an http://[addr]:port/ URL for the boot program,
+			// which loads kernel and marker initrd over v6. OVMF tries
+			// UEFI HTTP boot over IPv4 first, whatever the fw_cfg knob
+			// says, and waits out its DHCPv4 retries on this v6-only
+			// segment; under TCG on a loaded machine the marker came
+			// after 234 to 258 s, close to bootTimeout, so this boot
+			// gets twice as long. (TestIPv6HTTPBoot before.)
+			name: "ipv6-http-ipxe", fw: uefiHTTP6, ipv6: true, timeout: 2 * bootTimeout,
+			serve: func(r *bootRun) []string {
+				root := r.tree(map[string]string{"snponly.efi": debSnponly, "grubx64.efi": debDIGrubx64})
+				return append(append([]string{}, ipv6Flags...), "-root", root, "-http", ":8080", "-ra")
+			},
+			stage: sKernel,
+			// DHCPv6 gave an http://[…]:8080/ URL (the step the DHCPv6
+			// server's events make), and everything after it came over
+			// HTTP from the machine's v6 address.
+			steps: []wantStep{
+				step(sDHCP, pDHCP, "http://["+labServerIP6+"]:8080/"),
+				step(sKernel, pHTTP, "install/vmlinuz"),
+			},
+			check: func(r *bootRun) {
+				for _, s := range r.m.Steps {
+					if s.Stage != sDHCP && s.Proto != pHTTP {
+						r.t.Errorf("step %+v not over HTTP", s)
+					}
+				}
+			},
+		},
 		{
 			// QEMU's aarch64 virt machine with AAVMF and a virtio NIC
 			// announces architecture 11, gets Debian's arm64 netboot
@@ -384,6 +437,39 @@ func bootPaths() []bootPath {
 				step(sProg, pTFTP, "snponly.efi"),
 				step(sMenu, pHTTP, "boot.ipxe"),
 				step(sKernel, pHTTP, "install/vmlinuz"),
+			},
+		},
+		{
+			// OVMF with IPv4 PXE and HTTP off boots by PXEv6: DHCPv6 from
+			// minimal-server (boot file URL tftp://[addr]/grubx64.efi,
+			// option 59), Debian's netboot GRUB over TFTP on v6, which
+			// configures itself from the firmware's cached DHCPv6 reply
+			// and reads the GRUB configuration the server renders, then
+			// kernel and marker initrd, all over IPv6.
+			// (TestIPv6PXEGRUB before.)
+			name: "ipv6-pxe-grub", fw: uefiPXE6, ipv6: true,
+			serve: func(r *bootRun) []string {
+				root := r.tree(map[string]string{"grubx64.efi": debDIGrubx64})
+				return append(append([]string{}, ipv6Flags...), "-root", root, "-http", "", "-status", ":8080", "-ra")
+			},
+			stage: sInitrd,
+			steps: []wantStep{
+				step(sProg, pTFTP, "grubx64.efi"),
+				step(sKernel, pTFTP, "install/vmlinuz"),
+				step(sInitrd, pTFTP, "install/initrd.gz"),
+			},
+		},
+		{
+			// QEMU's iPXE option ROM under SeaBIOS on the v6-only
+			// segment: after the router advertisement with the M flag,
+			// iPXE's own DHCPv6 gets an address and the boot file URL of
+			// the generated iPXE script, which it loads over TFTP on v6
+			// and which loads kernel and marker initrd relative to its
+			// own URL, over v6 as well. The marker is the check.
+			// (TestIPv6BIOSiPXE before.)
+			name: "ipv6-bios-ipxe", fw: biosIPXE, ipv6: true,
+			serve: func(r *bootRun) []string {
+				return append(append([]string{}, ipv6Flags...), "-root", r.tree(nil), "-http", "", "-ra")
 			},
 		},
 		{

@@ -31,7 +31,7 @@ func trixieGRUBNet(t *testing.T) string {
 }
 
 // TestSecureBootHTTPDebian12GRUB boots OVMF with Secure Boot enforcing
-// by UEFI HTTP boot from an ISO image as TestSecureBootHTTP does, but with
+// by UEFI HTTP boot from an ISO image as TestBootPaths/secureboot-http-iso does, but with
 // Debian 12's signed network GRUB as EFI/boot/grubx64.efi. The firmware
 // accepts the image's shim, shim asks for its revocation files (a clean
 // 404), fetches GRUB over HTTP and starts it; and that is as far as it
@@ -42,7 +42,7 @@ func trixieGRUBNet(t *testing.T) string {
 // GRUB, the start-up warning that says HTTP boot clients stop at GRUB's
 // prompt, and the report of the silent machine: stopped after the boot
 // program (GRUB), without the Secure Boot hint, since nothing was
-// refused. The boot over PXE (TestSecureBootPXE) goes on to the kernel.
+// refused. The boot over PXE (TestBootPaths/secureboot-pxe-*) goes on to the kernel.
 func TestSecureBootHTTPDebian12GRUB(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)

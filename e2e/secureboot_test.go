@@ -50,7 +50,7 @@ func TestSecureBootWarnsUnsigned(t *testing.T) {
 	copyFile(t, debSnponly, filepath.Join(root, "snponly.efi"))
 	l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", ":8080")
 	l.requireNote("secure-boot", "file=snponly.efi", "role=x86-64 UEFI boot program, UEFI HTTP boot program", "problem~unsigned")
-	// And the same firmware as TestSecureBootPXE refuses it: Secure Boot
+	// And the same firmware as TestBootPaths/secureboot-pxe-* refuses it: Secure Boot
 	// is on. The boot ends at OVMF's refusal, after the transfer.
 	l.success = ": Access Denied"
 	r := l.boot(uefiSecure, 2*time.Minute)
