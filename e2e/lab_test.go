@@ -113,14 +113,18 @@ func writeFile(t testing.TB, p, content string) {
 
 // Boot programs from Debian packages.
 const (
-	debPxelinux   = "/usr/lib/PXELINUX/pxelinux.0"
-	debLdlinux    = "/usr/lib/syslinux/modules/bios/ldlinux.c32"
-	debUndionly   = "/usr/lib/ipxe/undionly.kpxe"
-	debIPXEEFI    = "/usr/lib/ipxe/ipxe.efi"
-	debSnponly    = "/usr/lib/ipxe/snponly.efi"
-	debDIGrubx64  = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/grubx64.efi"
-	debDIBootx64  = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/bootnetx64.efi"
-	kernelCmdline = "console=ttyS0"
+	debPxelinux  = "/usr/lib/PXELINUX/pxelinux.0"
+	debLdlinux   = "/usr/lib/syslinux/modules/bios/ldlinux.c32"
+	debUndionly  = "/usr/lib/ipxe/undionly.kpxe"
+	debIPXEEFI   = "/usr/lib/ipxe/ipxe.efi"
+	debSnponly   = "/usr/lib/ipxe/snponly.efi"
+	debDIGrubx64 = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/grubx64.efi"
+	debDIBootx64 = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/bootnetx64.efi"
+	// kernelCmdline is the marker kernel's command line. no_timer_check:
+	// under TCG on a loaded host the kernel's IO-APIC timer check can
+	// miss its ticks and panic ("IO-APIC + timer doesn't work!"), as
+	// TestBootPaths/ipv6-bios-ipxe did at a load average of 25.
+	kernelCmdline = "console=ttyS0 no_timer_check"
 )
 
 // pxelinuxMenu is the pxelinux configuration of every BIOS path: one entry
