@@ -12,9 +12,11 @@
 // machine by PXE or, with PXE off through fw_cfg, by UEFI HTTP boot),
 // what the server serves and with which flags, what the console must
 // show and the timeline steps the machine must reach; one runner does
-// the rest. Tests whose body is not one such boot (a server restart
-// between two boots, a stall report, the dual-stack boot-once count,
-// the emulator beside QEMU, the family images) stay tests of their own.
+// the rest, and a row's check adds what is its own (metrics, the page in
+// Chromium, TFTP options, a stall report). Tests whose body is not one
+// such boot (a server restart between two boots, the dual-stack
+// boot-once count, the emulator beside QEMU, dnsmasq alone as
+// reference, the family images) stay tests of their own.
 //
 // Besides the marker, the boot tests check what the server saw through its
 // events rather than its log text: the machine's timeline in the

@@ -204,8 +204,8 @@ func (r *bootRun) arm64Tree() string {
 // grubWelcome is what GRUB writes first on the console.
 const grubWelcome = "Welcome to GRUB!"
 
-// bootPaths are the rows of TestBootPaths. The slowest boots come first,
-// so that the short BIOS boots fill the QEMU slots at the end of the run.
+// bootPaths are the rows of TestBootPaths, by firmware family, the
+// slowest first (go test starts parallel subtests in no fixed order).
 func bootPaths() []bootPath {
 	return []bootPath{
 		{
@@ -264,7 +264,7 @@ func bootPaths() []bootPath {
 			// boot): the server answers with the URL of the tree's
 			// arm64 GRUB, which the firmware downloads over HTTP and
 			// starts. Debian 12's arm64 netboot GRUB has no http module
-			// (like its x86-64 one, see TestSecureBootHTTPDebian12GRUB),
+			// (like its x86-64 one, see secureboot-http-debian12-grub),
 			// so the boot ends at GRUB: the path pins the firmware's
 			// side, DHCP and the boot program over HTTP.
 			name: "arm64-http-grub", fw: uefiARM64HTTP, timeout: 10 * time.Minute,
@@ -349,6 +349,91 @@ func bootPaths() []bootPath {
 			stage: sInitrd, inOrder: true,
 			steps: signedHTTPSteps("EFI/boot/bootx64.efi"),
 			check: func(r *bootRun) { requireSecureBoot(r.t, r.res) },
+		},
+		{
+			// The negative: a tree whose UEFI boot program is unsigned
+			// (Debian's iPXE build, as the server offers where the tree
+			// has no EFI program of its own) is what the server warns
+			// about at start-up, for PXE and for HTTP boot, naming the
+			// program; OVMF with Secure Boot on fetches it and refuses
+			// it ("Access Denied", where the boot ends); and the
+			// server's report (status.json, from the timeline) says that
+			// the machine stopped after the boot program, which Secure
+			// Boot may have refused. (TestSecureBootWarnsUnsigned before.)
+			name: "secureboot-refuses-unsigned", fw: uefiSecure, timeout: 2 * time.Minute,
+			serve: func(r *bootRun) []string {
+				root := r.tree(map[string]string{"snponly.efi": debSnponly})
+				return []string{"-range", labFirst + "-" + labLast, "-root", root, "-http", ":8080"}
+			},
+			ready: func(r *bootRun) {
+				r.requireNote("secure-boot", "file=snponly.efi", "role=x86-64 UEFI boot program, UEFI HTTP boot program", "problem~unsigned")
+			},
+			success: ": Access Denied",
+			stage:   sProg,
+			steps: []wantStep{
+				step(sDHCP, pDHCP, "snponly.efi"),
+				step(sProg, pTFTP, "snponly.efi"),
+			},
+			check: func(r *bootRun) {
+				t := r.t
+				if !strings.Contains(r.res.serial, `"UEFI PXEv4 (MAC:525400123456)"`) {
+					t.Errorf("the refusal is not of the PXE boot option:\n%s", tail(r.res.serial, 2000))
+				}
+				m := r.stalled(timeline.DefaultStallAfter + 30*time.Second)
+				if m.Stage != sProg || m.Stall.Stage != sProg || m.Stall.File != "snponly.efi" || m.Stall.Message != timeline.StallMessage {
+					t.Errorf("machine %s: stage %v, stall %+v; want stopped after the boot program snponly.efi", m.MAC, m.Stage, *m.Stall)
+				}
+				if !strings.HasPrefix(m.Stall.Hint, "Secure Boot may have refused it: snponly.efi: unsigned") {
+					t.Errorf("machine %s: stall hint %q, want the Secure Boot hint for the unsigned snponly.efi", m.MAC, m.Stall.Hint)
+				}
+			},
+		},
+		{
+			// OVMF with Secure Boot enforcing by UEFI HTTP boot from an
+			// ISO image as secureboot-http-iso, but with Debian 12's
+			// signed network GRUB as EFI/boot/grubx64.efi. The firmware
+			// accepts the image's shim, shim asks for its revocation
+			// files (a clean 404), fetches GRUB over HTTP and starts it;
+			// and that is as far as it gets: Debian 12's signed GRUB has
+			// the tftp module but no http one, and a signed GRUB loads
+			// no modules, so it cannot read its configuration from the
+			// HTTP server it came from (and GRUB 2.06 would not parse
+			// the port of "http,10.99.0.1:8080" either). The row pins
+			// the chain up to GRUB, the start-up warning that says HTTP
+			// boot clients stop at GRUB's prompt, and the report of the
+			// silent machine: stopped after the boot program (GRUB),
+			// without the Secure Boot hint, since nothing was refused.
+			// The boots over PXE (secureboot-pxe-tree, -iso) go on to the
+			// kernel.
+			// (TestSecureBootHTTPDebian12GRUB before.)
+			name: "secureboot-http-debian12-grub", fw: uefiSecureHTTP,
+			serve: func(r *bootRun) []string {
+				iso := r.image(map[string]string{"EFI/boot/bootx64.efi": debShimSigned, "EFI/boot/grubx64.efi": debGRUBNet})
+				return fullDHCP("-iso", iso)
+			},
+			ready: func(r *bootRun) {
+				r.requireNote("shim", "shim=EFI/boot/bootx64.efi")
+				r.requireNote("secure-boot", "file=EFI/boot/grubx64.efi", "role=GRUB loaded by http", "problem~has no http module")
+			},
+			success: grubWelcome,
+			stage:   sProg,
+			steps: []wantStep{
+				step(sDHCP, pDHCP, labHTTP+"/EFI/boot/bootx64.efi"),
+				step(sProg, pHTTP, "EFI/boot/bootx64.efi"),
+			},
+			check: func(r *bootRun) {
+				t := r.t
+				if strings.Contains(r.res.serial, "Access Denied") || strings.Contains(r.res.serial, "Security Violation") {
+					t.Errorf("the firmware refused a program:\n%s", tail(r.res.serial, 3000))
+				}
+				// shim's optional files (revocations_sbat.efi, …) are a
+				// clean 404.
+				requireMetric(t, r.metrics(), "pxekit_transfers_total", map[string]string{"proto": "http", "outcome": "not-found"}, 1)
+				m := r.stalled(timeline.DefaultStallAfter + 30*time.Second)
+				if m.Program != "EFI/boot/grubx64.efi" || m.Stall.File != "EFI/boot/grubx64.efi" || m.Stall.Message != timeline.StallMessage || m.Stall.Hint != "" {
+					t.Errorf("machine %s: program %q, stall %+v; want stopped after the boot program EFI/boot/grubx64.efi, no Secure Boot hint", m.MAC, m.Program, *m.Stall)
+				}
+			},
 		},
 		{
 			// UEFI HTTP boot of the ISO image itself: OVMF with PXE

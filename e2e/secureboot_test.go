@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pxekit/pxekit/events"
 	"github.com/pxekit/pxekit/timeline"
 )
 
@@ -31,41 +30,6 @@ func requireSecureBoot(t *testing.T, r qemuResult) {
 	t.Helper()
 	if !strings.Contains(r.serial, secureBootLine) {
 		t.Errorf("the kernel did not print %q: Secure Boot was not enforcing\n--- serial console (last 3000 bytes):\n%s", secureBootLine, tail(r.serial, 3000))
-	}
-}
-
-// TestSecureBootWarnsUnsigned is the negative: a tree whose UEFI boot
-// program is unsigned (Debian's iPXE build, as the server offers where
-// the tree has no EFI program of its own) is what the server warns
-// about at start-up, for PXE and for HTTP boot, naming the program;
-// OVMF with Secure Boot on fetches it and refuses it ("Access Denied");
-// and the server's report (status.json, from the timeline) says that
-// the machine stopped after the boot program, which Secure Boot may
-// have refused.
-func TestSecureBootWarnsUnsigned(t *testing.T) {
-	t.Parallel()
-	l := newLab(t)
-	root := l.mkdir("tree")
-	l.isoTree(root)
-	copyFile(t, debSnponly, filepath.Join(root, "snponly.efi"))
-	l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", ":8080")
-	l.requireNote("secure-boot", "file=snponly.efi", "role=x86-64 UEFI boot program, UEFI HTTP boot program", "problem~unsigned")
-	// And the same firmware as TestBootPaths/secureboot-pxe-* refuses it: Secure Boot
-	// is on. The boot ends at OVMF's refusal, after the transfer.
-	l.success = ": Access Denied"
-	r := l.boot(uefiSecure, 2*time.Minute)
-	if !strings.Contains(r.serial, `"UEFI PXEv4 (MAC:525400123456)"`) {
-		t.Errorf("the refusal is not of the PXE boot option:\n%s", tail(r.serial, 2000))
-	}
-	m := l.machine(timeline.StageBootProgram)
-	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "snponly.efi")
-	requireStep(t, m, timeline.StageBootProgram, events.ProtoTFTP, "snponly.efi")
-	m = l.stalled(timeline.DefaultStallAfter + 30*time.Second)
-	if m.Stage != timeline.StageBootProgram || m.Stall.Stage != timeline.StageBootProgram || m.Stall.File != "snponly.efi" || m.Stall.Message != timeline.StallMessage {
-		t.Errorf("machine %s: stage %v, stall %+v; want stopped after the boot program snponly.efi", m.MAC, m.Stage, *m.Stall)
-	}
-	if !strings.HasPrefix(m.Stall.Hint, "Secure Boot may have refused it: snponly.efi: unsigned") {
-		t.Errorf("machine %s: stall hint %q, want the Secure Boot hint for the unsigned snponly.efi", m.MAC, m.Stall.Hint)
 	}
 }
 
