@@ -7,11 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/pxekit/pxekit/events"
-	"github.com/pxekit/pxekit/internal/testenv"
-	"github.com/pxekit/pxekit/timeline"
 )
 
 // Files of Debian's debian-installer-12-netboot-arm64 package.
@@ -85,28 +80,4 @@ func buildArm64Initrd(t testing.TB, dir, marker string) {
 	if err := os.WriteFile(filepath.Join(dir, "initrd.gz"), buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// TestARM64UEFIGRUB is path 8: QEMU's aarch64 virt machine with AAVMF and
-// a virtio NIC announces architecture 11, gets Debian's arm64 netboot GRUB
-// (grubaa64.efi) over TFTP, which reads the GRUB configuration the server
-// renders from isolinux.cfg, and boots Debian's arm64 installer kernel with
-// an arm64 marker initrd.
-func TestARM64UEFIGRUB(t *testing.T) {
-	t.Parallel()
-	testenv.NeedCommand(t, "qemu-system-aarch64")
-	l := newLab(t)
-	root := l.mkdir("tree")
-	copyFile(t, debArm64Kernel, filepath.Join(root, "install", "vmlinuz"))
-	buildArm64Initrd(t, filepath.Join(root, "install"), l.marker)
-	copyFile(t, debArm64Grubaa6, filepath.Join(root, "grubaa64.efi"))
-	writeFile(t, filepath.Join(root, "isolinux", "isolinux.cfg"), "default marker\ntimeout 1\nlabel marker\n  kernel /install/vmlinuz\n  append initrd=/install/initrd.gz console=ttyAMA0\n")
-	l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", "", "-status", ":8080", "-ra")
-	l.boot(uefiARM64, 10*time.Minute)
-	m := l.machine(timeline.StageInitrd)
-	requireStepsInOrder(t, m)
-	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "grubaa64.efi")
-	requireStep(t, m, timeline.StageBootProgram, events.ProtoTFTP, "grubaa64.efi")
-	requireStepEnds(t, m, timeline.StageMenu, events.ProtoTFTP, "grub.cfg")
-	requireStep(t, m, timeline.StageKernel, events.ProtoTFTP, "install/vmlinuz")
 }

@@ -8,10 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pxekit/pxekit/events"
-	"github.com/pxekit/pxekit/internal/promtext"
 	"github.com/pxekit/pxekit/internal/testenv"
-	"github.com/pxekit/pxekit/timeline"
 )
 
 // efiGRUBCfg is the configuration embedded in the standalone GRUB of
@@ -81,48 +78,6 @@ func (l *lab) efiISO(name string) string {
 		t.Fatal(err)
 	}
 	return iso
-}
-
-// TestUEFIHTTPBootISO is UEFI HTTP boot of the ISO image itself: OVMF with
-// PXE turned off is handed the image's URL (minimal-server
-// -http-boot-image), downloads the whole image, registers it as a RAM disk
-// and boots its El Torito EFI image, a standalone GRUB, which boots the
-// kernel and marker initrd from the RAM disk: nothing but the image
-// crosses the network.
-func TestUEFIHTTPBootISO(t *testing.T) {
-	t.Parallel()
-	l := newLab(t)
-	iso := l.efiISO("httpboot.iso")
-	l.pxekit("-range", labFirst+"-"+labLast, "-iso", iso, "-http", ":8080", "-http-boot-image", "-ra")
-	if found, _ := l.hasNote("no-efi-boot-image"); found {
-		t.Errorf("the server finds no EFI boot image in the test's ISO")
-	}
-	r := l.boot(uefiHTTP, bootTimeout)
-	// GRUB ran from the image's EFI boot image and found the image as a
-	// disk (the RAM disk the firmware made of the download).
-	if i := strings.Index(r.serial, grubFound); i < 0 {
-		t.Errorf("serial console has no %q: GRUB did not run from the image", grubFound)
-	} else {
-		line, _, _ := strings.Cut(r.serial[i:], "\n")
-		t.Logf("serial console: %s", strings.TrimSpace(line))
-	}
-	m := l.machine(timeline.StageRootFS)
-	requireStepsInOrder(t, m)
-	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "http://"+labServerIP+":8080/httpboot.iso")
-	requireStep(t, m, timeline.StageRootFS, events.ProtoHTTP, "httpboot.iso")
-	if x := requireTransfer(t, m, events.ProtoHTTP, "httpboot.iso", "ok"); x.Status != 200 {
-		t.Errorf("httpboot.iso: HTTP status %d, want 200", x.Status)
-	}
-	for _, x := range m.Recent {
-		if x.File != "httpboot.iso" {
-			t.Errorf("a file other than the image crossed the network: %+v", x)
-		}
-	}
-	fams := l.metrics()
-	requireMetric(t, fams, "pxekit_transfers_total", map[string]string{"proto": "http", "outcome": "ok"}, 1)
-	if v, ok := promtext.Value(fams, "pxekit_transfers_total", map[string]string{"proto": "tftp"}); ok {
-		t.Errorf("/metrics: %v TFTP transfers, want none", v)
-	}
 }
 
 // TestHTTPBootImageChecks starts minimal-server -http-boot-image with an

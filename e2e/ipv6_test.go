@@ -136,61 +136,6 @@ func TestIPv6Lab(t *testing.T) {
 	}
 }
 
-// TestIPv6PXEGRUB: OVMF with IPv4 PXE and HTTP off boots by PXEv6: DHCPv6
-// from minimal-server (boot file URL tftp://[addr]/grubx64.efi, option 59),
-// Debian's netboot GRUB over TFTP on v6, which configures itself from the
-// firmware's cached DHCPv6 reply and reads the GRUB configuration the
-// server renders, then kernel and marker initrd, all over IPv6.
-func TestIPv6PXEGRUB(t *testing.T) {
-	t.Parallel()
-	needIPv6Server(t)
-	l := newLab6(t)
-	root := l.mkdir("tree")
-	l.isoTree(root)
-	copyFile(t, debDIGrubx64, filepath.Join(root, "grubx64.efi"))
-	l.capture6()
-	l.pxekit(append(append([]string{}, ipv6Flags...), "-root", root, "-http", "", "-status", ":8080", "-ra")...)
-	l.requireNoIPv4()
-	l.boot(uefiPXE6, bootTimeout)
-	m := l.machine6(timeline.StageInitrd)
-	requireStep(t, m, timeline.StageBootProgram, events.ProtoTFTP, "grubx64.efi")
-	requireStep(t, m, timeline.StageKernel, events.ProtoTFTP, "install/vmlinuz")
-	requireStep(t, m, timeline.StageInitrd, events.ProtoTFTP, "install/initrd.gz")
-}
-
-// TestIPv6HTTPBoot: OVMF with IPv4 PXE and HTTP and IPv6 PXE off boots by
-// UEFI HTTP boot over IPv6: DHCPv6 with vendor class "HTTPClient" gets an
-// http://[addr]:port/ URL for the boot program, which loads kernel and
-// marker initrd over v6.
-func TestIPv6HTTPBoot(t *testing.T) {
-	t.Parallel()
-	needIPv6Server(t)
-	l := newLab6(t)
-	root := l.mkdir("tree")
-	l.isoTree(root)
-	copyFile(t, debSnponly, filepath.Join(root, "snponly.efi"))
-	copyFile(t, debDIGrubx64, filepath.Join(root, "grubx64.efi"))
-	l.capture6()
-	l.pxekit(append(append([]string{}, ipv6Flags...), "-root", root, "-http", ":8080", "-ra")...)
-	l.requireNoIPv4()
-	// OVMF tries UEFI HTTP boot over IPv4 first, whatever the fw_cfg
-	// knob says, and waits out its DHCPv4 retries on this v6-only
-	// segment; under TCG on a loaded machine the marker came after 234
-	// to 258 s, close to bootTimeout, so this boot gets twice as long.
-	l.boot(uefiHTTP6, 2*bootTimeout)
-	// DHCPv6 gave an http://[…]:8080/ URL (the step the DHCPv6 server's
-	// events make), and everything after it came over HTTP from the
-	// machine's v6 address.
-	m := l.machine6(timeline.StageKernel)
-	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "http://["+labServerIP6+"]:8080/")
-	for _, s := range m.Steps {
-		if s.Stage != timeline.StageDHCP && s.Proto != events.ProtoHTTP {
-			t.Errorf("step %+v not over HTTP", s)
-		}
-	}
-	requireStep(t, m, timeline.StageKernel, events.ProtoHTTP, "install/vmlinuz")
-}
-
 // TestIPv6DualStackBootsOnce: v4 (full DHCP) and v6 (stateless DHCPv6
 // beside SLAAC) both answer on one segment; OVMF with every boot option on
 // boots once, from whichever answers first: the marker appears once and
@@ -224,21 +169,4 @@ func TestIPv6DualStackBootsOnce(t *testing.T) {
 	if n != 1 {
 		t.Errorf("grubx64.efi sent %d times, want 1:\n%s", n, body)
 	}
-}
-
-// TestIPv6BIOSiPXE: QEMU's iPXE option ROM under SeaBIOS on the v6-only
-// segment: after the router advertisement with the M flag, iPXE's own
-// DHCPv6 gets an address and the boot file URL of the generated iPXE
-// script, which it loads over TFTP on v6 and which loads kernel and
-// marker initrd relative to its own URL, over v6 as well.
-func TestIPv6BIOSiPXE(t *testing.T) {
-	t.Parallel()
-	needIPv6Server(t)
-	l := newLab6(t)
-	root := l.mkdir("tree")
-	l.isoTree(root)
-	l.capture6()
-	l.pxekit(append(append([]string{}, ipv6Flags...), "-root", root, "-http", "", "-ra")...)
-	l.requireNoIPv4()
-	l.boot(biosIPXE, bootTimeout)
 }

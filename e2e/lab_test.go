@@ -113,14 +113,18 @@ func writeFile(t testing.TB, p, content string) {
 
 // Boot programs from Debian packages.
 const (
-	debPxelinux   = "/usr/lib/PXELINUX/pxelinux.0"
-	debLdlinux    = "/usr/lib/syslinux/modules/bios/ldlinux.c32"
-	debUndionly   = "/usr/lib/ipxe/undionly.kpxe"
-	debIPXEEFI    = "/usr/lib/ipxe/ipxe.efi"
-	debSnponly    = "/usr/lib/ipxe/snponly.efi"
-	debDIGrubx64  = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/grubx64.efi"
-	debDIBootx64  = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/bootnetx64.efi"
-	kernelCmdline = "console=ttyS0"
+	debPxelinux  = "/usr/lib/PXELINUX/pxelinux.0"
+	debLdlinux   = "/usr/lib/syslinux/modules/bios/ldlinux.c32"
+	debUndionly  = "/usr/lib/ipxe/undionly.kpxe"
+	debIPXEEFI   = "/usr/lib/ipxe/ipxe.efi"
+	debSnponly   = "/usr/lib/ipxe/snponly.efi"
+	debDIGrubx64 = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/grubx64.efi"
+	debDIBootx64 = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/bootnetx64.efi"
+	// kernelCmdline is the marker kernel's command line. no_timer_check:
+	// under TCG on a loaded host the kernel's IO-APIC timer check can
+	// miss its ticks and panic ("IO-APIC + timer doesn't work!"), as
+	// TestBootPaths/ipv6-bios-ipxe did at a load average of 25.
+	kernelCmdline = "console=ttyS0 no_timer_check"
 )
 
 // pxelinuxMenu is the pxelinux configuration of every BIOS path: one entry
@@ -264,7 +268,10 @@ const (
 	biosIPXE  firmware = iota // SeaBIOS with QEMU's iPXE option ROM
 	uefiOVMF                  // OVMF, PXE first
 	uefiHTTP                  // OVMF with PXE off, so HTTP boot at once
-	uefiARM64                 // AAVMF on QEMU's aarch64 virt machine
+	uefiARM64                 // AAVMF on QEMU's aarch64 virt machine, PXE first
+	// AAVMF with IPv4 and IPv6 PXE off (fw_cfg, as for OVMF), so UEFI
+	// HTTP boot at once.
+	uefiARM64HTTP
 	// OVMF with Secure Boot enforcing and Microsoft's keys enrolled
 	// (Debian's OVMF_CODE_4M.secboot.fd, OVMF_VARS_4M.ms.fd), PXE
 	// first, and with PXE off (HTTP boot). AAVMF in Debian has no
@@ -279,8 +286,11 @@ const (
 )
 
 func (f firmware) String() string {
-	return [...]string{"BIOS iPXE", "UEFI OVMF", "UEFI HTTP", "ARM64 AAVMF", "UEFI Secure Boot", "UEFI Secure Boot HTTP", "UEFI PXEv6", "UEFI HTTPv6"}[f]
+	return [...]string{"BIOS iPXE", "UEFI OVMF", "UEFI HTTP", "ARM64 AAVMF", "ARM64 AAVMF HTTP", "UEFI Secure Boot", "UEFI Secure Boot HTTP", "UEFI PXEv6", "UEFI HTTPv6"}[f]
 }
+
+// arm64 reports whether f boots QEMU's aarch64 virt machine.
+func (f firmware) arm64() bool { return f == uefiARM64 || f == uefiARM64HTTP }
 
 // qemuSlots bounds the virtual machines running at once: 2 by default,
 // PXEKIT_E2E_QEMU to change it.
@@ -329,13 +339,13 @@ func (l *lab) wantName() string {
 func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 	t := l.t
 	qemuName := "qemu-system-x86_64"
-	if fw == uefiARM64 {
+	if fw.arm64() {
 		qemuName = "qemu-system-aarch64"
 	}
 	qemu := testenv.NeedCommand(t, qemuName)[0]
 	serial := filepath.Join(l.dir, fmt.Sprintf("serial-%d.log", time.Now().UnixNano()))
 	mem := "512"
-	if fw == uefiARM64 {
+	if fw.arm64() {
 		mem = "1024"
 	}
 	if l.mem > 0 {
@@ -350,7 +360,7 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 	}
 	nic := "virtio-net-pci,netdev=n0,mac=" + l.mac
 	switch fw {
-	case uefiARM64:
+	case uefiARM64, uefiARM64HTTP:
 		code, vars := "/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"
 		if _, err := os.Stat(code); err != nil {
 			testenv.Unavailable(t, "%s is missing (install qemu-efi-aarch64)", code)
@@ -361,6 +371,13 @@ func (l *lab) tryBoot(fw firmware, timeout time.Duration) (qemuResult, error) {
 			"-machine", "virt", "-cpu", "max,pauth-impdef=on",
 			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+code,
 			"-drive", "if=pflash,format=raw,unit=1,file="+ourVars)
+		if fw == uefiARM64HTTP {
+			// ArmVirtQemu reads the same fw_cfg knobs as OVMF
+			// (OvmfPkg's PxeBcPcdProducerLib).
+			args = append(args,
+				"-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=no",
+				"-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=no")
+		}
 		nic += ",romfile="
 	case uefiOVMF, uefiHTTP, uefiSecure, uefiSecureHTTP, uefiPXE6, uefiHTTP6:
 		// Without the NIC's option ROM (QEMU's is an iPXE build, which

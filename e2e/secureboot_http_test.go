@@ -3,13 +3,9 @@ package e2e
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/pxekit/pxekit/events"
 	"github.com/pxekit/pxekit/internal/testenv"
-	"github.com/pxekit/pxekit/timeline"
 )
 
 // trixieGRUBNet is Debian 13's signed network GRUB, which .ci/trixie-grub
@@ -28,86 +24,4 @@ func trixieGRUBNet(t *testing.T) string {
 		testenv.Unavailable(t, "Debian 13's signed network GRUB is missing: %v (run .ci/trixie-grub)", err)
 	}
 	return p
-}
-
-// TestSecureBootHTTP boots OVMF with Secure Boot enforcing by UEFI HTTP
-// boot, from a tree and from an ISO image, through the whole signed
-// chain over HTTP: Debian 12's shim (signed by Microsoft), Debian 13's
-// signed network GRUB (which has the http module), the configuration
-// the server generates where that GRUB's built-in prefix (/grub) points,
-// Debian 12's signed kernel and the marker initrd. The kernel says
-// "Secure boot enabled".
-func TestSecureBootHTTP(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		iso  bool
-		// shim and GRUB as the tree or image keeps them.
-		shim, grub string
-	}{
-		{name: "tree", shim: "shimx64.efi", grub: "grubnetx64.efi"},
-		{name: "iso", iso: true, shim: "EFI/boot/bootx64.efi", grub: "EFI/boot/grubx64.efi"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			grub := trixieGRUBNet(t)
-			l := newLab(t)
-			l.signedChain(tc.shim, tc.grub, grub, tc.iso)
-			if ok, notes := l.hasNote("secure-boot"); ok {
-				t.Errorf("the server warned about a chain that Secure Boot accepts (a GRUB with http among it):\n%s", notes)
-			}
-			r := l.boot(uefiSecureHTTP, bootTimeout)
-			requireSecureBoot(t, r)
-			m := l.machine(timeline.StageInitrd)
-			requireStepsInOrder(t, m)
-			requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, labHTTP+"/"+tc.shim)
-			requireStep(t, m, timeline.StageBootProgram, events.ProtoHTTP, tc.shim)
-			requireStep(t, m, timeline.StageMenu, events.ProtoHTTP, "grub/")
-			requireStep(t, m, timeline.StageKernel, events.ProtoHTTP, "install/vmlinuz")
-			requireStep(t, m, timeline.StageInitrd, events.ProtoHTTP, "install/initrd.gz")
-		})
-	}
-}
-
-// TestSecureBootHTTPDebian12GRUB boots OVMF with Secure Boot enforcing
-// by UEFI HTTP boot from an ISO image as TestSecureBootHTTP does, but with
-// Debian 12's signed network GRUB as EFI/boot/grubx64.efi. The firmware
-// accepts the image's shim, shim asks for its revocation files (a clean
-// 404), fetches GRUB over HTTP and starts it; and that is as far as it
-// gets: Debian 12's signed GRUB has the tftp module but no http one, and
-// a signed GRUB loads no modules, so it cannot read its configuration
-// from the HTTP server it came from (and GRUB 2.06 would not parse the
-// port of "http,10.99.0.1:8080" either). The test pins the chain up to
-// GRUB, the start-up warning that says HTTP boot clients stop at GRUB's
-// prompt, and the report of the silent machine: stopped after the boot
-// program (GRUB), without the Secure Boot hint, since nothing was
-// refused. The boot over PXE (TestSecureBootPXE) goes on to the kernel.
-func TestSecureBootHTTPDebian12GRUB(t *testing.T) {
-	t.Parallel()
-	l := newLab(t)
-	src := l.mkdir("tree")
-	l.isoTree(src)
-	copyFile(t, debShimSigned, filepath.Join(src, "EFI", "boot", "bootx64.efi"))
-	copyFile(t, debGRUBNet, filepath.Join(src, "EFI", "boot", "grubx64.efi"))
-	iso := l.makeISO(src)
-	if err := os.RemoveAll(src); err != nil {
-		t.Fatal(err)
-	}
-	l.pxekit("-range", labFirst+"-"+labLast, "-iso", iso, "-ra")
-	l.requireNote("shim", "shim=EFI/boot/bootx64.efi")
-	l.requireNote("secure-boot", "file=EFI/boot/grubx64.efi", "role=GRUB loaded by http", "problem~has no http module")
-	l.success = "Welcome to GRUB!"
-	r := l.boot(uefiSecureHTTP, bootTimeout)
-	if strings.Contains(r.serial, "Access Denied") || strings.Contains(r.serial, "Security Violation") {
-		t.Errorf("the firmware refused a program:\n%s", tail(r.serial, 3000))
-	}
-	m := l.machine(timeline.StageBootProgram)
-	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, labHTTP+"/EFI/boot/bootx64.efi")
-	requireStep(t, m, timeline.StageBootProgram, events.ProtoHTTP, "EFI/boot/bootx64.efi")
-	// shim's optional files (revocations_sbat.efi, …) are a clean 404.
-	requireMetric(t, l.metrics(), "pxekit_transfers_total", map[string]string{"proto": "http", "outcome": "not-found"}, 1)
-	m = l.stalled(timeline.DefaultStallAfter + 30*time.Second)
-	if m.Program != "EFI/boot/grubx64.efi" || m.Stall.File != "EFI/boot/grubx64.efi" || m.Stall.Message != timeline.StallMessage || m.Stall.Hint != "" {
-		t.Errorf("machine %s: program %q, stall %+v; want stopped after the boot program EFI/boot/grubx64.efi, no Secure Boot hint", m.MAC, m.Program, *m.Stall)
-	}
 }

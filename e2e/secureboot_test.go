@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pxekit/pxekit/events"
 	"github.com/pxekit/pxekit/timeline"
 )
 
@@ -31,87 +30,6 @@ func requireSecureBoot(t *testing.T, r qemuResult) {
 	t.Helper()
 	if !strings.Contains(r.serial, secureBootLine) {
 		t.Errorf("the kernel did not print %q: Secure Boot was not enforcing\n--- serial console (last 3000 bytes):\n%s", secureBootLine, tail(r.serial, 3000))
-	}
-}
-
-// TestSecureBootPXE boots OVMF with Secure Boot enforcing and
-// Microsoft's keys over PXE (TFTP), from a tree that keeps Debian's
-// signed shim as shimx64.efi and its signed network GRUB as
-// grubnetx64.efi, and from an ISO image laid out as distribution images
-// are (shim as EFI/boot/bootx64.efi, GRUB beside it as grubx64.efi): the
-// client is offered the shim, which asks for grubx64.efi beside itself
-// (the tree's grubnetx64.efi is served under that name); GRUB reads the
-// configuration the server generates from isolinux.cfg under its
-// built-in prefix (/grub), then loads Debian's signed kernel and the
-// marker initrd, and the kernel says "Secure boot enabled".
-func TestSecureBootPXE(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name       string
-		iso        bool
-		shim, grub string // as the tree or image keeps them
-	}{
-		{name: "tree", shim: "shimx64.efi", grub: "grubnetx64.efi"},
-		{name: "iso", iso: true, shim: "EFI/boot/bootx64.efi", grub: "EFI/boot/grubx64.efi"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			l := newLab(t)
-			l.signedChain(tc.shim, tc.grub, debGRUBNet, tc.iso)
-			r := l.boot(uefiSecure, bootTimeout)
-			requireSecureBoot(t, r)
-			m := l.machine(timeline.StageInitrd)
-			requireStepsInOrder(t, m)
-			requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, tc.shim)
-			requireStep(t, m, timeline.StageBootProgram, events.ProtoTFTP, tc.shim)
-			requireStep(t, m, timeline.StageMenu, events.ProtoTFTP, "grub/grub.cfg")
-			requireStep(t, m, timeline.StageKernel, events.ProtoTFTP, "install/vmlinuz")
-			requireStep(t, m, timeline.StageInitrd, events.ProtoTFTP, "install/initrd.gz")
-			// HTTP is on (status.json comes from it), so Debian 12's GRUB
-			// is rightly a warning for UEFI HTTP boot clients; nothing
-			// of the PXE chain is.
-			st, _ := l.status()
-			for _, n := range st.Notes {
-				if n.Kind == "secure-boot" && n.Fields["role"] != "GRUB loaded by http" {
-					t.Errorf("the server warned about a chain that booted with Secure Boot on: %s %v", n.Msg, n.Fields)
-				}
-			}
-		})
-	}
-}
-
-// TestSecureBootWarnsUnsigned is the negative: a tree whose UEFI boot
-// program is unsigned (Debian's iPXE build, as the server offers where
-// the tree has no EFI program of its own) is what the server warns
-// about at start-up, for PXE and for HTTP boot, naming the program;
-// OVMF with Secure Boot on fetches it and refuses it ("Access Denied");
-// and the server's report (status.json, from the timeline) says that
-// the machine stopped after the boot program, which Secure Boot may
-// have refused.
-func TestSecureBootWarnsUnsigned(t *testing.T) {
-	t.Parallel()
-	l := newLab(t)
-	root := l.mkdir("tree")
-	l.isoTree(root)
-	copyFile(t, debSnponly, filepath.Join(root, "snponly.efi"))
-	l.pxekit("-range", labFirst+"-"+labLast, "-root", root, "-http", ":8080")
-	l.requireNote("secure-boot", "file=snponly.efi", "role=x86-64 UEFI boot program, UEFI HTTP boot program", "problem~unsigned")
-	// And the same firmware as TestSecureBootPXE refuses it: Secure Boot
-	// is on. The boot ends at OVMF's refusal, after the transfer.
-	l.success = ": Access Denied"
-	r := l.boot(uefiSecure, 2*time.Minute)
-	if !strings.Contains(r.serial, `"UEFI PXEv4 (MAC:525400123456)"`) {
-		t.Errorf("the refusal is not of the PXE boot option:\n%s", tail(r.serial, 2000))
-	}
-	m := l.machine(timeline.StageBootProgram)
-	requireStep(t, m, timeline.StageDHCP, events.ProtoDHCP, "snponly.efi")
-	requireStep(t, m, timeline.StageBootProgram, events.ProtoTFTP, "snponly.efi")
-	m = l.stalled(timeline.DefaultStallAfter + 30*time.Second)
-	if m.Stage != timeline.StageBootProgram || m.Stall.Stage != timeline.StageBootProgram || m.Stall.File != "snponly.efi" || m.Stall.Message != timeline.StallMessage {
-		t.Errorf("machine %s: stage %v, stall %+v; want stopped after the boot program snponly.efi", m.MAC, m.Stage, *m.Stall)
-	}
-	if !strings.HasPrefix(m.Stall.Hint, "Secure Boot may have refused it: snponly.efi: unsigned") {
-		t.Errorf("machine %s: stall hint %q, want the Secure Boot hint for the unsigned snponly.efi", m.MAC, m.Stall.Hint)
 	}
 }
 
@@ -143,10 +61,10 @@ func (l *lab) stalled(timeout time.Duration) timeline.Machine {
 }
 
 // signedChain lays out the isoTree with the signed shim at shim and grub
-// (a signed network GRUB) at grubPath, from a tree or, with iso, from an
-// xorriso image of it, starts the server as full DHCP server on it, and
-// requires its start-up note that UEFI clients get that shim.
-func (l *lab) signedChain(shim, grubPath, grub string, iso bool) {
+// (a signed network GRUB) at grubPath, as a tree or, with iso, as an
+// xorriso image of it, and returns the flags of the server as full DHCP
+// server on it.
+func (l *lab) signedChain(shim, grubPath, grub string, iso bool) []string {
 	t := l.t
 	src := l.mkdir("tree")
 	l.isoTree(src)
@@ -160,6 +78,5 @@ func (l *lab) signedChain(shim, grubPath, grub string, iso bool) {
 		}
 		files = []string{"-iso", img}
 	}
-	l.pxekit(append([]string{"-range", labFirst + "-" + labLast, "-ra"}, files...)...)
-	l.requireNote("shim", "shim="+shim)
+	return fullDHCP(files...)
 }

@@ -16,7 +16,7 @@ import (
 )
 
 // TestEmulatorMatchesQEMU checks package pxeclient against the firmware
-// it emulates: QEMU's iPXE ROM boots the tree of path 3 (the iPXE script
+// it emulates: QEMU's iPXE ROM boots the tree of TestBootPaths/bios-ipxe-script-http (the iPXE script
 // over HTTP, then kernel and initrd) from minimal-server, then an
 // emulated machine of profile "bios-ipxe" boots from the same server, and
 // the server's timeline must show the two machines passing the same

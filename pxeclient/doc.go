@@ -63,7 +63,7 @@
 // embedded configuration, as Debian's signed images are ("normal
 // (memdisk)/grub.cfg", a script that sources $prefix/grub.cfg), makes
 // no search and reads prefix/grub.cfg; Debian 12's installer GRUB under
-// OVMF was seen doing exactly that in the end-to-end test TestUEFIGRUB.
+// OVMF was seen doing exactly that in the end-to-end test TestBootPaths/uefi-pxe-grub.
 // Either way normal mode first asks for its module lists
 // (<prefix>/x86_64-efi/command.lst, fs.lst, crypto.lst, terminal.lst;
 // arm64-efi on ARM64), which servers seldom have; the client asks for

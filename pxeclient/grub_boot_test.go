@@ -301,7 +301,7 @@ func verifyKernel(rep *pxeclient.Report, root string) error {
 // Debian 12's installer (package debian-installer-12-netboot-amd64) as
 // ovmf-pxe from minimal-server, and checks the client's requests against
 // what that GRUB itself asked for under OVMF in the end-to-end test
-// TestUEFIGRUB (the server's timeline, seen there): the size probe and
+// TestBootPaths/uefi-pxe-grub (the server's timeline, seen there): the size probe and
 // the program, its module lists, then the configuration under its
 // prefix, no search, then kernel and initrd.
 func TestBootDebianGRUBMinimalServer(t *testing.T) {
