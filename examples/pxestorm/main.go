@@ -29,7 +29,9 @@
 // machines that reached it, then failures grouped by reason, DHCP and TFTP
 // retransmissions, the bytes loaded and the aggregate throughput, and,
 // with -pid, the server's CPU time during the storm and its peak RSS
-// (VmHWM, the peak since the server started).
+// (VmHWM, the peak since the server started); and its own CPU time and how
+// busy the machine was, which says whether the storm measured the server
+// or ran out of CPU for server and emulator together.
 package main
 
 import (
@@ -119,6 +121,8 @@ func run(ctx context.Context, o options, w io.Writer, log *slog.Logger) error {
 	var addrs addrSet
 	defer addrs.removeAll(o.iface, log)
 	cpu0, _ := cpuTime(o.pid)
+	self0 := selfCPU()
+	busy0, total0, mok := machineCPU()
 	reports := make([]*pxeclient.Report, o.n)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -147,11 +151,21 @@ func run(ctx context.Context, o options, w io.Writer, log *slog.Logger) error {
 	wg.Wait()
 	wall := time.Since(start)
 	cpu1, cerr := cpuTime(o.pid)
+	self1 := selfCPU()
+	busy1, total1, mok1 := machineCPU()
 	last := pxeclient.StageLoaded
 	if o.configOnly {
 		last = pxeclient.StageConfig
 	}
 	printSummary(w, reports, wall, last)
+	// On one machine the emulator and the server share the CPUs: when the
+	// machine was busy all the time, the storm measured how fast the two
+	// together are, not the server alone.
+	fmt.Fprintf(w, "pxestorm: CPU %.2f s during the storm", (self1 - self0).Seconds())
+	if mok && mok1 && total1 > total0 {
+		fmt.Fprintf(w, "; machine busy %.0f%% (%.1f of %.1f CPU-seconds)", 100*float64(busy1-busy0)/float64(total1-total0), (busy1 - busy0).Seconds(), (total1 - total0).Seconds())
+	}
+	fmt.Fprintln(w)
 	if o.pid != 0 {
 		if cerr != nil {
 			return cerr
