@@ -6,9 +6,8 @@
 //
 // Run it in a network namespace of its own, joined to the server's segment:
 // it binds port 68 on -iface and adds every leased address to -iface over
-// rtnetlink (with
-// the lease's prefix length, so the server's subnet is routed), removing
-// them at the end.
+// rtnetlink (with the lease's prefix length, so the server's subnet is
+// routed), removing them at the end.
 //
 // Each machine has its own MAC (chaddr and option 61) and, once leased,
 // its own source address, so the server sees N machines. All of them share
