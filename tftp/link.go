@@ -50,6 +50,11 @@ type sockLink struct {
 	batch    batchWriter // nil: one write per packet
 	spin     *spinReader // nil: reads always sleep in the poller
 	spinFor  time.Duration
+	// gotLast is set when the last read or exchange returned a packet:
+	// then the next exchange may wait for its answer without reading
+	// first. After a timeout, a late answer to the last packet may be
+	// queued already, and only a read finds it.
+	gotLast bool
 }
 
 func newSockLink(c *net.UDPConn) *sockLink {
@@ -96,6 +101,7 @@ func (l *sockLink) read(b []byte, deadline time.Time, flags *atomic.Uint32) (int
 	} else {
 		n, err = l.conn.Read(b)
 	}
+	l.gotLast = err == nil
 	return n, l.waitErr(err)
 }
 
@@ -124,9 +130,11 @@ func (l *sockLink) exchange(p, b []byte, deadline time.Time, flags *atomic.Uint3
 	}
 	l.setDeadline(deadline)
 	if flags.Load() != 0 {
+		l.gotLast = false
 		return 0, l.write(p), errWait
 	}
-	n, sent, werr, err := l.spin.exchange(p, b, l.spinFor)
+	n, sent, werr, err := l.spin.exchange(p, b, l.spinFor, !l.gotLast)
+	l.gotLast = sent && werr == nil && err == nil
 	if werr != nil {
 		return 0, werr, nil
 	}

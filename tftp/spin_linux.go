@@ -20,6 +20,9 @@ type spinReader struct {
 	until time.Time // zero: do not poll again before sleeping
 	out   []byte    // to send before reading; nil once sent
 	werr  error     // why out could not be sent
+	// tryFirst reads right after sending out: a packet may be queued
+	// whose readiness the runtime no longer knows (see exchange).
+	tryFirst bool
 }
 
 func newSpinReader(c *net.UDPConn) *spinReader {
@@ -52,7 +55,7 @@ func (r *spinReader) recv(fd uintptr) bool {
 			}
 			break
 		}
-		if r.until.IsZero() {
+		if r.until.IsZero() && !r.tryFirst {
 			// The answer cannot be there yet: wait for it without
 			// the read that would find the socket empty.
 			return false
@@ -78,7 +81,7 @@ func (r *spinReader) recv(fd uintptr) bool {
 // read polls for up to d, then waits in the network poller until the
 // connection's read deadline.
 func (r *spinReader) read(b []byte, d time.Duration) (int, error) {
-	n, _, _, err := r.exchange(nil, b, d)
+	n, _, _, err := r.exchange(nil, b, d, true)
 	return n, err
 }
 
@@ -88,14 +91,17 @@ func (r *spinReader) read(b []byte, d time.Duration) (int, error) {
 // which can only come after p left, wakes the wait, and the read that
 // the poller would otherwise try first, on a socket that cannot hold the
 // answer yet, is saved. A packet that was queued before p left is read
-// with the next packet or when the deadline ends the wait.
+// with the next packet or when the deadline ends the wait; so with
+// tryFirst (the caller's last wait did not end with a packet, and an
+// answer to what it sent before may have come since) the read is tried
+// right after the send, as the poller would.
 //
 // werr is the error of the send. sent is false when p was not sent and
 // nothing was read: the wait ended before it began (a deadline that had
 // passed, a closed socket: err says so), or the socket's send buffer was
 // full (err is nil); the caller then sends p itself.
-func (r *spinReader) exchange(p, b []byte, d time.Duration) (n int, sent bool, werr, err error) {
-	r.b, r.out, r.werr = b, p, nil
+func (r *spinReader) exchange(p, b []byte, d time.Duration, tryFirst bool) (n int, sent bool, werr, err error) {
+	r.b, r.out, r.werr, r.tryFirst = b, p, nil, tryFirst
 	r.n, r.err = 0, nil
 	r.until = time.Time{}
 	if d > 0 {
