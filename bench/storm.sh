@@ -1,29 +1,56 @@
 #!/usr/bin/env bash
-# bench/storm.sh: a boot storm, pxekit against dnsmasq.
+# bench/storm.sh: a boot storm, pxekit against dnsmasq and tftpd-hpa.
 #
-# N emulated machines (examples/pxestorm, package pxeclient; profile
-# ovmf-pxe by default: EDK2's UEFI PXE) power on within RAMP and boot all
-# the way, all over TFTP: the boot program (syslinux.efi, with EDK2's tsize
-# probe, blksize 1468, windowsize 4), the pxelinux configuration search,
-# then the kernel and the initrd the menu names (as syslinux.efi asks:
-# tsize, blksize 1408); a machine counts as booted when it has loaded
-# the initrd. The servers, each in a fresh pair of network namespaces joined by a veth,
-# serve the same tree:
-#   pxekit    examples/minimal-server -range (full DHCP, TFTP)
-#   dnsmasq   DHCP and TFTP, --tftp-max and --dhcp-lease-max raised to N
-#             (its defaults, 50 transfers and 1,000 leases, would make it
-#             drop most of a storm; see issue 17)
-# The runs are interleaved (pxekit, dnsmasq, pxekit, dnsmasq, ...) and
-# repeated RUNS times. Per run it prints pxestorm's summary; at the end a
-# table per server: machines booted, whole-storm wall time, boot p50 and
-# p99, p99/p50, server CPU and peak RSS (medians over the runs), and the
-# ratio of the wall times pxekit/dnsmasq.
+# N emulated machines (examples/pxestorm, package pxeclient) power on
+# within RAMP and boot all the way; a machine counts as booted when it has
+# loaded the initrd. Two variants (VARIANTS, both by default):
 #
-# Needs root, ip, dnsmasq and Go. Usage:
+#   tftp  all over TFTP, profile ovmf-pxe (EDK2's UEFI PXE): the boot
+#         program (syslinux.efi, with EDK2's tsize probe, blksize 1468,
+#         windowsize 4), the pxelinux configuration search, then the kernel
+#         and the initrd the menu names, lock step (as syslinux.efi asks:
+#         tsize, blksize 1408).
+#   http  TFTP for the boot program, then HTTP, as iPXE does: profile
+#         ipxe-efi (iPXE under OVMF) loads start.ipxe over TFTP (blksize
+#         1432, lock step; an iPXE script padded to 200 KiB, the size of
+#         an iPXE EFI build), which chains http://SERVER:8080/menu.ipxe,
+#         which loads the kernel and the initrd over HTTP. (pxeclient does
+#         not run boot programs: a real iPXE binary would DHCP again.)
+#
+# The servers, each in a fresh pair of network namespaces joined by a
+# veth, serve the same tree:
+#   pxekit     examples/minimal-server -range (full DHCP, TFTP, HTTP)
+#   dnsmasq    DHCP and TFTP, --tftp-max and --dhcp-lease-max raised to N
+#              (its defaults, 50 transfers and 1,000 leases, would make it
+#              drop most of a storm; see issue 17); for the http variant
+#              with nginx serving HTTP
+#   tftpd-hpa  (tftp variant) dnsmasq for DHCP only, tftpd-hpa (in.tftpd,
+#              package tftpd-hpa) for TFTP, listening on the server's
+#              address in the namespace
+# The runs are interleaved (run 1: every variant, every server; run 2:
+# ...) and repeated RUNS times. Per run it prints pxestorm's summary; at the
+# end a table per variant and server: machines booted, whole-storm wall
+# time, boot p50 and p99, p99/p50, server CPU and peak RSS, the emulator's
+# CPU, how busy the machine was and which share of that busy time server
+# and emulator had, "ours%" (medians over the runs), and the ratio
+# of the wall times pxekit/peer. Server CPU is that of every process the
+# server side ran (dnsmasq and nginx, tftpd-hpa and the child it forks per
+# transfer), from a cpuacct cgroup made for the run; RSS is the sum of the peak RSS (VmHWM) of the
+# processes alive at the end, so tftpd-hpa's per-transfer children are not
+# in it.
+#
+# The emulator runs on the same machine: when the machine is busy all the
+# storm long, the wall time is that of emulator and server together, and
+# on a machine shared with other work (ours% well under 100) it says more
+# about that work than about the server: compare CPU then.
+#
+# Needs root, ip, dnsmasq, in.tftpd (tftpd-hpa), nginx and Go. Usage:
 #   sudo bench/storm.sh                          # N=1000, RUNS=3, 8 + 32 MiB
 #   N=200 RUNS=3 KERNEL_MIB=1 INITRD_MIB=4 bench/storm.sh
-#   PROFILE=mix SCALE=0.25 bench/storm.sh        # every PXE firmware, short timeouts
+#   VARIANTS=tftp SERVERS="pxekit tftpd-hpa" bench/storm.sh
+#   PROFILE=mix SCALE=0.25 VARIANTS=tftp bench/storm.sh  # every PXE firmware, short timeouts
 #   SERVERS=dnsmasq POOL=1000 bench/storm.sh     # one server; a pool as large as the storm
+#   SERVER_LOG=20 N=5 bench/storm.sh             # and the last 20 lines of each server's log
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -32,14 +59,21 @@ runs=${RUNS:-3}
 kmib=${KERNEL_MIB:-8}
 imib=${INITRD_MIB:-32}
 ramp=${RAMP:-1s}
-profile=${PROFILE:-ovmf-pxe}
+variants=${VARIANTS:-tftp http}
 scale=${SCALE:-1}
 timeout=${TIMEOUT:-15m}
 
 work=$(mktemp -d /tmp/pxekit-storm.XXXXXX)
 id=$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 srvns=pxks$id cli=pxkc$id
+# The server's processes go into a cpuacct cgroup of their own, so that
+# its CPU time counts every process, also the children tftpd-hpa forks
+# per transfer (which it does not reap in a way that adds them to its
+# own); without cgroup v1 cpuacct, the namespace's processes are summed.
+cg=/sys/fs/cgroup/cpuacct/pxkstorm$id
+mkdir "$cg" 2>/dev/null || cg=""
 cleanup() {
+	[[ -n $cg ]] && rmdir "$cg" 2>/dev/null
 	for ns in "$srvns" "$cli"; do
 		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
 		ip netns del "$ns" 2>/dev/null || true
@@ -51,12 +85,23 @@ trap cleanup EXIT
 go build -o "$work" ./examples/minimal-server ./examples/pxestorm
 root=$work/root
 mkdir -p "$root/pxelinux.cfg"
+chmod 755 "$work" # tftpd-hpa and nginx workers may look up the tree as another user
 head -c 200003 /dev/urandom >"$root/syslinux.efi"
 head -c 150001 /dev/urandom >"$root/grubnetaa64.efi"
 head -c 46000 /dev/urandom >"$root/pxelinux.0"
 head -c $((kmib << 20)) /dev/urandom >"$root/vmlinuz"
 head -c $((imib << 20)) /dev/urandom >"$root/initrd.img"
 printf 'DEFAULT linux\nLABEL linux\n  KERNEL vmlinuz\n  APPEND initrd=initrd.img console=ttyS0\n' >"$root/pxelinux.cfg/default"
+# The http variant: a TFTP boot file (an iPXE script, as a site's
+# embedded iPXE script would be) that hands over to HTTP.
+srv=10.80.0.1
+{
+	printf '#!ipxe\nchain http://%s:8080/menu.ipxe\n' $srv
+	# Comment lines up to the size of an iPXE EFI build (snponly.efi,
+	# about 200 KiB), so that the TFTP stage carries as much.
+	for _ in $(seq 3200); do printf '#%063d\n' 0; done
+} >"$root/start.ipxe"
+printf '#!ipxe\nkernel http://%s:8080/vmlinuz initrd=initrd.img console=ttyS0\ninitrd http://%s:8080/initrd.img\nboot\n' $srv $srv >"$root/menu.ipxe"
 
 # The pool: 10.80.0.0/20, server at .0.1, addresses from 10.80.1.1 on,
 # POOL addresses (default twice N: with a pool barely larger than the
@@ -88,20 +133,69 @@ teardown() {
 	sleep 1
 }
 
-start_server() { # $1: pxekit or dnsmasq; prints the server's pid
-	case $1 in
+inns() { # runs "$@" in the server's namespace and cgroup
+	[[ -n $cg ]] && echo $BASHPID >"$cg/tasks"
+	exec ip netns exec "$srvns" "$@"
+}
+
+dnsmasq_dhcp() { # the DHCP options every dnsmasq run shares
+	echo --no-daemon --conf-file=/dev/null --port=0 --user=root --group=root \
+		--interface="vs$id" --bind-interfaces --pid-file= --no-ping --log-facility=- \
+		--dhcp-range="$first_ip,$last_ip,255.255.240.0,1h" --dhcp-leasefile="$work/dnsmasq.leases" \
+		--dhcp-lease-max=$((n + 100)) \
+		--dhcp-match=set:efi64,option:client-arch,7 --dhcp-match=set:arm64,option:client-arch,11
+}
+
+start_server() { # $1: variant, $2: server; prints the main server process's pid
+	local efi=syslinux.efi
+	[[ $1 == http ]] && efi=start.ipxe
+	case $2 in
 	pxekit)
-		ip netns exec "$srvns" "$work/minimal-server" -iface "vs$id" -range "$first_ip-$last_ip" \
-			-root "$root" -http "" >"$work/server.log" 2>&1 &
+		local http=""
+		[[ $1 == http ]] && http=":8080"
+		inns "$work/minimal-server" -iface "vs$id" -range "$first_ip-$last_ip" \
+			-root "$root" -http "$http" -efi-boot "$efi" >"$work/server.log" 2>&1 &
 		;;
 	dnsmasq)
-		ip netns exec "$srvns" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --user=root --group=root \
-			--interface="vs$id" --bind-interfaces --pid-file= --no-ping --log-facility=- \
-			--dhcp-range="$first_ip,$last_ip,255.255.240.0,1h" --dhcp-leasefile="$work/dnsmasq.leases" \
-			--dhcp-lease-max=$((n + 100)) --enable-tftp --tftp-root="$root" --tftp-max=$((n + 100)) \
-			--dhcp-match=set:efi64,option:client-arch,7 --dhcp-match=set:arm64,option:client-arch,11 \
-			--dhcp-boot=tag:efi64,syslinux.efi --dhcp-boot=tag:arm64,grubnetaa64.efi --dhcp-boot=pxelinux.0 \
+		# shellcheck disable=SC2046
+		inns dnsmasq $(dnsmasq_dhcp) --enable-tftp --tftp-root="$root" --tftp-max=$((n + 100)) \
+			--dhcp-boot=tag:efi64,$efi --dhcp-boot=tag:arm64,grubnetaa64.efi --dhcp-boot=pxelinux.0 \
 			>"$work/server.log" 2>&1 &
+		if [[ $1 == http ]]; then
+			sleep 0.2
+			mkdir -p "$work/nginx"
+			cat >"$work/nginx/nginx.conf" <<-CONF
+				daemon off;
+				worker_processes auto;
+				user root;
+				pid $work/nginx/nginx.pid;
+				error_log $work/nginx/error.log;
+				events { worker_connections 8192; }
+				http {
+				  access_log off;
+				  sendfile on;
+				  tcp_nopush on;
+				  client_body_temp_path $work/nginx;
+				  proxy_temp_path $work/nginx;
+				  fastcgi_temp_path $work/nginx;
+				  uwsgi_temp_path $work/nginx;
+				  scgi_temp_path $work/nginx;
+				  server { listen $srv:8080; root $root; }
+				}
+			CONF
+			inns nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" >>"$work/server.log" 2>&1 &
+		fi
+		;;
+	tftpd-hpa)
+		# dnsmasq for DHCP only; it names the TFTP server in siaddr.
+		# shellcheck disable=SC2046
+		inns dnsmasq $(dnsmasq_dhcp) \
+			--dhcp-boot=tag:efi64,$efi,,$srv --dhcp-boot=tag:arm64,grubnetaa64.efi,,$srv --dhcp-boot=pxelinux.0,,$srv \
+			>"$work/server.log" 2>&1 &
+		sleep 0.2
+		# On the server's address in its namespace (with -a
+		# 127.0.0.1:69 it exits without a word).
+		inns in.tftpd -L -s -u root -a $srv:69 "$root" >>"$work/tftpd.log" 2>&1 &
 		;;
 	esac
 	local pid=""
@@ -114,25 +208,72 @@ start_server() { # $1: pxekit or dnsmasq; prints the server's pid
 	echo "$pid"
 }
 
+# nscpu prints the CPU seconds of the server's cgroup, or of every
+# process in the server namespace with the children they reaped (utime
+# stime cutime cstime, /proc/PID/stat).
+nscpu() {
+	if [[ -n $cg ]]; then
+		awk '{ printf "%.2f", $1 / 1e9 }' "$cg/cpuacct.usage"
+		return
+	fi
+	local t=0 p
+	for p in $(ip netns pids "$srvns" 2>/dev/null); do
+		t=$((t + $(awk '{ sub(/.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	awk -v t=$t 'BEGIN { printf "%.2f", t / 100 }'
+}
+
+# nsrss prints the sum of VmHWM (MiB) of the server namespace's processes.
+nsrss() {
+	local k=0 p v
+	for p in $(ip netns pids "$srvns" 2>/dev/null); do
+		v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+		k=$((k + ${v:-0}))
+	done
+	awk -v k=$k 'BEGIN { printf "%.1f", k / 1024 }'
+}
+
+profile_of() { # $1: variant
+	if [[ -n ${PROFILE:-} ]]; then echo "$PROFILE"; elif [[ $1 == http ]]; then echo ipxe-efi; else echo ovmf-pxe; fi
+}
+
+servers_of() { # $1: variant
+	if [[ -n ${SERVERS:-} ]]; then
+		for s in $SERVERS; do [[ $1 == http && $s == tftpd-hpa ]] || echo "$s"; done
+	elif [[ $1 == http ]]; then echo pxekit dnsmasq; else echo pxekit dnsmasq tftpd-hpa; fi
+}
+
 results=$work/results
 : >"$results"
 for run in $(seq "$runs"); do
-	for server in ${SERVERS:-pxekit dnsmasq}; do
-		rm -f "$work/dnsmasq.leases"
-		setup
-		pid=$(start_server $server)
-		# Each run has its own file descriptor budget: a storm of N
-		# machines holds N sockets at once on either side.
-		out=$(ulimit -n "$(ulimit -Hn)" && ip netns exec "$cli" "$work/pxestorm" -iface "vc$id" -n "$n" -ramp "$ramp" \
-			-profile "$profile" -scale "$scale" -timeout "$timeout" -pid "$pid" 2>&1) || true
-		teardown
-		echo "=== run $run, $server"
-		echo "$out"
-		booted=$(sed -nE 's/^[0-9]+ machines, ([0-9]+) reached.*/\1/p' <<<"$out")
-		wall=$(sed -nE 's/.*; storm ([0-9.]+) s$/\1/p' <<<"$out")
-		read -r p50 p99 < <(awk '/^whole boot \(ok\)/ {print $5, $7}' <<<"$out") || true
-		read -r cpu rss < <(sed -nE 's/.*CPU ([0-9.]+) s during the storm, peak RSS ([0-9.]+) MiB/\1 \2/p' <<<"$out") || true
-		echo "$server ${booted:-0} ${wall:-0} ${p50:-0} ${p99:-0} ${cpu:-0} ${rss:-0}" >>"$results"
+	for variant in $variants; do
+		for server in $(servers_of $variant); do
+			rm -f "$work/dnsmasq.leases"
+			setup
+			pid=$(start_server $variant $server)
+			cpu0=$(nscpu)
+			# Each run has its own file descriptor budget: a storm of N
+			# machines holds N sockets at once on either side.
+			out=$(ulimit -n "$(ulimit -Hn)" && ip netns exec "$cli" "$work/pxestorm" -iface "vc$id" -n "$n" -ramp "$ramp" \
+				-profile "$(profile_of $variant)" -scale "$scale" -timeout "$timeout" -pid "$pid" 2>&1) || true
+			cpu=$(awk -v a="$cpu0" -v b="$(nscpu)" 'BEGIN { printf "%.2f", b - a }')
+			rss=$(nsrss)
+			teardown
+			[[ -n ${SERVER_LOG:-} ]] && tail -n "$SERVER_LOG" "$work/server.log"
+			echo "=== run $run, $variant, $server"
+			echo "$out"
+			echo "server namespace: CPU $cpu s during the storm, peak RSS $rss MiB (sum over its processes)"
+			booted=$(sed -nE 's/^[0-9]+ machines, ([0-9]+) reached.*/\1/p' <<<"$out")
+			wall=$(sed -nE 's/.*; storm ([0-9.]+) s$/\1/p' <<<"$out")
+			read -r p50 p99 < <(awk '/^whole boot \(ok\)/ {print $5, $7}' <<<"$out") || true
+			read -r ecpu < <(sed -nE 's/^pxestorm: CPU ([0-9.]+) s.*/\1/p' <<<"$out") || true
+			read -r busy < <(sed -nE 's/.*machine busy ([0-9]+)%.*/\1/p' <<<"$out") || true
+			read -r busys < <(sed -nE 's/.*machine busy [0-9]+% \(([0-9.]+) of.*/\1/p' <<<"$out") || true
+			# The share of the machine's busy CPU time that server and
+			# emulator had: on a shared machine the rest went elsewhere.
+			share=$(awk -v a="${cpu:-0}" -v b="${ecpu:-0}" -v t="${busys:-0}" 'BEGIN { if (t > 0) printf "%.0f", 100 * (a + b) / t; else print 0 }')
+			echo "$variant $server ${booted:-0} ${wall:-0} ${p50:-0} ${p99:-0} ${cpu:-0} ${rss:-0} ${ecpu:-0} ${busy:-0} $share" >>"$results"
+		done
 	done
 done
 
@@ -140,21 +281,30 @@ done
 secs() { awk -v d="$1" 'BEGIN { if (d ~ /ms$/) { sub(/ms$/, "", d); print d / 1000 } else if (d ~ /µs$/) { sub(/µs$/, "", d); print d / 1e6 } else if (d ~ /m[0-9.]+s$/) { split(d, a, "m"); sub(/s$/, "", a[2]); print a[1] * 60 + a[2] } else { sub(/s$/, "", d); print d + 0 } }'; }
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-echo
-echo "storm of $n machines ($profile, scale $scale, ramp $ramp), kernel $kmib MiB + initrd $imib MiB, $runs runs each, interleaved"
-printf '%-8s %-16s %-22s %9s %9s %8s %8s %10s\n' server booted "wall s (runs)" "p50 s" "p99 s" p99/p50 "CPU s" "RSS MiB"
-declare -A wallmed
-for server in ${SERVERS:-pxekit dnsmasq}; do
-	rows=$(awk -v s=$server '$1 == s' "$results")
-	booted=$(awk '{ printf "%s%s", sep, $2; sep = "," }' <<<"$rows")
-	walls=$(awk '{ printf "%s%s", sep, $3; sep = "," }' <<<"$rows")
-	wm=$(awk '{ print $3 }' <<<"$rows" | median)
-	p50=$(while read -r _ _ _ a _; do secs "$a"; done <<<"$rows" | median)
-	p99=$(while read -r _ _ _ _ b _; do secs "$b"; done <<<"$rows" | median)
-	cpu=$(awk '{ print $6 }' <<<"$rows" | median)
-	rss=$(awk '{ print $7 }' <<<"$rows" | median)
-	ratio=$(awk -v a="$p99" -v b="$p50" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-	wallmed[$server]=$wm
-	printf '%-8s %-16s %-22s %9.2f %9.2f %8s %8s %10s\n' $server "$booted/$n" "$wm ($walls)" "$p50" "$p99" "$ratio" "$cpu" "$rss"
+for variant in $variants; do
+	echo
+	echo "storm of $n machines, variant $variant ($(profile_of $variant), scale $scale, ramp $ramp), kernel $kmib MiB + initrd $imib MiB, $runs runs each, interleaved"
+	printf '%-9s %-14s %-26s %8s %8s %8s %7s %8s %8s %6s %6s\n' server booted "wall s (runs)" "p50 s" "p99 s" p99/p50 "CPU s" "RSS MiB" "emu CPU" busy% ours%
+	declare -A wallmed=()
+	for server in $(servers_of $variant); do
+		rows=$(awk -v v=$variant -v s=$server '$1 == v && $2 == s' "$results")
+		[[ -n $rows ]] || continue
+		booted=$(awk '{ printf "%s%s", sep, $3; sep = "," }' <<<"$rows")
+		walls=$(awk '{ printf "%s%s", sep, $4; sep = "," }' <<<"$rows")
+		wm=$(awk '{ print $4 }' <<<"$rows" | median)
+		p50=$(while read -r _ _ _ _ a _; do secs "$a"; done <<<"$rows" | median)
+		p99=$(while read -r _ _ _ _ _ b _; do secs "$b"; done <<<"$rows" | median)
+		cpu=$(awk '{ print $7 }' <<<"$rows" | median)
+		rss=$(awk '{ print $8 }' <<<"$rows" | median)
+		ecpu=$(awk '{ print $9 }' <<<"$rows" | median)
+		busy=$(awk '{ print $10 }' <<<"$rows" | median)
+		ours=$(awk '{ print $11 }' <<<"$rows" | median)
+		ratio=$(awk -v a="$p99" -v b="$p50" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+		wallmed[$server]=$wm
+		printf '%-9s %-14s %-26s %8.2f %8.2f %8s %7s %8s %8s %6s %6s\n' $server "$booted/$n" "$wm ($walls)" "$p50" "$p99" "$ratio" "$cpu" "$rss" "$ecpu" "$busy" "$ours"
+	done
+	for peer in dnsmasq tftpd-hpa; do
+		[[ -n ${wallmed[pxekit]:-} && -n ${wallmed[$peer]:-} ]] || continue
+		awk -v a="${wallmed[pxekit]}" -v b="${wallmed[$peer]}" -v p=$peer 'BEGIN { if (b > 0) printf "wall time pxekit/%s: %.2f (medians)\n", p, a / b }'
+	done
 done
-awk -v a="${wallmed[pxekit]}" -v b="${wallmed[dnsmasq]}" 'BEGIN { if (b > 0) printf "wall time pxekit/dnsmasq: %.2f (medians)\n", a / b }'

@@ -99,35 +99,49 @@ func tftpGet(ctx context.Context, listen func(netip.Addr) (net.PacketConn, error
 		retries = 6
 	}
 	last := rrq
-	to := net.UDPAddrFromAddrPort(server)
-	if _, err := pc.WriteTo(last, to); err != nil {
+	u := newUDPIO(pc)
+	to := server
+	if err := u.writeTo(last, to); err != nil {
 		return res, err
 	}
 	blksize, window := 512, 1
 	var expect uint16 = 1
 	inWindow := 0
-	var peer *net.UDPAddr
-	var dst net.Addr = to
+	var peer netip.AddrPort // the server's transfer port, once known
+	dst := to
+	var ack [4]byte // the last ACK, which last then points at
+	ack[1] = opACK
 	buf := make([]byte, 65536+4)
 	tries := 0
+	// The read deadline is set again only when it passes: a wait ends
+	// timeout after the last packet in or out (lastIO), as if it were set
+	// before every read, without a timer update per packet.
+	lastIO := time.Now()
+	_ = pc.SetReadDeadline(lastIO.Add(timeout))
 	for {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
-		_ = pc.SetReadDeadline(time.Now().Add(timeout))
-		n, from, err := pc.ReadFrom(buf)
+		n, from, err := u.readFrom(buf)
 		if err != nil {
 			if ne, ok := err.(net.Error); ok && ne.Timeout() && ctx.Err() == nil {
+				now := time.Now()
+				if d := lastIO.Add(timeout); now.Before(d) {
+					_ = pc.SetReadDeadline(d)
+					continue
+				}
 				tries++
 				if tries > retries {
 					return res, fmt.Errorf("pxeclient: tftp %s: no answer after %d retransmissions", name, retries)
 				}
 				res.retrans++
-				if peer != nil {
+				if peer.IsValid() {
 					dst = peer
 				}
-				_, _ = pc.WriteTo(last, dst)
+				_ = u.writeTo(last, dst)
 				inWindow = 0
+				lastIO = now
+				_ = pc.SetReadDeadline(now.Add(timeout))
 				continue
 			}
 			if ctx.Err() != nil {
@@ -135,16 +149,14 @@ func tftpGet(ctx context.Context, listen func(netip.Addr) (net.PacketConn, error
 			}
 			return res, err
 		}
-		fu, ok := from.(*net.UDPAddr)
-		if !ok {
-			continue
-		}
-		if peer == nil {
-			if !fu.IP.Equal(to.IP) {
+		lastIO = time.Now()
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		if !peer.IsValid() {
+			if from.Addr() != to.Addr().Unmap() {
 				continue
 			}
-			peer = fu
-		} else if !fu.IP.Equal(peer.IP) || fu.Port != peer.Port {
+			peer = from
+		} else if from != peer {
 			continue // RFC 1350: another TID; a real client would send an ERROR 5
 		}
 		p := buf[:n]
@@ -188,11 +200,12 @@ func tftpGet(ctx context.Context, listen func(netip.Addr) (net.PacketConn, error
 				}
 			}
 			if probe {
-				_, _ = pc.WriteTo(append([]byte{0, opERROR, 0, 0}, "size probe\x00"...), peer)
+				_ = u.writeTo(append([]byte{0, opERROR, 0, 0}, "size probe\x00"...), peer)
 				return res, nil
 			}
-			last = []byte{0, opACK, 0, 0}
-			_, _ = pc.WriteTo(last, peer)
+			ack[2], ack[3] = 0, 0
+			last = ack[:]
+			_ = u.writeTo(last, peer)
 			tries = 0
 		case opDATA:
 			blk := binary.BigEndian.Uint16(p[2:])
@@ -212,8 +225,9 @@ func tftpGet(ctx context.Context, listen func(netip.Addr) (net.PacketConn, error
 			expect++
 			final := len(data) < blksize
 			if final || inWindow >= window {
-				last = []byte{0, opACK, byte(blk >> 8), byte(blk)}
-				_, _ = pc.WriteTo(last, peer)
+				ack[2], ack[3] = byte(blk>>8), byte(blk)
+				last = ack[:]
+				_ = u.writeTo(last, peer)
 				inWindow = 0
 			}
 			if final {
@@ -221,4 +235,38 @@ func tftpGet(ctx context.Context, listen func(netip.Addr) (net.PacketConn, error
 			}
 		}
 	}
+}
+
+// udpIO reads and writes a PacketConn by netip.AddrPort, without the
+// allocation per packet of ReadFrom's net.Addr when it is a *net.UDPConn.
+type udpIO struct {
+	pc  net.PacketConn
+	udp *net.UDPConn
+}
+
+func newUDPIO(pc net.PacketConn) udpIO {
+	u, _ := pc.(*net.UDPConn)
+	return udpIO{pc: pc, udp: u}
+}
+
+func (u udpIO) readFrom(b []byte) (int, netip.AddrPort, error) {
+	if u.udp != nil {
+		return u.udp.ReadFromUDPAddrPort(b)
+	}
+	n, from, err := u.pc.ReadFrom(b)
+	var ap netip.AddrPort
+	if fu, ok := from.(*net.UDPAddr); ok {
+		ap = fu.AddrPort()
+	}
+	return n, ap, err
+}
+
+func (u udpIO) writeTo(b []byte, to netip.AddrPort) error {
+	var err error
+	if u.udp != nil {
+		_, err = u.udp.WriteToUDPAddrPort(b, to)
+	} else {
+		_, err = u.pc.WriteTo(b, net.UDPAddrFromAddrPort(to))
+	}
+	return err
 }

@@ -121,8 +121,10 @@
 // transfer; [EventHook] turns it into the [events.Event] values that the
 // DHCP server and netboot's HTTP wrapper report too.
 //
-// A transfer waits for ACKs in the runtime's network poller, and on Linux
-// may first poll its socket for up to [Server.BusyPoll] (50 µs), only
+// A transfer waits for ACKs in the runtime's network poller. On Linux a
+// lock-step block is sent from within that wait (one read(2) per block,
+// not a read that finds the socket empty and then a second one), and a
+// transfer may first poll its socket for up to [Server.BusyPoll] (50 µs), only
 // while that measurably shortens its round trips and fewer transfers run
 // than GOMAXPROCS; [Transfer.Polled] counts the waits that polled.
 //

@@ -24,6 +24,10 @@ type link interface {
 	// read waits until deadline for a packet and copies it into b. It
 	// returns errWait without waiting when *flags is not zero.
 	read(b []byte, deadline time.Time, flags *atomic.Uint32) (int, error)
+	// exchange sends p, then reads as read does: a lock-step block and
+	// the wait for its ACK. werr is the error of the send; when it is
+	// nil, p has left, even if err is errWait.
+	exchange(p, b []byte, deadline time.Time, flags *atomic.Uint32) (n int, werr, err error)
 	// wake makes a blocked read return errWait; safe from any goroutine.
 	wake()
 	// forget drops a cached deadline after a wake.
@@ -46,6 +50,11 @@ type sockLink struct {
 	batch    batchWriter // nil: one write per packet
 	spin     *spinReader // nil: reads always sleep in the poller
 	spinFor  time.Duration
+	// gotLast is set when the last read or exchange returned a packet:
+	// then the next exchange may wait for its answer without reading
+	// first. After a timeout, a late answer to the last packet may be
+	// queued already, and only a read finds it.
+	gotLast bool
 }
 
 func newSockLink(c *net.UDPConn) *sockLink {
@@ -79,10 +88,7 @@ func writeEach(l link, pkts [][]byte) error {
 }
 
 func (l *sockLink) read(b []byte, deadline time.Time, flags *atomic.Uint32) (int, error) {
-	if l.deadline.IsZero() || deadline.Before(l.deadline) {
-		l.conn.SetReadDeadline(deadline)
-		l.deadline = deadline
-	}
+	l.setDeadline(deadline)
 	// Checked after setting the deadline: a wake-up between the two
 	// resets the deadline to the past after our flag was set.
 	if flags.Load() != 0 {
@@ -95,11 +101,62 @@ func (l *sockLink) read(b []byte, deadline time.Time, flags *atomic.Uint32) (int
 	} else {
 		n, err = l.conn.Read(b)
 	}
+	l.gotLast = err == nil
+	return n, l.waitErr(err)
+}
+
+func (l *sockLink) setDeadline(deadline time.Time) {
+	if l.deadline.IsZero() || deadline.Before(l.deadline) {
+		l.conn.SetReadDeadline(deadline)
+		l.deadline = deadline
+	}
+}
+
+// waitErr turns the end of the read deadline into errWait.
+func (l *sockLink) waitErr(err error) error {
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		l.deadline = time.Time{}
-		return 0, errWait
+		return errWait
 	}
-	return n, err
+	return err
+}
+
+// exchange sends p and reads the answer in one wait of the runtime's
+// poller where it can (spinReader.exchange), which saves a system call per
+// lock-step block: the read that would find the socket empty.
+func (l *sockLink) exchange(p, b []byte, deadline time.Time, flags *atomic.Uint32) (int, error, error) {
+	if l.spin == nil {
+		return writeRead(l, p, b, deadline, flags)
+	}
+	l.setDeadline(deadline)
+	if flags.Load() != 0 {
+		l.gotLast = false
+		return 0, l.write(p), errWait
+	}
+	n, sent, werr, err := l.spin.exchange(p, b, l.spinFor, !l.gotLast)
+	l.gotLast = sent && werr == nil && err == nil
+	if werr != nil {
+		return 0, werr, nil
+	}
+	if !sent {
+		if werr := l.write(p); werr != nil {
+			return 0, werr, nil
+		}
+		if err == nil { // the send buffer was full: nothing was read
+			n, err = l.read(b, deadline, flags)
+			return n, nil, err
+		}
+	}
+	return n, nil, l.waitErr(err)
+}
+
+// writeRead is exchange in two steps.
+func writeRead(l link, p, b []byte, deadline time.Time, flags *atomic.Uint32) (int, error, error) {
+	if werr := l.write(p); werr != nil {
+		return 0, werr, nil
+	}
+	n, err := l.read(b, deadline, flags)
+	return n, nil, err
 }
 
 func (l *sockLink) setSpin(d time.Duration) bool {
@@ -152,6 +209,10 @@ func (c *chanLink) deliver(b []byte) {
 func (c *chanLink) write(b []byte) error { return c.l.writeTo(b, c.peer) }
 
 func (c *chanLink) writeBatch(pkts [][]byte) error { return writeEach(c, pkts) }
+
+func (c *chanLink) exchange(p, b []byte, deadline time.Time, flags *atomic.Uint32) (int, error, error) {
+	return writeRead(c, p, b, deadline, flags)
+}
 
 func (c *chanLink) read(b []byte, deadline time.Time, flags *atomic.Uint32) (int, error) {
 	if flags.Load() != 0 {

@@ -192,6 +192,11 @@ type Server struct {
 	// round trip while it runs.
 	BusyPoll time.Duration
 
+	// readFirst makes every wait for an ACK start with a read, as it did
+	// before a lock-step block and the wait for its ACK became one
+	// exchange (link.go); BenchmarkStormBlock compares the two.
+	readFirst bool
+
 	limOnce    sync.Once
 	lim        *lograte.Limiter
 	mu         sync.Mutex

@@ -315,11 +315,17 @@ func (t *session) ackLoop(req *request, info *Transfer, win *window, a agreed) (
 		if base > 0 {
 			info.Sent += int64(len(pkts))
 		}
+		// A single packet leaves in the first wait for its ACK (one
+		// exchange); a window leaves now, in one batch.
+		var out []byte
 		var werr error
-		if len(pkts) == 1 {
-			werr = t.link.write(pkts[0])
-		} else {
+		switch {
+		case len(pkts) > 1:
 			werr = t.link.writeBatch(pkts)
+		case s.readFirst:
+			werr = t.link.write(pkts[0])
+		default:
+			out = pkts[0]
 		}
 		if werr != nil {
 			info.Outcome = OutcomeAborted
@@ -358,7 +364,19 @@ func (t *session) ackLoop(req *request, info *Transfer, win *window, a agreed) (
 			if !drainUntil.IsZero() && drainUntil.Before(dl) {
 				dl = drainUntil
 			}
-			n, err := t.link.read(rbuf, dl, &t.flags)
+			var n int
+			var err error
+			if out != nil {
+				var werr error
+				n, werr, err = t.link.exchange(out, rbuf, dl, &t.flags)
+				out = nil
+				if werr != nil {
+					info.Outcome = OutcomeAborted
+					return false, fmt.Errorf("tftp: sending to client: %w", werr)
+				}
+			} else {
+				n, err = t.link.read(rbuf, dl, &t.flags)
+			}
 			if err == errWait {
 				t.link.forget()
 				if f := t.flags.Load(); f != 0 {

@@ -14,3 +14,7 @@ type spinReader struct{}
 func newSpinReader(*net.UDPConn) *spinReader { return nil }
 
 func (*spinReader) read([]byte, time.Duration) (int, error) { panic("unreachable") }
+
+func (*spinReader) exchange(_, _ []byte, _ time.Duration, _ bool) (int, bool, error, error) {
+	panic("unreachable")
+}

@@ -5,9 +5,9 @@
 //	ip netns exec clients pxestorm -iface veth1 -n 200 -profile ovmf-pxe -pid 1234
 //
 // Run it in a network namespace of its own, joined to the server's segment:
-// it binds port 68 on -iface and adds every leased address to -iface (with
-// the lease's prefix length, so the server's subnet is routed), removing
-// them at the end.
+// it binds port 68 on -iface and adds every leased address to -iface over
+// rtnetlink (with the lease's prefix length, so the server's subnet is
+// routed), removing them at the end.
 //
 // Each machine has its own MAC (chaddr and option 61) and, once leased,
 // its own source address, so the server sees N machines. All of them share
@@ -29,7 +29,9 @@
 // machines that reached it, then failures grouped by reason, DHCP and TFTP
 // retransmissions, the bytes loaded and the aggregate throughput, and,
 // with -pid, the server's CPU time during the storm and its peak RSS
-// (VmHWM, the peak since the server started).
+// (VmHWM, the peak since the server started); and its own CPU time and how
+// busy the machine was, which says whether the storm measured the server
+// or ran out of CPU for server and emulator together.
 package main
 
 import (
@@ -42,7 +44,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"os/signal"
 	"slices"
 	"sort"
@@ -119,7 +120,10 @@ func run(ctx context.Context, o options, w io.Writer, log *slog.Logger) error {
 	var addrs addrSet
 	defer addrs.removeAll(o.iface, log)
 	cpu0, _ := cpuTime(o.pid)
+	self0 := selfCPU()
+	busy0, total0, mok := machineCPU()
 	reports := make([]*pxeclient.Report, o.n)
+	addrTime := make([]time.Duration, o.n) // OnLease: the address added to -iface
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range o.n {
@@ -131,8 +135,13 @@ func run(ctx context.Context, o options, w io.Writer, log *slog.Logger) error {
 		mac[3], mac[4], mac[5] = byte(i>>16), byte(i>>8), byte(i)
 		c := &pxeclient.Client{
 			Profile: profiles[i%len(profiles)], MAC: mac, Conn: conn, Broadcast: true,
-			OnLease: func(ctx context.Context, a netip.Prefix) error { return addrs.add(ctx, o.iface, a) },
-			NoLoad:  o.configOnly,
+			OnLease: func(ctx context.Context, a netip.Prefix) error {
+				t := time.Now()
+				err := addrs.add(ctx, o.iface, a)
+				addrTime[i] = time.Since(t)
+				return err
+			},
+			NoLoad: o.configOnly,
 		}
 		wg.Go(func() {
 			select {
@@ -147,11 +156,25 @@ func run(ctx context.Context, o options, w io.Writer, log *slog.Logger) error {
 	wg.Wait()
 	wall := time.Since(start)
 	cpu1, cerr := cpuTime(o.pid)
+	self1 := selfCPU()
+	busy1, total1, mok1 := machineCPU()
 	last := pxeclient.StageLoaded
 	if o.configOnly {
 		last = pxeclient.StageConfig
 	}
 	printSummary(w, reports, wall, last)
+	// Not a stage of the boot but time a machine waits between its ACK
+	// and its first TFTP or HTTP request; it is in "whole boot".
+	slices.Sort(addrTime)
+	fmt.Fprintf(w, "%-16s %6d %10s %10s %10s %10s\n", "adding address", o.n, round(percentile(addrTime, .5)), round(percentile(addrTime, .9)), round(percentile(addrTime, .99)), round(addrTime[len(addrTime)-1]))
+	// On one machine the emulator and the server share the CPUs: when the
+	// machine was busy all the time, the storm measured how fast the two
+	// together are, not the server alone.
+	fmt.Fprintf(w, "pxestorm: CPU %.2f s during the storm", (self1 - self0).Seconds())
+	if mok && mok1 && total1 > total0 {
+		fmt.Fprintf(w, "; machine busy %.0f%% (%.1f of %.1f CPU-seconds)", 100*float64(busy1-busy0)/float64(total1-total0), (busy1 - busy0).Seconds(), (total1 - total0).Seconds())
+	}
+	fmt.Fprintln(w)
 	if o.pid != 0 {
 		if cerr != nil {
 			return cerr
@@ -177,8 +200,8 @@ func (s *addrSet) add(ctx context.Context, iface string, a netip.Prefix) error {
 	if s.addrs[a] {
 		return nil
 	}
-	if out, err := exec.CommandContext(ctx, "ip", "addr", "replace", a.String(), "dev", iface).CombinedOutput(); err != nil {
-		return fmt.Errorf("ip addr add %s: %w: %s", a, err, strings.TrimSpace(string(out)))
+	if err := setAddr(iface, a, true); err != nil {
+		return fmt.Errorf("adding %s to %s: %w", a, iface, err)
 	}
 	if s.addrs == nil {
 		s.addrs = make(map[netip.Prefix]bool)
@@ -193,8 +216,8 @@ func (s *addrSet) removeAll(iface string, log *slog.Logger) {
 	for a := range s.addrs {
 		// Removing the first address of a subnet may take the others
 		// with it; those errors are expected.
-		if out, err := exec.Command("ip", "addr", "del", a.String(), "dev", iface).CombinedOutput(); err != nil {
-			log.Debug("ip addr del", "addr", a, "err", err, "out", strings.TrimSpace(string(out)))
+		if err := setAddr(iface, a, false); err != nil {
+			log.Debug("removing address", "addr", a, "err", err)
 		}
 	}
 }

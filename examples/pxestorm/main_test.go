@@ -67,9 +67,20 @@ func TestSmoke(t *testing.T) {
 		`(?m)^boot program\s+5 `,
 		`(?m)^kernel\+initrd\s+5 `,
 		`server pid \d+: CPU [0-9.]+ s during the storm, peak RSS [0-9.]+ MiB`,
+		`(?m)^adding address\s+5 `,
+		`(?m)^pxestorm: CPU [0-9.]+ s during the storm; machine busy \d+%`,
 	} {
 		if !regexp.MustCompile(re).Match(out) {
 			t.Errorf("pxestorm output does not match %q", re)
 		}
+	}
+	// The leased addresses (added over netlink while the machines booted)
+	// are gone again; the interface's own /32 stays.
+	addrs, err := cli.Command(t.Context(), "ip", "-4", "-o", "addr", "show", "dev", cliIf).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip addr show: %v: %s", err, addrs)
+	}
+	if got := strings.Count(string(addrs), " inet "); got != 1 {
+		t.Errorf("after the storm %s has %d IPv4 addresses, want only its own:\n%s", cliIf, got, addrs)
 	}
 }
