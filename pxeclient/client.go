@@ -292,7 +292,8 @@ var broadcast = netip.AddrPortFrom(netip.AddrFrom4([4]byte{255, 255, 255, 255}),
 // true for a reply, or the schedule or ctx ends. After a first reply that
 // accept does not take it keeps collecting for linger, and then stops if
 // usable (nil: always) says the replies so far will do; else it sends
-// again, as firmware that got only a proxyDHCP offer asks again.
+// again, as firmware that got only a proxyDHCP offer asks again. With
+// linger 0 a reply accept does not take is ignored.
 func (c *Client) exchange(ctx context.Context, ch <-chan []byte, rep *Report, to netip.AddrPort, msg func(secs uint16) []byte, accept func(*reply) (done bool), linger time.Duration, usable func() bool) error {
 	start := time.Now()
 	got, gotAny := false, false
@@ -321,6 +322,9 @@ func (c *Client) exchange(ctx context.Context, ch <-chan []byte, rep *Report, to
 				if accept(r) {
 					t.Stop()
 					return nil
+				}
+				if linger <= 0 {
+					continue // a stray reply (another OFFER): wait on
 				}
 				if !got {
 					got, gotAny = true, true

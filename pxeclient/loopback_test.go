@@ -333,7 +333,14 @@ func TestLoopbackNAK(t *testing.T) {
 // address only from the DHCP server's answer to the third DISCOVER (a
 // busy server). The client keeps asking, as firmware does, instead of
 // giving up with the proxy offer alone.
-func TestLoopbackProxyOfferFirst(t *testing.T) {
+func TestLoopbackProxyOfferFirst(t *testing.T) { loopbackProxy(t, false) }
+
+// TestLoopbackStrayOffer: an OFFER that comes in reply to the REQUEST
+// (a late answer to an earlier DISCOVER) is ignored; the ACK behind it
+// is taken.
+func TestLoopbackStrayOffer(t *testing.T) { loopbackProxy(t, true) }
+
+func loopbackProxy(t *testing.T, stray bool) {
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -375,6 +382,9 @@ func TestLoopbackProxyOfferFirst(t *testing.T) {
 					reply(2, []byte{127, 0, 0, 2}, "")
 				}
 			case 3:
+				if stray {
+					reply(2, []byte{127, 0, 0, 2}, "") // a late OFFER first
+				}
 				reply(5, []byte{127, 0, 0, 2}, "")
 			}
 		}
