@@ -49,19 +49,31 @@ func fakeDHCP(t *testing.T, drop, naks int32, xids *xidLog) (netip.AddrPort, *at
 			} else {
 				reply = 5
 			}
-			b := make([]byte, 240)
-			b[0], b[1], b[2] = 2, 1, 6
-			copy(b[4:8], buf[4:8])
-			copy(b[16:20], []byte{127, 0, 0, 2})
-			copy(b[20:24], []byte{127, 0, 0, 1})
-			copy(b[28:44], buf[28:44])
-			copy(b[108:], "boot.efi")
-			copy(b[236:], []byte{99, 130, 83, 99})
-			b = append(b, 53, 1, reply, 54, 4, 127, 0, 0, 1, 1, 4, 255, 0, 0, 0, 255)
+			b := fakeReply(buf[:n], reply, [4]byte{127, 0, 0, 2}, "boot.efi", "")
 			_, _ = pc.WriteTo(b, from)
 		}
 	}()
 	return netip.MustParseAddrPort(pc.LocalAddr().String()), discovers
+}
+
+// fakeReply is a fake server's reply of type mt to req: yiaddr yi,
+// siaddr and option 54 127.0.0.1, a /8 mask, and the boot file and
+// vendor class (option 60) when not empty.
+func fakeReply(req []byte, mt byte, yi [4]byte, file, class string) []byte {
+	b := make([]byte, 240)
+	b[0], b[1], b[2] = 2, 1, 6
+	copy(b[4:8], req[4:8])
+	copy(b[16:20], yi[:])
+	copy(b[20:24], []byte{127, 0, 0, 1})
+	copy(b[28:44], req[28:44])
+	copy(b[108:], file)
+	copy(b[236:], []byte{99, 130, 83, 99})
+	b = append(b, 53, 1, mt, 54, 4, 127, 0, 0, 1, 1, 4, 255, 0, 0, 0)
+	if class != "" {
+		b = append(b, 60, byte(len(class)))
+		b = append(b, class...)
+	}
+	return append(b, 255)
 }
 
 // xidLog is a list of transaction IDs, safe for concurrent use.
@@ -360,20 +372,11 @@ func loopbackProxy(t *testing.T, stray bool) {
 			}
 			typ, _ := req.Option(53)
 			reply := func(mt byte, yi []byte, class string) {
-				b := make([]byte, 240)
-				b[0], b[1], b[2] = 2, 1, 6
-				copy(b[4:8], buf[4:8])
-				copy(b[16:20], yi)
-				copy(b[20:24], []byte{127, 0, 0, 1})
-				copy(b[28:44], buf[28:44])
-				copy(b[236:], []byte{99, 130, 83, 99})
-				b = append(b, 53, 1, mt, 54, 4, 127, 0, 0, 1, 1, 4, 255, 0, 0, 0)
+				file := ""
 				if class != "" {
-					copy(b[108:], "boot.efi")
-					b = append(b, 60, byte(len(class)))
-					b = append(b, class...)
+					file = "boot.efi"
 				}
-				_, _ = pc.WriteTo(append(b, 255), from)
+				_, _ = pc.WriteTo(fakeReply(buf[:n], mt, [4]byte(yi), file, class), from)
 			}
 			switch typ[0] {
 			case 1:
