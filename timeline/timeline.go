@@ -291,7 +291,8 @@ type Stall struct {
 	Message string    `json:"message"` // [StallMessageAt] Stage: "stopped after the boot program"
 	// Hint is why, when it can be told: for a UEFI machine whose last
 	// program is one of [Timeline.SecureBoot], "Secure Boot may have
-	// refused it: " and the reason; at a menu, that it may wait for a
+	// refused it: " and the reason; for a GRUB fetched over HTTP, that
+	// it may lack the http module; at a menu, that it may wait for a
 	// key.
 	Hint string `json:"hint,omitempty"`
 }
@@ -320,6 +321,12 @@ func StallMessageAt(s Stage) string {
 
 // menuHint is [Stall.Hint] of a machine that stopped at its menu.
 const menuHint = "a menu without a timeout waits for a key at the machine's console"
+
+// grubHTTPHint is [Stall.Hint] of a machine silent after a GRUB it
+// fetched over HTTP. Such a GRUB reads its configuration from (http),
+// and one built without the http module (Debian 12's signed images,
+// x86-64 and arm64) asks for nothing and stops at its prompt.
+const grubHTTPHint = "a GRUB loaded over HTTP reads its configuration over HTTP; one without the http module (Debian 12's signed GRUB) stops at its prompt: serve a GRUB with http (Debian 13's) or boot it over TFTP"
 
 // DefaultStallAfter is [Timeline.StallAfter] when it is zero.
 const DefaultStallAfter = 30 * time.Second
@@ -626,6 +633,8 @@ func (t *Timeline) report(m *Machine, now time.Time) Machine {
 		st.File = m.Program
 		if why, ok := t.SecureBoot[m.Program]; ok && strings.HasPrefix(m.Firmware, "uefi") {
 			st.Hint = clip("Secure Boot may have refused it: " + why)
+		} else if m.Steps[len(m.Steps)-1].Proto == events.ProtoHTTP && strings.HasPrefix(path.Base(m.Program), "grub") {
+			st.Hint = grubHTTPHint
 		}
 	case StageMenu:
 		st.Hint = menuHint

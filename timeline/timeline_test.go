@@ -368,6 +368,19 @@ func TestStall(t *testing.T) {
 			s.fetch(events.ProtoTFTP, ip1, "shimx64.efi", "ok", 1000)
 			s.fetch(events.ProtoTFTP, ip1, "grubx64.efi-unsigned", "ok", 1000) // named below
 		}, "grubx64.efi-unsigned", "Secure Boot may have refused it: shim"},
+		{"GRUB over HTTP", 0, time.Minute, func(s *script) {
+			uefi(s)
+			s.fetch(events.ProtoHTTP, ip1, "/boot/grubx64.efi", "ok", 1000)
+		}, "boot/grubx64.efi", grubHTTPHint},
+		{"shim and GRUB over HTTP", 0, time.Minute, func(s *script) {
+			uefi(s)
+			s.fetch(events.ProtoHTTP, ip1, "/shimaa64.efi", "ok", 1000)
+			s.fetch(events.ProtoHTTP, ip1, "/grubaa64.efi", "ok", 1000)
+		}, "grubaa64.efi", grubHTTPHint},
+		{"GRUB over TFTP: no hint", 0, time.Minute, func(s *script) {
+			uefi(s)
+			s.fetch(events.ProtoTFTP, ip1, "grubnetx64.efi", "ok", 1000)
+		}, "grubnetx64.efi", ""},
 		{"moved on to the menu", 0, 29 * time.Second, func(s *script) {
 			uefi(s)
 			s.fetch(events.ProtoTFTP, ip1, "snponly.efi", "ok", 1000)
