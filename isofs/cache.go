@@ -72,12 +72,14 @@ func (c *dirCache) add(off int64, d *dirData) *dirData {
 		return d2
 	}
 	if c.max >= 0 && d.bytes > c.max {
+		d.gone.Store(true)
 		return d
 	}
 	for c.max >= 0 && c.size+d.bytes > c.max && c.lru.prev != &c.lru {
 		old := c.lru.prev
 		c.unlink(old)
 		delete(c.dirs, old.off)
+		old.gone.Store(true)
 		c.size -= old.bytes
 		c.evictions++
 	}

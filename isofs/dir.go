@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -113,6 +114,10 @@ type dirData struct {
 	// one, if claimed; guarded by the FS's mutex (see FS.claimDir).
 	owner   int64
 	claimed bool
+
+	// gone is set when the cache drops this directory, or does not keep
+	// it at all: FS.last must not hold it then.
+	gone atomic.Bool
 }
 
 // badEntry is a directory record that is damaged: it is left out of the
@@ -123,6 +128,14 @@ type badEntry struct {
 }
 
 func (d *dirData) find(name string) *node {
+	if i := d.index(name); i >= 0 {
+		return &d.entries[i]
+	}
+	return nil
+}
+
+// index returns the index in d.entries of the entry called name, or -1.
+func (d *dirData) index(name string) int {
 	// A binary search written out, comparing with < and == rather than
 	// through a function call per step: lookups are much of what opening
 	// a path costs.
@@ -136,9 +149,9 @@ func (d *dirData) find(name string) *node {
 		}
 	}
 	if lo < len(d.entries) && d.entries[lo].name == name {
-		return &d.entries[lo]
+		return lo
 	}
-	return nil
+	return -1
 }
 
 // findBad returns the error of the damaged record called name, or nil.
@@ -858,19 +871,32 @@ func (f *FS) claim(n *node, parent int64) error {
 // the path are followed, and so is the last element when follow is set.
 // Link targets are resolved inside the image: an absolute target starts at
 // the image's root and ".." never climbs above it.
+//
+// A name inside the directory that the previous lookup ended in (see
+// [lastDir]) is resolved from there rather than from the root.
 func (f *FS) resolve(name string, follow bool) (n *node, parentOff int64, err error) {
-	if !fs.ValidPath(name) {
-		return nil, 0, fs.ErrInvalid
-	}
 	cur, parent := f.root, f.root.off
+	var d *dirData    // cur's listing, when known already
+	var hint *lastDir // d's, when it comes from f.last
 	// full is the path being resolved (name, or where a link led), and
 	// rest what of it is left: the directories walked so far are a
 	// prefix of full, so no string is built per element.
-	full := name
-	if full == "." {
-		full = ""
+	full, rest := name, name
+	if l := f.last.Load(); l != nil && l.holds(name) {
+		// l.path is valid, so name is when the rest after it is.
+		rest = name[len(l.path)+1:]
+		if rest == "." || !fs.ValidPath(rest) {
+			return nil, 0, fs.ErrInvalid
+		}
+		cur, d, hint = l.n, l.d, l
+	} else {
+		if !fs.ValidPath(name) {
+			return nil, 0, fs.ErrInvalid
+		}
+		if name == "." {
+			full, rest = "", ""
+		}
 	}
-	rest := full
 	links := 0
 	for rest != "" {
 		at := len(full) - len(rest) // where elem starts in full
@@ -879,17 +905,24 @@ func (f *FS) resolve(name string, follow bool) (n *node, parentOff int64, err er
 		if !cur.mode.IsDir() {
 			return nil, 0, fs.ErrNotExist
 		}
-		d, err := f.dirOf(cur, parent)
-		if err != nil {
-			return nil, 0, err
+		if d == nil {
+			if d, err = f.dirOf(cur, parent); err != nil {
+				return nil, 0, err
+			}
 		}
-		child := d.find(elem)
-		if child == nil {
+		var i int
+		if hint != nil && hint.d == d {
+			i = hint.index(elem)
+		} else {
+			i = d.index(elem)
+		}
+		if i < 0 {
 			if err := d.findBad(elem); err != nil {
 				return nil, 0, err
 			}
 			return nil, 0, fs.ErrNotExist
 		}
+		child := &d.entries[i]
 		if child.mode&fs.ModeSymlink != 0 && (rest != "" || follow) {
 			links++
 			if links > maxLinkFollow {
@@ -901,11 +934,61 @@ func (f *FS) resolve(name string, follow bool) (n *node, parentOff int64, err er
 				target = full[:at] + "/" + target
 			}
 			target = strings.TrimPrefix(path.Clean("/"+target+"/"+rest), "/")
-			cur, parent, full, rest = f.root, f.root.off, target, target
+			cur, parent, full, rest, d = f.root, f.root.off, target, target, nil
 			continue
 		}
-		parent = cur.off
-		cur = child
+		if rest == "" && links == 0 && at > 0 && (hint == nil || hint.d != d) {
+			// name[:at-1], the path of cur, was walked without a link.
+			f.remember(name[:at-1], cur, d, i)
+		}
+		parent, cur, d = cur.off, child, nil
 	}
 	return cur, parent, nil
+}
+
+// lastDir is the directory in which a lookup last found its final
+// element (reached without a symbolic link, and not the root): a walk
+// opens the files of a directory one after another, in order, so the
+// next lookup in it starts there instead of at the root, validates only
+// the rest of its name, and tries the entry after the one found last
+// before a binary search. The FS keeps one, shared by all goroutines.
+//
+// It never holds a directory that the cache has dropped ([dirData.gone]),
+// so the cache's bound on memory still holds.
+type lastDir struct {
+	path string // the directory's path: valid, not "."
+	n    *node  // the directory
+	d    *dirData
+	next atomic.Int32 // index in d.entries after the last entry found
+}
+
+// holds reports whether name lies under l's directory, which the cache
+// still keeps.
+func (l *lastDir) holds(name string) bool {
+	k := len(l.path)
+	return len(name) > k+1 && name[k] == '/' && name[:k] == l.path && !l.d.gone.Load()
+}
+
+// index is d.index(name), trying the entry after the last one found first.
+func (l *lastDir) index(name string) int {
+	e := l.d.entries
+	i := int(l.next.Load())
+	if i >= len(e) || e[i].name != name {
+		if i = l.d.index(name); i < 0 {
+			return -1
+		}
+	}
+	l.next.Store(int32(i + 1))
+	return i
+}
+
+// remember makes the directory n at path dir, whose listing is d, the
+// FS's lastDir; i is the index of the entry just found in it.
+func (f *FS) remember(dir string, n *node, d *dirData, i int) {
+	if d.gone.Load() {
+		return
+	}
+	l := &lastDir{path: dir, n: n, d: d}
+	l.next.Store(int32(i + 1))
+	f.last.Store(l)
 }

@@ -128,6 +128,9 @@ type FS struct {
 	// read without a lock.
 	rootDir atomic.Pointer[dirData]
 
+	// last is where the previous lookup ended (see lastDir), or nil.
+	last atomic.Pointer[lastDir]
+
 	mu     sync.Mutex
 	cache  dirCache        // decoded directories
 	owners map[int64]int64 // directory offset -> offset of the directory listing it

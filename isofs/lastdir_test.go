@@ -1,0 +1,147 @@
+package isofs
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"sync"
+	"testing"
+)
+
+// TestLastDirSkipsCache: a lookup in the directory the previous one ended
+// in starts there (FS.last), so it asks the cache for nothing.
+func TestLastDirSkipsCache(t *testing.T) {
+	fsys, err := Open(bytes.NewReader(readTestdata(t, "small-rr.iso")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fsys.Stat("sub/blocks.txt"); err != nil {
+		t.Fatal(err)
+	}
+	_, hits0, misses0, _ := fsys.cacheStats()
+	for _, name := range []string{"sub/blocks.txt", "sub/link", "sub/a", "sub/Ünïcödé with a long name that needs more than one record.txt", "sub/blocks.txt"} {
+		if _, err := fsys.Lstat(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, hits, misses, _ := fsys.cacheStats(); hits != hits0 || misses != misses0 {
+		t.Errorf("5 lookups in the last directory made %d cache hits and %d misses, want none", hits-hits0, misses-misses0)
+	}
+}
+
+// TestLastDirSameAnswers: a name resolved from the last directory gets the
+// answer a lookup from the root gives, for invalid names, missing ones,
+// links and other directories too.
+func TestLastDirSameAnswers(t *testing.T) {
+	img := readTestdata(t, "small-rr.iso")
+	names := []string{
+		"sub/blocks.txt", "sub/link", "sub/a", "sub/a/b/c/d/e/f/g/h/i/deep.txt", "sub/nope", "sub/nope/x",
+		"sub/blocks.txt/x", "sub/.", "sub/..", "sub/../hello.txt", "sub//blocks.txt", "sub/blocks.txt/",
+		"sub/./blocks.txt", "sub/\xff", "sub", "subx/blocks.txt", "sub/link/x", "hello.txt", ".",
+	}
+	type answer struct {
+		name string
+		size int64
+		mode fs.FileMode
+		err  error
+	}
+	ask := func(fsys *FS, name string, follow bool) answer {
+		var info fs.FileInfo
+		var err error
+		if follow {
+			info, err = fsys.Stat(name)
+		} else {
+			info, err = fsys.Lstat(name)
+		}
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return answer{err: err}
+		}
+		return answer{info.Name(), info.Size(), info.Mode(), nil}
+	}
+	for _, follow := range []bool{true, false} {
+		for _, prime := range []string{"sub/blocks.txt", "sub/a/b/c/d/e/f/g/h/i/deep.txt", "sub/link"} {
+			for _, name := range names {
+				fresh, err := Open(bytes.NewReader(img))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := ask(fresh, name, follow)
+				fsys, err := Open(bytes.NewReader(img))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := fsys.Lstat(prime); err != nil {
+					t.Fatal(err)
+				}
+				if got := ask(fsys, name, follow); got != want {
+					t.Errorf("follow %v, after %q: %q gives %+v, from the root %+v", follow, prime, name, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestLastDirDropped: a directory the cache cannot keep is decoded again
+// on every lookup; FS.last does not keep it past the bound.
+func TestLastDirDropped(t *testing.T) {
+	fsys, err := OpenWith(bytes.NewReader(readTestdata(t, "small-rr.iso")), Options{MaxCacheBytes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fsys.Stat("sub/blocks.txt"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, misses0, _ := fsys.cacheStats()
+	for range 3 {
+		if _, err := fsys.Stat("sub/blocks.txt"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each lookup decodes the root (too large for a bound of 1 byte to
+	// pin) and sub again, and asks the cache twice for each (dirOf and
+	// loadDir).
+	if _, _, misses, _ := fsys.cacheStats(); misses-misses0 != 12 {
+		t.Errorf("3 lookups in a directory the cache cannot keep made %d misses, want 12", misses-misses0)
+	}
+}
+
+// TestLastDirConcurrent reads files of different directories from several
+// goroutines at once, so that FS.last changes under them (run with -race).
+func TestLastDirConcurrent(t *testing.T) {
+	img := readTestdata(t, "small-rr.iso")
+	fsys, err := Open(bytes.NewReader(img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"sub/blocks.txt", "hello.txt", "sub/a/b/c/d/e/f/g/h/i/deep.txt", "sub/link"}
+	want := make(map[string]string)
+	for _, name := range names {
+		ref, err := Open(bytes.NewReader(img))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ref.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[name] = string(b)
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				name := names[(g+i)%len(names)]
+				b, err := fsys.ReadFile(name)
+				if err != nil || string(b) != want[name] {
+					t.Errorf("%s: %d bytes, %v", name, len(b), err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
