@@ -118,6 +118,10 @@ type dirData struct {
 	// gone is set when the cache drops this directory, or does not keep
 	// it at all: FS.last must not hold it then.
 	gone atomic.Bool
+
+	// here is this directory as FS.last holds it, once hereSet.
+	here    lastDir
+	hereSet atomic.Bool
 }
 
 // badEntry is a directory record that is damaged: it is left out of the
@@ -983,12 +987,22 @@ func (l *lastDir) index(name string) int {
 }
 
 // remember makes the directory n at path dir, whose listing is d, the
-// FS's lastDir; i is the index of the entry just found in it.
+// FS's lastDir; i is the index of the entry just found in it. It
+// allocates nothing after the first time for d: d's lastDir is part of
+// it, its path never changes (a directory has one parent, see dirOf, and
+// dir was walked without links).
 func (f *FS) remember(dir string, n *node, d *dirData, i int) {
 	if d.gone.Load() {
 		return
 	}
-	l := &lastDir{path: dir, n: n, d: d}
-	l.next.Store(int32(i + 1))
-	f.last.Store(l)
+	if !d.hereSet.Load() {
+		f.mu.Lock()
+		if !d.hereSet.Load() {
+			d.here.path, d.here.n, d.here.d = strings.Clone(dir), n, d
+			d.hereSet.Store(true)
+		}
+		f.mu.Unlock()
+	}
+	d.here.next.Store(int32(i + 1))
+	f.last.Store(&d.here)
 }

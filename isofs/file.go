@@ -93,11 +93,11 @@ func (f *FS) openNode(n *node) (*File, error) {
 	file := &File{n: n}
 	switch {
 	case n.ext != nil:
-		file.sr = *io.NewSectionReader(&multiExtent{r: f.r, ext: *n.ext}, 0, size)
+		file.src = &multiExtent{r: f.r, ext: *n.ext}
 	case size <= smallFile && f.useRA:
-		file.sr = *io.NewSectionReader(&f.ra, n.off, size)
+		file.src = &f.ra
 	default:
-		file.sr = *io.NewSectionReader(f.r, n.off, size)
+		file.src = f.r
 	}
 	return file, nil
 }
@@ -116,7 +116,7 @@ func (f *FS) openZisofs(n *node) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &File{n: n, sr: *io.NewSectionReader(z, 0, n.size)}, nil
+	return &File{n: n, src: z}, nil
 }
 
 // Stat returns the [fs.FileInfo] of the named file, following symbolic
@@ -197,9 +197,9 @@ func (f *FS) ReadFile(name string) ([]byte, error) {
 	if !ok {
 		return nil, pathErr("readfile", name, errIsDir)
 	}
-	b := make([]byte, ff.sr.Size())
+	b := make([]byte, ff.Size())
 	// io.ReaderAt allows io.EOF with a full read.
-	if n, err := ff.sr.ReadAt(b, 0); err != nil && n < len(b) {
+	if n, err := ff.readAt(b, 0); err != nil && n < len(b) {
 		return nil, pathErr("readfile", name, truncatedErr(err))
 	}
 	return b, nil
@@ -215,16 +215,21 @@ func truncatedErr(err error) error {
 }
 
 // File is an open regular file (or special file, read as empty) of an
-// [FS]. Its contents are read from the image on demand through an
-// [io.SectionReader], never buffered whole.
+// [FS]. Its contents are read from the image on demand, never buffered
+// whole.
 //
 // ReadAt, Stat and Size may be called concurrently, from any number of
 // goroutines, also with Read and Seek. Read, Seek and WriteTo share the file
 // offset and, like those of [os.File], are not meant for concurrent use.
 type File struct {
-	n      *node
-	sr     io.SectionReader // of a *zisofsFile for a zisofs-compressed file
-	closed atomic.Bool
+	// n is the file's node. src holds its data: at n.off in src for a
+	// file of one extent, from offset 0 for one of several extents
+	// (n.ext, a *multiExtent) or a zisofs-compressed one (a *zisofsFile).
+	n   *node
+	src io.ReaderAt
+	// pos is the file offset, or -1 once the file is closed. (An open
+	// file costs 32 bytes: a walk opens one per file.)
+	pos atomic.Int64
 }
 
 var (
@@ -237,30 +242,91 @@ var (
 func (f *File) Stat() (fs.FileInfo, error) { return f.n, nil }
 
 // Size returns the file's size in bytes.
-func (f *File) Size() int64 { return f.sr.Size() }
+func (f *File) Size() int64 {
+	if !f.n.mode.IsRegular() {
+		return 0
+	}
+	return f.n.size
+}
+
+// readAt reads the file's bytes at offset off, as [io.SectionReader] does
+// (io.EOF when p goes past the end).
+func (f *File) readAt(p []byte, off int64) (int, error) {
+	size := f.Size()
+	if off < 0 || off >= size {
+		return 0, io.EOF
+	}
+	base := f.n.off
+	if f.n.ext != nil {
+		base = 0
+	}
+	if max := size - off; int64(len(p)) > max {
+		n, err := f.src.ReadAt(p[:max], base+off)
+		if err == nil {
+			err = io.EOF
+		}
+		return n, err
+	}
+	return f.src.ReadAt(p, base+off)
+}
 
 // Read reads from the current offset.
 func (f *File) Read(p []byte) (int, error) {
-	if f.closed.Load() {
+	pos := f.pos.Load()
+	if pos < 0 {
 		return 0, pathErr("read", f.n.name, fs.ErrClosed)
 	}
-	return f.sr.Read(p)
+	size := f.Size()
+	if pos >= size {
+		return 0, io.EOF
+	}
+	if max := size - pos; int64(len(p)) > max {
+		p = p[:max]
+	}
+	n, err := f.readAt(p, pos)
+	if err == io.EOF && n == len(p) {
+		err = nil
+	}
+	// Fails only when Close came meanwhile; the file stays closed.
+	f.pos.CompareAndSwap(pos, pos+int64(n))
+	return n, err
 }
 
 // ReadAt reads len(p) bytes at offset off, independent of the file offset.
 func (f *File) ReadAt(p []byte, off int64) (int, error) {
-	if f.closed.Load() {
+	if f.pos.Load() < 0 {
 		return 0, pathErr("read", f.n.name, fs.ErrClosed)
 	}
-	return f.sr.ReadAt(p, off)
+	return f.readAt(p, off)
 }
+
+var (
+	errWhence = errors.New("Seek: invalid whence")
+	errOffset = errors.New("Seek: invalid offset")
+)
 
 // Seek sets the offset for the next Read, as [io.Seeker] says.
 func (f *File) Seek(offset int64, whence int) (int64, error) {
-	if f.closed.Load() {
+	pos := f.pos.Load()
+	if pos < 0 {
 		return 0, pathErr("seek", f.n.name, fs.ErrClosed)
 	}
-	return f.sr.Seek(offset, whence)
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += pos
+	case io.SeekEnd:
+		offset += f.Size()
+	default:
+		return 0, errWhence
+	}
+	if offset < 0 {
+		return 0, errOffset
+	}
+	if !f.pos.CompareAndSwap(pos, offset) {
+		return 0, pathErr("seek", f.n.name, fs.ErrClosed)
+	}
+	return offset, nil
 }
 
 // copyBufs holds the buffers WriteTo copies through: larger than io.Copy's
@@ -276,11 +342,11 @@ var (
 // WriteTo writes the rest of the file from the current offset to w, so
 // that [io.Copy] reads in large blocks.
 func (f *File) WriteTo(w io.Writer) (int64, error) {
-	if f.closed.Load() {
+	if f.pos.Load() < 0 {
 		return 0, pathErr("read", f.n.name, fs.ErrClosed)
 	}
 	pool := &copyBufs
-	if f.sr.Size() <= smallFile {
+	if f.Size() <= smallFile {
 		pool = &smallBufs
 	}
 	bp := pool.Get().(*[]byte)
@@ -288,7 +354,7 @@ func (f *File) WriteTo(w io.Writer) (int64, error) {
 	buf := *bp
 	var total int64
 	for {
-		n, err := f.sr.Read(buf)
+		n, err := f.Read(buf)
 		if n > 0 {
 			m, werr := w.Write(buf[:n])
 			total += int64(m)
@@ -310,7 +376,7 @@ func (f *File) WriteTo(w io.Writer) (int64, error) {
 
 // Close marks the file closed; later reads fail with [fs.ErrClosed].
 func (f *File) Close() error {
-	if f.closed.Swap(true) {
+	if f.pos.Swap(-1) < 0 {
 		return pathErr("close", f.n.name, fs.ErrClosed)
 	}
 	if z, ok := f.zisofs(); ok {
@@ -321,8 +387,7 @@ func (f *File) Close() error {
 
 // zisofs returns the decompressor under f, for a zisofs-compressed file.
 func (f *File) zisofs() (*zisofsFile, bool) {
-	r, _, _ := f.sr.Outer()
-	z, ok := r.(*zisofsFile)
+	z, ok := f.src.(*zisofsFile)
 	return z, ok
 }
 

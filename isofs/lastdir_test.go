@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"runtime"
 	"sync"
 	"testing"
 )
@@ -144,4 +145,38 @@ func TestLastDirConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestLookupNoAllocs: looking up files in turn in two directories, each
+// lookup moving FS.last, allocates nothing once the directories are
+// decoded; opening a file allocates its File of 32 bytes only.
+func TestLookupNoAllocs(t *testing.T) {
+	fsys := openTestdata(t, "small-rr.iso", Options{})
+	names := []string{"sub/blocks.txt", "sub/a/b/c/d/e/f/g/h/i/deep.txt"}
+	for _, name := range names {
+		if _, err := fsys.Stat(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		for _, name := range names {
+			fsys.Stat(name)
+		}
+	}); n != 0 {
+		t.Errorf("Stat in two directories in turn: %v allocations, want 0", n)
+	}
+	const opens = 1000
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range opens {
+		f, err := fsys.Open(names[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	runtime.ReadMemStats(&after)
+	if got := (after.TotalAlloc - before.TotalAlloc) / opens; got > 32 {
+		t.Errorf("Open+Close: %d bytes, want at most 32", got)
+	}
 }
