@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -889,7 +890,7 @@ func (f *FS) resolve(name string, follow bool) (n *node, parentOff int64, err er
 	if l := f.last.Load(); l != nil && l.holds(name) {
 		// l.path is valid, so name is when the rest after it is.
 		rest = name[len(l.path)+1:]
-		if rest == "." || !fs.ValidPath(rest) {
+		if !validRest(rest) {
 			return nil, 0, fs.ErrInvalid
 		}
 		cur, d, hint = l.n, l.d, l
@@ -948,6 +949,17 @@ func (f *FS) resolve(name string, follow bool) (n *node, parentOff int64, err er
 		parent, cur, d = cur.off, child, nil
 	}
 	return cur, parent, nil
+}
+
+// validRest reports whether rest is a valid path other than ".", as
+// fs.ValidPath does, at a glance for the usual single ASCII element.
+func validRest(rest string) bool {
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; c == '/' || c >= utf8.RuneSelf {
+			return rest != "." && fs.ValidPath(rest)
+		}
+	}
+	return rest != "" && rest != "." && rest != ".."
 }
 
 // lastDir is the directory in which a lookup last found its final

@@ -37,7 +37,7 @@ func TestLastDirSameAnswers(t *testing.T) {
 	img := readTestdata(t, "small-rr.iso")
 	names := []string{
 		"sub/blocks.txt", "sub/link", "sub/a", "sub/a/b/c/d/e/f/g/h/i/deep.txt", "sub/nope", "sub/nope/x",
-		"sub/blocks.txt/x", "sub/.", "sub/..", "sub/../hello.txt", "sub//blocks.txt", "sub/blocks.txt/",
+		"sub/blocks.txt/x", "sub/.", "sub/..", "sub/...", "sub/.x", "sub/ü", "sub/a/b/c", "sub/a/./b", "sub/a/", "sub/a/\xff", "sub/../hello.txt", "sub//blocks.txt", "sub/blocks.txt/",
 		"sub/./blocks.txt", "sub/\xff", "sub", "subx/blocks.txt", "sub/link/x", "hello.txt", ".",
 	}
 	type answer struct {
