@@ -340,10 +340,20 @@ var (
 )
 
 // WriteTo writes the rest of the file from the current offset to w, so
-// that [io.Copy] reads in large blocks.
+// that [io.Copy] reads in large blocks (and a small file read in image
+// order is written straight from the read-ahead window). The offset
+// moves by the bytes written, also when w fails.
 func (f *File) WriteTo(w io.Writer) (int64, error) {
-	if f.pos.Load() < 0 {
+	pos := f.pos.Load()
+	if pos < 0 {
 		return 0, pathErr("read", f.n.name, fs.ErrClosed)
+	}
+	if ra, ok := f.src.(*readAhead); ok && pos < f.Size() {
+		n, ok, err := ra.writeTo(w, f.n.off+pos, f.Size()-pos)
+		if ok {
+			f.pos.CompareAndSwap(pos, pos+n)
+			return n, err
+		}
 	}
 	pool := &copyBufs
 	if f.Size() <= smallFile {
@@ -358,11 +368,13 @@ func (f *File) WriteTo(w io.Writer) (int64, error) {
 		if n > 0 {
 			m, werr := w.Write(buf[:n])
 			total += int64(m)
-			if werr != nil {
-				return total, werr
+			if werr == nil && m < n {
+				werr = io.ErrShortWrite
 			}
-			if m < n {
-				return total, io.ErrShortWrite
+			if werr != nil {
+				// The offset moves by what was written.
+				f.pos.CompareAndSwap(pos+total+int64(n-m), pos+total)
+				return total, werr
 			}
 		}
 		if err == io.EOF {

@@ -52,16 +52,50 @@ func (ra *readAhead) ReadAt(p []byte, off int64) (int, error) {
 	if off < last || off-last > maxGap || off >= ra.limit {
 		return ra.r.ReadAt(p, off)
 	}
-	if ra.buf == nil {
-		ra.buf = make([]byte, windowSize)
-	}
-	n, _ := ra.r.ReadAt(ra.buf[:min(windowSize, ra.limit-off)], off)
-	ra.off, ra.buf = off, ra.buf[:n]
-	if end > off+int64(n) {
+	ra.fill(off)
+	if end > off+int64(len(ra.buf)) {
 		// Short of p (the end of r): let the image say why.
 		return ra.r.ReadAt(p, off)
 	}
 	return copy(p, ra.buf), nil
+}
+
+// writeTo writes the n bytes of the image at off, a small file's, to w:
+// from the window when they are in it or the reads go forward (as
+// ReadAt), without copying them out of it. It reports false, having
+// written nothing, when they do not come from the window; the caller
+// then reads them itself. w is called with the window locked: a read
+// through the window that w makes meanwhile goes to the image.
+func (ra *readAhead) writeTo(w io.Writer, off, n int64) (written int64, ok bool, err error) {
+	end := off + n
+	last := ra.next.Swap(end)
+	if n > smallFile || !ra.mu.TryLock() {
+		return 0, false, nil
+	}
+	defer ra.mu.Unlock()
+	if off < ra.off || end > ra.off+int64(len(ra.buf)) {
+		if off < last || off-last > maxGap || off >= ra.limit {
+			return 0, false, nil
+		}
+		ra.fill(off)
+		if end > off+int64(len(ra.buf)) {
+			return 0, false, nil // short: the caller's read says why
+		}
+	}
+	m, err := w.Write(ra.buf[off-ra.off : end-ra.off])
+	if err == nil && int64(m) < n {
+		err = io.ErrShortWrite
+	}
+	return int64(m), true, err
+}
+
+// fill reads the window from off on; ra.mu is held.
+func (ra *readAhead) fill(off int64) {
+	if ra.buf == nil {
+		ra.buf = make([]byte, windowSize)
+	}
+	k, _ := ra.r.ReadAt(ra.buf[:min(windowSize, ra.limit-off)], off)
+	ra.off, ra.buf = off, ra.buf[:k]
 }
 
 // costlyReads reports whether each ReadAt of r is a system call: r is an

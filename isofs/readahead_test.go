@@ -2,6 +2,7 @@ package isofs
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -148,6 +149,119 @@ func TestCostlyReads(t *testing.T) {
 	} {
 		if got := costlyReads(tc.r); got != tc.want {
 			t.Errorf("costlyReads(%s) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// nestedWriter collects what is written to it and, on each Write, reads
+// another file of the same FS, as a writer that serves several files
+// might: a read through the window while WriteTo holds it.
+type nestedWriter struct {
+	t     *testing.T
+	fsys  *FS
+	other string
+	buf   bytes.Buffer
+}
+
+func (w *nestedWriter) Write(p []byte) (int, error) {
+	if w.other != "" {
+		b, err := w.fsys.ReadFile(w.other)
+		if err != nil || string(b) != wantContent(w.t, w.other) {
+			w.t.Errorf("ReadFile(%s) inside Write = %q, %v", w.other, b, err)
+		}
+	}
+	return w.buf.Write(p)
+}
+
+// TestReadAheadWriteTo copies every file with io.Copy (File.WriteTo,
+// which writes small files straight from the window) in image order:
+// the contents are right, the reads of the image few, also when the
+// writer reads other files of the FS meanwhile or the file was partly
+// read first.
+func TestReadAheadWriteTo(t *testing.T) {
+	const files = 1000
+	fsys, cr, paths := manyFiles(t, files)
+	for _, nested := range []bool{false, true} {
+		cr.calls.Store(0)
+		for i, p := range paths {
+			w := &nestedWriter{t: t, fsys: fsys}
+			if nested {
+				w.other = paths[(i+files/2)%files]
+			}
+			f, err := fsys.Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			skip := i % 3 // bytes read before the copy
+			head := make([]byte, skip)
+			if _, err := io.ReadFull(f, head); err != nil {
+				t.Fatal(err)
+			}
+			n, err := io.Copy(w, f)
+			f.Close()
+			want := wantContent(t, p)
+			if got := string(head) + w.buf.String(); err != nil || got != want || n != int64(len(want)-skip) {
+				t.Fatalf("nested %v: %s: copied %d bytes %q, %v; want %q", nested, p, n, got, err, want)
+			}
+		}
+		if calls := cr.calls.Load(); !nested && calls > files/16 {
+			t.Errorf("copying %d small files in image order took %d reads of the image, want at most %d", files, calls, files/16)
+		}
+	}
+}
+
+// failingWriter accepts max bytes and then fails, or writes short.
+type failingWriter struct {
+	max   int
+	short bool
+}
+
+var errWriter = errors.New("writer failed")
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) <= w.max {
+		w.max -= len(p)
+		return len(p), nil
+	}
+	n := w.max
+	w.max = 0
+	if w.short {
+		return n, nil
+	}
+	return n, errWriter
+}
+
+// TestWriteToErrors: a writer's error, or a short write, ends WriteTo
+// with the bytes written so far, and the file offset moves by them; for a
+// file copied from the window (the third, the first two read before: the
+// second filled the window) and one not (the first).
+func TestWriteToErrors(t *testing.T) {
+	for _, short := range []bool{false, true} {
+		for _, i := range []int{0, 2} {
+			fsys, cr, paths := manyFiles(t, 100)
+			for _, p := range paths[:i] {
+				if _, err := fsys.ReadFile(p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f, err := fsys.Open(paths[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			cr.calls.Store(0)
+			want := wantContent(t, paths[i])
+			n, err := f.(io.WriterTo).WriteTo(&failingWriter{max: 3, short: short})
+			if wantErr := map[bool]error{false: errWriter, true: io.ErrShortWrite}[short]; n != 3 || err != wantErr {
+				t.Errorf("short %v, file %d: WriteTo = %d, %v; want 3, %v", short, i, n, err, wantErr)
+			}
+			rest, err := io.ReadAll(f)
+			if err != nil || string(rest) != want[3:] {
+				t.Errorf("short %v, file %d: the rest after WriteTo = %q, %v; want %q", short, i, rest, err, want[3:])
+			}
+			if i > 0 && cr.calls.Load() != 0 {
+				t.Errorf("file %d: %d reads of the image, want none (it is in the window)", i, cr.calls.Load())
+			}
+			f.Close()
 		}
 	}
 }
