@@ -106,7 +106,7 @@
 // again from the image when next needed. A decoded directory costs 104
 // bytes per entry, plus the entry's name and Rock Ridge TF entry (22 bytes
 // as xorriso writes it), a symbolic link's target and 24 bytes per extent
-// of a multi-extent or zisofs file (plus 24 for its list), plus 168 bytes
+// of a multi-extent or zisofs file (plus 24 for its list), plus 216 bytes
 // for the directory. So an
 // entry with a 22-character name costs about 148 bytes with Rock Ridge and
 // 126 without (BenchmarkMemory: 100,000 entries cost 15 MiB of heap), and
@@ -123,10 +123,20 @@
 // walk that reads every file) are served from one 64 KiB window per FS,
 // read ahead from the image, so that such a walk costs a system call per
 // window rather than per file; reads in any other order, reads of larger
-// files and reads of images in memory go straight to the image. An open [*File]
-// reads through an [io.SectionReader] on the underlying [io.ReaderAt], so
-// ReadAt may be called from many goroutines at once (as
-// [net/http.ServeContent] and TFTP transfers do), while Read and Seek share
-// the file offset like those of an [os.File]. [File.WriteTo] copies in
-// 256 KiB blocks, so io.Copy from a file costs few system calls.
+// files and reads of images in memory go straight to the image. An open
+// [*File] costs 32 bytes and reads from the underlying [io.ReaderAt] as an
+// [io.SectionReader] would, so ReadAt may be called from many goroutines
+// at once (as [net/http.ServeContent] and TFTP transfers do), while Read
+// and Seek share the file offset like those of an [os.File].
+// [File.WriteTo] copies in 256 KiB blocks, so io.Copy from a file costs
+// few system calls, and writes a small file served by the window straight
+// from it.
+//
+// A lookup starts at the root, except for a name inside the directory in
+// which the previous lookup (by any goroutine) found its last element,
+// reached without a symbolic link: it starts there, and tries the entry
+// after the one found then first, so opening the files of a directory in
+// order, as a walk does, costs neither the path's prefix nor a binary
+// search. Looking a name up allocates nothing once its directories are
+// decoded.
 package isofs
