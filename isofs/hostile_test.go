@@ -283,12 +283,16 @@ func openAndWalkLimits(img []byte, maxEntries int, maxRead int64) error {
 }
 
 // walkTree opens r with the tree names (openErr is OpenWith's error), walks
-// it with walkAll and checks it, and returns what these found.
+// it with walkAll and checks it, and returns what these found. Small files
+// are read through the read-ahead window, as from an *os.File, so that
+// hostile images and the fuzzer reach it (and ReadFile after io.Copy
+// reads each again without it).
 func walkTree(r io.ReaderAt, names NameSource, maxEntries int, maxRead int64) (errs []error, openErr error) {
 	fsys, err := OpenWith(r, Options{Names: names, BootDir: "eltorito"})
 	if err != nil {
 		return nil, err
 	}
+	fsys.useRA = true
 	errs = append(errs, walkAll(fsys, maxEntries, maxRead))
 	// Damage that a walk does not meet, because the damaged entry is not
 	// listed, must still show in Check.
