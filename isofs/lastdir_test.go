@@ -3,7 +3,10 @@ package isofs
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"testing"
@@ -178,5 +181,55 @@ func TestLookupNoAllocs(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if got := (after.TotalAlloc - before.TotalAlloc) / opens; got > 32 {
 		t.Errorf("Open+Close: %d bytes, want at most 32", got)
+	}
+}
+
+// TestFileLikeSectionReader: an open File's Read, ReadAt and Seek behave
+// as those of an io.SectionReader over its contents (which File held
+// before it was cut to 32 bytes), over a random sequence of calls.
+func TestFileLikeSectionReader(t *testing.T) {
+	fsys := openTestdata(t, "small-rr.iso", Options{})
+	for _, name := range []string{"sub/blocks.txt", "hello.txt"} {
+		content, err := fsys.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := fsys.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := f.(*File)
+		ref := io.NewSectionReader(bytes.NewReader(content), 0, int64(len(content)))
+		rng := rand.New(rand.NewPCG(1, 2))
+		size := len(content)
+		for step := range 2000 {
+			var got, want string
+			switch op := rng.IntN(3); op {
+			case 0:
+				n := rng.IntN(size + 100)
+				b1, b2 := make([]byte, n), make([]byte, n)
+				n1, err1 := file.Read(b1)
+				n2, err2 := ref.Read(b2)
+				got, want = fmt.Sprint(n1, err1, string(b1[:n1])), fmt.Sprint(n2, err2, string(b2[:n2]))
+			case 1:
+				n, off := rng.IntN(size+100), int64(rng.IntN(size+200)-50)
+				b1, b2 := make([]byte, n), make([]byte, n)
+				n1, err1 := file.ReadAt(b1, off)
+				n2, err2 := ref.ReadAt(b2, off)
+				got, want = fmt.Sprint(n1, err1, string(b1[:n1])), fmt.Sprint(n2, err2, string(b2[:n2]))
+			case 2:
+				off, whence := int64(rng.IntN(size+200)-100), rng.IntN(4)
+				p1, err1 := file.Seek(off, whence)
+				p2, err2 := ref.Seek(off, whence)
+				if err1 != nil || err2 != nil {
+					p1, p2 = 0, 0 // the position after a failed Seek is not specified
+				}
+				got, want = fmt.Sprint(p1, err1), fmt.Sprint(p2, err2)
+			}
+			if got != want {
+				t.Fatalf("%s, step %d: File gives %.80s, io.SectionReader %.80s", name, step, got, want)
+			}
+		}
+		f.Close()
 	}
 }
