@@ -396,17 +396,25 @@ func (dec *dirDecoder) record(r dirRecord, at int64) {
 		dec.endMulti()
 	}
 	dec.info = rrInfo{link: dec.info.link[:0]}
-	n, err := dec.f.decodeRecord(r, id, su, at, &dec.info)
-	if err != nil {
+	// The node is decoded in its place at the end of the entries (their
+	// capacity is the count of records), and taken back off if it is not
+	// listed.
+	k := len(dec.d.entries)
+	dec.d.entries = append(dec.d.entries, node{})
+	n := &dec.d.entries[k]
+	if err := dec.f.decodeRecord(n, r, id, su, at, &dec.info); err != nil {
 		// A damaged first record of a multi-extent file takes its further
 		// records with it.
-		dec.d.addBad(n.name, err)
+		name := n.name
+		dec.unkeep(k)
+		dec.d.addBad(name, err)
 		if r.flags()&(flagMultiExtent|flagDirectory) == flagMultiExtent {
 			dec.inMulti, dec.multiID, dec.multi = true, id, -1
 		}
 		return
 	}
 	if dec.f.rr && dec.info.relocated {
+		dec.unkeep(k)
 		return // shown where its CL record is (RRIP §4.1.5.2)
 	}
 	// Only a file (fileNode) is multi-extent.
@@ -415,12 +423,19 @@ func (dec *dirDecoder) record(r dirRecord, at int64) {
 		dec.inMulti, dec.multiID, dec.multiAt, dec.multi = true, id, at, -1
 	}
 	if !validName(n.name) {
+		dec.unkeep(k)
 		return
 	}
-	dec.keep(n)
+	dec.keep(k)
 	if multi {
-		dec.multi = len(dec.d.entries) - 1
+		dec.multi = k
 	}
+}
+
+// unkeep takes the entry k, the last, back off the directory.
+func (dec *dirDecoder) unkeep(k int) {
+	dec.d.entries[k] = node{}
+	dec.d.entries = dec.d.entries[:k]
 }
 
 // extend adds the extent of r, a further record of the multi-extent file
@@ -467,9 +482,11 @@ func (dec *dirDecoder) dropMulti(err error) {
 	dec.multi = -1
 }
 
-// keep adds n to the directory, its name and TF entry to the arena.
-func (dec *dirDecoder) keep(n node) {
-	if k := len(dec.d.entries); k > 0 && dec.d.entries[k-1].name >= n.name {
+// keep keeps the entry k, the last, in the directory, its name and TF
+// entry in the arena.
+func (dec *dirDecoder) keep(k int) {
+	n := &dec.d.entries[k]
+	if k > 0 && dec.d.entries[k-1].name >= n.name {
 		dec.unsorted = true
 	}
 	sp := span{name: uint32(len(dec.arena)), nameLen: uint32(len(n.name))}
@@ -477,7 +494,6 @@ func (dec *dirDecoder) keep(n node) {
 	sp.tf, sp.tfLen = uint32(len(dec.arena)), uint32(len(n.tf))
 	dec.arena = append(dec.arena, n.tf...)
 	dec.spans = append(dec.spans, sp)
-	dec.d.entries = append(dec.d.entries, n)
 }
 
 // finish ends the directory: the arena is copied once to a string of its
@@ -501,22 +517,25 @@ func (dec *dirDecoder) finish() *dirData {
 	return d
 }
 
-// decodeRecord makes the node of the directory record r (identifier id,
-// system use area su) at byte offset at, decoding its SUSP entries into
-// info when the tree has Rock Ridge. The node's name and TF entry may
-// point into r. For a directory that Rock Ridge relocated (info.relocated)
-// the node is empty. A damaged record gives an error, with the node's name
-// as far as it is known.
-func (f *FS) decodeRecord(r dirRecord, id, su string, at int64, info *rrInfo) (node, error) {
+// decodeRecord fills in n, a zero node, from the directory record r
+// (identifier id, system use area su) at byte offset at, decoding its SUSP
+// entries into info when the tree has Rock Ridge. The node's name and TF
+// entry may point into r. For a directory that Rock Ridge relocated
+// (info.relocated) the node stays empty. A damaged record gives an error,
+// with the node's name as far as it is known.
+func (f *FS) decodeRecord(n *node, r dirRecord, id, su string, at int64, info *rrInfo) error {
 	if f.rr {
 		if err := f.parseSUSP(su, f.skip, at, info); err != nil {
-			return node{name: plainName(id)}, err // the Rock Ridge name is lost
+			n.name = plainName(id) // the Rock Ridge name is lost
+			return err
 		}
 		if info.relocated {
-			return node{}, nil
+			return nil
 		}
 	}
-	n := node{rec: [7]byte([]byte(r[18:25])), size: int64(r.dataLength()), off: (int64(r.extent()) + int64(r.earLength())) * f.bs}
+	copy(n.rec[:], r[18:25])
+	n.size = int64(r.dataLength())
+	n.off = (int64(r.extent()) + int64(r.earLength())) * f.bs
 	switch {
 	case f.rr && info.hasName:
 		n.name = info.name
@@ -530,7 +549,7 @@ func (f *FS) decodeRecord(r dirRecord, id, su string, at int64, info *rrInfo) (n
 	case r.flags()&flagDirectory != 0:
 		n.mode = fs.ModeDir | 0o555
 		n.off = int64(r.extent()) * f.bs
-		err = f.checkDirExtent(&n, at)
+		err = f.checkDirExtent(n, at)
 	case f.rr && info.hasChild:
 		n.mode = fs.ModeDir | 0o555
 		n.off = int64(info.child) * f.bs
@@ -541,15 +560,15 @@ func (f *FS) decodeRecord(r dirRecord, id, su string, at int64, info *rrInfo) (n
 		n.size = int64(len(n.link))
 		n.off = 0
 	default:
-		err = f.fileNode(&n, r, at, info)
+		err = f.fileNode(n, r, at, info)
 	}
 	if err != nil {
-		return node{name: n.name}, err
+		return err
 	}
 	if f.rr {
 		n.applyRR(info)
 	}
-	return n, nil
+	return nil
 }
 
 // fileNode fills in a node that is neither a directory nor a symbolic
