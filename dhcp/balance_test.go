@@ -20,7 +20,7 @@ func TestLoadBalanceTableIsPermutation(t *testing.T) {
 	}
 }
 
-// Expected values follow by hand from the algorithm of RFC 3074 §5:
+// Expected values follow by hand from the hash function of RFC 3074 §6:
 // the empty key hashes to its length 0; key {k} to T[1^k]; key {a,b} to
 // T[T[2^b]^a]. T[0]=251, T[1]=175, T[3]=215, T[2]=119.
 func TestLoadBalanceHash(t *testing.T) {
@@ -186,4 +186,50 @@ func TestLoadbTablePermutation(t *testing.T) {
 	if loadbTable[0] != 251 || loadbTable[1] != 175 || loadbTable[2] != 119 || loadbTable[254] != 234 || loadbTable[255] != 151 {
 		t.Errorf("loadbTable starts %v and ends %v, want [251 175 119] and [234 151]", loadbTable[:3], loadbTable[254:])
 	}
+}
+
+// RFC 3074 §4 hashes at most the first 16 bytes of the client
+// identifier, or of the chaddr (hlen of them): a 19-byte RFC 4361
+// identifier lands in the bucket of its first 16 bytes.
+func TestBalanceKeySTID(t *testing.T) {
+	mac := net.HardwareAddr{0x52, 0x54, 0, 0x12, 0x34, 0x56}
+	req, err := dhcpv4.NewDiscovery(mac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := BalanceKey(req); string(got) != string(mac) {
+		t.Errorf("BalanceKey without option 61 = %x, want the chaddr %x", got, mac)
+	}
+	id := []byte{0xff, 0, 0, 0, 1, 0, 2, 0, 0, 0xab, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99}
+	req.Options.Update(dhcpv4.OptClientIdentifier(id))
+	got := BalanceKey(req)
+	if string(got) != string(id[:16]) {
+		t.Fatalf("BalanceKey with a %d-byte option 61 = %x, want its first 16 bytes %x", len(id), got, id[:16])
+	}
+	if LoadBalanceHash(got) != LoadBalanceHash(id[:16]) {
+		t.Errorf("bucket of the cut key differs")
+	}
+}
+
+// The example HBA of RFC 3074 §5.2 serves buckets 0-47 and 64-127.
+func TestHBA(t *testing.T) {
+	var h HBA
+	for i := range 6 {
+		h[i] = 0xff
+	}
+	for i := 8; i < 16; i++ {
+		h[i] = 0xff
+	}
+	for b := range 256 {
+		want := b <= 47 || (b >= 64 && b <= 127)
+		if got := h.Serves(uint8(b)); got != want {
+			t.Errorf("bucket %d: Serves = %v, want %v", b, got, want)
+		}
+	}
+	// Within an octet the least significant bit is the smallest bucket.
+	h = HBA{0: 0x01, 31: 0x80}
+	if !h.Serves(0) || h.Serves(1) || !h.Serves(255) || h.Serves(254) {
+		t.Errorf("bit order: HBA{0:0x01, 31:0x80} serves 0:%v 1:%v 254:%v 255:%v, want buckets 0 and 255 only", h.Serves(0), h.Serves(1), h.Serves(254), h.Serves(255))
+	}
+	var _ Balancer = &h
 }

@@ -139,7 +139,9 @@ type Server struct {
 	Hook events.Hook
 
 	// Balancer, if set, makes this one of several servers on a segment
-	// (RFC 3074): a DISCOVER, INFORM, or REQUEST of a rebooting or
+	// that split the clients by RFC 3074's hash (which messages are
+	// balanced is this package's choice, see [Split] and the package
+	// doc): a DISCOVER, INFORM, or REQUEST of a rebooting or
 	// rebinding client whose hash bucket (see [LoadBalanceHash],
 	// [BalanceKey]) it does not serve is left to the peer and reported to
 	// Hook as ignored with [events.ReasonPeerBucket]. Messages that name
@@ -153,7 +155,7 @@ type Server struct {
 	// BalanceSecs, if not zero, answers a client outside this server's
 	// buckets once its secs field reaches this many seconds: the client
 	// has waited that long, so its own server is probably down (RFC 3074
-	// §4).
+	// §4 and §5.3: Delayed Service).
 	BalanceSecs uint16
 
 	mu      sync.Mutex
