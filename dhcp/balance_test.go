@@ -1,10 +1,12 @@
 package dhcp
 
 import (
+	"context"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
@@ -232,4 +234,73 @@ func TestHBA(t *testing.T) {
 		t.Errorf("bit order: HBA{0:0x01, 31:0x80} serves 0:%v 1:%v 254:%v 255:%v, want buckets 0 and 255 only", h.Serves(0), h.Serves(1), h.Serves(254), h.Serves(255))
 	}
 	var _ Balancer = &h
+}
+
+// slowShared is a memShared whose Lookup waits for gate: a shared store
+// that answers late.
+type slowShared struct {
+	*memShared
+	gate chan struct{}
+}
+
+func (s *slowShared) Lookup(ctx context.Context, mac net.HardwareAddr, cid []byte) (Lease, bool, error) {
+	<-s.gate
+	return s.memShared.Lookup(ctx, mac, cid)
+}
+
+// TestPeerRequestsSkipStoreQueue: with its one pending slot taken by an
+// own client's DISCOVER that waits for a slow shared store, a server of
+// two (RFC 3074 split) still reads on at once past a DISCOVER of its
+// peer's bucket and a REQUEST naming the other server: neither touches
+// the store, so neither waits for a slot (they did, and the read loop
+// stopped behind the store), and neither is answered.
+func TestPeerRequestsSkipStoreQueue(t *testing.T) {
+	store := &slowShared{memShared: newMemShared(time.Now), gate: make(chan struct{})}
+	s, _ := newFullServer(t, &Pool{Store: store})
+	s.Balancer = Split{Index: 0, N: 2}
+	var own, peer net.HardwareAddr
+	for i := 0; own == nil || peer == nil; i++ {
+		hw := net.HardwareAddr{0x52, 0x54, 0, 0, byte(i >> 8), byte(i)}
+		if s.Balancer.Serves(LoadBalanceHash(hw)) {
+			own = hw
+		} else {
+			peer = hw
+		}
+	}
+	out := &sink{}
+	sc := &serverConn{conn: out, localPort: ServerPort, sem: make(chan struct{}, 1)}
+	bcast := inbound{port: ServerPort, dst: netip.AddrFrom4([4]byte{255, 255, 255, 255}), local: testSrv, src: netip.MustParseAddrPort("0.0.0.0:68")}
+	send := func(req *dhcpv4.DHCPv4) {
+		b, err := AppendMessage(nil, req, 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		s.serveDatagram(t.Context(), sc, b, bcast, nil, newPktinfo())
+	}
+	send(plainRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(own))) // takes the slot, waits in Lookup
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		send(plainRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(peer)))
+		send(plainRequest(t, dhcpv4.MessageTypeRequest, dhcpv4.WithHwAddr(own),
+			dhcpv4.WithOption(dhcpv4.OptServerIdentifier(net.IPv4(10, 0, 0, 3))),
+			dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.IPv4(10, 0, 0, 101)))))
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		close(store.gate)
+		<-done
+		sc.wg.Wait()
+		t.Fatal("a peer's DISCOVER or a REQUEST for another server waited for a pending slot behind the store")
+	}
+	if n := len(out.wrote); n != 0 {
+		t.Errorf("%d replies before the store answered, want none", n)
+	}
+	close(store.gate)
+	sc.wg.Wait()
+	if n := len(out.wrote); n != 1 {
+		t.Errorf("%d replies in all, want 1 (the own client's OFFER)", n)
+	}
 }

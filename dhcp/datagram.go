@@ -128,25 +128,50 @@ func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in
 		return out
 	}
 	srvAddr := s.serverAddr(sc, in)
-	if s.stored() && sc.sem != nil {
-		switch mt := msgType(req); mt {
-		case dhcpv4.MessageTypeDiscover:
-			if !s.shared() {
-				break
-			}
-			fallthrough // an offer is a write to a shared store
-		case dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeRelease, dhcpv4.MessageTypeDecline:
-			// These wait for the store: answer from a goroutine of their own.
-			sc.sem <- struct{}{}
-			sc.wg.Add(1)
-			go func() {
-				defer func() { <-sc.sem; sc.wg.Done() }()
-				s.respond(ctx, sc, req, in, srvAddr, nil, newPktinfo())
-			}()
-			return out
-		}
+	if sc.sem != nil && s.waitsForStore(req, in, srvAddr) {
+		// Answer from a goroutine of its own, so that the next
+		// datagram is read meanwhile.
+		sc.sem <- struct{}{}
+		sc.wg.Add(1)
+		go func() {
+			defer func() { <-sc.sem; sc.wg.Done() }()
+			s.respond(ctx, sc, req, in, srvAddr, nil, newPktinfo())
+		}()
+		return out
 	}
 	return s.respond(ctx, sc, req, in, srvAddr, out, pi)
+}
+
+// waitsForStore reports whether answering req may wait for a lease
+// store: a REQUEST, RELEASE or DECLINE to a server with a store, and a
+// DISCOVER to one with a shared store (an offer is a write there). Two
+// kinds are answered at once, without a goroutine or a pending slot,
+// since they touch no store: a request left to a peer by the Balancer,
+// and a REQUEST that names another server (RFC 2131 §4.3.2, SELECTING).
+// With several servers on a segment each of them hears every broadcast,
+// so these are about half of what each reads; queued behind the store's
+// writes they cost each server CPU (a goroutine and its stack each) and,
+// with every pending slot taken by requests waiting for a slow store,
+// stopped its read loop. (Should the Balancer change its split between
+// this check and respond's, one request is answered on the read loop.)
+func (s *Server) waitsForStore(req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) bool {
+	if !s.stored() {
+		return false
+	}
+	switch msgType(req) {
+	case dhcpv4.MessageTypeDiscover:
+		if !s.shared() {
+			return false
+		}
+	case dhcpv4.MessageTypeRequest:
+		if sid := optAddr(req, dhcpv4.OptionServerIdentifier); sid.IsValid() && sid != srv {
+			return false
+		}
+	case dhcpv4.MessageTypeRelease, dhcpv4.MessageTypeDecline:
+	default:
+		return false
+	}
+	return s.balanced(req, in)
 }
 
 // respond handles a decoded request and sends the reply, if any.
