@@ -506,7 +506,7 @@ for ((rep = 1; rep <= CPUREPS; rep++)); do
 	done
 done
 for s in $SERVERS; do
-	cost[$s]=$(tr ' ' '\n' <<<"${costs[$s]}" | grep . | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+	cost[$s]=$(tr ' ' '\n' <<<"${costs[$s]:-}" | { grep . || true; } | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2}')
 	printf '  %-13s %8s µs  median\n' "$s" "${cost[$s]}"
 done
 for ref in kea dnsmasq kea-pg; do
