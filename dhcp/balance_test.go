@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -303,4 +304,54 @@ func TestPeerRequestsSkipStoreQueue(t *testing.T) {
 	if n := len(out.wrote); n != 1 {
 		t.Errorf("%d replies in all, want 1 (the own client's OFFER)", n)
 	}
+}
+
+// TestStoreWorkerReused: requests that wait for a shared store, one
+// after another, are answered by one store worker, not a goroutine each
+// (whose stack grew anew for every request).
+func TestStoreWorkerReused(t *testing.T) {
+	s, _ := newFullServer(t, &Pool{Store: newMemShared(time.Now), First: netip.MustParseAddr("10.0.0.100"), Last: netip.MustParseAddr("10.0.0.200")})
+	out := &lockedSink{}
+	sc := &serverConn{conn: out, localPort: ServerPort, sem: make(chan struct{}, 8), work: make(chan storeJob)}
+	bcast := inbound{port: ServerPort, dst: netip.AddrFrom4([4]byte{255, 255, 255, 255}), local: testSrv, src: netip.MustParseAddrPort("0.0.0.0:68")}
+	for i := range 20 {
+		b, err := AppendMessage(nil, plainRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(net.HardwareAddr{0x52, 0x54, 0, 0, 1, byte(i)})), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.serveDatagram(t.Context(), sc, b, bcast, nil, newPktinfo())
+		deadline := time.Now().Add(5 * time.Second)
+		for out.n() < i+1 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if out.n() != i+1 {
+			t.Fatalf("DISCOVER %d: %d replies in all, want %d", i, out.n(), i+1)
+		}
+		// The worker gives its pending slot back, then waits for work.
+		for len(sc.sem) > 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	close(sc.work)
+	sc.wg.Wait()
+	if n := sc.workers.Load(); n != 1 {
+		t.Errorf("%d store workers started for 20 requests in a row, want 1", n)
+	}
+}
+
+// lockedSink counts what the server writes, safe for concurrent use.
+type lockedSink struct {
+	net.PacketConn
+	mu    sync.Mutex
+	wrote int
+}
+
+func (l *lockedSink) n() int { l.mu.Lock(); defer l.mu.Unlock(); return l.wrote }
+
+func (l *lockedSink) WriteTo(b []byte, _ net.Addr) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.wrote++
+	return len(b), nil
 }
