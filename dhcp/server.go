@@ -99,10 +99,13 @@ type Server struct {
 	Workers int
 
 	// MaxPending bounds the requests that wait for the lease store at
-	// once (full DHCP REQUEST, RELEASE, DECLINE with a Pool.Store); each
-	// waits in its own goroutine so that readers keep answering, and
-	// concurrent waits let the store batch its writes. Zero means 4096.
-	// When the bound is reached readers wait too.
+	// once (full DHCP REQUEST, RELEASE, DECLINE with a Pool.Store, and
+	// DISCOVER with a shared one); each waits in a goroutine of its own
+	// (a store worker, which then takes the next such request) so that
+	// readers keep answering, and concurrent waits let the store batch
+	// its writes. Requests that need no store (left to a peer by the
+	// Balancer, or a REQUEST naming another server) take no slot. Zero
+	// means 4096. When the bound is reached readers wait too.
 	MaxPending int
 
 	// Logger receives one info line per reply sent ("dhcp: reply", with
