@@ -3,6 +3,7 @@ package dhcp
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"time"
@@ -90,7 +91,13 @@ func (p *Pool) hasBinding(c client) bool {
 }
 
 // markTaken records that a is held by a client of another server, until
-// now plus the offer hold, and drops c's offer of a.
+// now plus the offer hold, and drops c's offer of a. It also moves the
+// scan's cursor to a random place: the cursor met a peer's addresses,
+// and a peer scanning just ahead in the same direction hands out the
+// addresses this one would try next, so that following it costs a
+// refused claim (a write to the store) per DISCOVER and, with the peer
+// as fast, the DISCOVER's 64 tries (ErrPoolExhausted on a nearly empty
+// pool).
 func (p *Pool) markTaken(a netip.Addr, c client, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -98,6 +105,9 @@ func (p *Pool) markTaken(a netip.Addr, c client, now time.Time) {
 		delete(p.byMAC, b.mac)
 	}
 	p.byAddr[a] = &binding{addr: a, mac: takenKey, state: stateBound, expiry: now.Add(p.offerHold())}
+	if p.size > 0 {
+		p.cursor = rand.Uint32N(p.size)
+	}
 }
 
 // offerShared picks an address for client c as offer does and claims it

@@ -28,10 +28,11 @@ var loadbTable = [256]uint8{
 	149, 80, 170, 68, 6, 169, 234, 151,
 }
 
-// LoadBalanceHash is the hash of RFC 3074 §5 over key: a Pearson hash
-// that starts from the key's length (mod 256) and mixes the key's bytes
-// from last to first through the RFC's table. Its value is the client's
-// hash bucket (0-255). It does not allocate.
+// LoadBalanceHash is the hash function of RFC 3074 §6 over key: Pearson's
+// hash, which starts from the key's length (mod 256) and mixes the key's
+// bytes from last to first through the RFC's table. Its value is the
+// request's hash bucket (0-255). It hashes all of key: the RFC's key, the
+// STID, is at most 16 bytes ([BalanceKey] cuts it). It does not allocate.
 func LoadBalanceHash(key []byte) uint8 {
 	h := uint8(len(key))
 	for i := len(key) - 1; i >= 0; i-- {
@@ -40,27 +41,52 @@ func LoadBalanceHash(key []byte) uint8 {
 	return h
 }
 
-// BalanceKey is what RFC 3074 §4 hashes for req: the value of its client
-// identifier (option 61) when present, else its chaddr. It shares memory
-// with req.
+// BalanceKey is what RFC 3074 §4 hashes for req, its service transaction
+// ID (STID): the value of its client identifier (option 61) when present,
+// else its chaddr (hlen bytes of it), and of either at most the first 16
+// bytes. It shares memory with req.
+//
+// The cut matters for long client identifiers, such as RFC 4361's (type
+// 255, IAID and DUID: 19 bytes and more); ISC dhcpd hashes the whole
+// identifier, so it may put such a client in another bucket than pxekit.
 func BalanceKey(req *dhcpv4.DHCPv4) []byte {
+	key := []byte(req.ClientHWAddr)
 	if id := req.Options.Get(dhcpv4.OptionClientIdentifier); len(id) > 0 {
-		return id
+		key = id
 	}
-	return req.ClientHWAddr
+	return key[:min(len(key), maxSTID)]
 }
 
-// A Balancer says which hash buckets (RFC 3074) a server answers.
-// Implementations must be safe for concurrent use.
+// maxSTID is the most bytes of a client identifier or chaddr that RFC
+// 3074 §4 hashes.
+const maxSTID = 16
+
+// A Balancer says which hash buckets (RFC 3074) a server answers: its
+// hash bucket assignment (HBA), the set of buckets whose requests it
+// must service (§5.2). Implementations must be safe for concurrent use.
 type Balancer interface {
 	Serves(bucket uint8) bool
 }
 
-// Split is a static RFC 3074 assignment of the 256 buckets to N servers:
+// Split is a static RFC 3074 assignment of the 256 buckets to N servers
+// by an agreed rule (§5.1, whose example is odd and even buckets):
 // bucket b belongs to server b mod N; this server is number Index
 // (0-based). The zero value (N 0 or 1) serves every bucket.
 type Split struct {
 	Index, N int
+}
+
+// HBA is a hash bucket assignment in the form RFC 3074 §5.2 gives for
+// configuring a server: a bitmap of 32 octets, octet i holding buckets
+// 8i to 8i+7, each octet's least significant bit the smallest bucket. A
+// set bit means the server serves that bucket. The zero value serves
+// none; a Split or Failover suits servers that split the buckets among
+// themselves, an HBA one configured alongside other implementations.
+type HBA [32]byte
+
+// Serves reports whether bucket's bit is set in h.
+func (h *HBA) Serves(bucket uint8) bool {
+	return h[bucket>>3]&(1<<(bucket&7)) != 0
 }
 
 // Serves reports whether bucket belongs to server s.Index.
@@ -73,26 +99,34 @@ func (s Split) Serves(bucket uint8) bool {
 
 // balanced reports whether s answers req, which arrived as in, under
 // s.Balancer: its bucket is served, or it has waited (secs) at least
-// BalanceSecs (RFC 3074 §4, the failsafe for a peer that is down), or it
-// is not subject to balancing at all.
+// BalanceSecs (RFC 3074 §4 and §5.3, the Delayed Service parameter: the
+// failsafe for a peer that is down or out of addresses), or it is not
+// subject to balancing at all.
 //
-// RFC 3074 balances the messages with which a client looks for a server:
-// DISCOVER, INFORM, and a REQUEST that names no server because the client
-// is rebooting (INIT-REBOOT) or rebinding (broadcast). A message that
-// names a server in option 54 (a REQUEST in SELECTING state, DECLINE,
-// RELEASE: RFC 2131 §4.3.2, §4.4.4) belongs to the server it names, and
-// a REQUEST unicast straight from the client (RENEWING: ciaddr set, no
-// relay, not broadcast) to the server that gave the lease; checking their
-// buckets would only drop a client this server already serves (after the
-// secs failsafe answered it, or after a failover moved its bucket).
+// RFC 3074 decides per request: a server services a request only if the
+// hash of its STID is in the server's hash bucket assignment (§4, §5.2).
+// It names no message types; its case is the broadcast DISCOVER that
+// every server hears (§3), and its unit is the service transaction, the
+// DISCOVER/OFFER/REQUEST/ACK exchange (§2.2), all of whose messages
+// carry the same STID. Which messages are balanced is the server's
+// choice, made here from RFC 2131: a DISCOVER, an INFORM, and a REQUEST
+// that names no server because the client is rebooting (INIT-REBOOT) or
+// rebinding (broadcast). A message that names a server in option 54 (a
+// REQUEST in SELECTING state, DECLINE, RELEASE: RFC 2131 §4.3.2,
+// §4.4.4) belongs to the server it names, and a REQUEST unicast straight
+// from the client (RENEWING: ciaddr set, no relay, not broadcast) to the
+// server that gave the lease; checking their buckets would only drop a
+// client this server already serves (after the secs failsafe answered
+// it, or after a failover moved its bucket).
 //
-// Implementations differ on the REQUESTs: ISC dhcpd balances none (a
-// renewing client reaches one server only, a rebinding one has lost its
-// own), Kea's HA hook balances every type, leases being copied between
-// its peers. Here a peer's lease is in the shared store, so the owner of
-// a rebooting or rebinding client's bucket can answer it, and does, and
-// the others answer it only once its owner is down (Failover) or the
-// client has waited BalanceSecs.
+// Implementations differ on the REQUESTs: ISC dhcpd balances the
+// DISCOVER (and BOOTP) only, none of the REQUESTs (a renewing client
+// reaches one server only, a rebinding one has lost its own), Kea's HA
+// hook balances every type, leases being copied between its peers. Here
+// a peer's lease is in the shared store, so the owner of a rebooting or
+// rebinding client's bucket can answer it, and does, and the others
+// answer it only once its owner is down (Failover) or the client has
+// waited BalanceSecs.
 func (s *Server) balanced(req *dhcpv4.DHCPv4, in inbound) bool {
 	if s.Balancer == nil || !balancedType(req, in) {
 		return true

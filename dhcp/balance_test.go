@@ -1,10 +1,13 @@
 package dhcp
 
 import (
+	"context"
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
@@ -20,7 +23,7 @@ func TestLoadBalanceTableIsPermutation(t *testing.T) {
 	}
 }
 
-// Expected values follow by hand from the algorithm of RFC 3074 §5:
+// Expected values follow by hand from the hash function of RFC 3074 §6:
 // the empty key hashes to its length 0; key {k} to T[1^k]; key {a,b} to
 // T[T[2^b]^a]. T[0]=251, T[1]=175, T[3]=215, T[2]=119.
 func TestLoadBalanceHash(t *testing.T) {
@@ -186,4 +189,169 @@ func TestLoadbTablePermutation(t *testing.T) {
 	if loadbTable[0] != 251 || loadbTable[1] != 175 || loadbTable[2] != 119 || loadbTable[254] != 234 || loadbTable[255] != 151 {
 		t.Errorf("loadbTable starts %v and ends %v, want [251 175 119] and [234 151]", loadbTable[:3], loadbTable[254:])
 	}
+}
+
+// RFC 3074 §4 hashes at most the first 16 bytes of the client
+// identifier, or of the chaddr (hlen of them): a 19-byte RFC 4361
+// identifier lands in the bucket of its first 16 bytes.
+func TestBalanceKeySTID(t *testing.T) {
+	mac := net.HardwareAddr{0x52, 0x54, 0, 0x12, 0x34, 0x56}
+	req, err := dhcpv4.NewDiscovery(mac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := BalanceKey(req); string(got) != string(mac) {
+		t.Errorf("BalanceKey without option 61 = %x, want the chaddr %x", got, mac)
+	}
+	id := []byte{0xff, 0, 0, 0, 1, 0, 2, 0, 0, 0xab, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99}
+	req.Options.Update(dhcpv4.OptClientIdentifier(id))
+	got := BalanceKey(req)
+	if string(got) != string(id[:16]) {
+		t.Fatalf("BalanceKey with a %d-byte option 61 = %x, want its first 16 bytes %x", len(id), got, id[:16])
+	}
+	if LoadBalanceHash(got) != LoadBalanceHash(id[:16]) {
+		t.Errorf("bucket of the cut key differs")
+	}
+}
+
+// The example HBA of RFC 3074 §5.2 serves buckets 0-47 and 64-127.
+func TestHBA(t *testing.T) {
+	var h HBA
+	for i := range 6 {
+		h[i] = 0xff
+	}
+	for i := 8; i < 16; i++ {
+		h[i] = 0xff
+	}
+	for b := range 256 {
+		want := b <= 47 || (b >= 64 && b <= 127)
+		if got := h.Serves(uint8(b)); got != want {
+			t.Errorf("bucket %d: Serves = %v, want %v", b, got, want)
+		}
+	}
+	// Within an octet the least significant bit is the smallest bucket.
+	h = HBA{0: 0x01, 31: 0x80}
+	if !h.Serves(0) || h.Serves(1) || !h.Serves(255) || h.Serves(254) {
+		t.Errorf("bit order: HBA{0:0x01, 31:0x80} serves 0:%v 1:%v 254:%v 255:%v, want buckets 0 and 255 only", h.Serves(0), h.Serves(1), h.Serves(254), h.Serves(255))
+	}
+	var _ Balancer = &h
+}
+
+// slowShared is a memShared whose Lookup waits for gate: a shared store
+// that answers late.
+type slowShared struct {
+	*memShared
+	gate chan struct{}
+}
+
+func (s *slowShared) Lookup(ctx context.Context, mac net.HardwareAddr, cid []byte) (Lease, bool, error) {
+	<-s.gate
+	return s.memShared.Lookup(ctx, mac, cid)
+}
+
+// TestPeerRequestsSkipStoreQueue: with its one pending slot taken by an
+// own client's DISCOVER that waits for a slow shared store, a server of
+// two (RFC 3074 split) still reads on at once past a DISCOVER of its
+// peer's bucket and a REQUEST naming the other server: neither touches
+// the store, so neither waits for a slot (they did, and the read loop
+// stopped behind the store), and neither is answered.
+func TestPeerRequestsSkipStoreQueue(t *testing.T) {
+	store := &slowShared{memShared: newMemShared(time.Now), gate: make(chan struct{})}
+	s, _ := newFullServer(t, &Pool{Store: store})
+	s.Balancer = Split{Index: 0, N: 2}
+	var own, peer net.HardwareAddr
+	for i := 0; own == nil || peer == nil; i++ {
+		hw := net.HardwareAddr{0x52, 0x54, 0, 0, byte(i >> 8), byte(i)}
+		if s.Balancer.Serves(LoadBalanceHash(hw)) {
+			own = hw
+		} else {
+			peer = hw
+		}
+	}
+	out := &sink{}
+	sc := &serverConn{conn: out, localPort: ServerPort, sem: make(chan struct{}, 1)}
+	bcast := inbound{port: ServerPort, dst: netip.AddrFrom4([4]byte{255, 255, 255, 255}), local: testSrv, src: netip.MustParseAddrPort("0.0.0.0:68")}
+	send := func(req *dhcpv4.DHCPv4) {
+		b, err := AppendMessage(nil, req, 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		s.serveDatagram(t.Context(), sc, b, bcast, nil, newPktinfo())
+	}
+	send(plainRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(own))) // takes the slot, waits in Lookup
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		send(plainRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(peer)))
+		send(plainRequest(t, dhcpv4.MessageTypeRequest, dhcpv4.WithHwAddr(own),
+			dhcpv4.WithOption(dhcpv4.OptServerIdentifier(net.IPv4(10, 0, 0, 3))),
+			dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.IPv4(10, 0, 0, 101)))))
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		close(store.gate)
+		<-done
+		sc.wg.Wait()
+		t.Fatal("a peer's DISCOVER or a REQUEST for another server waited for a pending slot behind the store")
+	}
+	if n := len(out.wrote); n != 0 {
+		t.Errorf("%d replies before the store answered, want none", n)
+	}
+	close(store.gate)
+	sc.wg.Wait()
+	if n := len(out.wrote); n != 1 {
+		t.Errorf("%d replies in all, want 1 (the own client's OFFER)", n)
+	}
+}
+
+// TestStoreWorkerReused: requests that wait for a shared store, one
+// after another, are answered by one store worker, not a goroutine each
+// (whose stack grew anew for every request).
+func TestStoreWorkerReused(t *testing.T) {
+	s, _ := newFullServer(t, &Pool{Store: newMemShared(time.Now), First: netip.MustParseAddr("10.0.0.100"), Last: netip.MustParseAddr("10.0.0.200")})
+	out := &lockedSink{}
+	sc := &serverConn{conn: out, localPort: ServerPort, sem: make(chan struct{}, 8), work: make(chan storeJob)}
+	bcast := inbound{port: ServerPort, dst: netip.AddrFrom4([4]byte{255, 255, 255, 255}), local: testSrv, src: netip.MustParseAddrPort("0.0.0.0:68")}
+	for i := range 20 {
+		b, err := AppendMessage(nil, plainRequest(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(net.HardwareAddr{0x52, 0x54, 0, 0, 1, byte(i)})), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.serveDatagram(t.Context(), sc, b, bcast, nil, newPktinfo())
+		deadline := time.Now().Add(5 * time.Second)
+		for out.n() < i+1 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if out.n() != i+1 {
+			t.Fatalf("DISCOVER %d: %d replies in all, want %d", i, out.n(), i+1)
+		}
+		// The worker gives its pending slot back, then waits for work.
+		for len(sc.sem) > 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	close(sc.work)
+	sc.wg.Wait()
+	if n := sc.workers.Load(); n != 1 {
+		t.Errorf("%d store workers started for 20 requests in a row, want 1", n)
+	}
+}
+
+// lockedSink counts what the server writes, safe for concurrent use.
+type lockedSink struct {
+	net.PacketConn
+	mu    sync.Mutex
+	wrote int
+}
+
+func (l *lockedSink) n() int { l.mu.Lock(); defer l.mu.Unlock(); return l.wrote }
+
+func (l *lockedSink) WriteTo(b []byte, _ net.Addr) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.wrote++
+	return len(b), nil
 }

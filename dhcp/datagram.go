@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -16,6 +17,8 @@ import (
 
 type serverConn struct {
 	sem       chan struct{} // bounds requests waiting for the store
+	work      chan storeJob // to an idle store worker; closed when the loops end
+	workers   atomic.Int64  // store workers started
 	wg        sync.WaitGroup
 	conn      net.PacketConn
 	udp       *net.UDPConn // set when IP_PKTINFO is enabled
@@ -128,25 +131,99 @@ func (s *Server) serveDatagram(ctx context.Context, sc *serverConn, b []byte, in
 		return out
 	}
 	srvAddr := s.serverAddr(sc, in)
-	if s.stored() && sc.sem != nil {
-		switch mt := msgType(req); mt {
-		case dhcpv4.MessageTypeDiscover:
-			if !s.shared() {
-				break
-			}
-			fallthrough // an offer is a write to a shared store
-		case dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeRelease, dhcpv4.MessageTypeDecline:
-			// These wait for the store: answer from a goroutine of their own.
-			sc.sem <- struct{}{}
+	if sc.sem != nil && s.waitsForStore(req, in, srvAddr) {
+		// Answer from a store worker, so that the next datagram is read
+		// meanwhile: an idle one, else a new one.
+		sc.sem <- struct{}{}
+		j := storeJob{req: req, in: in, srv: srvAddr}
+		select {
+		case sc.work <- j:
+		default:
 			sc.wg.Add(1)
-			go func() {
-				defer func() { <-sc.sem; sc.wg.Done() }()
-				s.respond(ctx, sc, req, in, srvAddr, nil, newPktinfo())
-			}()
-			return out
+			sc.workers.Add(1)
+			go s.storeWorker(ctx, sc, j)
 		}
+		return out
 	}
 	return s.respond(ctx, sc, req, in, srvAddr, out, pi)
+}
+
+// storeJob is a request for a store worker.
+type storeJob struct {
+	req *dhcpv4.DHCPv4
+	in  inbound
+	srv netip.Addr
+}
+
+// workerIdle is how long a store worker waits for another request
+// before it ends.
+const workerIdle = time.Second
+
+// storeWorker answers j, then the requests handed to it through sc.work,
+// until it has waited workerIdle for one or sc.work is closed. Each job
+// holds a pending slot (sc.sem) until it is answered. Workers outlive
+// their request because a request that waits for the store runs deep
+// (the database driver): a goroutine per request grew its stack anew
+// each time (runtime.newstack and copystack were 8% of a busy
+// PostgreSQL-backed server's CPU).
+func (s *Server) storeWorker(ctx context.Context, sc *serverConn, j storeJob) {
+	defer sc.wg.Done()
+	pi := newPktinfo()
+	var out []byte
+	var idle *time.Timer
+	for {
+		out = s.respond(ctx, sc, j.req, j.in, j.srv, out[:0], pi)
+		<-sc.sem
+		if sc.work == nil {
+			return
+		}
+		if idle == nil {
+			idle = time.NewTimer(workerIdle)
+		} else {
+			idle.Reset(workerIdle)
+		}
+		var ok bool
+		select {
+		case j, ok = <-sc.work:
+			if !ok {
+				return
+			}
+		case <-idle.C:
+			return
+		}
+	}
+}
+
+// waitsForStore reports whether answering req may wait for a lease
+// store: a REQUEST, RELEASE or DECLINE to a server with a store, and a
+// DISCOVER to one with a shared store (an offer is a write there). Two
+// kinds are answered at once, without a goroutine or a pending slot,
+// since they touch no store: a request left to a peer by the Balancer,
+// and a REQUEST that names another server (RFC 2131 §4.3.2, SELECTING).
+// With several servers on a segment each of them hears every broadcast,
+// so these are about half of what each reads; queued behind the store's
+// writes they cost each server CPU (a goroutine and its stack each) and,
+// with every pending slot taken by requests waiting for a slow store,
+// stopped its read loop. (Should the Balancer change its split between
+// this check and respond's, one request is answered on the read loop.)
+func (s *Server) waitsForStore(req *dhcpv4.DHCPv4, in inbound, srv netip.Addr) bool {
+	if !s.stored() {
+		return false
+	}
+	switch msgType(req) {
+	case dhcpv4.MessageTypeDiscover:
+		if !s.shared() {
+			return false
+		}
+	case dhcpv4.MessageTypeRequest:
+		if sid := optAddr(req, dhcpv4.OptionServerIdentifier); sid.IsValid() && sid != srv {
+			return false
+		}
+	case dhcpv4.MessageTypeRelease, dhcpv4.MessageTypeDecline:
+	default:
+		return false
+	}
+	return s.balanced(req, in)
 }
 
 // respond handles a decoded request and sends the reply, if any.

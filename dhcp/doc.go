@@ -66,11 +66,13 @@
 // client's hash bucket ([LoadBalanceHash] over [BalanceKey]) has one
 // owner, [Split] assigns bucket b to server b mod N, and a server leaves
 // the other buckets to its peers (an ignored event with reason
-// peer-bucket). Balancing applies to the messages with which a client
-// looks for a server (DISCOVER, INFORM, the REQUEST of a rebooting or
-// rebinding client), not to those that name a server in option 54 or
-// are unicast by a renewing client. [Server.BalanceSecs] answers a client
-// that has waited that many seconds anyway (RFC 3074 §4).
+// peer-bucket); [HBA] is the RFC's own bitmap form of a server's buckets.
+// RFC 3074 names no message types; here balancing applies to the
+// messages with which a client looks for a server (DISCOVER, INFORM, the
+// REQUEST of a rebooting or rebinding client), not to those that name a
+// server in option 54 or are unicast by a renewing client (RFC 2131).
+// [Server.BalanceSecs] answers a client that has waited that many
+// seconds anyway (the RFC's Delayed Service parameter, §4 and §5.3).
 //
 // Servers that share one pool give each address once through a store
 // that implements [Allocator] (module github.com/pxekit/pxekit/pgstore

@@ -207,6 +207,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		pending = 4096
 	}
 	sc.sem = make(chan struct{}, pending)
+	sc.work = make(chan storeJob)
 	errc := make(chan error, workers)
 	var wg sync.WaitGroup
 	for range workers {
@@ -217,6 +218,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		}()
 	}
 	wg.Wait()
+	close(sc.work) // no loop hands work on: idle store workers end
 	sc.wg.Wait()
 	close(errc)
 	s.mu.Lock()

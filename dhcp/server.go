@@ -99,10 +99,13 @@ type Server struct {
 	Workers int
 
 	// MaxPending bounds the requests that wait for the lease store at
-	// once (full DHCP REQUEST, RELEASE, DECLINE with a Pool.Store); each
-	// waits in its own goroutine so that readers keep answering, and
-	// concurrent waits let the store batch its writes. Zero means 4096.
-	// When the bound is reached readers wait too.
+	// once (full DHCP REQUEST, RELEASE, DECLINE with a Pool.Store, and
+	// DISCOVER with a shared one); each waits in a goroutine of its own
+	// (a store worker, which then takes the next such request) so that
+	// readers keep answering, and concurrent waits let the store batch
+	// its writes. Requests that need no store (left to a peer by the
+	// Balancer, or a REQUEST naming another server) take no slot. Zero
+	// means 4096. When the bound is reached readers wait too.
 	MaxPending int
 
 	// Logger receives one info line per reply sent ("dhcp: reply", with
@@ -139,7 +142,9 @@ type Server struct {
 	Hook events.Hook
 
 	// Balancer, if set, makes this one of several servers on a segment
-	// (RFC 3074): a DISCOVER, INFORM, or REQUEST of a rebooting or
+	// that split the clients by RFC 3074's hash (which messages are
+	// balanced is this package's choice, see [Split] and the package
+	// doc): a DISCOVER, INFORM, or REQUEST of a rebooting or
 	// rebinding client whose hash bucket (see [LoadBalanceHash],
 	// [BalanceKey]) it does not serve is left to the peer and reported to
 	// Hook as ignored with [events.ReasonPeerBucket]. Messages that name
@@ -153,7 +158,7 @@ type Server struct {
 	// BalanceSecs, if not zero, answers a client outside this server's
 	// buckets once its secs field reaches this many seconds: the client
 	// has waited that long, so its own server is probably down (RFC 3074
-	// §4).
+	// §4 and §5.3: Delayed Service).
 	BalanceSecs uint16
 
 	mu      sync.Mutex

@@ -64,9 +64,26 @@
 # that does not hold shows too (and, for pxekit-pg2, the second server's
 # own CPU: the first's is the rest of "srv cpu").
 #
+# SERVER_CPU=0.1 caps each DHCP server process (pxekit's and Kea's; each
+# of pxekit-pg2's two on its own) at that share of one CPU, in a CPU
+# cgroup of its own (cgroup v2 cpu.max, or v1 cpu.cfs_quota_us, per 100
+# ms), while PostgreSQL and perfdhcp run uncapped: the servers are then
+# the bottleneck, as on a site where each server has a machine of its
+# own, and pxekit-pg2 against pxekit-pg says whether a second server adds
+# capacity rather than what the whole machine holds. Choose the cap so
+# that the machine keeps idle time at the highest rates (the idle
+# column); each row then also says in which share of the CFS periods the
+# cap stopped each server ("thr a=… b=…": near 100% is a server at its
+# cap). The CPU-per-exchange rounds (CPURATE) run capped too: set
+# CPURATE below what one capped server sustains.
+#
 #   sudo bench/dhcp/compare.sh                    # defaults below
 #   RATES="1000 2000 4000" PERIOD=10 MAXDROP=0 SERVERS="pxekit-full kea dnsmasq" sudo -E bench/dhcp/compare.sh
 #   BCAST=1 MAXDROP=0 SERVERS="pxekit-pg kea-pg pxekit-pg2" sudo -E bench/dhcp/compare.sh
+#   SERVER_CPU=0.1 BCAST=1 MAXDROP=0 SERVERS="pxekit-pg pxekit-pg2 kea-pg" CPURATE=200 sudo -E bench/dhcp/compare.sh
+#
+# Results, with the commands that gave them, are in README.md beside this
+# script.
 set -euo pipefail
 
 RATES=${RATES:-"250 500 1000 2000 3000 4000 6000 8000 12000 16000"}
@@ -78,6 +95,7 @@ RMEM=${RMEM:-8388608}   # receive buffer default and maximum in both namespaces
 CLIBUF=${CLIBUF:-8388608} # perfdhcp's receive buffer (rcvbuf.c), 0: the default
 SRVBUF=${SRVBUF:-4194304} # Kea's and dnsmasq's (rcvbuf.c): what pxekit asks for itself; 0: the default
 BCAST=${BCAST:-0}       # 1: perfdhcp broadcasts to every server (pxekit-pg2 always)
+SERVER_CPU=${SERVER_CPU:-0} # >0: each server process capped at this share of one CPU (cgroup)
 
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" = 0 ] || { echo "compare.sh: needs root (network namespaces)" >&2; exit 1; }
@@ -99,6 +117,14 @@ cleanup() {
 	fi
 	for ns in "$nss" "$nss2"; do ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true; done
 	for ns in "$nss" "$nss2" "$nsc" "$nsw"; do ip netns del "$ns" 2>/dev/null || true; done
+	if [ -n "${cgdir:-}" ]; then
+		# A cgroup goes once its killed processes have left it.
+		for _ in $(seq 50); do
+			rmdir "$cgdir/a" "$cgdir/b" 2>/dev/null || true
+			rmdir "$cgdir" 2>/dev/null && break
+			sleep 0.1
+		done
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -144,6 +170,51 @@ if [ "$SRVBUF" != 0 ]; then
 	srvenv=(env LD_PRELOAD="$tmp/rcvbuf.so" RCVBUF="$SRVBUF")
 	rmemnote="$rmemnote, Kea's and dnsmasq's sockets $SRVBUF (pxekit's own: 4194304)"
 fi
+
+# SERVER_CPU: two CPU cgroups, a and b, each capped at SERVER_CPU of one
+# CPU (CFS bandwidth: quota per 100 ms period); every server process runs
+# in one of them (pxekit-pg2's second server in b, every other in a), so
+# that each server has the CPU of a small machine of its own while
+# PostgreSQL and perfdhcp, outside them, have the rest. cgroup v2 (cpu.max)
+# where the cpu controller is on the unified hierarchy, else v1's cpu
+# controller (cpu.cfs_quota_us).
+cgdir= cgv=
+if awk -v c="$SERVER_CPU" 'BEGIN {exit !(c > 0)}'; then
+	quota=$(awk -v c="$SERVER_CPU" 'BEGIN {printf "%d", c * 100000}')
+	if grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+		cgv=2 cgdir=/sys/fs/cgroup/pxkbcg$id
+		echo +cpu >/sys/fs/cgroup/cgroup.subtree_control
+		mkdir "$cgdir"
+		echo +cpu >"$cgdir/cgroup.subtree_control"
+		mkdir "$cgdir/a" "$cgdir/b"
+		for g in a b; do echo "$quota 100000" >"$cgdir/$g/cpu.max"; done
+	elif [ -w /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
+		cgv=1 cgdir=/sys/fs/cgroup/cpu/pxkbcg$id
+		mkdir "$cgdir" "$cgdir/a" "$cgdir/b"
+		for g in a b; do
+			echo 100000 >"$cgdir/$g/cpu.cfs_period_us"
+			echo "$quota" >"$cgdir/$g/cpu.cfs_quota_us"
+		done
+	else
+		echo "compare.sh: SERVER_CPU needs the cpu controller of cgroup v2 or v1" >&2
+		exit 1
+	fi
+	rmemnote="$rmemnote, each server capped at $SERVER_CPU CPU (cgroup v$cgv)"
+fi
+# capped g cmd...: execs cmd in CPU cgroup g (a or b) when SERVER_CPU is
+# set; run it with & so that its pid ($!) is the server's.
+capped() {
+	[ -n "$cgdir" ] && echo "$BASHPID" >"$cgdir/$1/cgroup.procs"
+	shift
+	exec "$@"
+}
+# throttled: per cgroup, the CFS periods so far and those in which the
+# cap stopped the server ("periods throttled" for a and b).
+throttled() {
+	[ -n "$cgdir" ] || { echo "0 0 0 0"; return; }
+	awk '$1 == "nr_periods" {p = $2} $1 == "nr_throttled" {t = $2} END {printf "%d %d ", p, t}' "$cgdir/a/cpu.stat"
+	awk '$1 == "nr_periods" {p = $2} $1 == "nr_throttled" {t = $2} END {printf "%d %d\n", p, t}' "$cgdir/b/cpu.stat"
+}
 
 # PostgreSQL for pxekit-pg and kea-pg: dropped from SERVERS when missing.
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -198,27 +269,27 @@ pxeclass=$(printf 'PXEClient:Arch:00000:UNDI:002001' | od -An -tx1 | tr -d ' \n'
 start() { # server
 	rm -f "$tmp"/*.leases* "$tmp"/kea.log
 	case $1 in
-	pxekit-full) ip netns exec "$nss" "$tmp/minimal-server" -iface "bs$id" -range 10.9.1.1-10.9.255.254 -leases "$tmp/pxekit.leases" -http 127.0.0.1:8067 >"$tmp/server.log" 2>&1 & ;;
-	pxekit-mem) ip netns exec "$nss" "$tmp/minimal-server" -iface "bs$id" -range 10.9.1.1-10.9.255.254 -http 127.0.0.1:8067 >"$tmp/server.log" 2>&1 & ;;
-	pxekit-proxy) ip netns exec "$nss" "$tmp/minimal-server" -iface "bs$id" -proxy -http 127.0.0.1:8067 >"$tmp/server.log" 2>&1 & ;;
-	dnsmasq) ip netns exec "$nss" "${srvenv[@]}" dnsmasq --keep-in-foreground --port=0 --no-ping --no-resolv --user=root \
+	pxekit-full) capped a ip netns exec "$nss" "$tmp/minimal-server" -iface "bs$id" -range 10.9.1.1-10.9.255.254 -leases "$tmp/pxekit.leases" -http 127.0.0.1:8067 >"$tmp/server.log" 2>&1 & ;;
+	pxekit-mem) capped a ip netns exec "$nss" "$tmp/minimal-server" -iface "bs$id" -range 10.9.1.1-10.9.255.254 -http 127.0.0.1:8067 >"$tmp/server.log" 2>&1 & ;;
+	pxekit-proxy) capped a ip netns exec "$nss" "$tmp/minimal-server" -iface "bs$id" -proxy -http 127.0.0.1:8067 >"$tmp/server.log" 2>&1 & ;;
+	dnsmasq) capped a ip netns exec "$nss" "${srvenv[@]}" dnsmasq --keep-in-foreground --port=0 --no-ping --no-resolv --user=root \
 		--dhcp-range=10.9.1.1,10.9.255.254,255.255.0.0,1h --dhcp-lease-max=100000 \
 		--dhcp-leasefile="$tmp/dnsmasq.leases" --pid-file="$tmp/dnsmasq.pid" 2>"$tmp/server.log" & ;;
-	kea) KEA_PIDFILE_DIR=$tmp KEA_LOCKFILE_DIR=$tmp ip netns exec "$nss" "${srvenv[@]}" kea-dhcp4 -c "$tmp/kea.json" >"$tmp/server.log" 2>&1 & ;;
+	kea) capped a env KEA_PIDFILE_DIR="$tmp" KEA_LOCKFILE_DIR="$tmp" ip netns exec "$nss" "${srvenv[@]}" kea-dhcp4 -c "$tmp/kea.json" >"$tmp/server.log" 2>&1 & ;;
 	pxekit-pg)
 		psql_ -d pxekit -c 'TRUNCATE pxekit_leases, pxekit_peers' 2>/dev/null || true
-		ip netns exec "$nss" "$tmp/dhcpd-pg" -id bench -addr 0.0.0.0:67 -range 10.9.1.1-10.9.255.254 -subnet 10.9.0.0/16 -leases "$pgurl" 2>"$tmp/server.log" & ;;
+		capped a ip netns exec "$nss" "$tmp/dhcpd-pg" -id bench -addr 0.0.0.0:67 -range 10.9.1.1-10.9.255.254 -subnet 10.9.0.0/16 -leases "$pgurl" 2>"$tmp/server.log" & ;;
 	pxekit-pg2) # two servers, one database; b first, a's pid is srvpid.
 		# 16 connections each, the one server's 32 together: with 32 each,
 		# 64 PostgreSQL backends on few CPUs answered late (past perfdhcp's
 		# 1 s drop time) though nothing was lost.
 		psql_ -d pxekit -c 'TRUNCATE pxekit_leases, pxekit_peers' 2>/dev/null || true
-		ip netns exec "$nss2" "$tmp/dhcpd-pg" -id b -iface "bt$id" -addr 0.0.0.0:67 -range 10.9.1.1-10.9.255.254 -subnet 10.9.0.0/16 -failover-time 10s -leases "$pgurl&pool_max_conns=16" 2>"$tmp/server2.log" &
+		capped b ip netns exec "$nss2" "$tmp/dhcpd-pg" -id b -iface "bt$id" -addr 0.0.0.0:67 -range 10.9.1.1-10.9.255.254 -subnet 10.9.0.0/16 -failover-time 10s -leases "$pgurl&pool_max_conns=16" 2>"$tmp/server2.log" &
 		srvpid2=$!
-		ip netns exec "$nss" "$tmp/dhcpd-pg" -id a -iface "bs$id" -addr 0.0.0.0:67 -range 10.9.1.1-10.9.255.254 -subnet 10.9.0.0/16 -failover-time 10s -leases "$pgurl&pool_max_conns=16" 2>"$tmp/server.log" & ;;
+		capped a ip netns exec "$nss" "$tmp/dhcpd-pg" -id a -iface "bs$id" -addr 0.0.0.0:67 -range 10.9.1.1-10.9.255.254 -subnet 10.9.0.0/16 -failover-time 10s -leases "$pgurl&pool_max_conns=16" 2>"$tmp/server.log" & ;;
 	kea-pg)
 		psql_ -d kea -c 'TRUNCATE lease4'
-		KEA_PIDFILE_DIR=$tmp KEA_LOCKFILE_DIR=$tmp ip netns exec "$nss" "${srvenv[@]}" kea-dhcp4 -c "$tmp/kea-pg.json" >"$tmp/server.log" 2>&1 & ;;
+		capped a env KEA_PIDFILE_DIR="$tmp" KEA_LOCKFILE_DIR="$tmp" ip netns exec "$nss" "${srvenv[@]}" kea-dhcp4 -c "$tmp/kea-pg.json" >"$tmp/server.log" 2>&1 & ;;
 	esac
 	srvpid=$!
 	case $1 in
@@ -348,6 +419,11 @@ pgleasecheck() {
 	read -r n dup < <(psql_ -d pxekit -F ' ' -c "SELECT count(*), count(*) - count(DISTINCT client) FROM pxekit_leases WHERE NOT offered AND declined IS NULL")
 	if [ "$dup" != 0 ]; then echo "DUPLICATE($dup clients hold two addresses)"; return; fi
 	if [ "$n" != "$want" ]; then echo "LOST(database $n leases, servers $want)"; return; fi
+	# A server that counted errors says why (its first warning or error).
+	for f in "$tmp/server.log" ${1:+"$tmp/server2.log"}; do
+		w=$(grep -m1 -E 'level=(WARN|ERROR)' "$f" | cut -c1-200)
+		[ -n "$w" ] && split="$split [${f##*/}: $w]"
+	done
 	echo "leases=$n ok$split"
 }
 
@@ -374,7 +450,9 @@ for r in $RATES; do
 			start "$s"
 			c0=$(cpu) p0=$(pgcpu) b0=$(cpu2)
 			read -r i0 t0 < <(idle)
+			read -r ap0 at0 bp0 bt0 < <(throttled)
 			read -r got d1 d2 sb cb < <(run "$s" "$r")
+			read -r ap1 at1 bp1 bt1 < <(throttled)
 			read -r i1 t1 < <(idle)
 			c1=$(cpu) p1=$(pgcpu) b1=$(cpu2)
 			# CPU in percent of one CPU over the run (perfdhcp's -W second included)
@@ -388,6 +466,12 @@ for r in $RATES; do
 			[ "$s" = pxekit-pg ] && check=$(pgleasecheck)
 			[ "$s" = pxekit-pg2 ] && check="$(pgleasecheck two) cpu b=$(awk -v a="$b0" -v b="$b1" -v s="$((PERIOD + 1))" 'BEGIN {printf "%.0f%%", (b-a)/s*100}')"
 			check="$check $tr"
+			# With SERVER_CPU, the share of the run's CFS periods in which
+			# the cap stopped each server: near 100% is a server at its cap.
+			if [ -n "$cgdir" ]; then
+				check="$check thr a=$(awk -v p="$((ap1 - ap0))" -v t="$((at1 - at0))" 'BEGIN {printf "%.0f%%", (p > 0 ? t/p*100 : 0)}')"
+				[ "$s" = pxekit-pg2 ] && check="$check b=$(awk -v p="$((bp1 - bp0))" -v t="$((bt1 - bt0))" 'BEGIN {printf "%.0f%%", (p > 0 ? t/p*100 : 0)}')"
+			fi
 			printf '%-13s %7s %10s %8s %8s %7s %7s %7s %6s %5s %s\n' "$s" "$r" "$got" "$d1" "$d2" "$sb" "$cb" "$sc" "$pc" "$idl" "$check"
 			case $check in LOST* | DUPLICATE*) lostdup=1 ;; esac
 			if [[ $check != LOST* && $check != DUPLICATE* ]] &&
@@ -422,7 +506,7 @@ for ((rep = 1; rep <= CPUREPS; rep++)); do
 	done
 done
 for s in $SERVERS; do
-	cost[$s]=$(tr ' ' '\n' <<<"${costs[$s]}" | grep . | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+	cost[$s]=$(tr ' ' '\n' <<<"${costs[$s]:-}" | { grep . || true; } | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2}')
 	printf '  %-13s %8s µs  median\n' "$s" "${cost[$s]}"
 done
 for ref in kea dnsmasq kea-pg; do
