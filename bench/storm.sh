@@ -53,6 +53,32 @@
 #   SERVER_LOG=20 N=5 bench/storm.sh             # and the last 20 lines of each server's log
 #   LOGDIR=/tmp/storm N=200 bench/storm.sh       # and keep each run's server log and pxestorm output there
 #   PCAP=/tmp/storm N=200 bench/storm.sh         # and a capture of the UDP packets (headers) of each run
+#
+# Results (2 cores, shared with other work; medians of the runs).
+#
+# Earlier stop, before pxestorm added addresses over rtnetlink (issue 17's
+# note), N=1000 RUNS=2, load 20-57: all-TFTP 1+4 MiB: pxekit 1000,1000
+# booted, 239.9 s, p50/p99 238.4/239.7 s, server CPU 62.4 s, RSS 121.6
+# MiB; dnsmasq 805,944, 233.1 s, 33.9 s, 4.9 MiB; tftpd-hpa 787,955, 97.4
+# s, 82.9 s, 7.5 MiB. HTTP 8+32 MiB: pxekit 1000,978, 100.7 s, 56.3/99.0
+# s, 29.7 s, 65.7 MiB; dnsmasq+nginx 988,780, 135 s, 67.7/134.2 s, 12.7 s,
+# 26.8 MiB.
+#
+# 2026-12-04, N=1000. HTTP before the neighbour-table headroom and
+# sendfile (RUNS=2, load 0.4-1.9): pxekit 1000,994 booted (6 "tftp
+# start.ipxe: no answer"), 16.77 s, server CPU 17.1 s, RSS 121 MiB;
+# dnsmasq+nginx 29,614 (DHCP "no answer": the neighbour table still held
+# the pxekit run's entries).
+#   env N=1000 RUNS=2 VARIANTS=http bench/storm.sh   (load 2.6-5.6)
+#   server    booted         wall s (runs)         p50 s  p99 s p99/p50 CPU s RSS MiB emu CPU busy% ours%
+#   pxekit    1000,1000/1000 16.355 (12.27,20.44)  10.16  15.40  1.52   6.94  120.1   16.52   99.5  77.5
+#   dnsmasq   988,983/1000   22.805 (15.50,30.11)   8.87  22.01  2.48   5.92   27.9   19.155  96.5  64.5
+#   wall time pxekit/dnsmasq: 0.72; dnsmasq's failures: NAK "address in use" 4 times
+#   env N=1000 RUNS=1 VARIANTS=tftp KERNEL_MIB=1 INITRD_MIB=4 bench/storm.sh   (load 4.7-13.5)
+#   pxekit    1000/1000      34.27                 33.44  33.89  1.01  34.72  125.8   30.91   99    97
+#   dnsmasq   986/1000       25.98                 19.97  25.65  1.28  22.54    5.0   24.24   94    96
+#   tftpd-hpa 983/1000       47.41                 44.34  47.03  1.06  56.68    7.5   32.15   97    97
+#   wall time pxekit/dnsmasq: 1.32, pxekit/tftpd-hpa: 0.72
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
