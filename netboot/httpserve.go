@@ -2,10 +2,12 @@ package netboot
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -16,8 +18,12 @@ import (
 // FileServer serves the files of an [fs.FS] over HTTP for boot clients:
 // regular files with ranges (casper, UEFI HTTP boot of an ISO, resumed
 // downloads), no directory listings unless Listing is set, and a bounded
-// answer to hostile range requests. The zero value of each field but FS
-// is a safe default. A FileServer is safe for concurrent use.
+// answer to hostile range requests. A regular file that FS opens as an
+// *os.File (a [Dir]'s) is sent by sendfile(2) where the platform has it,
+// through any ResponseWriter wrappers that pass ReadFrom on (as
+// [ObserveHTTP]'s does) and a [LimitListener]'s connections; other files
+// are copied. The zero value of each field but FS is a safe default. A
+// FileServer is safe for concurrent use.
 type FileServer struct {
 	// FS is the served tree; use [Dir] for a directory so that no link
 	// leads out of it.
@@ -30,9 +36,10 @@ type FileServer struct {
 	// file has, whatever the client asks.
 	MaxRanges int
 	// WriteIdle is how long one write to a client may take before the
-	// connection is dropped (default 30 s): a client that stops reading,
-	// or reads a byte a minute, loses its connection, while a slow but
-	// moving download of any size goes on.
+	// connection is dropped (default 30 s); a file sent with sendfile(2)
+	// is written in pieces of 64 KiB, each with this deadline. A client
+	// that stops reading, or reads a byte a minute, loses its connection,
+	// while a slow but moving download of any size goes on.
 	WriteIdle time.Duration
 }
 
@@ -69,7 +76,36 @@ func (s *FileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", ct)
 	}
 	ww := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), idle: s.writeIdle()}
+	if fi.Mode().IsRegular() && plainPath(r.URL.Path) {
+		if f, err := s.FS.Open(name); err == nil {
+			defer f.Close()
+			if of, ok := f.(*os.File); ok {
+				if st, err := of.Stat(); err == nil && st.Mode().IsRegular() {
+					// A file of the operating system (a [Dir]) goes to
+					// ServeContent as it is, so that its body reaches
+					// the connection by sendfile(2): ServeFileFS wraps
+					// every file, which costs a copy through user space.
+					http.ServeContent(ww, r, st.Name(), st.ModTime(), of)
+					return
+				}
+			}
+		}
+	}
 	http.ServeFileFS(ww, r, s.FS, name)
+}
+
+// plainPath reports whether ServeFileFS would serve the file at p as it
+// is, without its refusal of ".." or its redirect of ".../index.html".
+func plainPath(p string) bool {
+	if strings.HasSuffix(p, "/index.html") {
+		return false
+	}
+	for e := range strings.FieldsFuncSeq(p, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if e == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // bootTypes are the media types UEFI HTTP boot firmware reads (UEFI 2.x
@@ -140,6 +176,52 @@ func (w *deadlineWriter) Write(p []byte) (int, error) {
 	_ = w.rc.SetWriteDeadline(time.Now().Add(w.idle))
 	return w.ResponseWriter.Write(p)
 }
+
+// sendPiece is how much of a body one deadline covers when it is sent
+// with ReadFrom: a client must take 64 KiB within WriteIdle, about what a
+// Write of io.Copy's 32 KiB buffer asked, while a file goes to the kernel
+// in a few calls per megabyte.
+const sendPiece = 64 << 10
+
+// ReadFrom passes src on to the ResponseWriter's own ReadFrom (net/http's
+// reaches the connection's, which sends an *os.File with sendfile(2)) in
+// pieces of sendPiece, each with its own write deadline. An
+// *io.LimitedReader (io.CopyN's) is taken apart and its N kept up to date,
+// since the kernel's path only looks through one of them.
+func (w *deadlineWriter) ReadFrom(src io.Reader) (int64, error) {
+	rf, ok := w.ResponseWriter.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(writerOnly{w}, src)
+	}
+	lr, limited := src.(*io.LimitedReader)
+	piece := &io.LimitedReader{R: src}
+	if limited {
+		piece.R = lr.R
+	}
+	var total int64
+	for {
+		n := int64(sendPiece)
+		if limited {
+			n = min(n, lr.N)
+		}
+		if n <= 0 {
+			return total, nil
+		}
+		_ = w.rc.SetWriteDeadline(time.Now().Add(w.idle))
+		piece.N = n
+		m, err := rf.ReadFrom(piece)
+		total += m
+		if limited {
+			lr.N -= m
+		}
+		if err != nil || m < n {
+			return total, err
+		}
+	}
+}
+
+// writerOnly hides a writer's ReadFrom from io.Copy.
+type writerOnly struct{ io.Writer }
 
 // Unwrap lets [http.ResponseController] reach the connection.
 func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
@@ -300,6 +382,16 @@ type limitConn struct {
 	released   bool
 	prev, next *limitConn
 	listed     bool
+}
+
+// ReadFrom lets net/http's response reach the connection's own ReadFrom
+// (a *net.TCPConn's, which sends an *os.File with sendfile(2)): without
+// it, every body is copied through user space.
+func (c *limitConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(c.Conn, r)
 }
 
 func (c *limitConn) Close() error {

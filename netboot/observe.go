@@ -1,6 +1,7 @@
 package netboot
 
 import (
+	"io"
 	"net/http"
 	"net/netip"
 	"path"
@@ -91,6 +92,23 @@ func (w *observedWriter) Write(p []byte) (int, error) {
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.n += int64(n)
+	return n, err
+}
+
+// ReadFrom counts what the ResponseWriter's own ReadFrom sent, so that a
+// file still reaches the connection by sendfile(2).
+func (w *observedWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(writerOnly{w.ResponseWriter}, src)
+	}
+	w.n += n
 	return n, err
 }
 

@@ -91,3 +91,10 @@ func (c *Conn) Close() error {
 	<-c.done
 	return err
 }
+
+// ListenBuffer is the receive buffer [Listen] asks for on Linux. One
+// socket hears the broadcast replies of every machine a [Conn] emulates,
+// where real machines each have their own; with the default 208 KiB a
+// storm of 1,000 lost 304 replies there (UdpRcvbufErrors), each costing
+// its machine a 4 s retransmission.
+const ListenBuffer = 8 << 20

@@ -132,7 +132,7 @@ func tftpGet(ctx context.Context, listen func(netip.Addr) (net.PacketConn, error
 				}
 				tries++
 				if tries > retries {
-					return res, fmt.Errorf("pxeclient: tftp %s: no answer after %d retransmissions", name, retries)
+					return res, fmt.Errorf("pxeclient: tftp %s: no answer after %d retransmissions (%s)", name, retries, waitingFor(peer.IsValid(), expect))
 				}
 				res.retrans++
 				if peer.IsValid() {
@@ -235,6 +235,19 @@ func tftpGet(ctx context.Context, listen func(netip.Addr) (net.PacketConn, error
 			}
 		}
 	}
+}
+
+// waitingFor says what a transfer that got no answer waited for, so that
+// a storm's failures (grouped by their text) tell a request that was never
+// answered from a transfer that stalled.
+func waitingFor(answered bool, expect uint16) string {
+	switch {
+	case !answered:
+		return "nothing from the server"
+	case expect == 1:
+		return "waiting for the first data block"
+	}
+	return "stalled in the transfer"
 }
 
 // udpIO reads and writes a PacketConn by netip.AddrPort, without the

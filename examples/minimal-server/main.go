@@ -399,6 +399,7 @@ func serve(o options, log *slog.Logger) error {
 	if ds.Pool != nil {
 		allPools = append([]*dhcp.Pool{ds.Pool}, ds.Pools...)
 	}
+	warnNeighbours(log, nt, allPools, neighLimit(neighPath))
 	obs := newObserver(boot, allPools, offered, log)
 	obs.notes = nt
 	obs.timeline.SecureBoot = secureBootRefusals(problems)

@@ -23,6 +23,7 @@ const (
 	noteMissing        = "missing-program"   // warning: a boot program neither the tree nor this machine has (program, install)
 	noteShadowed       = "status-shadowed"   // warning: the tree's own _pxekit/ is not served over HTTP
 	noteTFTP6Off       = "tftp6-off"         // warning: no TFTP over IPv6 (err)
+	noteNeighbours     = "neighbours"        // warning: the pools hold more addresses than the kernel keeps ARP entries (pool, gc_thresh3, raise)
 )
 
 // note is one fact found at start-up. Fields are the key/value pairs of
