@@ -84,6 +84,7 @@
 #   wall time pxekit/dnsmasq: 1.32, pxekit/tftpd-hpa: 0.72
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/nginx.sh
 export PATH="/usr/local/go/bin:$PATH"
 n=${N:-1000}
 runs=${RUNS:-3}
@@ -211,26 +212,7 @@ start_server() { # $1: variant, $2: server; prints the main server process's pid
 			>"$work/server.log" 2>&1 &
 		if [[ $1 == http ]]; then
 			sleep 0.2
-			mkdir -p "$work/nginx"
-			cat >"$work/nginx/nginx.conf" <<-CONF
-				daemon off;
-				worker_processes auto;
-				user root;
-				pid $work/nginx/nginx.pid;
-				error_log $work/nginx/error.log;
-				events { worker_connections 8192; }
-				http {
-				  access_log off;
-				  sendfile on;
-				  tcp_nopush on;
-				  client_body_temp_path $work/nginx;
-				  proxy_temp_path $work/nginx;
-				  fastcgi_temp_path $work/nginx;
-				  uwsgi_temp_path $work/nginx;
-				  scgi_temp_path $work/nginx;
-				  server { listen $srv:8080; root $root; }
-				}
-			CONF
+			nginx_conf "$work/nginx" "$srv:8080" "$root"
 			inns nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" >>"$work/server.log" 2>&1 &
 		fi
 		;;

@@ -17,6 +17,7 @@
 #   OLD=/tmp/minimal-server.old ROUNDS=5 bench/http/compare.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. bench/nginx.sh
 export PATH="/usr/local/go/bin:$PATH"
 c=${C:-50} r=${R:-4} mib=${FILE_MIB:-32} rounds=${ROUNDS:-3}
 work=$(mktemp -d /tmp/pxekit-httpcmp.XXXXXX)
@@ -43,26 +44,7 @@ start() { # $1: server
 	pxekit) ip netns exec "$srvns" "$work/minimal-server" -iface "vs$id" -root "$work/root" -http "$srv:8080" >"$work/server.log" 2>&1 & ;;
 	pxekit-old) ip netns exec "$srvns" "$OLD" -iface "vs$id" -root "$work/root" -http "$srv:8080" >"$work/server.log" 2>&1 & ;;
 	nginx)
-		mkdir -p "$work/nginx"
-		cat >"$work/nginx/nginx.conf" <<-CONF
-			daemon off;
-			worker_processes auto;
-			user root;
-			pid $work/nginx/nginx.pid;
-			error_log $work/nginx/error.log;
-			events { worker_connections 8192; }
-			http {
-			  access_log off;
-			  sendfile on;
-			  tcp_nopush on;
-			  client_body_temp_path $work/nginx;
-			  proxy_temp_path $work/nginx;
-			  fastcgi_temp_path $work/nginx;
-			  uwsgi_temp_path $work/nginx;
-			  scgi_temp_path $work/nginx;
-			  server { listen $srv:8080; root $work/root; }
-			}
-		CONF
+		nginx_conf "$work/nginx" "$srv:8080" "$work/root"
 		ip netns exec "$srvns" nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" >"$work/server.log" 2>&1 &
 		;;
 	esac
