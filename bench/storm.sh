@@ -84,7 +84,7 @@
 #   wall time pxekit/dnsmasq: 1.32, pxekit/tftpd-hpa: 0.72
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. bench/nginx.sh
+. bench/lib.sh
 export PATH="/usr/local/go/bin:$PATH"
 n=${N:-1000}
 runs=${RUNS:-3}
@@ -123,10 +123,7 @@ cleanup() {
 	(($(cat $neigh/gc_thresh3) == 4 * n && gc3 < 4 * n)) && echo "$gc3" >$neigh/gc_thresh3
 	(($(cat $neigh/gc_thresh2) == 2 * n && gc2 < 2 * n)) && echo "$gc2" >$neigh/gc_thresh2
 	[[ -n $cg ]] && rmdir "$cg" 2>/dev/null
-	for ns in "$srvns" "$cli"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-		ip netns del "$ns" 2>/dev/null || true
-	done
+	del_netns "$srvns" "$cli"
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -175,10 +172,7 @@ setup() {
 }
 
 teardown() {
-	for ns in "$srvns" "$cli"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-		ip netns del "$ns" 2>/dev/null || true
-	done
+	del_netns "$srvns" "$cli"
 	sleep 1
 }
 

@@ -17,17 +17,14 @@
 #   OLD=/tmp/minimal-server.old ROUNDS=5 bench/http/compare.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-. bench/nginx.sh
+. bench/lib.sh
 export PATH="/usr/local/go/bin:$PATH"
 c=${C:-50} r=${R:-4} mib=${FILE_MIB:-32} rounds=${ROUNDS:-3}
 work=$(mktemp -d /tmp/pxekit-httpcmp.XXXXXX)
 id=$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 srvns=pxhs$id cli=pxhc$id
 cleanup() {
-	for ns in "$srvns" "$cli"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-		ip netns del "$ns" 2>/dev/null || true
-	done
+	del_netns "$srvns" "$cli"
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -89,10 +86,7 @@ for round in $(seq "$rounds"); do
 		gib=$(awk -v c="$c" -v r="$r" -v m="$mib" 'BEGIN { print c * r * m / 1024 }')
 		awk -v s="$s" -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" -v g="$gib" -v n="$round" 'BEGIN { printf "round %d %-10s wall %6.2f s  server CPU %6.2f s  %5.2f s/GiB\n", n, s, t1 - t0, b - a, (b - a) / g }'
 		echo "$s $(awk -v t0="$t0" -v t1="$t1" 'BEGIN { print t1 - t0 }') $(awk -v a="$c0" -v b="$c1" -v g="$gib" 'BEGIN { print b - a, (b - a) / g }')" >>"$results"
-		for ns in "$srvns" "$cli"; do
-			for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-			ip netns del "$ns"
-		done
+		del_netns "$srvns" "$cli"
 		sleep 0.5
 	done
 done

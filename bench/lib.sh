@@ -1,5 +1,18 @@
-# bench/nginx.sh: sourced by the benchmark scripts that run nginx as a
-# peer (storm.sh, http/compare.sh), so that they measure the same nginx.
+# bench/lib.sh: shell functions the benchmark scripts share (sourced by
+# storm.sh and http/compare.sh, from the repository's top directory).
+
+# del_netns NS...: kills every process in each network namespace and
+# deletes it; a namespace that is not there is skipped.
+del_netns() {
+	local ns p
+	for ns in "$@"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+		ip netns del "$ns" 2>/dev/null || true
+	done
+}
+
+# nginx_conf: so that the scripts that run nginx as a peer measure the
+# same nginx.
 #
 # nginx_conf DIR LISTEN ROOT writes DIR/nginx.conf: nginx in the
 # foreground, one worker per core, no access log, sendfile on, serving
