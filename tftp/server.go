@@ -196,6 +196,9 @@ type Server struct {
 	// before a lock-step block and the wait for its ACK became one
 	// exchange (link.go); BenchmarkStormBlock compares the two.
 	readFirst bool
+	// noEngine keeps lock-step transfers off the engine (engine_linux.go),
+	// for benchmarks that compare the two.
+	noEngine bool
 
 	limOnce    sync.Once
 	lim        *lograte.Limiter
@@ -596,7 +599,7 @@ func (l *listener) handle(b []byte, peer netip.AddrPort, dst netip.Addr) {
 	var lk link
 	if l.single {
 		lk = newChanLink(l, peer)
-	} else {
+	} else if lk = s.lockStepLink(dst, peer, req); lk == nil {
 		c, err := s.dialTransfer(dst, peer)
 		if err != nil {
 			s.logPeer(slog.LevelWarn, peer, "tftp: cannot open transfer socket", "peer", peer, "err", err)
@@ -663,6 +666,17 @@ func (l *listener) release(t *session) {
 	if s.perClient[a]--; s.perClient[a] <= 0 {
 		delete(s.perClient, a)
 	}
+}
+
+// lockStepLink opens the transfer's socket in the lock-step engine
+// (engine_linux.go) for a request that asks for no window, unless the
+// engine is off for s; nil when the request gets a socket of the net
+// package (dialTransfer).
+func (s *Server) lockStepLink(local netip.Addr, peer netip.AddrPort, req *request) link {
+	if s.readFirst || s.noEngine || req.window > 1 && s.maxWindowSize() > 1 {
+		return nil
+	}
+	return engineLink(local, peer, s.Interface)
 }
 
 // dialTransfer opens the transfer's own UDP socket (a new TID, RFC 1350

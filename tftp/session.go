@@ -277,42 +277,165 @@ func (t *session) openFile(ctx context.Context, req *request, info *Transfer) (f
 	return f, size, nil
 }
 
+// lockStep is the state of a transfer's ACK loop that a link's engine
+// needs to send lock-step blocks on its own (see stream): the window, the
+// place in the file and the timer.
+type lockStep struct {
+	t    *session
+	info *Transfer
+	win  *window
+	// base is the first block not acknowledged, end the last block of
+	// the window sent, highest the highest block sent so far.
+	base, end, highest int64
+	retrans            bool // the window sent was sent before
+	sentAt             time.Time
+	lastProgress       time.Time
+	deadline           time.Time // when the wait for the window's ACK ends
+	hardDeadline       time.Time // Server.TransferTimeout's, zero if none
+	giveUp             time.Duration
+	// budget is how many blocks step may send before it hands the
+	// transfer back (so that the busy-poll policy sees its round trips),
+	// <= 0 for no limit; sent counts them.
+	budget, sent int
+	// Set by step when it hands the transfer back: the last block is
+	// acknowledged, reading the next one failed, or the budget is spent
+	// (the next window is the goroutine's to send).
+	done    bool
+	loadErr error
+	moved   bool
+}
+
+// setDeadline sets the end of the wait for the window just sent: its
+// retransmission timeout, the give-up time or the transfer's time limit.
+func (st *lockStep) setDeadline() {
+	st.deadline = st.sentAt.Add(st.t.rto)
+	if g := st.lastProgress.Add(st.giveUp); g.Before(st.deadline) {
+		st.deadline = g
+	}
+	if !st.hardDeadline.IsZero() && st.hardDeadline.Before(st.deadline) {
+		st.deadline = st.hardDeadline
+	}
+}
+
+// acked records the acknowledgement of block k (base <= k <= highest),
+// received at now: the round trip, the progress and the bytes acknowledged.
+func (st *lockStep) acked(k int64, now time.Time) {
+	if !st.retrans && k == st.end {
+		st.t.sample(now.Sub(st.sentAt))
+	}
+	st.base, st.lastProgress = k+1, now
+	if k >= 1 {
+		st.info.Bytes = st.win.acked(k)
+	}
+}
+
+// step is the engine's turn of a lock-step transfer (see stepper): the
+// ACK of the block in flight moves it on to the next block, which it
+// returns to send; a duplicate or stale ACK, and packets of other kinds
+// but errors, are ignored as in ackLoop; anything else goes back to the
+// transfer's goroutine.
+func (st *lockStep) step(p []byte, now time.Time) ([]byte, bool) {
+	if len(p) < 4 {
+		return nil, false
+	}
+	switch binary.BigEndian.Uint16(p) {
+	case opACK:
+	case opERROR:
+		return nil, true
+	default:
+		return nil, false
+	}
+	k, ok := ackBlock(binary.BigEndian.Uint16(p[2:]), st.base-1, st.highest, st.win.rollover1)
+	if !ok || k < st.base {
+		return nil, false
+	}
+	if k != st.end || st.base <= 1 {
+		return nil, true
+	}
+	st.acked(k, now)
+	if st.win.last > 0 && k >= st.win.last {
+		st.done = true
+		return nil, true
+	}
+	if st.budget > 0 && st.sent >= st.budget {
+		st.moved = true
+		return nil, true
+	}
+	st.sent++
+	end, err := st.win.load(st.base)
+	if err != nil || len(st.win.pkts) != 1 {
+		st.loadErr = err
+		return nil, true
+	}
+	st.info.Sent++
+	st.end, st.highest, st.retrans = end, max(st.highest, end), false
+	st.sentAt = now
+	st.setDeadline()
+	return st.win.pkts[0], false
+}
+
+func (st *lockStep) stepBuf() []byte         { return st.t.rbuf[:] }
+func (st *lockStep) stepDeadline() time.Time { return st.deadline }
+func (st *lockStep) stepFlags() uint32       { return st.t.flags.Load() }
+
+// stepper is the part of a lock-step transfer the engine runs: step is
+// called with each packet from the client and returns the next block to
+// send (nil: keep waiting for this one's ACK) or hands the transfer back.
+type stepper interface {
+	// step handles packet p, read at now. It returns the packet to send
+	// next, or back true to end fast mode with p for the transfer's
+	// goroutine to handle (p is then in the buffer stepBuf returned).
+	step(p []byte, now time.Time) (next []byte, back bool)
+	// stepBuf is the buffer packets are read into.
+	stepBuf() []byte
+	// stepDeadline is when the transfer's goroutine must act (a
+	// retransmission or the end); stepFlags are its wake-up flags.
+	stepDeadline() time.Time
+	stepFlags() uint32
+}
+
+// streamer is a link that can send a lock-step transfer's blocks without
+// its goroutine (the engine, engine_linux.go): stream sends p, runs st
+// until st hands the transfer back, and returns as exchange does.
+type streamer interface {
+	stream(p []byte, st stepper) (n int, werr, err error)
+}
+
 // ackLoop sends windows and waits for their ACKs (RFC 7440 §4), with
 // retransmission, duplicate-request handling and the transfer's limits.
 func (t *session) ackLoop(req *request, info *Transfer, win *window, a agreed) (probe bool, err error) {
 	s := t.s
 	t.maxRTO, t.backoffCap = a.maxRTO, a.backoffCap
 	t.srtt, t.rttvar, t.rto = 0, 0, min(initialRTO, t.maxRTO)
-	giveUp := s.giveUp()
-	var hardDeadline time.Time
+	st := &lockStep{t: t, info: info, win: win, giveUp: s.giveUp(), highest: -1, lastProgress: time.Now()}
 	if s.TransferTimeout > 0 {
-		hardDeadline = info.Start.Add(s.TransferTimeout)
+		st.hardDeadline = info.Start.Add(s.TransferTimeout)
 	}
 	firstBase := int64(1)
 	if a.oack != nil {
 		firstBase = 0
 	}
-	base := firstBase
-	highest := int64(-1) // highest block sent so far
-	lastProgress := time.Now()
+	st.base = firstBase
 	rbuf := t.rbuf[:]
 	// Waits for ACKs may poll the socket first (see spin.go).
 	spin := newSpinPolicy(s.spinAllowed)
 	pollTime := s.busyPoll()
 	canSpin := t.link.setSpin(0) && pollTime > 0
 	spinning := false
+	str, _ := t.link.(streamer)
 
 	for {
 		// Send the window [base, end]; block 0 is the OACK.
-		end, err := win.load(base)
+		end, err := win.load(st.base)
 		if err != nil {
 			info.Outcome = OutcomeError
 			t.sendError(errNotDefined, "read error")
 			return false, err
 		}
+		st.end = end
 		pkts := win.pkts
-		retrans := base <= highest
-		if base > 0 {
+		st.retrans = st.base <= st.highest
+		if st.base > 0 {
 			info.Sent += int64(len(pkts))
 		}
 		// A single packet leaves in the first wait for its ACK (one
@@ -331,18 +454,12 @@ func (t *session) ackLoop(req *request, info *Transfer, win *window, a agreed) (
 			info.Outcome = OutcomeAborted
 			return false, fmt.Errorf("tftp: sending to client: %w", werr)
 		}
-		highest = max(highest, end)
-		sentAt := time.Now()
+		st.highest = max(st.highest, end)
+		st.sentAt = time.Now()
 		win.prefetch(end)
-		deadline := sentAt.Add(t.rto)
-		if g := lastProgress.Add(giveUp); g.Before(deadline) {
-			deadline = g
-		}
-		if !hardDeadline.IsZero() && hardDeadline.Before(deadline) {
-			deadline = hardDeadline
-		}
+		st.setDeadline()
 		if canSpin {
-			if on := spin.next(sentAt); on != spinning {
+			if on := spin.next(st.sentAt); on != spinning {
 				spinning = on
 				d := time.Duration(0)
 				if on {
@@ -360,7 +477,7 @@ func (t *session) ackLoop(req *request, info *Transfer, win *window, a agreed) (
 
 	wait:
 		for {
-			dl := deadline
+			dl := st.deadline
 			if !drainUntil.IsZero() && drainUntil.Before(dl) {
 				dl = drainUntil
 			}
@@ -368,11 +485,41 @@ func (t *session) ackLoop(req *request, info *Transfer, win *window, a agreed) (
 			var err error
 			if out != nil {
 				var werr error
-				n, werr, err = t.link.exchange(out, rbuf, dl, &t.flags)
+				budget := -1 // no limit
+				if canSpin {
+					budget = spin.sleeps()
+				}
+				if str != nil && !spinning && budget != 0 && st.base > 1 && drainUntil.IsZero() && t.flags.Load() == 0 {
+					// The steady state of a lock-step transfer: the
+					// link's engine sends the next blocks as their
+					// ACKs come, and hands the transfer back for
+					// anything else, or when the busy-poll policy
+					// is to look at its round trips again.
+					st.budget, st.sent = budget, 0
+					n, werr, err = str.stream(out, st)
+					if canSpin {
+						spin.skip(st.sent)
+					}
+					if st.done {
+						info.Outcome = OutcomeOK
+						return false, nil
+					}
+					if st.loadErr != nil {
+						info.Outcome = OutcomeError
+						t.sendError(errNotDefined, "read error")
+						return false, st.loadErr
+					}
+				} else {
+					n, werr, err = t.link.exchange(out, rbuf, dl, &t.flags)
+				}
 				out = nil
 				if werr != nil {
 					info.Outcome = OutcomeAborted
 					return false, fmt.Errorf("tftp: sending to client: %w", werr)
+				}
+				if st.moved {
+					st.moved = false
+					break wait
 				}
 			} else {
 				n, err = t.link.read(rbuf, dl, &t.flags)
@@ -404,23 +551,23 @@ func (t *session) ackLoop(req *request, info *Transfer, win *window, a agreed) (
 						info.Outcome = OutcomeCanceled
 						return false, errors.New("tftp: client restarted with a different request")
 					case pendingDup:
-						if base == firstBase {
+						if st.base == firstBase {
 							// Our first packet was lost or is slow: answer
 							// the repeated request once.
 							break wait
 						}
 					}
 				}
-				if now.Before(deadline) {
+				if now.Before(st.deadline) {
 					continue
 				}
-				if !hardDeadline.IsZero() && !now.Before(hardDeadline) {
+				if !st.hardDeadline.IsZero() && !now.Before(st.hardDeadline) {
 					info.Outcome = OutcomeTimeout
 					t.sendError(errNotDefined, "transfer time limit reached")
 					return false, fmt.Errorf("tftp: transfer ran longer than %v", s.TransferTimeout)
 				}
-				if now.Sub(lastProgress) >= giveUp {
-					if win.last > 0 && base == win.last && highest >= win.last {
+				if now.Sub(st.lastProgress) >= st.giveUp {
+					if win.last > 0 && st.base == win.last && st.highest >= win.last {
 						// Every block but the last is acknowledged and
 						// the last was sent: only its ACK is missing.
 						finalACKMissing(info, win)
@@ -428,13 +575,13 @@ func (t *session) ackLoop(req *request, info *Transfer, win *window, a agreed) (
 					}
 					info.Outcome = OutcomeTimeout
 					t.sendError(errNotDefined, "timeout")
-					return false, fmt.Errorf("tftp: no acknowledgement for %v", now.Sub(lastProgress).Round(time.Millisecond))
+					return false, fmt.Errorf("tftp: no acknowledgement for %v", now.Sub(st.lastProgress).Round(time.Millisecond))
 				}
 				t.rto = min(2*t.rto, t.backoffCap) // back off (RFC 6298 §5.5)
 				break wait
 			}
 			if err != nil {
-				if win.last > 0 && highest >= win.last && errors.Is(err, syscall.ECONNREFUSED) {
+				if win.last > 0 && st.highest >= win.last && errors.Is(err, syscall.ECONNREFUSED) {
 					// The client's port is closed (ICMP port unreachable
 					// answered our retransmission): it ended after the
 					// last block, whose ACK was lost.
@@ -442,15 +589,15 @@ func (t *session) ackLoop(req *request, info *Transfer, win *window, a agreed) (
 					return false, nil
 				}
 				info.Outcome = OutcomeAborted
-				return base == 0 && info.Sent == 0, fmt.Errorf("tftp: reading from client: %w", err)
+				return st.base == 0 && info.Sent == 0, fmt.Errorf("tftp: reading from client: %w", err)
 			}
 			if n < 4 {
 				continue
 			}
 			switch binary.BigEndian.Uint16(rbuf) {
 			case opACK:
-				k, ok := ackBlock(binary.BigEndian.Uint16(rbuf[2:]), base-1, highest, win.rollover1)
-				if !ok || k < base {
+				k, ok := ackBlock(binary.BigEndian.Uint16(rbuf[2:]), st.base-1, st.highest, win.rollover1)
+				if !ok || k < st.base {
 					// A duplicate or stale ACK is never answered: only the
 					// timer retransmits (the Sorcerer's Apprentice bug, RFC
 					// 1123 §4.2.3.1).
@@ -460,18 +607,12 @@ func (t *session) ackLoop(req *request, info *Transfer, win *window, a agreed) (
 				if spinning {
 					spin.polled(now.Sub(pollStart) <= pollTime)
 				}
-				if !retrans && k == end {
-					t.sample(now.Sub(sentAt))
-				}
-				if base <= 1 && k >= 1 {
+				if st.base <= 1 && k >= 1 {
 					// The first data block is acknowledged: the transfer
 					// is no longer one that may be evicted.
 					t.progressed()
 				}
-				base, lastProgress = k+1, now
-				if k >= 1 {
-					info.Bytes = win.acked(k)
-				}
+				st.acked(k, now)
 				if win.last > 0 && k >= win.last {
 					info.Outcome = OutcomeOK
 					return false, nil
@@ -479,14 +620,14 @@ func (t *session) ackLoop(req *request, info *Transfer, win *window, a agreed) (
 				break wait
 			case opERROR:
 				code, msg, _ := parseError(rbuf[:n])
-				if code == errUnknownTID && win.last > 0 && highest >= win.last {
+				if code == errUnknownTID && win.last > 0 && st.highest >= win.last {
 					// The client finished with the last block and no
 					// longer knows this transfer: its ACK was lost.
 					finalACKMissing(info, win)
 					return false, nil
 				}
 				info.Outcome = OutcomeAborted
-				return base == 0 && info.Sent == 0, &ClientError{Code: code, Message: msg}
+				return st.base == 0 && info.Sent == 0, &ClientError{Code: code, Message: msg}
 			}
 		}
 	}

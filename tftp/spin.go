@@ -108,6 +108,23 @@ func (p *spinPolicy) next(now time.Time) bool {
 	return p.on
 }
 
+// sleeps reports how many more round trips, counting the current one,
+// sleep before next must be called again: while the policy keeps the
+// choice not to poll, the rest of the phase; otherwise 0 (every round
+// trip goes through next).
+func (p *spinPolicy) sleeps() int {
+	if p.phase != spinKeeping || p.on {
+		return 0
+	}
+	return p.left
+}
+
+// skip counts n round trips that slept without a call of next (see
+// sleeps).
+func (p *spinPolicy) skip(n int) {
+	p.left = max(p.left-n, 0)
+}
+
 // median sorts d and returns its middle value. Round trips are compared
 // by their median: a scheduling hiccup of a millisecond in one of them
 // would outweigh the microseconds that polling saves on all the others.

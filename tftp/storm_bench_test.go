@@ -24,19 +24,22 @@ const stormClientEnv = "PXEKIT_TFTP_STORM_CLIENT"
 // machine loads its kernel with blksize 1408 and no window. The clients
 // run in a child process (this test binary again), so the process's CPU
 // time is the server's alone; one op is one data block. Each case runs
-// the server as it is and, as "tryfirst", with the read that used to
-// precede every wait for an ACK, so that one run shows both.
+// the server as it is (lock-step transfers in the engine, engine_linux.go),
+// as "noengine" with each transfer's goroutine waiting for every ACK, and
+// as "tryfirst" with, in addition, the read that used to precede every
+// wait for an ACK, so that one run shows all three.
 func BenchmarkStormBlock(b *testing.B) {
 	const blksize = 1408
 	for _, sessions := range []int{16, 256} {
-		for _, tryFirst := range []bool{false, true} {
+		for _, variant := range []string{"", "noengine", "tryfirst"} {
 			name := fmt.Sprintf("sessions=%d", sessions)
-			if tryFirst {
-				name += "/tryfirst"
+			if variant != "" {
+				name += "/" + variant
 			}
 			b.Run(name, func(b *testing.B) {
 				srv := &Server{Files: zeroFiles, MaxClientTransfers: sessions, MaxTransfers: sessions, NoTransferLog: true}
-				srv.readFirst = tryFirst
+				srv.readFirst = variant == "tryfirst"
+				srv.noEngine = variant != ""
 				addr := startServer(b, srv)
 				blocks := max(b.N/sessions, 1)
 				exe, err := os.Executable()
