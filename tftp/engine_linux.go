@@ -4,6 +4,7 @@ package tftp
 
 import (
 	"net/netip"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -85,6 +86,11 @@ func newEngineLoop() (*engineLoop, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Non-blocking, so that the runtime's poller takes it (see run).
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
 	evfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
 		unix.Close(epfd)
@@ -99,10 +105,80 @@ func newEngineLoop() (*engineLoop, error) {
 }
 
 // run is the loop: it never ends (the loops are shared by every Server
-// of the process and hold nothing while no transfer runs).
+// of the process and hold nothing while no transfer runs). It waits in
+// the runtime's network poller, on the epoll descriptor itself, which
+// is readable while any socket of the set is: so the loop costs one
+// goroutine wake-up per batch of ready sockets, and it never blocks a
+// thread in epoll_wait(2) (a blocking system call makes the runtime hand
+// the thread's processor to another thread, which here cost more than
+// the wake-ups saved).
 func (e *engineLoop) run() {
+	f := os.NewFile(uintptr(e.epfd), "tftp-engine")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		e.runBlocking()
+		return
+	}
+	p := &enginePoll{e: e, events: make([]unix.EpollEvent, 256), lastScan: time.Now()}
+	fn := p.poll
+	for {
+		e.mu.Lock()
+		p.busy = len(e.fast) > 0
+		e.sleeping.Store(!p.busy)
+		e.mu.Unlock()
+		var dl time.Time
+		if p.busy {
+			dl = time.Now().Add(engineTick)
+		}
+		f.SetReadDeadline(dl)
+		if err := rc.Read(fn); err != nil {
+			// The deadline: time to look at the transfers' own.
+			now := time.Now()
+			p.lastScan = now
+			e.scan(now)
+		}
+	}
+}
+
+// enginePoll is the state of a loop's turns (RawConn.Read's function).
+type enginePoll struct {
+	e        *engineLoop
+	events   []unix.EpollEvent
+	busy     bool // the loop ran transfers when it began to wait
+	lastScan time.Time
+}
+
+// poll handles ready sockets until none is left; it returns false to
+// wait for more, true when the loop must set another deadline (it began
+// or ended running transfers).
+func (p *enginePoll) poll(uintptr) bool {
+	e := p.e
+	for {
+		n, err := unix.EpollWait(e.epfd, p.events, 0)
+		if err != nil {
+			n = 0 // EINTR
+		}
+		e.sleeping.Store(false)
+		if n == 0 {
+			e.mu.Lock()
+			busy := len(e.fast) > 0
+			e.sleeping.Store(!busy)
+			e.mu.Unlock()
+			return busy != p.busy
+		}
+		now := time.Now()
+		e.handle(p.events[:n], now)
+		if now.Sub(p.lastScan) >= engineTick {
+			p.lastScan = now
+			e.scan(now)
+		}
+	}
+}
+
+// runBlocking is run for a kernel or runtime that cannot poll an epoll
+// descriptor: the loop blocks its thread in epoll_wait(2).
+func (e *engineLoop) runBlocking() {
 	events := make([]unix.EpollEvent, 256)
-	var tick [8]byte
 	lastScan := time.Now()
 	for {
 		e.mu.Lock()
@@ -119,29 +195,35 @@ func (e *engineLoop) run() {
 			n = 0 // EINTR
 		}
 		now := time.Now()
-		for _, ev := range events[:n] {
-			if int(ev.Fd) == e.evfd {
-				unix.Read(e.evfd, tick[:])
-				continue
-			}
-			e.mu.Lock()
-			l := e.links[ev.Fd]
-			var st stepper
-			if l != nil {
-				st = l.st
-			}
-			e.mu.Unlock()
-			switch {
-			case l == nil:
-			case st != nil:
-				l.serve(st, now)
-			default:
-				l.notify()
-			}
-		}
+		e.handle(events[:n], now)
 		if busy && now.Sub(lastScan) >= engineTick {
 			lastScan = now
 			e.scan(now)
+		}
+	}
+}
+
+// handle serves the sockets of one epoll_wait.
+func (e *engineLoop) handle(events []unix.EpollEvent, now time.Time) {
+	for _, ev := range events {
+		if int(ev.Fd) == e.evfd {
+			var tick [8]byte
+			unix.Read(e.evfd, tick[:])
+			continue
+		}
+		e.mu.Lock()
+		l := e.links[ev.Fd]
+		var st stepper
+		if l != nil {
+			st = l.st
+		}
+		e.mu.Unlock()
+		switch {
+		case l == nil:
+		case st != nil:
+			l.serve(st, now)
+		default:
+			l.notify()
 		}
 	}
 }
