@@ -185,8 +185,9 @@ func openSection(f fs.File) (*imageSection, bool) {
 // so that net's sendfile(2) path takes it as it takes an *os.File. f's
 // offset is always base plus the offset in the body, which is what
 // sendfile sends from: Read and Seek move both, and a sendfile moves f's
-// alone, so pos is read back from f after one (stale). Not for
-// concurrent use; one request owns it.
+// alone, so pos is read back from f after one (stale), unless
+// [deadlineWriter] knows how far it went (sent). Not for concurrent use;
+// one request owns it.
 type imageSection struct {
 	f          *os.File
 	base, size int64
@@ -204,6 +205,18 @@ func (s *imageSection) sync() error {
 	}
 	s.pos, s.stale = at-s.base, false
 	return nil
+}
+
+// sent records that a ReadFrom given s at offset start sent n bytes of
+// it: when it did not fail, every byte it took from f (by sendfile or by
+// Read) reached the connection, so f's offset is start+n, and the next
+// piece needs no lseek to learn it.
+func (s *imageSection) sent(start, n int64, err error) {
+	if err != nil {
+		s.stale = true
+		return
+	}
+	s.pos, s.stale = start+n, false
 }
 
 // remaining returns the bytes of the body after the offset.
@@ -376,9 +389,12 @@ func (w *deadlineWriter) ReadFrom(src io.Reader) (int64, error) {
 		if limited {
 			n = min(n, lr.N)
 		}
-		if s, ok := piece.R.(*imageSection); ok {
+		sec, _ := piece.R.(*imageSection)
+		var start int64
+		if sec != nil {
 			// Sendfile would go on into the rest of the image.
-			n = min(n, s.remaining())
+			n = min(n, sec.remaining())
+			start = sec.pos
 		}
 		if n <= 0 {
 			return total, nil
@@ -386,6 +402,9 @@ func (w *deadlineWriter) ReadFrom(src io.Reader) (int64, error) {
 		_ = w.rc.SetWriteDeadline(time.Now().Add(w.idle))
 		piece.N = n
 		m, err := rf.ReadFrom(piece)
+		if sec != nil {
+			sec.sent(start, m, err)
+		}
 		total += m
 		if limited {
 			lr.N -= m
