@@ -128,6 +128,10 @@
 // [io.SectionReader] would, so ReadAt may be called from many goroutines
 // at once (as [net/http.ServeContent] and TFTP transfers do), while Read
 // and Seek share the file offset like those of an [os.File].
+// [File.Section] tells where a file stored in one extent lies in the
+// image, so that a server can send it from the image itself (with
+// sendfile(2), as the netboot package's FileServer does) rather than
+// through the file.
 // [File.WriteTo] copies in 256 KiB blocks, so io.Copy from a file costs
 // few system calls, and writes a small file served by the window straight
 // from it.

@@ -249,6 +249,33 @@ func (f *File) Size() int64 {
 	return f.n.size
 }
 
+// Section returns the file's data as a section of the image, the
+// [io.ReaderAt] given to [Open], when the data is one contiguous run of
+// it: sr.Outer() returns the image, the run's byte offset in it and its
+// length, the file's size. ok is false for a file stored in several
+// extents (even adjacent ones), a zisofs-compressed file (its run holds
+// compressed data), a special file, an empty file (whose recorded extent
+// means nothing) and a closed file; opening an interleaved file fails
+// already. The run lies inside the image, whatever the image records: a
+// file's extent inside the volume, whose last byte Open read, and a boot
+// image's inside the image, whose last byte Open read too.
+//
+// Section lets a caller read the image itself, for example to send a file
+// with sendfile(2) from the image's [*os.File] (as the netboot package's
+// FileServer does); for an image in memory it gains nothing over the
+// file's own ReadAt. sr reads from the image independently of the file: it
+// does not move the file's offset, and Close does not stop it.
+func (f *File) Section() (sr *io.SectionReader, ok bool) {
+	if f.pos.Load() < 0 || !f.n.mode.IsRegular() || f.n.ext != nil || f.n.size <= 0 {
+		return nil, false
+	}
+	r := f.src
+	if ra, ok := r.(*readAhead); ok {
+		r = ra.r
+	}
+	return io.NewSectionReader(r, f.n.off, f.n.size), true
+}
+
 // readAt reads the file's bytes at offset off, as [io.SectionReader] does
 // (io.EOF when p goes past the end).
 func (f *File) readAt(p []byte, off int64) (int, error) {

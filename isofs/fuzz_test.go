@@ -288,7 +288,8 @@ func listTree(img []byte, names NameSource) ([]string, error) {
 // FuzzOpen opens arbitrary images (edits of base images, see above) with
 // a name tree, walks the whole tree, reading every file, link and boot
 // image (within fuzzMaxEntries and fuzzMaxRead), and checks it. It must not
-// panic, hang or allocate beyond the image's size. Seeds: each base in each
+// panic, hang or allocate beyond the image's size, and every file's
+// [File.Section] must keep its contract (checkSection). Seeds: each base in each
 // of its trees, and the hostile images of TestHostile that are edits of at
 // most fuzzMaxInput bytes. Inputs stay small and each costs at most a few
 // milliseconds, so it runs usefully at the defaults:
@@ -316,6 +317,9 @@ func FuzzOpen(f *testing.F) {
 		if len(in) > fuzzMaxInput {
 			return // see fuzzMaxInput
 		}
-		walkTree(bytes.NewReader(edited(bases, in)), fuzzTree(bases, in), fuzzMaxEntries, fuzzMaxRead)
+		errs, _ := walkTree(bytes.NewReader(edited(bases, in)), fuzzTree(bases, in), fuzzMaxEntries, fuzzMaxRead)
+		if err := errors.Join(errs...); errors.Is(err, errBadSection) {
+			t.Fatal(err)
+		}
 	})
 }

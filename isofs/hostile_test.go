@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -32,12 +34,16 @@ func walkAll(fsys *FS, maxEntries int, maxRead int64) error {
 			if err != nil {
 				return err
 			}
-			n, err := io.Copy(io.Discard, f)
+			crc := crc32.NewIEEE()
+			n, err := io.Copy(crc, f)
+			if err == nil {
+				err = checkSection(fsys, f.(*File), crc.Sum32())
+			}
 			f.Close()
 			if err != nil {
 				return err
 			}
-			read += 2 * n
+			read += 3 * n
 			if _, err := fsys.ReadFile(p); err != nil {
 				return err
 			}
@@ -54,14 +60,50 @@ func walkAll(fsys *FS, maxEntries int, maxRead int64) error {
 	})
 	imgs, berr := fsys.BootImages()
 	for i := range imgs {
-		f, err := fsys.OpenBootImage(i)
-		if err != nil {
-			return err
+		f, ferr := fsys.OpenBootImage(i)
+		if ferr != nil {
+			return ferr
 		}
-		io.Copy(io.Discard, f)
+		crc := crc32.NewIEEE()
+		_, cerr := io.Copy(crc, f)
+		if cerr == nil {
+			if serr := checkSection(fsys, f, crc.Sum32()); serr != nil {
+				err = errors.Join(err, serr)
+			}
+		}
 		f.Close()
 	}
 	return errors.Join(err, berr)
+}
+
+// errBadSection marks a [File.Section] that breaks its contract; walkAll
+// returns it, and TestHostile and FuzzOpen fail on it.
+var errBadSection = errors.New("isofs test: bad Section")
+
+// checkSection checks f's Section against its contents, whose CRC-32 is
+// sum: a section must be of the image, lie inside it, be as long as the
+// file and hold its bytes; a file without one must be empty, special,
+// multi-extent or compressed.
+func checkSection(fsys *FS, f *File, sum uint32) error {
+	sr, ok := f.Section()
+	if !ok {
+		if f.n.mode.IsRegular() && f.n.size > 0 && f.n.ext == nil {
+			return fmt.Errorf("%w: %s: a file of one extent has none", errBadSection, f.n.name)
+		}
+		return nil
+	}
+	r, off, n := sr.Outer()
+	if r != fsys.r || off < 0 || n != f.Size() || n <= 0 || f.n.ext != nil {
+		return fmt.Errorf("%w: %s: section at %d of %d bytes (file of %d)", errBadSection, f.n.name, off, n, f.Size())
+	}
+	if s, ok := r.(interface{ Size() int64 }); ok && off+n > s.Size() {
+		return fmt.Errorf("%w: %s: section %d+%d ends past the image's %d bytes", errBadSection, f.n.name, off, n, s.Size())
+	}
+	crc := crc32.NewIEEE()
+	if k, err := io.Copy(crc, sr); err != nil || k != n || crc.Sum32() != sum {
+		return fmt.Errorf("%w: %s: section reads %d of %d bytes (%v), or other bytes than the file", errBadSection, f.n.name, k, n, err)
+	}
+	return nil
 }
 
 func readTestdata(t testing.TB, name string) []byte {
@@ -249,6 +291,9 @@ func TestHostile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			img := tt.mutate(t, bytes.Clone(base))
 			err := openAndWalk(img)
+			if errors.Is(err, errBadSection) {
+				t.Fatal(err)
+			}
 			if tt.want == nil {
 				t.Logf("error: %v", err)
 				return

@@ -167,6 +167,10 @@ func TestMultiExtent(t *testing.T) {
 	}
 	defer file.Close()
 	f := file.(*File)
+	if sr, ok := f.Section(); ok {
+		_, off, n := sr.Outer()
+		t.Errorf("Section() of a file of %d extents = at %d, %d bytes; want none", len(want), off, n)
+	}
 	for _, off := range bigMarks {
 		got := make([]byte, 16)
 		if _, err := f.ReadAt(got, off); err != nil {

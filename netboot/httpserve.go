@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -21,9 +22,15 @@ import (
 // answer to hostile range requests. A regular file that FS opens as an
 // *os.File (a [Dir]'s) is sent by sendfile(2) where the platform has it,
 // through any ResponseWriter wrappers that pass ReadFrom on (as
-// [ObserveHTTP]'s does) and a [LimitListener]'s connections; other files
-// are copied. The zero value of each field but FS is a safe default. A
-// FileServer is safe for concurrent use.
+// [ObserveHTTP]'s does) and a [LimitListener]'s connections. So is a file
+// whose data is one contiguous run of an image file, from the image: a
+// file with a method Section() (*io.SectionReader, bool) whose section
+// lies in an *os.File (or an [io.SectionReader] of one), as a
+// [github.com/pxekit/pxekit/isofs.File] of an image opened with [os.Open]
+// does. Each such request opens the image again by its name, and copies
+// the body instead when that is not the file the image was read from.
+// Other files are copied. The zero value of each field but FS is a safe
+// default. A FileServer is safe for concurrent use.
 type FileServer struct {
 	// FS is the served tree; use [Dir] for a directory so that no link
 	// leads out of it.
@@ -89,10 +96,188 @@ func (s *FileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 			}
+			if body, ok := openSection(f); ok {
+				// A file that is one run of an image file (an
+				// isofs.File of an image opened from disk) is sent
+				// from the image by sendfile(2) too.
+				defer body.Close()
+				if st, err := f.Stat(); err == nil {
+					http.ServeContent(ww, r, st.Name(), st.ModTime(), body)
+					return
+				}
+			}
 		}
 	}
 	http.ServeFileFS(ww, r, s.FS, name)
 }
+
+// sectioner is a file whose data is one run of an image, such as an
+// isofs.File of one extent.
+type sectioner interface {
+	Section() (*io.SectionReader, bool)
+}
+
+// openSection opens the body of f when f is a [sectioner] whose run lies in
+// a regular *os.File: the image opened again, for this request alone.
+//
+// Sharing the image's own *os.File among requests cannot work: Go's
+// sendfile(2) path (net.TCPConn.ReadFrom) sends from the source file's
+// current offset and moves it, so two requests at once would each send
+// from wherever the other left it, and serializing them would make every
+// download wait for the slowest client. A sendfile with an explicit
+// offset on the connection's descriptor would have to bypass net/http's
+// response (its Content-Length accounting, its buffered headers). A file
+// opened per request has an offset of its own and reaches sendfile
+// through net/http as a Dir's file does, for the cost of an open and two
+// fstat calls; it must be the very file the image was read from
+// ([os.SameFile]), else (the image renamed or replaced since, a relative
+// name after a change of directory, no permission) the body is copied
+// from f as before.
+func openSection(f fs.File) (*imageSection, bool) {
+	sf, ok := f.(sectioner)
+	if !ok {
+		return nil, false
+	}
+	sr, ok := sf.Section()
+	if !ok {
+		return nil, false
+	}
+	r, off, n := sr.Outer()
+	// An image that is a part of a file (a partition): its section's
+	// outer reader, at the section's offset.
+	for depth := 0; depth < 8; depth++ {
+		outer, ok := r.(*io.SectionReader)
+		if !ok {
+			break
+		}
+		or, base, size := outer.Outer()
+		if off < 0 || n < 0 || off > size || n > size-off {
+			return nil, false
+		}
+		r, off = or, base+off
+	}
+	img, ok := r.(*os.File)
+	if !ok || off < 0 || n <= 0 {
+		return nil, false
+	}
+	st, err := img.Stat()
+	if err != nil || !st.Mode().IsRegular() || off > st.Size() || n > st.Size()-off {
+		return nil, false
+	}
+	own, err := os.Open(img.Name())
+	if err != nil {
+		return nil, false
+	}
+	ost, err := own.Stat()
+	if err != nil || !os.SameFile(st, ost) {
+		own.Close()
+		return nil, false
+	}
+	if _, err := own.Seek(off, io.SeekStart); err != nil {
+		own.Close()
+		return nil, false
+	}
+	return &imageSection{f: own, base: off, size: n}, true
+}
+
+// imageSection is a body read from the image file f at base, size bytes:
+// an io.ReadSeeker for [http.ServeContent] that is also a [syscall.Conn],
+// so that net's sendfile(2) path takes it as it takes an *os.File. f's
+// offset is always base plus the offset in the body, which is what
+// sendfile sends from: Read and Seek move both, and a sendfile moves f's
+// alone, so pos is read back from f after one (stale), unless
+// [deadlineWriter] knows how far it went (sent). Not for concurrent use;
+// one request owns it.
+type imageSection struct {
+	f          *os.File
+	base, size int64
+	pos        int64
+	stale      bool // f's offset may have moved since pos was right
+}
+
+func (s *imageSection) sync() error {
+	if !s.stale {
+		return nil
+	}
+	at, err := s.f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	s.pos, s.stale = at-s.base, false
+	return nil
+}
+
+// sent records that a ReadFrom given s at offset start sent n bytes of
+// it: when it did not fail, every byte it took from f (by sendfile or by
+// Read) reached the connection, so f's offset is start+n, and the next
+// piece needs no lseek to learn it.
+func (s *imageSection) sent(start, n int64, err error) {
+	if err != nil {
+		s.stale = true
+		return
+	}
+	s.pos, s.stale = start+n, false
+}
+
+// remaining returns the bytes of the body after the offset.
+func (s *imageSection) remaining() int64 {
+	if s.sync() != nil {
+		return 0
+	}
+	return max(0, s.size-s.pos)
+}
+
+func (s *imageSection) Read(p []byte) (int, error) {
+	rest := s.remaining()
+	if rest == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := s.f.Read(p)
+	s.pos += int64(n)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF // the image is shorter than it was
+	}
+	return n, err
+}
+
+var errSeek = errors.New("netboot: seek before the start of the body")
+
+func (s *imageSection) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		if err := s.sync(); err != nil {
+			return 0, err
+		}
+		offset += s.pos
+	case io.SeekEnd:
+		offset += s.size
+	default:
+		return 0, errSeek
+	}
+	if offset < 0 {
+		return 0, errSeek
+	}
+	if _, err := s.f.Seek(s.base+offset, io.SeekStart); err != nil {
+		s.stale = true
+		return 0, err
+	}
+	s.pos, s.stale = offset, false
+	return offset, nil
+}
+
+// SyscallConn hands f to net's sendfile(2) path, which sends from f's
+// offset, at most the N of the [io.LimitedReader] around s (ServeContent's
+// length, and [deadlineWriter] cuts each piece to the body's end).
+func (s *imageSection) SyscallConn() (syscall.RawConn, error) {
+	s.stale = true
+	return s.f.SyscallConn()
+}
+
+func (s *imageSection) Close() error { return s.f.Close() }
 
 // plainPath reports whether ServeFileFS would serve the file at p as it
 // is, without its refusal of ".." or its redirect of ".../index.html".
@@ -204,12 +389,22 @@ func (w *deadlineWriter) ReadFrom(src io.Reader) (int64, error) {
 		if limited {
 			n = min(n, lr.N)
 		}
+		sec, _ := piece.R.(*imageSection)
+		var start int64
+		if sec != nil {
+			// Sendfile would go on into the rest of the image.
+			n = min(n, sec.remaining())
+			start = sec.pos
+		}
 		if n <= 0 {
 			return total, nil
 		}
 		_ = w.rc.SetWriteDeadline(time.Now().Add(w.idle))
 		piece.N = n
 		m, err := rf.ReadFrom(piece)
+		if sec != nil {
+			sec.sent(start, m, err)
+		}
 		total += m
 		if limited {
 			lr.N -= m

@@ -71,3 +71,12 @@ func (a aliasedAt) ReadAt(p []byte, off int64) (int, error) {
 func (a aliasedAt) Seek(off int64, whence int) (int64, error) {
 	return a.File.(io.Seeker).Seek(off, whence)
 }
+
+// Section passes on the section of f, so that [FileServer] sends an
+// alias of a file of an image by sendfile(2) too.
+func (a aliasedAt) Section() (*io.SectionReader, bool) {
+	if s, ok := a.File.(sectioner); ok {
+		return s.Section()
+	}
+	return nil, false
+}

@@ -12,9 +12,17 @@
 # OLD=/path/to/minimal-server adds "pxekit-old", another build of
 # minimal-server (say, the one before a change), to the servers.
 #
-# Needs root, ip, nginx, curl and Go. Usage:
+# ISO=1 has minimal-server (and OLD) serve the file out of an ISO image
+# of the directory (made by xorriso, read with -iso), while nginx still
+# serves the directory, and adds "pxekit-dir", minimal-server serving the
+# directory: the CPU of sending files of an image.
+#
+# NS=PREFIX starts the names of the two network namespaces (default px).
+#
+# Needs root, ip, nginx, curl and Go (and xorriso for ISO=1). Usage:
 #   sudo bench/http/compare.sh                       # C=50 R=4 FILE_MIB=32 ROUNDS=3
 #   OLD=/tmp/minimal-server.old ROUNDS=5 bench/http/compare.sh
+#   ISO=1 OLD=/tmp/minimal-server.old bench/http/compare.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . bench/lib.sh
@@ -22,7 +30,7 @@ export PATH="/usr/local/go/bin:$PATH"
 c=${C:-50} r=${R:-4} mib=${FILE_MIB:-32} rounds=${ROUNDS:-3}
 work=$(mktemp -d /tmp/pxekit-httpcmp.XXXXXX)
 id=$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
-srvns=pxhs$id cli=pxhc$id
+srvns=${NS:-px}hs$id cli=${NS:-px}hc$id
 cleanup() {
 	del_netns "$srvns" "$cli"
 	rm -rf "$work"
@@ -32,14 +40,24 @@ go build -o "$work" ./examples/minimal-server
 chmod 755 "$work"
 mkdir -p "$work/root"
 head -c $((mib << 20)) /dev/urandom >"$work/root/initrd.img"
+src=(-root "$work/root")
+if [[ -n ${ISO:-} ]]; then
+	xorriso -as mkisofs -R -quiet -o "$work/root.iso" "$work/root" 2>"$work/xorriso.log" || {
+		cat "$work/xorriso.log" >&2
+		exit 1
+	}
+	src=(-iso "$work/root.iso")
+fi
 srv=10.81.0.1
 servers="pxekit nginx"
 [[ -n ${OLD:-} ]] && servers="pxekit-old pxekit nginx"
+[[ -n ${ISO:-} ]] && servers="${servers% nginx} pxekit-dir nginx"
 
 start() { # $1: server
 	case $1 in
-	pxekit) ip netns exec "$srvns" "$work/minimal-server" -iface "vs$id" -root "$work/root" -http "$srv:8080" >"$work/server.log" 2>&1 & ;;
-	pxekit-old) ip netns exec "$srvns" "$OLD" -iface "vs$id" -root "$work/root" -http "$srv:8080" >"$work/server.log" 2>&1 & ;;
+	pxekit) ip netns exec "$srvns" "$work/minimal-server" -iface "vs$id" "${src[@]}" -http "$srv:8080" >"$work/server.log" 2>&1 & ;;
+	pxekit-old) ip netns exec "$srvns" "$OLD" -iface "vs$id" "${src[@]}" -http "$srv:8080" >"$work/server.log" 2>&1 & ;;
+	pxekit-dir) ip netns exec "$srvns" "$work/minimal-server" -iface "vs$id" -root "$work/root" -http "$srv:8080" >"$work/server.log" 2>&1 & ;;
 	nginx)
 		nginx_conf "$work/nginx" "$srv:8080" "$work/root"
 		ip netns exec "$srvns" nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" >"$work/server.log" 2>&1 &
@@ -92,7 +110,7 @@ for round in $(seq "$rounds"); do
 done
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 echo
-echo "$c clients x $r fetches of $mib MiB, $rounds rounds interleaved; medians"
+echo "$c clients x $r fetches of $mib MiB${ISO:+ (pxekit from an ISO image, nginx from its directory)}, $rounds rounds interleaved; medians"
 printf '%-10s %8s %12s %10s\n' server "wall s" "server CPU s" "CPU s/GiB"
 declare -A per
 for s in $servers; do

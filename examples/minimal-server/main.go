@@ -232,7 +232,14 @@ func serve(o options, log *slog.Logger) error {
 		defer d.Close()
 		tree, what = d, "directory "+o.root
 	case o.iso != "":
-		f, err := os.Open(o.iso)
+		// By its absolute name: netboot's FileServer opens the image
+		// again by that name for each HTTP request, to send files of
+		// it by sendfile(2).
+		abs, err := filepath.Abs(o.iso)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(abs)
 		if err != nil {
 			return err
 		}
