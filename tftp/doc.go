@@ -84,8 +84,9 @@
 //
 // # Resources
 //
-// Each transfer has one goroutine and, except in [Server.SinglePort] mode,
-// its own connected UDP socket. Memory per lock-step transfer is a packet
+// Each transfer has one goroutine (parked while the lock-step engine runs
+// it; see below) and, except in [Server.SinglePort] mode, its own
+// connected UDP socket. Memory per lock-step transfer is a packet
 // buffer of blksize+4 bytes plus, for files that implement [io.ReaderAt]
 // (os.File, isofs files, [BytesFile]), a 32 KiB read chunk. A windowed
 // transfer adds a buffer of windowsize × (blksize+4) bytes (bounded by
@@ -127,6 +128,19 @@
 // transfer may first poll its socket for up to [Server.BusyPoll] (50 µs), only
 // while that measurably shortens its round trips and fewer transfers run
 // than GOMAXPROCS; [Transfer.Polled] counts the waits that polled.
+//
+// On Linux, lock-step transfers (requests without a windowsize option
+// above 1, IPv4, not in [Server.SinglePort] mode) run on the lock-step
+// engine once their first data block is acknowledged: up to four loops
+// per process (one per GOMAXPROCS), each an epoll(7) set over transfer
+// sockets, answer each expected ACK with the next block, so that a block
+// costs its read(2) and write(2) and no goroutine wake-up. The transfer's
+// goroutine keeps negotiation, retransmission, errors, repeated requests
+// and the end; a loop hands a transfer back when anything but the
+// expected ACK arrives, when its retransmission timer ends (checked
+// every 2 ms, so a timer fires up to 2 ms late) or when it is told to
+// stop. In a storm of 256 lock-step transfers this took the server's CPU
+// per block down by about a fifth (BenchmarkStormBlock).
 //
 // Not covered: write requests, multicast TFTP (RFC 2090), IPv6-specific
 // behaviour beyond what the socket does, and MTU discovery (a client that

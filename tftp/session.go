@@ -394,6 +394,10 @@ type stepper interface {
 	stepFlags() uint32
 }
 
+// streams and streamed count the calls of stream and the blocks the
+// engine sent in them, for the tests.
+var streams, streamed atomic.Int64
+
 // streamer is a link that can send a lock-step transfer's blocks without
 // its goroutine (the engine, engine_linux.go): stream sends p, runs st
 // until st hands the transfer back, and returns as exchange does.
@@ -497,6 +501,8 @@ func (t *session) ackLoop(req *request, info *Transfer, win *window, a agreed) (
 					// is to look at its round trips again.
 					st.budget, st.sent = budget, 0
 					n, werr, err = str.stream(out, st)
+					streams.Add(1)
+					streamed.Add(int64(st.sent))
 					if canSpin {
 						spin.skip(st.sent)
 					}
