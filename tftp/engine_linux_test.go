@@ -5,10 +5,10 @@ package tftp
 import (
 	"bytes"
 	"context"
-	"io/fs"
-	"net/netip"
 	"encoding/binary"
 	"errors"
+	"io/fs"
+	"net/netip"
 	"strconv"
 	"testing"
 	"time"
