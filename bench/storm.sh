@@ -24,6 +24,9 @@
 #              (its defaults, 50 transfers and 1,000 leases, would make it
 #              drop most of a storm; see issue 17); for the http variant
 #              with nginx serving HTTP
+#   dnsmasq-defaults (only when named in SERVERS) dnsmasq as shipped: its
+#              50 TFTP transfers, 1,000 leases and the ping of each address
+#              before it is offered, to show what those limits do to a storm
 #   tftpd-hpa  (tftp variant) dnsmasq for DHCP only, tftpd-hpa (in.tftpd,
 #              package tftpd-hpa) for TFTP, listening on the server's
 #              address in the namespace
@@ -181,11 +184,12 @@ inns() { # runs "$@" in the server's namespace and cgroup
 	exec ip netns exec "$srvns" "$@"
 }
 
-dnsmasq_dhcp() { # the DHCP options every dnsmasq run shares
+dnsmasq_dhcp() { # the DHCP options every dnsmasq run shares; $1: "defaults" leaves dnsmasq's limits as shipped
+	local tuned="--no-ping --dhcp-lease-max=$((n + 100))"
+	[[ ${1:-} == defaults ]] && tuned=""
 	echo --no-daemon --conf-file=/dev/null --port=0 --user=root --group=root \
-		--interface="vs$id" --bind-interfaces --pid-file= --no-ping --log-facility=- \
+		--interface="vs$id" --bind-interfaces --pid-file= --log-facility=- $tuned \
 		--dhcp-range="$first_ip,$last_ip,255.255.240.0,1h" --dhcp-leasefile="$work/dnsmasq.leases" \
-		--dhcp-lease-max=$((n + 100)) \
 		--dhcp-match=set:efi64,option:client-arch,7 --dhcp-match=set:arm64,option:client-arch,11
 }
 
@@ -199,9 +203,11 @@ start_server() { # $1: variant, $2: server; prints the main server process's pid
 		inns "$work/minimal-server" -iface "vs$id" -range "$first_ip-$last_ip" \
 			-root "$root" -http "$http" -efi-boot "$efi" >"$work/server.log" 2>&1 &
 		;;
-	dnsmasq)
+	dnsmasq | dnsmasq-defaults)
+		local max="--tftp-max=$((n + 100))" mode=""
+		[[ $2 == dnsmasq-defaults ]] && max="" mode=defaults
 		# shellcheck disable=SC2046
-		inns dnsmasq $(dnsmasq_dhcp) --enable-tftp --tftp-root="$root" --tftp-max=$((n + 100)) \
+		inns dnsmasq $(dnsmasq_dhcp $mode) --enable-tftp --tftp-root="$root" $max \
 			--dhcp-boot=tag:efi64,$efi --dhcp-boot=tag:arm64,grubnetaa64.efi --dhcp-boot=pxelinux.0 \
 			>"$work/server.log" 2>&1 &
 		if [[ $1 == http ]]; then
@@ -324,7 +330,7 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else if (NR
 for variant in $variants; do
 	echo
 	echo "storm of $n machines, variant $variant ($(profile_of $variant), scale $scale, ramp $ramp), kernel $kmib MiB + initrd $imib MiB, $runs runs each, interleaved"
-	printf '%-9s %-14s %-26s %8s %8s %8s %7s %8s %8s %6s %6s\n' server booted "wall s (runs)" "p50 s" "p99 s" p99/p50 "CPU s" "RSS MiB" "emu CPU" busy% ours%
+	printf '%-16s %-14s %-26s %8s %8s %8s %7s %8s %8s %6s %6s\n' server booted "wall s (runs)" "p50 s" "p99 s" p99/p50 "CPU s" "RSS MiB" "emu CPU" busy% ours%
 	declare -A wallmed=()
 	for server in $(servers_of $variant); do
 		rows=$(awk -v v=$variant -v s=$server '$1 == v && $2 == s' "$results")
@@ -341,9 +347,9 @@ for variant in $variants; do
 		ours=$(awk '{ print $11 }' <<<"$rows" | median)
 		ratio=$(awk -v a="$p99" -v b="$p50" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
 		wallmed[$server]=$wm
-		printf '%-9s %-14s %-26s %8.2f %8.2f %8s %7s %8s %8s %6s %6s\n' $server "$booted/$n" "$wm ($walls)" "$p50" "$p99" "$ratio" "$cpu" "$rss" "$ecpu" "$busy" "$ours"
+		printf '%-16s %-14s %-26s %8.2f %8.2f %8s %7s %8s %8s %6s %6s\n' $server "$booted/$n" "$wm ($walls)" "$p50" "$p99" "$ratio" "$cpu" "$rss" "$ecpu" "$busy" "$ours"
 	done
-	for peer in dnsmasq tftpd-hpa; do
+	for peer in dnsmasq dnsmasq-defaults tftpd-hpa; do
 		[[ -n ${wallmed[pxekit]:-} && -n ${wallmed[$peer]:-} ]] || continue
 		awk -v a="${wallmed[pxekit]}" -v b="${wallmed[$peer]}" -v p=$peer 'BEGIN { if (b > 0) printf "wall time pxekit/%s: %.2f (medians)\n", p, a / b }'
 	done

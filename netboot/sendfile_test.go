@@ -157,30 +157,7 @@ func TestFileServerSlowReader(t *testing.T) {
 	hs := HTTPServer(&FileServer{FS: d, WriteIdle: time.Second})
 	go hs.Serve(LimitListener(ln, 0, 0))
 	defer hs.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.(*net.TCPConn).SetReadBuffer(64 << 10)
-	io.WriteString(c, "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-	var got bytes.Buffer
-	buf := make([]byte, 64<<10)
-	start := time.Now()
-	for {
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		n, err := c.Read(buf)
-		got.Write(buf[:n])
-		if err != nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond) // at most 64 KiB per 10 ms: 2.5 s or more for the file
-	}
-	took := time.Since(start)
-	body := got.Bytes()
-	if i := bytes.Index(body, []byte("\r\n\r\n")); i >= 0 {
-		body = body[i+4:]
-	}
+	body, took := slowGet(t, ln.Addr().String())
 	if !bytes.Equal(body, data) {
 		t.Errorf("a client reading steadily for %v got %d of %d bytes", took.Round(time.Millisecond), len(body), len(data))
 	}
@@ -411,30 +388,7 @@ func TestFileServerSendfileISOSlowReader(t *testing.T) {
 	hs := HTTPServer(&FileServer{FS: fsys, WriteIdle: time.Second})
 	go hs.Serve(LimitListener(sl, 0, 0))
 	defer hs.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.(*net.TCPConn).SetReadBuffer(64 << 10)
-	io.WriteString(c, "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-	var got bytes.Buffer
-	buf := make([]byte, 64<<10)
-	start := time.Now()
-	for {
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		n, err := c.Read(buf)
-		got.Write(buf[:n])
-		if err != nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond) // at most 64 KiB per 10 ms: 2.5 s or more for the file
-	}
-	took := time.Since(start)
-	body := got.Bytes()
-	if i := bytes.Index(body, []byte("\r\n\r\n")); i >= 0 {
-		body = body[i+4:]
-	}
+	body, took := slowGet(t, ln.Addr().String())
 	if !bytes.Equal(body, data) {
 		t.Errorf("a client reading steadily for %v got %d of %d bytes", took.Round(time.Millisecond), len(body), len(data))
 	}
@@ -635,4 +589,36 @@ func TestFileServerSendfileISOAlias(t *testing.T) {
 	if sf, cp := sl.take(); sf < int64(len(data))-512 || cp != 0 {
 		t.Errorf("GET the alias: %d of %d bytes by sendfile (%d otherwise)", sf, len(data), cp)
 	}
+}
+
+// slowGet fetches /big from addr over a connection with a small receive
+// buffer, reading at most 64 KiB per 10 ms, and returns the body and how
+// long it took.
+func slowGet(t *testing.T, addr string) ([]byte, time.Duration) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(64 << 10)
+	io.WriteString(c, "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	var got bytes.Buffer
+	buf := make([]byte, 64<<10)
+	start := time.Now()
+	for {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := c.Read(buf)
+		got.Write(buf[:n])
+		if err != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // at most 64 KiB per 10 ms: 2.5 s or more for the file
+	}
+	took := time.Since(start)
+	body := got.Bytes()
+	if i := bytes.Index(body, []byte("\r\n\r\n")); i >= 0 {
+		body = body[i+4:]
+	}
+	return body, took
 }

@@ -102,34 +102,22 @@ func TestEngineLostACK(t *testing.T) {
 	}
 }
 
-// fetchFrom continues a lock-step download at block want.
-func (c *rawClient) fetchFrom(want uint16, blksize int) []byte {
-	c.t.Helper()
-	var out []byte
-	for {
-		p := c.mustRecv()
-		if binary.BigEndian.Uint16(p) != opDATA {
-			c.t.Fatalf("got %x, want DATA", p[:min(len(p), 40)])
-		}
-		blk := binary.BigEndian.Uint16(p[2:])
-		if blk == want {
-			out = append(out, p[4:]...)
-			want++
-		}
-		c.send(ack(blk))
-		if blk == want-1 && len(p)-4 < blksize {
-			return out
-		}
-	}
+// engineAt200 starts a server and a lock-step download of 1,000 blocks
+// from it, stopped at block 200 (received, not acknowledged), where the
+// engine runs the transfer.
+func engineAt200(t *testing.T) (*Server, *countingHook, *rawClient) {
+	t.Helper()
+	hook := newCountingHook()
+	srv := &Server{Files: zeroFiles, BusyPoll: -1, Hook: hook}
+	c := newRawClient(t, startServer(t, srv))
+	lockStepTo(t, c, strconv.Itoa(1000*512), 200)
+	return srv, hook, c
 }
 
 // TestEngineClientError: an error packet from the client while the
 // engine runs the transfer ends it as aborted, with the client's error.
 func TestEngineClientError(t *testing.T) {
-	hook := newCountingHook()
-	srv := &Server{Files: zeroFiles, BusyPoll: -1, Hook: hook}
-	c := newRawClient(t, startServer(t, srv))
-	lockStepTo(t, c, strconv.Itoa(1000*512), 200)
+	_, hook, c := engineAt200(t)
 	c.send(appendError(nil, errNotDefined, "user cancelled"))
 	tr := hook.wait(t)
 	var ce *ClientError
@@ -141,10 +129,7 @@ func TestEngineClientError(t *testing.T) {
 // TestEngineNewRequest: a new request from the same client port while
 // the engine runs the transfer ends it and is served.
 func TestEngineNewRequest(t *testing.T) {
-	hook := newCountingHook()
-	srv := &Server{Files: zeroFiles, BusyPoll: -1, Hook: hook}
-	c := newRawClient(t, startServer(t, srv))
-	lockStepTo(t, c, strconv.Itoa(1000*512), 200)
+	_, hook, c := engineAt200(t)
 	c.send(ack(200)) // block 201 follows; the client starts over instead
 	c.sendRRQ("1000", "octet")
 	if tr := hook.wait(t); tr.Outcome != OutcomeCanceled {
@@ -168,10 +153,7 @@ func TestEngineNewRequest(t *testing.T) {
 // TestEngineClose: Close ends a transfer the engine runs at once, with an
 // error packet to the client, not when the client would have given up.
 func TestEngineClose(t *testing.T) {
-	hook := newCountingHook()
-	srv := &Server{Files: zeroFiles, BusyPoll: -1, Hook: hook}
-	c := newRawClient(t, startServer(t, srv))
-	lockStepTo(t, c, strconv.Itoa(1000*512), 200)
+	srv, hook, c := engineAt200(t)
 	c.send(ack(200))
 	start := time.Now()
 	srv.Close()

@@ -182,8 +182,14 @@ func options(t testing.TB, p []byte) map[string]string {
 // fetch runs a whole lock-step download and returns the bytes.
 func (c *rawClient) fetch(blksize int) []byte {
 	c.t.Helper()
+	return c.fetchFrom(1, blksize)
+}
+
+// fetchFrom runs a lock-step download from block want on (an OACK is
+// acknowledged while want is 1) and returns the bytes.
+func (c *rawClient) fetchFrom(want uint16, blksize int) []byte {
+	c.t.Helper()
 	var out []byte
-	want := uint16(1)
 	for {
 		p := c.mustRecv()
 		op := binary.BigEndian.Uint16(p)
