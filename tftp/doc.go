@@ -131,8 +131,8 @@
 //
 // On Linux, lock-step transfers (requests without a windowsize option
 // above 1, IPv4, not in [Server.SinglePort] mode) run on the lock-step
-// engine once their first data block is acknowledged: up to four loops
-// per process (one per GOMAXPROCS), each an epoll(7) set over transfer
+// engine once their first data block is acknowledged: up to 16 loops
+// per process (8 per GOMAXPROCS), each an epoll(7) set over transfer
 // sockets, answer each expected ACK with the next block, so that a block
 // costs its read(2) and write(2) and no goroutine wake-up. The transfer's
 // goroutine keeps negotiation, retransmission, errors, repeated requests
