@@ -85,6 +85,21 @@
 #   dnsmasq   986/1000       25.98                 19.97  25.65  1.28  22.54    5.0   24.24   94    96
 #   tftpd-hpa 983/1000       47.41                 44.34  47.03  1.06  56.68    7.5   32.15   97    97
 #   wall time pxekit/dnsmasq: 1.32, pxekit/tftpd-hpa: 0.72
+
+# 2026-12-04, after the TFTP lock-step engine (tftp/engine_linux.go), RUNS=1, load 0.8-2.5:
+#   env N=1000 RUNS=1 VARIANTS=tftp SERVERS="pxekit dnsmasq tftpd-hpa dnsmasq-defaults" KERNEL_MIB=1 INITRD_MIB=4 bench/storm.sh
+#   pxekit           1000/1000      25.85   25.14  25.47  1.01  25.13  104.2  26.06   99   100
+#   dnsmasq          984/1000       24.53   21.50  24.36  1.13  21.15    4.9  23.21   91    98
+#   tftpd-hpa        987/1000       41.34   39.25  41.02  1.05  51.19    7.5  29.85   99    99
+#   dnsmasq-defaults 937/1000       61.00   37.08  46.67  1.26  20.17    4.9  22.21   35    98
+#   wall time pxekit/dnsmasq: 1.05, pxekit/dnsmasq-defaults: 0.42, pxekit/tftpd-hpa: 0.63
+#   (dnsmasq: 16 NAK "address in use"; dnsmasq-defaults: 53 DHCP "no answer", 10 NAK)
+#   env N=1000 RUNS=1 VARIANTS=http SERVERS="pxekit dnsmasq dnsmasq-defaults" bench/storm.sh
+#   pxekit           1000/1000      12.41    6.76  11.40  1.69   6.99  120.6  17.02   99    98
+#   dnsmasq          986/1000       14.54    6.39  13.52  2.12   6.09   27.4  19.47   89    98
+#   dnsmasq-defaults 503/1000       61.00   29.40  31.98  1.09   3.19   26.7   9.83   11    99
+#   wall time pxekit/dnsmasq: 0.85, pxekit/dnsmasq-defaults: 0.20
+#   (dnsmasq-defaults: 269 DHCP "no answer", 223 "tftp start.ipxe: no answer": its 50 transfers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
